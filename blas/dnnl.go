@@ -1,0 +1,12 @@
+//go:build cgo
+
+package blas
+
+// Backend names the matrix-product implementation in use.
+func Backend() string { return "pure-go (oneDNN pending)" }
+
+func setBackendThreads(int) {}
+
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	goSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}

@@ -1,0 +1,79 @@
+// Command kormed embeds, evaluates and searches Korean medical text.
+//
+// Each subcommand lives in its own file and registers itself with
+// register in an init function, so adding one touches no other file.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+)
+
+// command is one kormed subcommand.
+type command struct {
+	name    string // e.g. "embed", or "data drug-bench" for a nested one
+	summary string // one line for the command list
+	run     func(ctx context.Context, args []string) error
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("kormed: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: kormed <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'kormed <command> -h' for a command's flags.")
+}
+
+// lookup finds the command named by the first one or two arguments
+// ("embed", "data drug-bench") and returns it with the remaining arguments.
+func lookup(args []string) (command, []string, bool) {
+	if len(args) >= 2 {
+		if c, ok := commands[args[0]+" "+args[1]]; ok {
+			return c, args[2:], true
+		}
+	}
+	if len(args) >= 1 {
+		if c, ok := commands[args[0]]; ok {
+			return c, args[1:], true
+		}
+	}
+	return command{}, nil, false
+}
+
+func main() {
+	args := os.Args[1:]
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		os.Exit(2)
+	}
+	c, rest, ok := lookup(args)
+	if !ok {
+		fmt.Fprintf(os.Stderr, "kormed: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := c.run(ctx, rest); err != nil {
+		fmt.Fprintf(os.Stderr, "kormed %s: %v\n", c.name, err)
+		os.Exit(1)
+	}
+}

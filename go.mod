@@ -1,0 +1,3 @@
+module github.com/kormed/kormed
+
+go 1.24
