@@ -1,0 +1,481 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// BEIR file names inside a dataset directory.
+const (
+	CorpusFile  = "corpus.jsonl"
+	QueriesFile = "queries.jsonl"
+	QrelsDir    = "qrels"
+)
+
+// maxExamples is how many offending lines an aggregated error quotes.
+const maxExamples = 3
+
+// ReadBEIR reads a BEIR / MTEB retrieval dataset from dir:
+//
+//	corpus.jsonl          one {"_id","title","text",...} object per line
+//	queries.jsonl         one {"_id","text",...} object per line
+//	qrels/<split>.tsv     header "query-id corpus-id score", then one judgement per line
+//
+// Extra JSON fields are ignored; numeric _id values are accepted and kept
+// as their decimal text. As in the BEIR reference loader, only the queries
+// that have at least one judgement in the split are kept in Queries (in
+// queries.jsonl order). split defaults to "test".
+//
+// Malformed lines fail with file:line and the field. Empty ids, duplicate
+// ids, duplicate judgements and judgements naming unknown queries or
+// documents are collected and reported together as one error with their
+// counts and first examples; nothing is silently dropped.
+func ReadBEIR(dir, split string) (*Dataset, error) {
+	if split == "" {
+		split = "test"
+	}
+	if err := checkSplit(split); err != nil {
+		return nil, err
+	}
+	d := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Qrels: Qrels{}}
+	corpusPath := filepath.Join(dir, CorpusFile)
+	docLine := map[string]int{}
+	var probs problems
+	err := readJSONL(corpusPath, func(line int, raw []byte) error {
+		var r struct {
+			ID    json.RawMessage `json:"_id"`
+			Title *string         `json:"title"`
+			Text  *string         `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%s:%d: %v", corpusPath, line, jsonErr(err))
+		}
+		id, err := rawID(r.ID)
+		if err != nil {
+			return fmt.Errorf("%s:%d: field _id: %v", corpusPath, line, err)
+		}
+		if id == "" {
+			probs.add("empty _id", fmt.Sprintf("%s:%d", corpusPath, line))
+			return nil
+		}
+		if prev, dup := docLine[id]; dup {
+			probs.add("duplicate document _id", fmt.Sprintf("%s:%d %q (first at line %d)", corpusPath, line, id, prev))
+			return nil
+		}
+		docLine[id] = line
+		doc := Doc{ID: id}
+		if r.Title != nil {
+			doc.Title = *r.Title
+		}
+		if r.Text != nil {
+			doc.Text = *r.Text
+		}
+		d.Corpus = append(d.Corpus, doc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	queriesPath := filepath.Join(dir, QueriesFile)
+	queryLine := map[string]int{}
+	var queries []Query
+	err = readJSONL(queriesPath, func(line int, raw []byte) error {
+		var r struct {
+			ID   json.RawMessage `json:"_id"`
+			Text *string         `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%s:%d: %v", queriesPath, line, jsonErr(err))
+		}
+		id, err := rawID(r.ID)
+		if err != nil {
+			return fmt.Errorf("%s:%d: field _id: %v", queriesPath, line, err)
+		}
+		if id == "" {
+			probs.add("empty _id", fmt.Sprintf("%s:%d", queriesPath, line))
+			return nil
+		}
+		if r.Text == nil {
+			return fmt.Errorf("%s:%d: query %q: missing field text", queriesPath, line, id)
+		}
+		if prev, dup := queryLine[id]; dup {
+			probs.add("duplicate query _id", fmt.Sprintf("%s:%d %q (first at line %d)", queriesPath, line, id, prev))
+			return nil
+		}
+		queryLine[id] = line
+		queries = append(queries, Query{ID: id, Text: *r.Text})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	qrelsPath := filepath.Join(dir, QrelsDir, split+".tsv")
+	qrels, err := readQrels(qrelsPath, queryLine, docLine, &probs)
+	if err != nil {
+		return nil, err
+	}
+	if err := probs.err(dir); err != nil {
+		return nil, err
+	}
+	d.Qrels = qrels
+	for _, q := range queries {
+		if _, ok := qrels[q.ID]; ok {
+			d.Queries = append(d.Queries, q)
+		}
+	}
+	return d, nil
+}
+
+// readQrels parses one BEIR qrels TSV, checking ids against the known
+// queries and documents.
+func readQrels(path string, queries, docs map[string]int, probs *problems) (Qrels, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	qrels := Qrels{}
+	pairLine := map[[2]string]int{}
+	line := 0
+	err = eachLine(f, func(b []byte) error {
+		line++
+		s := strings.TrimSuffix(string(b), "\r")
+		if line == 1 {
+			s = strings.TrimPrefix(s, "\ufeff")
+			cols := strings.Split(s, "\t")
+			if len(cols) != 3 || cols[0] != "query-id" || cols[1] != "corpus-id" || cols[2] != "score" {
+				return fmt.Errorf("%s:1: want header \"query-id\\tcorpus-id\\tscore\", got %q", path, s)
+			}
+			return nil
+		}
+		if strings.TrimSpace(s) == "" {
+			return nil
+		}
+		cols := strings.Split(s, "\t")
+		if len(cols) != 3 {
+			return fmt.Errorf("%s:%d: want 3 tab-separated fields (query-id, corpus-id, score), got %d", path, line, len(cols))
+		}
+		qid, did := cols[0], cols[1]
+		score, err := parseScore(cols[2])
+		if err != nil {
+			return fmt.Errorf("%s:%d: field score: %v", path, line, err)
+		}
+		where := fmt.Sprintf("%s:%d", path, line)
+		bad := false
+		if qid == "" {
+			probs.add("empty query-id", where)
+			bad = true
+		} else if _, ok := queries[qid]; !ok {
+			probs.add("qrels query-id not in "+QueriesFile, fmt.Sprintf("%s %q", where, qid))
+			bad = true
+		}
+		if did == "" {
+			probs.add("empty corpus-id", where)
+			bad = true
+		} else if _, ok := docs[did]; !ok {
+			probs.add("qrels corpus-id not in "+CorpusFile, fmt.Sprintf("%s %q", where, did))
+			bad = true
+		}
+		if bad {
+			return nil
+		}
+		key := [2]string{qid, did}
+		if prev, dup := pairLine[key]; dup {
+			probs.add("duplicate judgement", fmt.Sprintf("%s %q→%q (first at line %d)", where, qid, did, prev))
+			return nil
+		}
+		pairLine[key] = line
+		m := qrels[qid]
+		if m == nil {
+			m = map[string]int{}
+			qrels[qid] = m
+		}
+		m[did] = score
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if line == 0 {
+		return nil, fmt.Errorf("%s: empty file (want a header line)", path)
+	}
+	return qrels, nil
+}
+
+func parseScore(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, nil
+	}
+	// Some exporters write "1.0"; accept integral floats only.
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == float64(int(f)) {
+		return int(f), nil
+	}
+	return 0, fmt.Errorf("%q is not an integer", s)
+}
+
+// rawID turns a JSON _id (string or number) into its string form.
+func rawID(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", err
+		}
+		return s, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw), nil
+	}
+	return "", fmt.Errorf("want a string or number, got %s", truncate(string(raw), 40))
+}
+
+func jsonErr(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Errorf("field %s: want %s, got JSON %s", te.Field, te.Type, te.Value)
+	}
+	return fmt.Errorf("invalid JSON: %v", err)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// readJSONL calls fn for each non-blank line of path with its 1-based
+// line number. Lines may be arbitrarily long.
+func readJSONL(path string, fn func(line int, raw []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	line := 0
+	return eachLine(f, func(b []byte) error {
+		line++
+		b = bytes.TrimSuffix(b, []byte("\r"))
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\ufeff"))
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil
+		}
+		return fn(line, b)
+	})
+}
+
+// eachLine calls fn for every line of r without its trailing newline,
+// with no limit on line length.
+func eachLine(r io.Reader, fn func([]byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 {
+			if ferr := fn(bytes.TrimSuffix(b, []byte("\n"))); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// problems collects per-kind counts and first examples of data errors.
+type problems struct {
+	kinds    []string
+	count    map[string]int
+	examples map[string][]string
+}
+
+func (p *problems) add(kind, example string) {
+	if p.count == nil {
+		p.count = map[string]int{}
+		p.examples = map[string][]string{}
+	}
+	if p.count[kind] == 0 {
+		p.kinds = append(p.kinds, kind)
+	}
+	p.count[kind]++
+	if len(p.examples[kind]) < maxExamples {
+		p.examples[kind] = append(p.examples[kind], example)
+	}
+}
+
+func (p *problems) err(dir string) error {
+	if len(p.kinds) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid BEIR dataset %s:", dir)
+	for _, k := range p.kinds {
+		fmt.Fprintf(&b, "\n  %d× %s, e.g. %s", p.count[k], k, strings.Join(p.examples[k], "; "))
+	}
+	return errors.New(b.String())
+}
+
+func checkSplit(split string) error {
+	if split == "." || split == ".." || strings.ContainsAny(split, `/\`) {
+		return fmt.Errorf("invalid split name %q", split)
+	}
+	return nil
+}
+
+// WriteBEIR writes d to dir in the BEIR layout read by ReadBEIR:
+// corpus.jsonl and queries.jsonl in d's slice order, and
+// qrels/<split>.tsv ordered by the queries' order in d.Queries and then
+// by corpus order. JSON is UTF-8 without HTML escaping, so Korean and
+// <>& stay readable. Each file is written to a temporary file in the
+// same directory and renamed into place. Ids must be non-empty and
+// unique, and every judgement must name a query and a document of d.
+// split defaults to "test".
+func WriteBEIR(dir string, d *Dataset, split string) error {
+	if split == "" {
+		split = "test"
+	}
+	if err := checkSplit(split); err != nil {
+		return err
+	}
+	var probs problems
+	docPos := make(map[string]int, len(d.Corpus))
+	for i, doc := range d.Corpus {
+		if doc.ID == "" {
+			probs.add("empty document id", fmt.Sprintf("Corpus[%d]", i))
+		} else if j, dup := docPos[doc.ID]; dup {
+			probs.add("duplicate document id", fmt.Sprintf("Corpus[%d] %q (also Corpus[%d])", i, doc.ID, j))
+		} else {
+			docPos[doc.ID] = i
+		}
+	}
+	queryPos := make(map[string]int, len(d.Queries))
+	for i, q := range d.Queries {
+		if q.ID == "" {
+			probs.add("empty query id", fmt.Sprintf("Queries[%d]", i))
+		} else if j, dup := queryPos[q.ID]; dup {
+			probs.add("duplicate query id", fmt.Sprintf("Queries[%d] %q (also Queries[%d])", i, q.ID, j))
+		} else {
+			queryPos[q.ID] = i
+		}
+	}
+	qids := make([]string, 0, len(d.Qrels))
+	for qid, m := range d.Qrels {
+		if _, ok := queryPos[qid]; !ok {
+			probs.add("qrels query id not in Queries", fmt.Sprintf("%q", qid))
+			continue
+		}
+		for did := range m {
+			if _, ok := docPos[did]; !ok {
+				probs.add("qrels document id not in Corpus", fmt.Sprintf("%q→%q", qid, did))
+			}
+		}
+		qids = append(qids, qid)
+	}
+	if err := probs.err(dir); err != nil {
+		return err
+	}
+	sort.Slice(qids, func(a, b int) bool { return queryPos[qids[a]] < queryPos[qids[b]] })
+
+	if err := os.MkdirAll(filepath.Join(dir, QrelsDir), 0o755); err != nil {
+		return err
+	}
+	err := WriteFileAtomic(filepath.Join(dir, CorpusFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, doc := range d.Corpus {
+			if err := enc.Encode(doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = WriteFileAtomic(filepath.Join(dir, QueriesFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, q := range d.Queries {
+			if err := enc.Encode(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, QrelsDir, split+".tsv"), func(w io.Writer) error {
+		if _, err := io.WriteString(w, "query-id\tcorpus-id\tscore\n"); err != nil {
+			return err
+		}
+		for _, qid := range qids {
+			m := d.Qrels[qid]
+			dids := make([]string, 0, len(m))
+			for did := range m {
+				dids = append(dids, did)
+			}
+			sort.Slice(dids, func(a, b int) bool { return docPos[dids[a]] < docPos[dids[b]] })
+			for _, did := range dids {
+				if _, err := fmt.Fprintf(w, "%s\t%s\t%d\n", qid, did, m[did]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// WriteFileAtomic writes path through a buffered writer by calling fill
+// on a temporary file in the same directory, syncing it and renaming it
+// over path. On any error the temporary file is removed and path is left
+// untouched.
+func WriteFileAtomic(path string, fill func(w io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(f.Name(), path)
+}
