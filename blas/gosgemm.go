@@ -1,8 +1,9 @@
 package blas
 
-// goSgemm is the reference pure-Go product (naive; to be replaced by a
-// blocked, parallel kernel). It is always compiled so tests can compare
-// the oneDNN path against it.
+import "sync"
+
+// goSgemm is the reference pure-Go product (naive triple loop). It is
+// always compiled so tests can compare the fast paths against it.
 func goSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
@@ -25,6 +26,193 @@ func goSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 				c[i*ldc+j] = alpha * s
 			} else {
 				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+// Blocking of the pure-Go kernel: C is cut into mcBlk×ncBlk tiles that
+// goroutines take in turn; each tile accumulates over kcBlk-deep slices of
+// A and B packed into mr-row and nr-column panels for a 4×4 register tile.
+const (
+	mr    = 4
+	nr    = 4
+	mcBlk = 64
+	ncBlk = 256
+	kcBlk = 256
+)
+
+var packPool = sync.Pool{New: func() any {
+	s := make([]float32, mcBlk*kcBlk+kcBlk*ncBlk)
+	return &s
+}}
+
+// blockedSgemm is the pure-Go fast path: packed panels, a 4×4 register
+// tile, and goroutines over tiles of C (Threads() of them).
+func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mt := (m + mcBlk - 1) / mcBlk
+	nt := (n + ncBlk - 1) / ncBlk
+	tiles := mt * nt
+	work := func(t int) {
+		bufp := packPool.Get().(*[]float32)
+		buf := *bufp
+		ap, bp := buf[:mcBlk*kcBlk], buf[mcBlk*kcBlk:]
+		i0 := (t / nt) * mcBlk
+		j0 := (t % nt) * ncBlk
+		mb := min(mcBlk, m-i0)
+		nb := min(ncBlk, n-j0)
+		for p0 := 0; p0 < k; p0 += kcBlk {
+			kb := min(kcBlk, k-p0)
+			packA(ap, transA, a, lda, i0, p0, mb, kb)
+			packB(bp, transB, b, ldb, p0, j0, kb, nb)
+			bt := beta
+			if p0 > 0 {
+				bt = 1
+			}
+			for jj := 0; jj < nb; jj += nr {
+				bpan := bp[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
+				for ii := 0; ii < mb; ii += mr {
+					apan := ap[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
+					kernel4x4(kb, apan, bpan, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, min(mr, mb-ii), min(nr, nb-jj))
+				}
+			}
+		}
+		packPool.Put(bufp)
+	}
+	parallel(tiles, work)
+}
+
+// parallel runs f(0..n-1) on up to Threads() goroutines.
+func parallel(n int, f func(int)) {
+	w := min(Threads(), n)
+	if w <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	wg.Add(w)
+	for g := 0; g < w; g++ {
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				t := i
+				i++
+				next.Unlock()
+				if t >= n {
+					return
+				}
+				f(t)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// packA copies op(A)[i0:i0+mb, p0:p0+kb] into mr-row panels: panel q holds,
+// for each p, the mr values of rows q·mr.. (zero-padded past mb).
+func packA(dst []float32, trans bool, a []float32, lda, i0, p0, mb, kb int) {
+	for ii := 0; ii < mb; ii += mr {
+		pan := dst[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
+		rows := min(mr, mb-ii)
+		for r := 0; r < mr; r++ {
+			if r >= rows {
+				for p := 0; p < kb; p++ {
+					pan[p*mr+r] = 0
+				}
+				continue
+			}
+			i := i0 + ii + r
+			if trans {
+				for p := 0; p < kb; p++ {
+					pan[p*mr+r] = a[(p0+p)*lda+i]
+				}
+			} else {
+				row := a[i*lda+p0 : i*lda+p0+kb]
+				for p, v := range row {
+					pan[p*mr+r] = v
+				}
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kb, j0:j0+nb] into nr-column panels: panel q
+// holds, for each p, the nr values of columns q·nr.. (zero-padded).
+func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kb, nb int) {
+	for jj := 0; jj < nb; jj += nr {
+		pan := dst[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
+		cols := min(nr, nb-jj)
+		if !trans && cols == nr {
+			for p := 0; p < kb; p++ {
+				src := b[(p0+p)*ldb+j0+jj : (p0+p)*ldb+j0+jj+nr]
+				d := pan[p*nr : p*nr+nr]
+				d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+			}
+			continue
+		}
+		for cc := 0; cc < nr; cc++ {
+			if cc >= cols {
+				for p := 0; p < kb; p++ {
+					pan[p*nr+cc] = 0
+				}
+				continue
+			}
+			j := j0 + jj + cc
+			if trans {
+				row := b[j*ldb+p0 : j*ldb+p0+kb]
+				for p, v := range row {
+					pan[p*nr+cc] = v
+				}
+			} else {
+				for p := 0; p < kb; p++ {
+					pan[p*nr+cc] = b[(p0+p)*ldb+j]
+				}
+			}
+		}
+	}
+}
+
+// kernel4x4 accumulates a 4×4 tile over kb and writes the valid rows×cols
+// part into c as alpha·acc + beta·c (c not read when beta is 0).
+func kernel4x4(kb int, ap, bp []float32, alpha, beta float32, c []float32, ldc, rows, cols int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	ap = ap[:kb*4]
+	bp = bp[:kb*4]
+	for p := 0; p < len(ap); p += 4 {
+		a := ap[p : p+4 : p+4]
+		b := bp[p : p+4 : p+4]
+		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	for r := 0; r < rows; r++ {
+		row := c[r*ldc : r*ldc+cols]
+		for j := range row {
+			if beta == 0 {
+				row[j] = alpha * acc[r][j]
+			} else {
+				row[j] = alpha*acc[r][j] + beta*row[j]
 			}
 		}
 	}
