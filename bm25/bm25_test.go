@@ -1,0 +1,215 @@
+package bm25
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The hand-worked corpus: with the bigram analyzer every two-syllable
+// Hangul word is exactly one term, so d1 = {두통, 해열} (|d1| = 2),
+// d2 = {두통×2, 감기} (3), d3 = {감기, 기침, 해열} (3); N = 3, avgdl = 8/3.
+var handDocs = []Doc{
+	{ID: "d1", Text: "두통 해열"},
+	{ID: "d2", Text: "두통, 두통! 감기"},
+	{ID: "d3", Text: "감기 기침 해열"},
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
+
+func checkHits(t *testing.T, got []Hit, want []Hit) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d hits %v, want %v", len(got), got, want)
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || !near(got[i].Score, want[i].Score) {
+			t.Fatalf("hit %d = %+v, want %+v (all: %v)", i, got[i], want[i], got)
+		}
+	}
+}
+
+func TestHandWorkedScores(t *testing.T) {
+	ix, err := Build(handDocs, Options{Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 3 || ix.Terms() != 4 || ix.Postings() != 7 || !near(ix.AvgDocLen(), 8.0/3) {
+		t.Fatalf("N=%d T=%d P=%d avgdl=%v", ix.Len(), ix.Terms(), ix.Postings(), ix.AvgDocLen())
+	}
+	// 두통: df 2, idf = ln(1 + (3-2+0.5)/(2+0.5)) = ln 1.6.
+	// d1: tf 1, k1(1-b+b·2/(8/3)) = 1.2·0.8125 = 0.975 → 2.2/1.975.
+	// d2: tf 2, k1(1-b+b·3/(8/3)) = 1.2·1.09375 = 1.3125 → 4.4/3.3125.
+	idf2 := math.Log(1.6)
+	s1 := idf2 * 2.2 / 1.975 // 0.523548346501579
+	s2 := idf2 * 4.4 / 3.3125
+	if !near(s1, 0.523548346501579) || !near(s2, 0.6243067075264112) {
+		t.Fatalf("hand values drifted: %v %v", s1, s2)
+	}
+	if idf, df := ix.IDF("두통"); df != 2 || !near(idf, idf2) {
+		t.Fatalf("IDF(두통) = %v, %d", idf, df)
+	}
+	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", s2}, {"d1", s1}})
+	// 두통 해열: d1 gets 두통 + 해열 (same df, same tf, same length) = 2·s1;
+	// d3: 해열 tf 1 at length 3 → ln 1.6 · 2.2/2.3125.
+	s3 := idf2 * 2.2 / 2.3125
+	checkHits(t, ix.Search("두통 해열", 10), []Hit{{"d1", 2 * s1}, {"d2", s2}, {"d3", s3}})
+	// A repeated query term counts twice; d2 and d3 tie and sort by ID.
+	checkHits(t, ix.Search("감기 감기", 10), []Hit{{"d2", 2 * s3}, {"d3", 2 * s3}})
+	// k cuts after sorting; k <= 0 returns every match.
+	checkHits(t, ix.Search("두통 해열", 1), []Hit{{"d1", 2 * s1}})
+	if got := ix.Search("두통 해열", 0); len(got) != 3 {
+		t.Fatalf("k=0 returned %d hits", len(got))
+	}
+	if got := ix.Search("없는 말?", 10); got != nil {
+		t.Fatalf("unmatched query returned %v", got)
+	}
+	if got := ix.Search("  ", 10); got != nil {
+		t.Fatalf("empty query returned %v", got)
+	}
+}
+
+func TestParameters(t *testing.T) {
+	// k1 = 2, b ≈ 0 (0 itself means the default): no length normalisation. d1: ln1.6·3/(1+2); d2: ln1.6·6/(2+2).
+	ix, err := Build(handDocs, Options{Analyzer: "bigram", K1: 2, B: 1e-300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idf2 := math.Log(1.6)
+	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", idf2 * 6 / 4}, {"d1", idf2 * 3 / 3}})
+	if o := ix.Options(); o.Analyzer != "bigram" || o.K1 != 2 {
+		t.Fatalf("options %+v", o)
+	}
+	for _, o := range []Options{{K1: -1}, {B: 1.5}, {B: -0.1}, {K1: math.Inf(1)}, {Analyzer: "nope"}} {
+		if _, err := Build(handDocs, o); err == nil {
+			t.Fatalf("options %+v accepted", o)
+		}
+	}
+	d, _ := Build(nil, Options{})
+	if o := d.Options(); o.K1 != DefaultK1 || o.B != DefaultB || o.Analyzer != "bigram" {
+		t.Fatalf("defaults %+v", o)
+	}
+	if d.Search("두통", 5) != nil {
+		t.Fatal("empty index returned hits")
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	if _, err := Build([]Doc{{ID: "a", Text: "x"}, {ID: "a", Text: "y"}}, Options{}); err == nil || !strings.Contains(err.Error(), `duplicate document ID "a"`) {
+		t.Fatalf("duplicate ID: %v", err)
+	}
+	if _, err := Build([]Doc{{ID: "a"}, {Text: "y"}}, Options{}); err == nil || !strings.Contains(err.Error(), "document 2 has an empty ID") {
+		t.Fatalf("empty ID: %v", err)
+	}
+	b, _ := NewBuilder(Options{})
+	b.Finish()
+	if err := b.Add(Doc{ID: "x"}); err == nil {
+		t.Fatal("Add after Finish accepted")
+	}
+}
+
+// corpus returns n deterministic documents spanning several builder chunks.
+func corpus(n int) []Doc {
+	words := []string{"두통", "해열제", "아세트아미노펜", "위궤양", "고혈압", "정제", "캡슐", "시럽", "mg", "10", "비타민", "감기약"}
+	docs := make([]Doc, n)
+	for i := range docs {
+		var sb strings.Builder
+		for j := 0; j < 3+i%7; j++ {
+			sb.WriteString(words[(i*7+j*j*3+j)%len(words)])
+			sb.WriteByte(' ')
+		}
+		docs[i] = Doc{ID: "doc" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i), Text: sb.String()}
+	}
+	return docs
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	s := ""
+	for ; i > 0; i /= 10 {
+		s = string(rune('0'+i%10)) + s
+	}
+	return s
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	docs := corpus(1300) // more than two chunks
+	ix, err := Build(docs, Options{K1: 0.9, B: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "idx.bm25")
+	if err := ix.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*")); len(m) != 0 {
+		t.Fatalf("temporary files left: %v", m)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.ids, ix.ids) || !reflect.DeepEqual(got.docLen, ix.docLen) || !reflect.DeepEqual(got.terms, ix.terms) ||
+		!reflect.DeepEqual(got.off, ix.off) || !reflect.DeepEqual(got.docs, ix.docs) || !reflect.DeepEqual(got.tfs, ix.tfs) ||
+		got.Options() != ix.Options() {
+		t.Fatal("loaded index differs from saved one")
+	}
+	for _, q := range []string{"두통 해열제", "아세트아미노펜 10mg", "비타민 캡슐 시럽"} {
+		a, b := ix.Search(q, 20), got.Search(q, 20)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: %v vs %v", q, a, b)
+		}
+	}
+	// Search with the streaming builder gives the same index as Build.
+	b, _ := NewBuilder(Options{K1: 0.9, B: 0.4})
+	for _, d := range docs {
+		b.Add(d)
+	}
+	ix2, _ := b.Finish()
+	if !reflect.DeepEqual(ix2.docs, ix.docs) || !reflect.DeepEqual(ix2.terms, ix.terms) {
+		t.Fatal("builder and Build differ")
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	ix, _ := Build(handDocs, Options{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "good.bm25")
+	if err := ix.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(path)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	flip := append([]byte(nil), good...)
+	flip[len(flip)/2] ^= 0x40
+	ver := append([]byte(nil), good...)
+	ver[8] = 9
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"foreign":   {[]byte(`{"not": "an index"}`), "bad magic"},
+		"empty":     {nil, "bad magic"},
+		"version":   {ver, "unsupported index format version 9"},
+		"flipped":   {flip, "checksum mismatch"},
+		"truncated": {good[:len(good)-7], "checksum mismatch"},
+	}
+	for name, c := range cases {
+		_, err := Load(write(name, c.data))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v, want %q naming the file", name, err, c.want)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file loaded")
+	}
+}
