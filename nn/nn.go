@@ -5,13 +5,52 @@
 //
 // Shapes use B (batch), T (sequence length), C (channels), NH (heads),
 // OC (output channels). Masks are float32 0/1 of shape [B,T].
+//
+// # Speed
+//
+// Matrix products go through blas.Sgemm (oneDNN with cgo). With cgo the
+// elementwise, LayerNorm and attention kernels are C compiled for
+// AVX-512/AVX2/baseline with run-time selection and parallelised with
+// OpenMP; without cgo they are Go, parallelised with goroutines. Both use
+// blas.Threads() threads and float32 arithmetic: GELU uses a rational erf
+// approximation (a few ulp; the one in Eigen and XLA), softmax a Cephes
+// expf (about 1 ulp), so results match PyTorch's float32 kernels to
+// float32 rounding, not bit for bit.
+//
+// # What a backward needs (saved by the forwards)
+//
+//   - LayerNorm / AddLayerNorm: mean[N] and rstd[N] (pass non-nil slices),
+//     plus the normalised input: in for LayerNorm, sum (= a+r) for
+//     AddLayerNorm; pass sum non-nil when training, since out usually
+//     overwrites the residual stream.
+//   - Linear: its input in (kept by the caller) and w.
+//   - LinearGELU: pre[N,OC], the pre-activation in·wᵀ+b (pass non-nil), and
+//     in; GELU's derivative is taken at pre.
+//   - Attention: att[B,NH,T,T], the softmax probabilities, and qkv; the
+//     scores before softmax are not needed.
+//   - Add: nothing. MeanPool, CLSPool: the mask. L2Normalize: in (or out
+//     and the norms, recomputable). Tanh: out.
 package nn
 
 import (
+	"fmt"
 	"math"
-
-	"github.com/kormed/kormed/blas"
 )
+
+// Backend describes the kernels in use (for logs and benchmark reports).
+func Backend() string { return kernelBackend }
+
+func need(fn, name string, s []float32, n int) {
+	if len(s) < n {
+		panic(fmt.Sprintf("nn.%s: %s has %d elements, needs %d", fn, name, len(s), n))
+	}
+}
+
+func needOpt(fn, name string, s []float32, n int) {
+	if s != nil {
+		need(fn, name, s, n)
+	}
+}
 
 // Embedding writes out[i,:] = table[ids[i],:] for every position i.
 // table is [V,C]; out is [len(ids),C].
@@ -38,52 +77,59 @@ func AddEmbedding(out []float32, ids []int32, table []float32, C int) {
 // mean and rstd ([N]) receive the statistics for the backward pass; either
 // may be nil at inference. out may alias in.
 func LayerNorm(out, mean, rstd, in, w, b []float32, N, C int, eps float32) {
-	for i := 0; i < N; i++ {
-		x := in[i*C : (i+1)*C]
-		var m float64
-		for _, v := range x {
-			m += float64(v)
-		}
-		m /= float64(C)
-		var v2 float64
-		for _, v := range x {
-			d := float64(v) - m
-			v2 += d * d
-		}
-		v2 /= float64(C)
-		s := 1 / math.Sqrt(v2+float64(eps))
-		o := out[i*C : (i+1)*C]
-		for j := range x {
-			o[j] = float32((float64(x[j])-m)*s)*w[j] + b[j]
-		}
-		if mean != nil {
-			mean[i] = float32(m)
-		}
-		if rstd != nil {
-			rstd[i] = float32(s)
-		}
-	}
+	checkLN("LayerNorm", out, nil, mean, rstd, in, nil, w, b, N, C)
+	kLayerNorm(out, nil, mean, rstd, in, nil, w, b, N, C, eps)
+}
+
+// AddLayerNorm is LayerNorm(a + r), the post-LN residual of BERT, in one
+// pass: out = LayerNorm(a+r)·w + b over N rows of C. sum, if non-nil,
+// receives a+r (the LayerNorm input a backward needs); mean and rstd as in
+// LayerNorm. out may alias a or r; sum must not alias out.
+func AddLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
+	checkLN("AddLayerNorm", out, sum, mean, rstd, a, r, w, b, N, C)
+	need("AddLayerNorm", "r", r, N*C)
+	kLayerNorm(out, sum, mean, rstd, a, r, w, b, N, C, eps)
+}
+
+func checkLN(fn string, out, sum, mean, rstd, a, r, w, b []float32, N, C int) {
+	need(fn, "out", out, N*C)
+	need(fn, "in", a, N*C)
+	need(fn, "w", w, C)
+	need(fn, "b", b, C)
+	needOpt(fn, "sum", sum, N*C)
+	needOpt(fn, "mean", mean, N)
+	needOpt(fn, "rstd", rstd, N)
 }
 
 // Linear computes out[N,OC] = in[N,C]·w[OC,C]ᵀ + b, the PyTorch nn.Linear
 // layout. b may be nil.
 func Linear(out, in, w, b []float32, N, C, OC int) {
-	blas.Sgemm(false, true, N, OC, C, 1, in, C, w, C, 0, out, OC)
-	if b != nil {
-		for i := 0; i < N; i++ {
-			o := out[i*OC : (i+1)*OC]
-			for j := range o {
-				o[j] += b[j]
-			}
-		}
+	need("Linear", "out", out, N*OC)
+	needOpt("Linear", "b", b, OC)
+	blasSgemmLinear(out, in, w, N, C, OC)
+	if b != nil && N > 0 {
+		kBias(out, b, N, OC)
+	}
+}
+
+// LinearGELU computes out = GELU(in·wᵀ + b) (BERT's intermediate dense
+// layer) with the bias and activation fused into one pass over out. pre,
+// if non-nil, receives the pre-activation in·wᵀ + b for the backward; it
+// must not alias out. b may be nil.
+func LinearGELU(out, pre, in, w, b []float32, N, C, OC int) {
+	need("LinearGELU", "out", out, N*OC)
+	needOpt("LinearGELU", "pre", pre, N*OC)
+	needOpt("LinearGELU", "b", b, OC)
+	blasSgemmLinear(out, in, w, N, C, OC)
+	if N > 0 {
+		kBiasGELU(out, pre, b, N, OC)
 	}
 }
 
 // GELU applies the exact (erf) GELU of HF's "gelu": x·Φ(x). out may alias in.
 func GELU(out, in []float32) {
-	for i, x := range in {
-		out[i] = float32(0.5 * float64(x) * (1 + math.Erf(float64(x)/math.Sqrt2)))
-	}
+	need("GELU", "out", out, len(in))
+	kGELU(out[:len(in)], in)
 }
 
 // Tanh applies tanh elementwise (BERT's pooler). out may alias in.
@@ -95,64 +141,31 @@ func Tanh(out, in []float32) {
 
 // Add writes out = a + b elementwise (residual connections). out may alias a or b.
 func Add(out, a, b []float32) {
-	for i := range out {
-		out[i] = a[i] + b[i]
-	}
+	need("Add", "a", a, len(out))
+	need("Add", "b", b, len(out))
+	kAdd(out, a[:len(out)], b[:len(out)])
 }
 
 // Attention is multi-head scaled dot-product self-attention with a padding
-// mask. qkv is [B,T,3C]: for each position the query, key and value vectors
-// concatenated (each C = NH·hs). mask is [B,T] (1 = token, 0 = padding);
-// padded keys get no weight. att [B,NH,T,T] receives the softmax
-// probabilities (needed by the backward). out is [B,T,C], heads
-// concatenated, before the output projection.
+// mask, computed as HF BERT does: scores q·kᵀ/√hs plus (1-mask)·finfo.min,
+// softmax over keys, times v. qkv is [B,T,3C]: for each position the query,
+// key and value vectors concatenated (each C = NH·hs). mask is [B,T]
+// (1 = token, 0 = padding) or nil; padded keys get no weight. att
+// [B,NH,T,T] receives the softmax probabilities (needed by the backward);
+// it may be nil at inference. out is [B,T,C], heads concatenated, before
+// the output projection; it must not overlap qkv.
 func Attention(out, att, qkv, mask []float32, B, T, C, NH int) {
-	hs := C / NH
-	scale := 1 / math.Sqrt(float64(hs))
-	for b := 0; b < B; b++ {
-		for h := 0; h < NH; h++ {
-			for t := 0; t < T; t++ {
-				q := qkv[(b*T+t)*3*C+h*hs:]
-				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
-				maxv := math.Inf(-1)
-				for t2 := 0; t2 < T; t2++ {
-					k := qkv[(b*T+t2)*3*C+C+h*hs:]
-					var s float64
-					for i := 0; i < hs; i++ {
-						s += float64(q[i]) * float64(k[i])
-					}
-					s *= scale
-					if mask != nil && mask[b*T+t2] == 0 {
-						s = math.Inf(-1)
-					}
-					row[t2] = float32(s)
-					if s > maxv {
-						maxv = s
-					}
-				}
-				var sum float64
-				for t2 := range row {
-					e := 0.0
-					if !math.IsInf(float64(row[t2]), -1) {
-						e = math.Exp(float64(row[t2]) - maxv)
-					}
-					row[t2] = float32(e)
-					sum += e
-				}
-				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				for i := range o {
-					o[i] = 0
-				}
-				for t2 := range row {
-					row[t2] = float32(float64(row[t2]) / sum)
-					v := qkv[(b*T+t2)*3*C+2*C+h*hs:]
-					for i := range o {
-						o[i] += row[t2] * v[i]
-					}
-				}
-			}
-		}
+	if NH <= 0 || C%NH != 0 {
+		panic(fmt.Sprintf("nn.Attention: C=%d not divisible into NH=%d heads", C, NH))
 	}
+	need("Attention", "out", out, B*T*C)
+	need("Attention", "qkv", qkv, B*T*3*C)
+	needOpt("Attention", "att", att, B*NH*T*T)
+	needOpt("Attention", "mask", mask, B*T)
+	if B*T == 0 {
+		return
+	}
+	kAttention(out, att, qkv, mask, B, T, C, NH)
 }
 
 // MeanPool averages the token vectors of in [B,T,C] over the positions

@@ -1,0 +1,52 @@
+//go:build cgo
+
+package nn
+
+/*
+#cgo CFLAGS: -O3 -fopenmp
+#cgo LDFLAGS: -fopenmp -lm
+#include "kernels.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/kormed/kormed/blas"
+)
+
+// kernelBackend names the elementwise/attention kernels in use.
+const kernelBackend = "C (OpenMP, target_clones avx512f/avx2/default)"
+
+func fp(s []float32) *C.float {
+	if s == nil {
+		return nil
+	}
+	return (*C.float)(unsafe.Pointer(unsafe.SliceData(s)))
+}
+
+func nt() C.int { return C.int(blas.Threads()) }
+
+func kBias(out, b []float32, N, OC int) {
+	C.kn_bias(fp(out), fp(b), C.long(N), C.long(OC), nt())
+}
+
+func kBiasGELU(out, pre, b []float32, N, OC int) {
+	C.kn_bias_gelu(fp(out), fp(pre), fp(b), C.long(N), C.long(OC), nt())
+}
+
+func kGELU(out, in []float32) {
+	C.kn_gelu(fp(out), fp(in), C.long(len(out)), nt())
+}
+
+func kAdd(out, a, b []float32) {
+	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
+}
+
+func kLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, Cn int, eps float32) {
+	C.kn_layernorm(fp(out), fp(sum), fp(mean), fp(rstd), fp(a), fp(r), fp(w), fp(b), C.long(N), C.long(Cn), C.float(eps), nt())
+}
+
+func kAttention(out, att, qkv, mask []float32, B, T, Cn, NH int) {
+	C.kn_attention(fp(out), fp(att), fp(qkv), fp(mask), C.long(B), C.long(T), C.long(Cn), C.long(NH), nt())
+}

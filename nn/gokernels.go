@@ -1,0 +1,251 @@
+package nn
+
+import (
+	"math"
+	"sync"
+
+	"github.com/kormed/kormed/blas"
+)
+
+// The pure-Go kernels. They are the only path under CGO_ENABLED=0 and are
+// compiled in every build so tests can check the C kernels against them.
+// Each parallelises over rows (or batch×head pairs) with blas.Threads()
+// goroutines and computes in float32 with the same formulas as the C code.
+
+// parallelRows runs f over [0,n) cut into at most blas.Threads() contiguous
+// chunks, each on its own goroutine. minChunk keeps tiny work serial.
+func parallelRows(n, minChunk int, f func(lo, hi int)) {
+	w := min(blas.Threads(), (n+minChunk-1)/max(minChunk, 1))
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	for g := 1; g < w; g++ {
+		go func(g int) {
+			defer wg.Done()
+			f(g*n/w, (g+1)*n/w)
+		}(g)
+	}
+	f(0, n/w)
+	wg.Wait()
+}
+
+// erf32 is the rational approximation of erf used by Eigen, XLA and TVM
+// (and by the C kernels here): a few ulp in float32.
+func erf32(x float32) float32 {
+	x = min(max(x, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = x2*p + -2.10102402082508e-06
+	p = x2*p + -5.69250639462346e-05
+	p = x2*p + -7.34990630326855e-04
+	p = x2*p + -2.95459980854025e-03
+	p = x2*p + -1.60960333262415e-02
+	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
+	q = x2*q + -1.68282697438203e-03
+	q = x2*q + -7.37332916720468e-03
+	q = x2*q + -1.42647390514189e-02
+	return x * p / q
+}
+
+func gelu32(x float32) float32 { return 0.5 * x * (1 + erf32(x*0.70710678118654752)) }
+
+// exp32 is Cephes' expf: 0 below -87.3, about 1 ulp elsewhere.
+func exp32(x float32) float32 {
+	if x < -87.3 {
+		return 0
+	}
+	x = min(x, 88.3762626647949)
+	n := float32(math.RoundToEven(float64(x * 1.44269504088896341)))
+	r := x - n*0.693359375
+	r = r - n*-2.12194440e-4
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+func goBias(out, b []float32, N, OC int) {
+	parallelRows(N, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o := out[i*OC : (i+1)*OC]
+			bb := b[:len(o)]
+			for j := range o {
+				o[j] += bb[j]
+			}
+		}
+	})
+}
+
+func goBiasGELU(out, pre, b []float32, N, OC int) {
+	parallelRows(N, 4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o := out[i*OC : (i+1)*OC]
+			var p []float32
+			if pre != nil {
+				p = pre[i*OC : (i+1)*OC]
+			}
+			for j, x := range o {
+				if b != nil {
+					x += b[j]
+				}
+				if p != nil {
+					p[j] = x
+				}
+				o[j] = gelu32(x)
+			}
+		}
+	})
+}
+
+func goGELU(out, in []float32) {
+	parallelRows(len(out), 4096, func(lo, hi int) {
+		o, x := out[lo:hi], in[lo:hi]
+		for j, v := range x {
+			o[j] = gelu32(v)
+		}
+	})
+}
+
+func goAdd(out, a, b []float32) {
+	parallelRows(len(out), 8192, func(lo, hi int) {
+		o, x, y := out[lo:hi], a[lo:hi], b[lo:hi]
+		for j := range o {
+			o[j] = x[j] + y[j]
+		}
+	})
+}
+
+// goLayerNorm normalises rows of a (+ r when r is non-nil, the sum going to
+// sum when non-nil). Statistics are accumulated in float64.
+func goLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
+	parallelRows(N, 8, func(lo, hi int) {
+		var tmp []float32
+		if r != nil && sum == nil {
+			tmp = make([]float32, C)
+		}
+		for i := lo; i < hi; i++ {
+			x := a[i*C : (i+1)*C]
+			if r != nil {
+				s := tmp
+				if sum != nil {
+					s = sum[i*C : (i+1)*C]
+				}
+				rr := r[i*C : (i+1)*C]
+				for j := range s {
+					s[j] = x[j] + rr[j]
+				}
+				x = s
+			}
+			var s0, s1, s2, s3 float64
+			j := 0
+			for ; j+4 <= len(x); j += 4 {
+				s0 += float64(x[j])
+				s1 += float64(x[j+1])
+				s2 += float64(x[j+2])
+				s3 += float64(x[j+3])
+			}
+			for ; j < len(x); j++ {
+				s0 += float64(x[j])
+			}
+			m := (s0 + s1 + s2 + s3) / float64(C)
+			var v float64
+			for _, e := range x {
+				d := float64(e) - m
+				v += d * d
+			}
+			v /= float64(C)
+			rs := float32(1 / math.Sqrt(v+float64(eps)))
+			mf := float32(m)
+			o := out[i*C : (i+1)*C]
+			ww, bb := w[:len(o)], b[:len(o)]
+			for j := range o {
+				o[j] = (x[j]-mf)*rs*ww[j] + bb[j]
+			}
+			if mean != nil {
+				mean[i] = mf
+			}
+			if rstd != nil {
+				rstd[i] = rs
+			}
+		}
+	})
+}
+
+// negMax is torch.finfo(float32).min, HF's additive mask value.
+const negMax = -math.MaxFloat32
+
+func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	parallelRows(B*NH, 1, func(lo, hi int) {
+		kt := make([]float32, hs*T)
+		madd := make([]float32, T)
+		var own []float32
+		if att == nil {
+			own = make([]float32, T)
+		}
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/NH, bh%NH
+			base := b*T*3*C + h*hs
+			for t2 := 0; t2 < T; t2++ {
+				k := qkv[base+t2*3*C+C : base+t2*3*C+C+hs]
+				for i, e := range k {
+					kt[i*T+t2] = e
+				}
+				madd[t2] = 0
+				if mask != nil {
+					madd[t2] = (1 - mask[b*T+t2]) * negMax
+				}
+			}
+			for t := 0; t < T; t++ {
+				row := own
+				if att != nil {
+					row = att[(bh*T+t)*T : (bh*T+t+1)*T]
+				}
+				clear(row)
+				q := qkv[base+t*3*C : base+t*3*C+hs]
+				for i, qi := range q {
+					kr := kt[i*T : (i+1)*T]
+					for t2 := range row {
+						row[t2] += qi * kr[t2]
+					}
+				}
+				mx := float32(math.Inf(-1))
+				for t2 := range row {
+					s := row[t2]*scale + madd[t2]
+					row[t2] = s
+					mx = max(mx, s)
+				}
+				var sum float32
+				for t2 := range row {
+					e := exp32(row[t2] - mx)
+					row[t2] = e
+					sum += e
+				}
+				inv := 1 / sum
+				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				clear(o)
+				for t2 := range row {
+					p := row[t2] * inv
+					row[t2] = p
+					v := qkv[base+t2*3*C+2*C : base+t2*3*C+2*C+hs]
+					for i := range o {
+						o[i] += p * v[i]
+					}
+				}
+			}
+		}
+	})
+}
+
+// blasSgemmLinear writes out = in·wᵀ (no bias).
+func blasSgemmLinear(out, in, w []float32, N, C, OC int) {
+	blas.Sgemm(false, true, N, OC, C, 1, in, C, w, C, 0, out, OC)
+}

@@ -1,0 +1,215 @@
+//go:build cgo
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+
+#if defined(__x86_64__) && !defined(__clang__)
+#define TC __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TC
+#endif
+
+// erf: the rational approximation used by Eigen, XLA and TVM (x clamped
+// to [-4, 4], where float32 erf is already ±1); a few ulp.
+static inline float erf_f(float x) {
+	x = x > 4.f ? 4.f : (x < -4.f ? -4.f : x);
+	float x2 = x * x;
+	float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+	p = x2 * p + -2.10102402082508e-06f;
+	p = x2 * p + -5.69250639462346e-05f;
+	p = x2 * p + -7.34990630326855e-04f;
+	p = x2 * p + -2.95459980854025e-03f;
+	p = x2 * p + -1.60960333262415e-02f;
+	float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
+	q = x2 * q + -1.68282697438203e-03f;
+	q = x2 * q + -7.37332916720468e-03f;
+	q = x2 * q + -1.42647390514189e-02f;
+	return x * p / q;
+}
+
+static inline float gelu_f(float x) { return 0.5f * x * (1.f + erf_f(x * 0.70710678118654752f)); }
+
+// exp: Cephes expf (range reduction by ln2 in two parts, degree-5
+// polynomial, 2^n by exponent bits); 0 below -87.3, ~1 ulp elsewhere.
+static inline float exp_f(float x) {
+	float xc = x > 88.3762626647949f ? 88.3762626647949f : (x < -87.3f ? -87.3f : x);
+	float n = __builtin_rintf(xc * 1.44269504088896341f);
+	float r = xc - n * 0.693359375f;
+	r = r - n * -2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	float y = p * r * r + r + 1.f;
+	int32_t bits = ((int32_t)n + 127) << 23;
+	float s;
+	memcpy(&s, &bits, 4);
+	y *= s;
+	return x < -87.3f ? 0.f : y;
+}
+
+TC static void bias_row(float *restrict o, const float *restrict b, long n) {
+	for (long j = 0; j < n; j++) o[j] += b[j];
+}
+
+TC static void bias_gelu_row(float *restrict o, float *restrict pre, const float *restrict b, long n) {
+	if (pre) {
+		for (long j = 0; j < n; j++) {
+			float x = o[j] + (b ? b[j] : 0.f);
+			pre[j] = x;
+			o[j] = gelu_f(x);
+		}
+	} else if (b) {
+		for (long j = 0; j < n; j++) o[j] = gelu_f(o[j] + b[j]);
+	} else {
+		for (long j = 0; j < n; j++) o[j] = gelu_f(o[j]);
+	}
+}
+
+TC static void gelu_span(float *o, const float *in, long n) {
+	for (long j = 0; j < n; j++) o[j] = gelu_f(in[j]);
+}
+
+TC static void add_span(float *o, const float *a, const float *b, long n) {
+	for (long j = 0; j < n; j++) o[j] = a[j] + b[j];
+}
+
+void kn_bias(float *out, const float *b, long N, long OC, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (long i = 0; i < N; i++) bias_row(out + i * OC, b, OC);
+}
+
+void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (long i = 0; i < N; i++) bias_gelu_row(out + i * OC, pre ? pre + i * OC : NULL, b, OC);
+}
+
+#define SPAN 4096
+
+void kn_gelu(float *out, const float *in, long n, int nt) {
+	long chunks = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (long c = 0; c < chunks; c++) {
+		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
+		gelu_span(out + lo, in + lo, hi - lo);
+	}
+}
+
+void kn_add(float *out, const float *a, const float *b, long n, int nt) {
+	long chunks = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (long c = 0; c < chunks; c++) {
+		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
+		add_span(out + lo, a + lo, b + lo, hi - lo);
+	}
+}
+
+// One row of (optionally residual-added) LayerNorm; statistics in float32
+// with 16 partial sums, two passes over the row (it is in L1).
+TC static void layernorm_row(float *o, float *sum, float *mean, float *rstd, const float *a, const float *r,
+                             const float *restrict w, const float *restrict b, long C, float eps) {
+	const float *x = a;
+	if (r) {
+		float *s = sum ? sum : o;
+		for (long j = 0; j < C; j++) s[j] = a[j] + r[j];
+		x = s;
+	}
+	float acc[16] = {0};
+	long j = 0;
+	for (; j + 16 <= C; j += 16)
+		for (int l = 0; l < 16; l++) acc[l] += x[j + l];
+	float m = 0;
+	for (; j < C; j++) m += x[j];
+	for (int l = 0; l < 16; l++) m += acc[l];
+	m /= (float)C;
+	float acc2[16] = {0};
+	j = 0;
+	for (; j + 16 <= C; j += 16)
+		for (int l = 0; l < 16; l++) {
+			float d = x[j + l] - m;
+			acc2[l] += d * d;
+		}
+	float v = 0;
+	for (; j < C; j++) v += (x[j] - m) * (x[j] - m);
+	for (int l = 0; l < 16; l++) v += acc2[l];
+	v /= (float)C;
+	float s = 1.f / sqrtf(v + eps);
+	for (j = 0; j < C; j++) o[j] = (x[j] - m) * s * w[j] + b[j];
+	if (mean) *mean = m;
+	if (rstd) *rstd = s;
+}
+
+void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *r,
+                  const float *w, const float *b, long N, long C, float eps, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+	for (long i = 0; i < N; i++)
+		layernorm_row(out + i * C, sum ? sum + i * C : NULL, mean ? mean + i : NULL, rstd ? rstd + i : NULL,
+		              a + i * C, r ? r + i * C : NULL, w, b, C, eps);
+}
+
+// One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF
+// BERT), softmax over keys, out = probs·v. q, k, v have row stride ld; out
+// has row stride ldo; att is [T,T]; kt is scratch for kᵀ [hs,T]; madd [T].
+TC static void attention_head(float *restrict out, float *restrict att, const float *restrict q,
+                              const float *restrict k, const float *restrict v, const float *restrict mask,
+                              long T, long hs, long ld, long ldo, float scale,
+                              float *restrict kt, float *restrict madd) {
+	for (long t2 = 0; t2 < T; t2++)
+		for (long i = 0; i < hs; i++) kt[i * T + t2] = k[t2 * ld + i];
+	for (long t2 = 0; t2 < T; t2++) madd[t2] = mask ? (1.f - mask[t2]) * -3.4028234663852886e38f : 0.f;
+	for (long t = 0; t < T; t++) {
+		float *restrict row = att + t * T;
+		const float *qt = q + t * ld;
+		for (long t2 = 0; t2 < T; t2++) row[t2] = 0;
+		for (long i = 0; i < hs; i++) {
+			float qi = qt[i];
+			const float *kr = kt + i * T;
+			for (long t2 = 0; t2 < T; t2++) row[t2] += qi * kr[t2];
+		}
+		float mx = -INFINITY;
+		for (long t2 = 0; t2 < T; t2++) {
+			float s = row[t2] * scale + madd[t2];
+			row[t2] = s;
+			mx = s > mx ? s : mx;
+		}
+		float sum = 0;
+		for (long t2 = 0; t2 < T; t2++) {
+			float e = exp_f(row[t2] - mx);
+			row[t2] = e;
+			sum += e;
+		}
+		float inv = 1.f / sum;
+		for (long t2 = 0; t2 < T; t2++) row[t2] *= inv;
+		float *restrict o = out + t * ldo;
+		for (long i = 0; i < hs; i++) o[i] = 0;
+		for (long t2 = 0; t2 < T; t2++) {
+			float p = row[t2];
+			const float *vr = v + t2 * ld;
+			for (long i = 0; i < hs; i++) o[i] += p * vr[i];
+		}
+	}
+}
+
+void kn_attention(float *out, float *att, const float *qkv, const float *mask,
+                  long B, long T, long C, long NH, int nt) {
+	long hs = C / NH;
+	float scale = 1.f / sqrtf((float)hs);
+#pragma omp parallel num_threads(nt)
+	{
+		float *scratch = malloc(sizeof(float) * (hs * T + T + (att ? 0 : T * T)));
+		float *kt = scratch, *madd = scratch + hs * T, *own = madd + T;
+#pragma omp for schedule(static)
+		for (long bh = 0; bh < B * NH; bh++) {
+			long b = bh / NH, h = bh % NH;
+			const float *base = qkv + b * T * 3 * C + h * hs;
+			attention_head(out + b * T * C + h * hs, att ? att + bh * T * T : own, base, base + C, base + 2 * C,
+			               mask ? mask + b * T : NULL, T, hs, 3 * C, C, scale, kt, madd);
+		}
+		free(scratch);
+	}
+}

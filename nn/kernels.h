@@ -1,0 +1,16 @@
+//go:build cgo
+
+// C kernels of package nn (cgo build). Each takes the thread count nt and
+// parallelises over rows or (batch, head) pairs with OpenMP; the per-row
+// work is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run
+// time (GCC target_clones), so no CPU feature is assumed.
+#include <stddef.h>
+
+void kn_bias(float *out, const float *b, long N, long OC, int nt);
+void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt);
+void kn_gelu(float *out, const float *in, long n, int nt);
+void kn_add(float *out, const float *a, const float *b, long n, int nt);
+void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *r,
+                  const float *w, const float *b, long N, long C, float eps, int nt);
+void kn_attention(float *out, float *att, const float *qkv, const float *mask,
+                  long B, long T, long C, long NH, int nt);

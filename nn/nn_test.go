@@ -1,0 +1,199 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/kormed/kormed/blas"
+)
+
+// withThreads runs f with 1 and 3 threads (uneven splits included).
+func withThreads(t *testing.T, f func(t *testing.T)) {
+	defer blas.SetThreads(blas.Threads())
+	for _, n := range []int{1, 3} {
+		blas.SetThreads(n)
+		t.Run(fmt.Sprint("threads", n), f)
+	}
+}
+
+func TestErfExp32(t *testing.T) {
+	for x := -6.0; x <= 6; x += 0.001 {
+		g, w := float64(erf32(float32(x))), math.Erf(float64(float32(x)))
+		if math.Abs(g-w) > 4.5e-7 { // max error of the approximation is 4.19e-7
+			t.Fatalf("erf32(%g)=%.9g want %.9g", x, g, w)
+		}
+	}
+	for x := -87.0; x <= 88; x += 0.01 {
+		g, w := float64(exp32(float32(x))), math.Exp(float64(float32(x)))
+		if math.Abs(g-w) > 3e-7*w {
+			t.Fatalf("exp32(%g)=%.9g want %.9g", x, g, w)
+		}
+	}
+	if exp32(-3e38) != 0 || exp32(-88) != 0 {
+		t.Fatal("exp32 of very negative input not 0")
+	}
+}
+
+func TestGELUKernels(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	in := randn(r, 10007, 3)
+	in = append(in, 0, -10, 10, -4, 4, 1e-20, -1e30, 1e30)
+	want := make([]float32, len(in))
+	for i, x := range in {
+		want[i] = refGELU(x)
+	}
+	withThreads(t, func(t *testing.T) {
+		got := make([]float32, len(in))
+		GELU(got, in)
+		closeTo(t, "GELU", got, want, 1.5e-6, 1e-6)
+		got2 := make([]float32, len(in))
+		goGELU(got2, in)
+		closeTo(t, "goGELU", got2, want, 1.5e-6, 1e-6)
+		cp := append([]float32(nil), in...)
+		GELU(cp, cp) // in place
+		closeTo(t, "GELU in place", cp, want, 1.5e-6, 1e-6)
+	})
+}
+
+func TestLinearAndLinearGELU(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {37, 64, 129}} {
+		N, C, OC := sh[0], sh[1], sh[2]
+		in, w, b := randn(r, N*C, 1), randn(r, OC*C, 0.2), randn(r, OC, 1)
+		want := make([]float32, N*OC)
+		refLinear(want, in, w, b, N, C, OC)
+		withThreads(t, func(t *testing.T) {
+			got := make([]float32, N*OC)
+			Linear(got, in, w, b, N, C, OC)
+			closeTo(t, "Linear", got, want, 1e-5, 1e-5)
+			pre := make([]float32, N*OC)
+			LinearGELU(got, pre, in, w, b, N, C, OC)
+			closeTo(t, "LinearGELU pre", pre, want, 1e-5, 1e-5)
+			g := make([]float32, len(want))
+			for i, x := range want {
+				g[i] = refGELU(x)
+			}
+			closeTo(t, "LinearGELU", got, g, 1e-5, 1e-5)
+			goBiasGELU(pre, nil, nil, N, OC) // Go path: GELU in place on pre
+			closeTo(t, "goBiasGELU", pre, g, 1e-5, 1e-5)
+			LinearGELU(got, nil, in, w, nil, N, C, OC)
+			refLinear(pre, in, w, nil, N, C, OC)
+			for i, x := range pre {
+				pre[i] = refGELU(x)
+			}
+			closeTo(t, "LinearGELU no bias", got, pre, 1e-5, 1e-5)
+		})
+	}
+}
+
+func TestLayerNormKernels(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {33, 384}, {5, 1000}} {
+		N, C := sh[0], sh[1]
+		a, res := randn(r, N*C, 2), randn(r, N*C, 1)
+		for i := range a {
+			a[i] += 5 // offset mean: a one-pass E[x²]-E[x]² would lose digits
+		}
+		w, b := randn(r, C, 1), randn(r, C, 1)
+		want := make([]float32, N*C)
+		wm, wr := refLayerNorm(want, a, w, b, N, C, 1e-12)
+		sum := make([]float32, N*C)
+		for i := range sum {
+			sum[i] = a[i] + res[i]
+		}
+		wantAdd := make([]float32, N*C)
+		wam, war := refLayerNorm(wantAdd, sum, w, b, N, C, 1e-5)
+		withThreads(t, func(t *testing.T) {
+			out, mean, rstd := make([]float32, N*C), make([]float32, N), make([]float32, N)
+			LayerNorm(out, mean, rstd, a, w, b, N, C, 1e-12)
+			closeTo(t, "LayerNorm", out, want, 2e-5, 2e-5)
+			closeTo(t, "LayerNorm mean", mean, wm, 1e-5, 1e-6)
+			closeTo(t, "LayerNorm rstd", rstd, wr, 1e-5, 1e-5)
+			cp := append([]float32(nil), a...)
+			LayerNorm(cp, nil, nil, cp, w, b, N, C, 1e-12)
+			closeTo(t, "LayerNorm in place", cp, want, 2e-5, 2e-5)
+			goLayerNorm(out, nil, mean, rstd, a, nil, w, b, N, C, 1e-12)
+			closeTo(t, "goLayerNorm", out, want, 2e-5, 2e-5)
+			s := make([]float32, N*C)
+			AddLayerNorm(out, s, mean, rstd, a, res, w, b, N, C, 1e-5)
+			closeTo(t, "AddLayerNorm", out, wantAdd, 2e-5, 2e-5)
+			closeTo(t, "AddLayerNorm sum", s, sum, 0, 0)
+			closeTo(t, "AddLayerNorm mean", mean, wam, 1e-5, 1e-6)
+			closeTo(t, "AddLayerNorm rstd", rstd, war, 1e-5, 1e-5)
+			cp = append([]float32(nil), a...)
+			AddLayerNorm(cp, nil, nil, nil, cp, res, w, b, N, C, 1e-5)
+			closeTo(t, "AddLayerNorm aliased", cp, wantAdd, 2e-5, 2e-5)
+			goLayerNorm(out, nil, nil, nil, a, res, w, b, N, C, 1e-5)
+			closeTo(t, "goLayerNorm add", out, wantAdd, 2e-5, 2e-5)
+		})
+	}
+}
+
+func TestAttentionKernels(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for _, sh := range [][4]int{{1, 1, 4, 1}, {2, 5, 12, 3}, {3, 17, 64, 2}, {2, 64, 384, 12}} {
+		B, T, C, NH := sh[0], sh[1], sh[2], sh[3]
+		qkv := randn(r, B*T*3*C, 1)
+		mask := make([]float32, B*T)
+		for b := 0; b < B; b++ {
+			n := T - b*T/3 // later sequences padded
+			for t := 0; t < n; t++ {
+				mask[b*T+t] = 1
+			}
+		}
+		if B > 2 {
+			clear(mask[2*T : 3*T]) // a fully padded sequence: uniform weights, as HF
+		}
+		want, watt := make([]float32, B*T*C), make([]float32, B*NH*T*T)
+		refAttention(want, watt, qkv, mask, B, T, C, NH)
+		wantNM := make([]float32, B*T*C)
+		refAttention(wantNM, nil, qkv, nil, B, T, C, NH)
+		withThreads(t, func(t *testing.T) {
+			out, att := make([]float32, B*T*C), make([]float32, B*NH*T*T)
+			Attention(out, att, qkv, mask, B, T, C, NH)
+			closeTo(t, "Attention", out, want, 1e-5, 1e-5)
+			closeTo(t, "Attention att", att, watt, 1e-6, 1e-5)
+			Attention(out, nil, qkv, nil, B, T, C, NH)
+			closeTo(t, "Attention no mask/att", out, wantNM, 1e-5, 1e-5)
+			goAttention(out, att, qkv, mask, B, T, C, NH)
+			closeTo(t, "goAttention", out, want, 1e-5, 1e-5)
+			closeTo(t, "goAttention att", att, watt, 1e-6, 1e-5)
+			goAttention(out, nil, qkv, nil, B, T, C, NH)
+			closeTo(t, "goAttention no mask/att", out, wantNM, 1e-5, 1e-5)
+		})
+	}
+}
+
+func TestAddAndBias(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	a, b := randn(r, 9001, 1), randn(r, 9001, 1)
+	want := make([]float32, len(a))
+	for i := range a {
+		want[i] = a[i] + b[i]
+	}
+	withThreads(t, func(t *testing.T) {
+		out := make([]float32, len(a))
+		Add(out, a, b)
+		closeTo(t, "Add", out, want, 0, 0)
+		goAdd(out, a, b)
+		closeTo(t, "goAdd", out, want, 0, 0)
+		x := append([]float32(nil), a[:7*13]...)
+		goBias(x, b[:13], 7, 13)
+		for i := range x {
+			if x[i] != a[i]+b[i%13] {
+				t.Fatalf("goBias[%d]", i)
+			}
+		}
+	})
+}
+
+func TestShortBufferPanics(t *testing.T) {
+	defer func() {
+		if e := recover(); e == nil || fmt.Sprint(e) != "nn.Attention: att has 3 elements, needs 8" {
+			t.Fatalf("panic = %v", e)
+		}
+	}()
+	Attention(make([]float32, 8), make([]float32, 3), make([]float32, 24), nil, 1, 2, 4, 2)
+}

@@ -1,0 +1,17 @@
+//go:build !cgo
+
+package nn
+
+// kernelBackend names the elementwise/attention kernels in use.
+const kernelBackend = "pure Go (goroutines)"
+
+func kBias(out, b []float32, N, OC int)          { goBias(out, b, N, OC) }
+func kBiasGELU(out, pre, b []float32, N, OC int) { goBiasGELU(out, pre, b, N, OC) }
+func kGELU(out, in []float32)                    { goGELU(out, in) }
+func kAdd(out, a, b []float32)                   { goAdd(out, a, b) }
+func kAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
+	goAttention(out, att, qkv, mask, B, T, C, NH)
+}
+func kLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
+	goLayerNorm(out, sum, mean, rstd, a, r, w, b, N, C, eps)
+}
