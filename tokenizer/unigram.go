@@ -1,0 +1,243 @@
+package tokenizer
+
+import (
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// byteTrie is a byte-wise trie over the vocabulary with flat edge arrays; the root has a
+// direct 256-entry table. common prefix search walks at most the longest piece.
+type byteTrie struct {
+	root  [256]int32 // child node of the root per byte, -1 none
+	first []int32    // edges of node n: [first[n], first[n+1])
+	label []byte
+	child []int32
+	value []int32 // id ending at node, -1 none
+}
+
+func buildTrie(keys []string) *byteTrie {
+	// Build with maps, then flatten breadth-first.
+	type node struct {
+		kids  map[byte]int
+		value int32
+	}
+	nodes := []node{{kids: map[byte]int{}, value: -1}}
+	for id, k := range keys {
+		if k == "" {
+			continue
+		}
+		n := 0
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			nx, ok := nodes[n].kids[c]
+			if !ok {
+				nx = len(nodes)
+				nodes = append(nodes, node{kids: map[byte]int{}, value: -1})
+				nodes[n].kids[c] = nx
+			}
+			n = nx
+		}
+		if nodes[n].value < 0 { // first id wins for duplicate pieces
+			nodes[n].value = int32(id)
+		}
+	}
+	t := &byteTrie{}
+	order := []int{0}
+	index := map[int]int32{0: 0}
+	for q := 0; q < len(order); q++ {
+		for c := 0; c < 256; c++ {
+			if nx, ok := nodes[order[q]].kids[byte(c)]; ok {
+				index[nx] = int32(len(order))
+				order = append(order, nx)
+			}
+		}
+	}
+	t.first = make([]int32, len(order)+1)
+	t.value = make([]int32, len(order))
+	for i, n := range order {
+		t.first[i] = int32(len(t.label))
+		t.value[i] = nodes[n].value
+		for c := 0; c < 256; c++ {
+			if nx, ok := nodes[n].kids[byte(c)]; ok {
+				t.label = append(t.label, byte(c))
+				t.child = append(t.child, index[nx])
+			}
+		}
+	}
+	t.first[len(order)] = int32(len(t.label))
+	for c := range t.root {
+		t.root[c] = -1
+	}
+	for e := t.first[0]; e < t.first[1]; e++ {
+		t.root[t.label[e]] = t.child[e]
+	}
+	return t
+}
+
+func (t *byteTrie) next(n int32, c byte) int32 {
+	if n == 0 {
+		return t.root[c]
+	}
+	lo, end := t.first[n], t.first[n+1]
+	for hi := end; hi-lo > 8; {
+		mid := (lo + hi) / 2
+		if t.label[mid] < c {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	for e := lo; e < end; e++ {
+		if t.label[e] == c {
+			return t.child[e]
+		}
+		if t.label[e] > c {
+			return -1
+		}
+	}
+	return -1
+}
+
+// unigramModel is HF tokenizers' Unigram model (encode_optimized: sentencepiece's
+// EncodeOptimized Viterbi) with fused unknowns and optional byte fallback.
+type unigramModel struct {
+	pieces      []string
+	scores      []float64
+	ids         map[string]int32
+	trie        *byteTrie
+	unkID       int32
+	unkScore    float64
+	byteFallbck bool
+	byteIDs     [256]int32
+}
+
+func newUnigram(pieces []string, scores []float64, unkID int, byteFallback bool) (*unigramModel, error) {
+	if unkID < 0 || unkID >= len(pieces) {
+		return nil, fmt.Errorf("model.unk_id %d outside vocab of %d", unkID, len(pieces))
+	}
+	m := &unigramModel{pieces: pieces, scores: scores, ids: make(map[string]int32, len(pieces)),
+		unkID: int32(unkID), byteFallbck: byteFallback}
+	minScore := math.Inf(1)
+	for i, p := range pieces {
+		if _, ok := m.ids[p]; !ok {
+			m.ids[p] = int32(i)
+		}
+		minScore = math.Min(minScore, scores[i])
+	}
+	m.unkScore = minScore - 10
+	m.trie = buildTrie(pieces)
+	for b := 0; b < 256; b++ {
+		m.byteIDs[b] = -1
+		if id, ok := m.ids[fmt.Sprintf("<0x%02X>", b)]; ok {
+			m.byteIDs[b] = id
+		}
+	}
+	return m, nil
+}
+
+type vNode struct {
+	score  float64
+	start  int32
+	id     int32
+	filled bool
+}
+
+// tokenize appends the ids (and token strings) of one pre-tokenized word.
+func (m *unigramModel) tokenize(sc *scratch, w []byte) {
+	n := len(w)
+	if n == 0 {
+		return
+	}
+	if cap(sc.lattice) < n+1 {
+		sc.lattice = make([]vNode, n+1)
+	}
+	best := sc.lattice[:n+1]
+	for i := range best {
+		best[i] = vNode{}
+	}
+	best[0].filled = true
+	t := m.trie
+	for pos := 0; pos < n; {
+		base := best[pos].score
+		mblen := 1
+		if w[pos] >= utf8.RuneSelf {
+			_, mblen = utf8.DecodeRune(w[pos:])
+		}
+		single := false
+		node := int32(0)
+		for k := pos; k < n; k++ {
+			node = t.next(node, w[k])
+			if node < 0 {
+				break
+			}
+			if id := t.value[node]; id >= 0 {
+				end := k + 1
+				cand := base + m.scores[id]
+				if b := &best[end]; !b.filled || cand > b.score {
+					*b = vNode{score: cand, start: int32(pos), id: id, filled: true}
+				}
+				if end-pos == mblen {
+					single = true
+				}
+			}
+		}
+		if !single {
+			end := pos + mblen
+			cand := base + m.unkScore
+			if b := &best[end]; !b.filled || cand > b.score {
+				*b = vNode{score: cand, start: int32(pos), id: m.unkID, filled: true}
+			}
+		}
+		pos += mblen
+	}
+	// Backtrack into sc.rev as (start,end,id) triples in reverse, fusing unknowns.
+	rev := sc.rev[:0]
+	for end := n; end > 0; {
+		b := best[end]
+		st := int(b.start)
+		if b.id == m.unkID && len(rev) > 0 && rev[len(rev)-1].id == m.unkID && rev[len(rev)-1].fused {
+			rev[len(rev)-1].start = int32(st)
+		} else {
+			rev = append(rev, piece{start: int32(st), end: int32(end), id: b.id, fused: b.id == m.unkID})
+		}
+		end = st
+	}
+	sc.rev = rev
+	for i := len(rev) - 1; i >= 0; i-- {
+		p := rev[i]
+		id := p.id
+		s := w[p.start:p.end]
+		if id == m.unkID {
+			// HF looks the (fused) string up in the vocab again.
+			if v, ok := m.ids[string(s)]; ok {
+				id = v
+			} else if m.byteFallbck {
+				ok := true
+				for _, c := range s {
+					if m.byteIDs[c] < 0 {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					for _, c := range s {
+						sc.emit(m.byteIDs[c], m.pieces[m.byteIDs[c]])
+					}
+					continue
+				}
+			}
+			if id == m.unkID {
+				sc.emit(id, string(s))
+				continue
+			}
+		}
+		sc.emit(id, m.pieces[id])
+	}
+}
+
+type piece struct {
+	start, end int32
+	id         int32
+	fused      bool
+}
