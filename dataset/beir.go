@@ -351,11 +351,64 @@ func checkSplit(split string) error {
 // unique, and every judgement must name a query and a document of d.
 // split defaults to "test".
 func WriteBEIR(dir string, d *Dataset, split string) error {
+	qids, docPos, err := checkForWrite(dir, d, split)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, QrelsDir), 0o755); err != nil {
+		return err
+	}
+	err = WriteFileAtomic(filepath.Join(dir, CorpusFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, doc := range d.Corpus {
+			if err := enc.Encode(doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = WriteFileAtomic(filepath.Join(dir, QueriesFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, q := range d.Queries {
+			if err := enc.Encode(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeQrels(dir, d, split, qids, docPos)
+}
+
+// WriteQrels writes only qrels/<split>.tsv of d (same checks and order
+// as WriteBEIR), for adding a split to a dataset whose corpus.jsonl and
+// queries.jsonl already hold d's documents and queries.
+func WriteQrels(dir string, d *Dataset, split string) error {
+	qids, docPos, err := checkForWrite(dir, d, split)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, QrelsDir), 0o755); err != nil {
+		return err
+	}
+	return writeQrels(dir, d, split, qids, docPos)
+}
+
+// checkForWrite validates d and returns the judged query ids in query
+// order and the corpus positions.
+func checkForWrite(dir string, d *Dataset, split string) ([]string, map[string]int, error) {
 	if split == "" {
 		split = "test"
 	}
 	if err := checkSplit(split); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var probs problems
 	docPos := make(map[string]int, len(d.Corpus))
@@ -392,38 +445,15 @@ func WriteBEIR(dir string, d *Dataset, split string) error {
 		qids = append(qids, qid)
 	}
 	if err := probs.err(dir); err != nil {
-		return err
+		return nil, nil, err
 	}
 	sort.Slice(qids, func(a, b int) bool { return queryPos[qids[a]] < queryPos[qids[b]] })
+	return qids, docPos, nil
+}
 
-	if err := os.MkdirAll(filepath.Join(dir, QrelsDir), 0o755); err != nil {
-		return err
-	}
-	err := WriteFileAtomic(filepath.Join(dir, CorpusFile), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, doc := range d.Corpus {
-			if err := enc.Encode(doc); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = WriteFileAtomic(filepath.Join(dir, QueriesFile), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, q := range d.Queries {
-			if err := enc.Encode(q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+func writeQrels(dir string, d *Dataset, split string, qids []string, docPos map[string]int) error {
+	if split == "" {
+		split = "test"
 	}
 	return WriteFileAtomic(filepath.Join(dir, QrelsDir, split+".tsv"), func(w io.Writer) error {
 		if _, err := io.WriteString(w, "query-id\tcorpus-id\tscore\n"); err != nil {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kormed/kormed/drugbench"
+)
+
+func init() {
+	register(command{
+		name:    "data drug-bench",
+		summary: "build the Korean drug retrieval benchmark (BEIR) and fine-tuning pairs",
+		run:     runDrugBench,
+	})
+}
+
+func runDrugBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("data drug-bench", flag.ContinueOnError)
+	input := fs.String("input", "../shared/data/drugs", "folder with "+drugbench.ProductsFile+" and "+drugbench.TypesFile)
+	output := fs.String("output", "", "folder for the BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)")
+	trainOut := fs.String("train-output", "", "folder for fine-tuning pairs.csv and triplets.jsonl from the train templates (optional)")
+	seed := fs.Uint64("seed", 42, "random seed (same seed, same files)")
+	perKind := fs.Int("test-per-kind", drugbench.DefaultTestPerKind, "test queries sampled per query kind")
+	maxRel := fs.Int("max-relevant", drugbench.DefaultMaxRelevant, "skip ingredients found in more products than this")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kormed data drug-bench --input DIR --output DIR [--seed 42] [--train-output DIR]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *output == "" {
+		fs.Usage()
+		return errors.New("--output is required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	src, err := drugbench.Load(*input)
+	if err != nil {
+		return err
+	}
+	b, err := drugbench.Build(src, drugbench.Options{Seed: *seed, TestPerKind: *perKind, MaxRelevant: *maxRel})
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.Write(*output); err != nil {
+		return err
+	}
+	b.Summary(os.Stderr)
+	fmt.Fprintf(os.Stderr, "wrote %s (splits:", *output)
+	for _, s := range drugbench.Splits() {
+		fmt.Fprintf(os.Stderr, " %s", s)
+	}
+	fmt.Fprintln(os.Stderr, ")")
+	if *trainOut != "" {
+		ts, err := b.WriteTrain(*trainOut)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s: %d triplets, %d pairs\n", *trainOut, len(ts), 2*len(ts))
+	}
+	return nil
+}
