@@ -85,6 +85,9 @@ func isCJK(r rune) bool {
 	if r < 0x1100 {
 		return false
 	}
+	if r >= 0xAC00 && r <= 0xD7A3 { // Hangul syllables, the common case
+		return true
+	}
 	return unicode.In(r, unicode.Hangul, unicode.Han, unicode.Hiragana, unicode.Katakana)
 }
 
