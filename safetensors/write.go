@@ -93,6 +93,10 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	var lenb [8]byte
 	binary.LittleEndian.PutUint64(lenb[:], uint64(len(hb)))

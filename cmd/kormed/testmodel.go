@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/safetensors"
+	"github.com/kormed/kormed/testmodel"
+)
+
+func init() {
+	register(command{name: "testmodel", summary: "write a random-weight BERT/XLM-R model in the Hugging Face layout", run: runTestmodel})
+}
+
+func runTestmodel(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("testmodel", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|e5-small --seed N --out DIR [flags]\n\n"+
+			"Writes config.json, model.safetensors, tokenizer.json and the sentence-transformers\n"+
+			"module files of a random-weight encoder (deterministic from --seed).\n\n")
+		fs.PrintDefaults()
+	}
+	arch := fs.String("arch", "bert", "architecture: bert (BertModel) or xlmr (XLMRobertaModel)")
+	shape := fs.String("shape", "tiny", "tiny (hidden 32, 2 layers) or e5-small (multilingual-e5-small's shape, vocab 250037)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	out := fs.String("out", "", "output folder (required)")
+	tok := fs.String("tokenizer", "", "tokenizer.json to copy (default: the repository's testdata/tokenizers wordpiece or unigram)")
+	std := fs.Float64("std", 0.02, "standard deviation of the random weights")
+	pooling := fs.String("pooling", "mean", "sentence-transformers pooling: mean or cls")
+	normalize := fs.Bool("normalize", true, "add a Normalize module (L2-normalised embeddings)")
+	dtype := fs.String("dtype", "F32", "weight dtype: F32, F16 or BF16")
+	prefix := fs.String("prefix", "", `prefix in front of every weight name, e.g. "roberta."`)
+	noPooler := fs.Bool("no-pooler", false, "leave out the BERT pooler weights")
+	extras := fs.Bool("extras", false, "also write tensors a real checkpoint carries that the loader must skip (position_ids buffer, LM head)")
+	maxSeq := fs.Int("max-seq-length", 0, "sentence_bert_config.json max_seq_length (default 64 for tiny, 512 for e5-small)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *out == "" {
+		fs.Usage()
+		return errors.New("--out is required")
+	}
+	if *pooling != "mean" && *pooling != "cls" {
+		return fmt.Errorf("--pooling %q: want mean or cls", *pooling)
+	}
+	dt := safetensors.DType(strings.ToUpper(*dtype))
+	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
+		return fmt.Errorf("--dtype %q: want F32, F16 or BF16", *dtype)
+	}
+	o := testmodel.Options{Arch: *arch, Shape: *shape, Seed: *seed, Tokenizer: *tok, Std: *std,
+		Pooling: model.Pooling(*pooling), Normalize: *normalize, DType: dt, Prefix: *prefix,
+		NoPooler: *noPooler, Extras: *extras, MaxSeqLength: *maxSeq}
+	if err := testmodel.Write(*out, o); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s %s model (seed %d) to %s\n", *arch, *shape, *seed, *out)
+	return nil
+}

@@ -1,0 +1,305 @@
+// Package model loads Hugging Face BERT and XLM-RoBERTa encoders (config.json,
+// safetensors weights, tokenizer.json, the sentence-transformers module
+// files) and turns texts into sentence embeddings with kormed's float32
+// engine (packages nn and blas).
+//
+// The forward pass follows transformers' modeling_bert / modeling_xlm_roberta
+// exactly (post-LayerNorm blocks, erf GELU, absolute positions numbered the
+// BERT or the RoBERTa way); oracle/reference.py is its PyTorch twin and the
+// golden fixtures under testdata/models check every layer.
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kormed/kormed/safetensors"
+	"github.com/kormed/kormed/tokenizer"
+)
+
+// Model is an encoder with its tokenizer and sentence-embedding recipe.
+//
+// Encode, EncodeQueries and EncodePassages are safe for concurrent use by
+// several goroutines (each call takes its own workspace). The exported
+// settings may be changed after Load but not while an Encode runs.
+type Model struct {
+	Enc *Encoder
+	Tok *tokenizer.Tokenizer
+	ST  *STConfig // what the sentence-transformers files said
+
+	// Pooling and Normalize make one vector per text from the token
+	// vectors. Defaults: the sentence-transformers modules when present;
+	// else mean pooling (CLS for DPR) and normalisation for e5 models.
+	Pooling   Pooling
+	Normalize bool
+	// QueryPrefix and PassagePrefix are prepended by EncodeQueries and
+	// EncodePassages: the "query"/"passage" (or "document") prompts of
+	// config_sentence_transformers.json, else "query: "/"passage: " for an
+	// e5 model (name or path contains "e5"), else none.
+	QueryPrefix, PassagePrefix string
+	// MaxLength truncates each text to this many tokens, special tokens
+	// included: sentence_bert_config.json's max_seq_length, capped by the
+	// position table.
+	MaxLength int
+	// BatchSize is the most texts per forward pass (default 32); long
+	// texts get smaller batches so the workspace stays bounded.
+	BatchSize int
+	// SortByLength batches texts of similar token count together (the
+	// results come back in input order). Default true.
+	SortByLength bool
+
+	dir, name string
+	wsPool    sync.Pool
+}
+
+// LoadEncoder reads the encoder (config.json and safetensors weights) of
+// the model in folder dir, or of its sentence-transformers Transformer
+// module, without the tokenizer.
+func LoadEncoder(dir string) (*Encoder, *STConfig, error) {
+	st, err := ReadSTConfig(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tdir := st.TransformerDir
+	cpath := filepath.Join(tdir, "config.json")
+	if _, err := os.Stat(cpath); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: no config.json: not a Hugging Face model folder", tdir)
+	}
+	cfg, err := ReadConfig(cpath)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := safetensors.OpenDir(tdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	w, err := LoadWeights(r, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Encoder{Cfg: *cfg, W: w}, st, nil
+}
+
+// Load reads the model in folder dir.
+func Load(dir string) (*Model, error) {
+	enc, st, err := LoadEncoder(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &enc.Cfg
+	tdir := st.TransformerDir
+	tpath := filepath.Join(tdir, "tokenizer.json")
+	if _, err := os.Stat(tpath); errors.Is(err, fs.ErrNotExist) && tdir != dir {
+		tpath = filepath.Join(dir, "tokenizer.json")
+	}
+	if _, err := os.Stat(tpath); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no tokenizer.json (kormed reads the fast-tokenizer file; save it with transformers' tokenizer.save_pretrained)", tdir)
+	}
+	tok, err := tokenizer.Load(tpath)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok.VocabSize(), cfg.VocabSize)
+	}
+	m := &Model{
+		Enc:          enc,
+		Tok:          tok,
+		ST:           st,
+		MaxLength:    cfg.MaxTokens(),
+		BatchSize:    32,
+		SortByLength: true,
+		dir:          dir,
+		name:         modelName(dir),
+	}
+	if st.MaxSeqLength > 0 && st.MaxSeqLength < m.MaxLength {
+		m.MaxLength = st.MaxSeqLength
+	}
+	e5 := isE5(m.name) || isE5(dir) || isE5(cfg.NameOrPath)
+	switch {
+	case st.Pooling != "":
+		m.Pooling = st.Pooling
+	case cfg.ModelType == "dpr":
+		m.Pooling = PoolCLS
+	default:
+		m.Pooling = PoolMean
+	}
+	if st.Present {
+		m.Normalize = st.Normalize
+	} else {
+		m.Normalize = e5
+	}
+	if e5 {
+		m.QueryPrefix, m.PassagePrefix = "query: ", "passage: "
+	}
+	if p, ok := st.Prompts["query"]; ok {
+		m.QueryPrefix = p
+	}
+	for _, k := range []string{"passage", "document", "corpus"} {
+		if p, ok := st.Prompts[k]; ok {
+			m.PassagePrefix = p
+			break
+		}
+	}
+	return m, nil
+}
+
+var e5re = regexp.MustCompile(`(^|[^a-z0-9])e5([^a-z0-9]|$)`)
+
+func isE5(s string) bool { return e5re.MatchString(strings.ToLower(s)) }
+
+// modelName is the folder's base name, or org/name for a folder in the
+// Hugging Face cache (…/models--org--name/snapshots/<commit>).
+func modelName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	parts := strings.Split(filepath.ToSlash(abs), "/")
+	for i := len(parts) - 1; i > 0; i-- {
+		if parts[i] == "snapshots" && strings.HasPrefix(parts[i-1], "models--") {
+			return strings.ReplaceAll(strings.TrimPrefix(parts[i-1], "models--"), "--", "/")
+		}
+	}
+	return filepath.Base(abs)
+}
+
+// Dim is the embedding dimension.
+func (m *Model) Dim() int { return m.Enc.Cfg.HiddenSize }
+
+// Name is the model's name: its folder, or org/name for a hub cache folder.
+func (m *Model) Name() string { return m.name }
+
+// Dir is the folder the model was loaded from.
+func (m *Model) Dir() string { return m.dir }
+
+// SetName overrides Name (e.g. with the hub id the user typed).
+func (m *Model) SetName(n string) { m.name = n }
+
+// Encode embeds texts as they are, one vector per text in input order.
+func (m *Model) Encode(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.EncodePrefixed(ctx, texts, "")
+}
+
+// EncodeQueries embeds texts with the model's query prefix.
+func (m *Model) EncodeQueries(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.EncodePrefixed(ctx, texts, m.QueryPrefix)
+}
+
+// EncodePassages embeds texts with the model's passage prefix.
+func (m *Model) EncodePassages(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.EncodePrefixed(ctx, texts, m.PassagePrefix)
+}
+
+// maxBatchTokens bounds B·T of one forward pass (the workspace is about
+// (5C + F)·B·T floats: 150 MiB at e5-small's shape).
+const maxBatchTokens = 16384
+
+// batchFor is the batch size for sequences of length T.
+func (m *Model) batchFor(T int) int {
+	bs := m.BatchSize
+	if bs <= 0 {
+		bs = 32
+	}
+	if lim := maxBatchTokens / max(T, 1); lim < bs {
+		bs = max(lim, 1)
+	}
+	return bs
+}
+
+// Tokenize encodes each text with prefix, truncated to MaxLength.
+func (m *Model) Tokenize(texts []string, prefix string) ([]tokenizer.Encoding, error) {
+	if m.MaxLength <= 0 || m.MaxLength > m.Enc.Cfg.MaxTokens() {
+		return nil, fmt.Errorf("max length %d outside 1..%d (the model's positions)", m.MaxLength, m.Enc.Cfg.MaxTokens())
+	}
+	encs := make([]tokenizer.Encoding, len(texts))
+	for i, t := range texts {
+		encs[i] = m.Tok.Encode(prefix+t, m.MaxLength)
+	}
+	return encs, nil
+}
+
+// EncodePrefixed embeds texts with prefix prepended to each.
+func (m *Model) EncodePrefixed(ctx context.Context, texts []string, prefix string) ([][]float32, error) {
+	encs, err := m.Tokenize(texts, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return m.EncodeTokens(ctx, encs)
+}
+
+// EncodeTokens embeds already tokenised texts, one vector per encoding in
+// input order.
+func (m *Model) EncodeTokens(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
+	n, D := len(encs), m.Dim()
+	out := make([][]float32, n)
+	if n == 0 {
+		return out, nil
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if m.SortByLength {
+		// Longest first: the first batch sizes the workspace once.
+		sort.SliceStable(order, func(a, b int) bool { return len(encs[order[a]].IDs) > len(encs[order[b]].IDs) })
+	}
+	ws, _ := m.wsPool.Get().(*Workspace)
+	if ws == nil {
+		ws = &Workspace{}
+	}
+	defer m.wsPool.Put(ws)
+	slab := make([]float32, n*D)
+	var sub []tokenizer.Encoding
+	for start := 0; start < n; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		T := 0
+		bs := m.batchFor(len(encs[order[start]].IDs))
+		end := start
+		for end < n && end-start < bs {
+			l := len(encs[order[end]].IDs)
+			// Unsorted batches may grow longer than the first text.
+			if l > T {
+				if end > start && m.batchFor(l) < end-start+1 {
+					break
+				}
+				T = l
+			}
+			end++
+		}
+		sub = sub[:0]
+		for _, i := range order[start:end] {
+			sub = append(sub, encs[i])
+		}
+		b := m.Tok.Pad(sub)
+		pooled := slab[start*D : end*D]
+		if err := m.embedBatch(ws, b, pooled); err != nil {
+			return nil, err
+		}
+		for j, i := range order[start:end] {
+			out[i] = pooled[j*D : (j+1)*D : (j+1)*D]
+		}
+		start = end
+	}
+	return out, nil
+}
+
+// embedBatch runs the forward pass and pooling of one padded batch into out [B,D].
+func (m *Model) embedBatch(ws *Workspace, b tokenizer.Batch, out []float32) error {
+	h, err := m.Enc.Forward(ws, b.IDs, b.TypeIDs, b.Mask, b.B, b.T, nil)
+	if err != nil {
+		return err
+	}
+	return m.Enc.Pool(out, h, b.Mask, b.B, b.T, m.Pooling, m.Normalize)
+}
