@@ -548,6 +548,17 @@ def main():
     wordpiece_reference(vocab, lines, False, os.path.join(OUT, "wordpiece.jsonl"))
     wordpiece_reference(vocab, lines, True, os.path.join(OUT, "wordpiece_uncased.jsonl"))
     print(f"corpus {len(lines)} lines; unigram vocab {n}; wordpiece vocab {len(vocab)}")
+    if "--full" in sys.argv:
+        # Every unique drug text (not checked in): for KORMED_TOKENIZER_FULL=/tmp/kormed_tok_full
+        # go test ./tokenizer -run Full
+        full = [t for lst in per_col.values() for t in lst] + EDGE_CASES
+        fd = "/tmp/kormed_tok_full"
+        os.makedirs(fd, exist_ok=True)
+        write_lines(os.path.join(fd, "corpus.txt"), full)
+        unigram_reference(sp_model, full, os.path.join(fd, "unigram.jsonl"))
+        wordpiece_reference(vocab, full, False, os.path.join(fd, "wordpiece.jsonl"))
+        wordpiece_reference(vocab, full, True, os.path.join(fd, "wordpiece_uncased.jsonl"))
+        print(f"full: {len(full)} lines in {fd}")
     if "--bench" in sys.argv:
         bench_sentencepiece(sp, lines)
 

@@ -19,7 +19,7 @@ type refLine struct {
 
 func readRef(t testing.TB, name string) []refLine {
 	t.Helper()
-	f, err := os.Open(filepath.Join(testdata, name))
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +50,12 @@ func load(t testing.TB, dir string) *Tokenizer {
 }
 
 func checkParity(t *testing.T, tk *Tokenizer, ref string) {
-	rows := readRef(t, ref)
-	corpus := readLines(t)
+	checkParityIn(t, testdata, tk, ref)
+}
+
+func checkParityIn(t *testing.T, dir string, tk *Tokenizer, ref string) {
+	rows := readRef(t, filepath.Join(dir, ref))
+	corpus := readLines(t, filepath.Join(dir, "corpus.txt"))
 	if len(rows) != len(corpus) {
 		t.Fatalf("%s has %d rows, corpus.txt %d lines", ref, len(rows), len(corpus))
 	}
@@ -74,9 +78,9 @@ func checkParity(t *testing.T, tk *Tokenizer, ref string) {
 	}
 }
 
-func readLines(t testing.TB) []string {
+func readLines(t testing.TB, name string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(testdata, "corpus.txt"))
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,9 +94,30 @@ func readLines(t testing.TB) []string {
 	return out
 }
 
-// TestUnigramParity: every corpus line encodes to sentencepiece's own ids (fairseq offset).
+// TestUnigramParity: every corpus line encodes to sentencepiece's own ids (fairseq offset),
+// both with the tokenizers library's float64 Viterbi (the default) and with sentencepiece's
+// float32 path scores.
 func TestUnigramParity(t *testing.T) {
 	checkParity(t, load(t, "unigram"), "unigram.jsonl")
+	sp := load(t, "unigram")
+	sp.unigram.spArith = true
+	checkParity(t, sp, "unigram.jsonl")
+}
+
+// TestUnigramTieBreak pins the one drug text (of 10,291) where float64 (tokenizers) and float32
+// (sentencepiece) path scores break an exact tie differently: "III" (from Ⅲ) is I+II or II+I,
+// whose scores sum to the same value.
+func TestUnigramTieBreak(t *testing.T) {
+	tk := load(t, "unigram")
+	text := "안티트롬빈Ⅲ주"
+	hf := tk.Tokenize(text)
+	tk.unigram.spArith = true
+	sp := tk.Tokenize(text)
+	wantHF := []string{"▁안", "티", "트롬빈", "I", "II", "주"}
+	wantSP := []string{"▁안", "티", "트롬빈", "II", "I", "주"} // sentencepiece 0.1.97's own output
+	if !slices.Equal(hf, wantHF) || !slices.Equal(sp, wantSP) {
+		t.Fatalf("float64 %q (want %q), float32 %q (want %q)", hf, wantHF, sp, wantSP)
+	}
 }
 
 // TestWordPieceParity: every corpus line encodes as google-research/bert's tokenizer does
@@ -104,4 +129,18 @@ func TestWordPieceParity(t *testing.T) {
 // TestWordPieceUncasedParity: lowercase=true (accents stripped, Hangul decomposed by NFD).
 func TestWordPieceUncasedParity(t *testing.T) {
 	checkParity(t, load(t, "wordpiece_uncased"), "wordpiece_uncased.jsonl")
+}
+
+// TestParityFull checks every unique drug text (about 10k lines) when
+// KORMED_TOKENIZER_FULL names the folder written by `oracle/tokenizers.py --full`.
+func TestParityFull(t *testing.T) {
+	dir := os.Getenv("KORMED_TOKENIZER_FULL")
+	if dir == "" {
+		t.Skip("KORMED_TOKENIZER_FULL not set (run /usr/bin/python3 oracle/tokenizers.py --full)")
+	}
+	sp := load(t, "unigram")
+	sp.unigram.spArith = true // sentencepiece's float32 path scores; see unigramModel.spArith
+	checkParityIn(t, dir, sp, "unigram.jsonl")
+	checkParityIn(t, dir, load(t, "wordpiece"), "wordpiece.jsonl")
+	checkParityIn(t, dir, load(t, "wordpiece_uncased"), "wordpiece_uncased.jsonl")
 }

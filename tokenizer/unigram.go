@@ -110,6 +110,10 @@ type unigramModel struct {
 	unkScore    float64
 	byteFallbck bool
 	byteIDs     [256]int32
+	// spArith rounds path scores to float32 when stored, as sentencepiece's EncodeOptimized
+	// does (its candidate sums are double, its best_path_score float). The tokenizers library
+	// keeps float64 throughout; the two can break exact ties differently. Tests only.
+	spArith bool
 }
 
 func newUnigram(pieces []string, scores []float64, unkID int, byteFallback bool) (*unigramModel, error) {
@@ -175,6 +179,9 @@ func (m *unigramModel) tokenize(sc *scratch, w []byte) {
 				end := k + 1
 				cand := base + m.scores[id]
 				if b := &best[end]; !b.filled || cand > b.score {
+					if m.spArith {
+						cand = float64(float32(cand))
+					}
 					*b = vNode{score: cand, start: int32(pos), id: id, filled: true}
 				}
 				if end-pos == mblen {
@@ -186,6 +193,9 @@ func (m *unigramModel) tokenize(sc *scratch, w []byte) {
 			end := pos + mblen
 			cand := base + m.unkScore
 			if b := &best[end]; !b.filled || cand > b.score {
+				if m.spArith {
+					cand = float64(float32(cand))
+				}
 				*b = vNode{score: cand, start: int32(pos), id: m.unkID, filled: true}
 			}
 		}
