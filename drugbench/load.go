@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Input file names inside the data directory.
@@ -248,7 +249,8 @@ func contains(s []string, v string) bool {
 }
 
 var (
-	strengthRe = regexp.MustCompile(`(\d+(?:[.,]\d+)?)\s*(밀리그램|밀리그람|마이크로그램|마이크로그람|그램|그람|밀리리터|리터|mg|MG|Mg|μg|㎍|mcg|g|mL|ml|ML|IU|아이유|국제단위|단위|%)(?:\s*/\s*(?:\d+(?:\.\d+)?)?\s*(?:밀리리터|mL|ml|g|그램|바이알|앰플|정))?`)
+	strengthRe = regexp.MustCompile(`(\d+(?:[.,]\d+)?)\s*(밀리그램|밀리그람|미리그램|미리그람|마이크로그램|마이크로그람|그램|그람|밀리리터|리터|mg|MG|Mg|μg|㎍|mcg|g|mL|ml|ML|IU|아이유|국제단위|만단위|단위|유니트|%|％)(?:\s*/\s*(?:\d+(?:\.\d+)?)?\s*(?:밀리리터|mL|ml|g|그램|바이알|앰플|정))?`)
+	altNameRe  = regexp.MustCompile(`\s*(수출명|군납명|영문명|수출용|국내용)\s*\d?\s*[:;：].*$`)
 	bareNumRe  = regexp.MustCompile(`(주|정|액|캡슐|시럽|산|겔|크림)(\d+(?:\.\d+)?)$`)
 )
 
@@ -260,10 +262,10 @@ func splitName(name string) (base, strength string) {
 	depth := 0
 	for _, r := range name {
 		switch r {
-		case '(', '[', '{', '（':
+		case '(', '[', '{', '<', '（':
 			depth++
 			continue
-		case ')', ']', '}', '）':
+		case ')', ']', '}', '>', '）':
 			if depth > 0 {
 				depth--
 			}
@@ -273,13 +275,22 @@ func splitName(name string) (base, strength string) {
 			b.WriteRune(r)
 		}
 	}
-	s := b.String()
+	s := altNameRe.ReplaceAllString(b.String(), "")
 	if m := strengthRe.FindStringSubmatchIndex(s); m != nil {
 		strength = s[m[0]:m[1]]
 		s = s[:m[0]] + s[m[1]:]
 	} else if m := bareNumRe.FindStringSubmatchIndex(s); m != nil {
 		strength = s[m[4]:m[5]]
 		s = s[:m[4]]
+	}
+	// "리포덱스정/종근당리팜피신정", "누마렌점안액,누마렌점안액", "펜타스패취/h":
+	// keep the first of several names.
+	if i := strings.IndexAny(s, ",/"); i > 0 {
+		head := strings.TrimSpace(s[:i])
+		last, _ := utf8.DecodeLastRuneInString(head)
+		if utf8.RuneCountInString(head) >= 3 && last >= 0xAC00 && last <= 0xD7A3 {
+			s = head
+		}
 	}
 	// Remove any further strengths (e.g. "1.5g/30mL" pairs already matched).
 	s = strengthRe.ReplaceAllString(s, "")

@@ -24,13 +24,16 @@ func runDrugBench(ctx context.Context, args []string) error {
 	output := fs.String("output", "", "folder for the BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)")
 	trainOut := fs.String("train-output", "", "folder for fine-tuning pairs.csv and triplets.jsonl from the train templates (optional)")
 	seed := fs.Uint64("seed", 42, "random seed (same seed, same files)")
-	perKind := fs.Int("test-per-kind", drugbench.DefaultTestPerKind, "test queries sampled per query kind")
+	perKind := fs.Int("test-per-kind", drugbench.DefaultTestPerKind, "test queries sampled per query kind (type queries are all kept)")
 	maxRel := fs.Int("max-relevant", drugbench.DefaultMaxRelevant, "skip ingredients found in more products than this")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kormed data drug-bench --input DIR --output DIR [--seed 42] [--train-output DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if *output == "" {
