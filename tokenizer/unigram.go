@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"math"
+	"sort"
 	"unicode/utf8"
 )
 
@@ -17,55 +18,50 @@ type byteTrie struct {
 }
 
 func buildTrie(keys []string) *byteTrie {
-	// Build with maps, then flatten breadth-first.
-	type node struct {
-		kids  map[byte]int
-		value int32
-	}
-	nodes := []node{{kids: map[byte]int{}, value: -1}}
-	for id, k := range keys {
-		if k == "" {
-			continue
+	// Insert keys in byte order: a node's children are then created in label order and the
+	// child to descend into is always the last one.
+	order := make([]int32, 0, len(keys))
+	for i, k := range keys {
+		if k != "" {
+			order = append(order, int32(i))
 		}
-		n := 0
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	type node struct {
+		labels []byte
+		kids   []int32
+		value  int32
+	}
+	nodes := []node{{value: -1}}
+	for _, id := range order {
+		k := keys[id]
+		n := int32(0)
 		for i := 0; i < len(k); i++ {
 			c := k[i]
-			nx, ok := nodes[n].kids[c]
-			if !ok {
-				nx = len(nodes)
-				nodes = append(nodes, node{kids: map[byte]int{}, value: -1})
-				nodes[n].kids[c] = nx
+			nd := &nodes[n]
+			if l := len(nd.labels); l > 0 && nd.labels[l-1] == c {
+				n = nd.kids[l-1]
+				continue
 			}
+			nx := int32(len(nodes))
+			nd.labels = append(nd.labels, c)
+			nd.kids = append(nd.kids, nx)
+			nodes = append(nodes, node{value: -1})
 			n = nx
 		}
-		if nodes[n].value < 0 { // first id wins for duplicate pieces
-			nodes[n].value = int32(id)
+		if nodes[n].value < 0 { // the first id wins for duplicate pieces
+			nodes[n].value = id
 		}
 	}
-	t := &byteTrie{}
-	order := []int{0}
-	index := map[int]int32{0: 0}
-	for q := 0; q < len(order); q++ {
-		for c := 0; c < 256; c++ {
-			if nx, ok := nodes[order[q]].kids[byte(c)]; ok {
-				index[nx] = int32(len(order))
-				order = append(order, nx)
-			}
-		}
-	}
-	t.first = make([]int32, len(order)+1)
-	t.value = make([]int32, len(order))
-	for i, n := range order {
+	t := &byteTrie{first: make([]int32, len(nodes)+1), value: make([]int32, len(nodes)),
+		label: make([]byte, 0, len(nodes)), child: make([]int32, 0, len(nodes))}
+	for i := range nodes {
 		t.first[i] = int32(len(t.label))
-		t.value[i] = nodes[n].value
-		for c := 0; c < 256; c++ {
-			if nx, ok := nodes[n].kids[byte(c)]; ok {
-				t.label = append(t.label, byte(c))
-				t.child = append(t.child, index[nx])
-			}
-		}
+		t.value[i] = nodes[i].value
+		t.label = append(t.label, nodes[i].labels...)
+		t.child = append(t.child, nodes[i].kids...)
 	}
-	t.first[len(order)] = int32(len(t.label))
+	t.first[len(nodes)] = int32(len(t.label))
 	for c := range t.root {
 		t.root[c] = -1
 	}
