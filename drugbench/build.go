@@ -16,6 +16,11 @@ type Options struct {
 	Seed        uint64 // sampling and template choice; same seed → same benchmark
 	TestPerKind int    // test queries sampled per kind other than type; 0 means DefaultTestPerKind
 	MaxRelevant int    // ingredient/English entities in more products are not asked; 0 means DefaultMaxRelevant
+	// HoldOutEntities also keeps the entities of test queries (product
+	// families, ingredients, English names, type codes) out of the train
+	// queries, so fine-tuning sees neither the test wordings nor the
+	// test subjects.
+	HoldOutEntities bool
 }
 
 // Defaults for Options.
@@ -39,6 +44,7 @@ type Query struct {
 type Bench struct {
 	Source  *Source
 	Seed    uint64
+	HoldOut bool          // Options.HoldOutEntities
 	Docs    []dataset.Doc // one per product, in Source.Products order
 	Queries []Query       // test queries first, then train; each by kind order
 	prodIdx map[string]int
@@ -53,7 +59,7 @@ func Build(src *Source, opt Options) (*Bench, error) {
 	if opt.MaxRelevant <= 0 {
 		opt.MaxRelevant = DefaultMaxRelevant
 	}
-	b := &Bench{Source: src, Seed: opt.Seed, prodIdx: map[string]int{}}
+	b := &Bench{Source: src, Seed: opt.Seed, HoldOut: opt.HoldOutEntities, prodIdx: map[string]int{}}
 	for i, p := range src.Products {
 		b.prodIdx[p.Seq] = i
 		b.Docs = append(b.Docs, dataset.Doc{ID: p.Seq, Title: p.Name, Text: docText(&p, src.Types[p.TypeCode])})
@@ -62,6 +68,7 @@ func Build(src *Source, opt Options) (*Bench, error) {
 	b.g = g
 	g.index()
 	for ki, kind := range Kinds {
+		testEntity := map[string]bool{}
 		for si, split := range []string{SplitTest, SplitTrain} {
 			rng := rand.New(rand.NewPCG(opt.Seed, uint64(ki*2+si+1)*0x9E3779B97F4A7C15))
 			var qs []Query
@@ -75,11 +82,40 @@ func Build(src *Source, opt Options) (*Bench, error) {
 			case KindMixed:
 				qs = g.mixedQueries(split, rng)
 			}
+			if split == SplitTest && kind == KindType && opt.HoldOutEntities {
+				// Types are few: test on a random half of them, train on the rest.
+				codes := append([]string(nil), g.typeCodes...)
+				shuffle(rng, codes)
+				half := map[string]bool{}
+				for _, c := range codes[:len(codes)/2] {
+					half[c] = true
+				}
+				kept := qs[:0]
+				for _, q := range qs {
+					if half[q.Entity] {
+						kept = append(kept, q)
+					}
+				}
+				qs = kept
+			}
 			// Type queries are few (one per type name, definition and
 			// hand-written phrase) and are all kept.
 			if split == SplitTest && kind != KindType && len(qs) > opt.TestPerKind {
 				shuffle(rng, qs)
 				qs = qs[:opt.TestPerKind]
+			}
+			if split == SplitTest {
+				for _, q := range qs {
+					testEntity[entityKey(q.Entity)] = true
+				}
+			} else if opt.HoldOutEntities {
+				kept := qs[:0]
+				for _, q := range qs {
+					if !testEntity[entityKey(q.Entity)] {
+						kept = append(kept, q)
+					}
+				}
+				qs = kept
 			}
 			g.add(split, kind, qs)
 		}
@@ -90,6 +126,13 @@ func Build(src *Source, opt Options) (*Bench, error) {
 	})
 	b.Queries = g.out
 	return b, nil
+}
+
+// entityKey is what HoldOutEntities compares: the English name of a
+// "Name + type" mixed entity, otherwise the entity itself.
+func entityKey(e string) string {
+	k, _, _ := strings.Cut(e, " + ")
+	return strings.ToLower(k)
 }
 
 // docText is the searchable text of a product.
@@ -228,11 +271,16 @@ func templatesFor(kind, split, slot string) []Template {
 	return out
 }
 
-func pick[T any](rng *rand.Rand, s []T) T { return s[rng.IntN(len(s))] }
+// intn returns a number in [0, n) from the PCG stream; written out
+// (rather than rand.IntN) so the benchmark for a seed never changes with
+// the Go release.
+func intn(rng *rand.Rand, n int) int { return int(rng.Uint64() % uint64(n)) }
+
+func pick[T any](rng *rand.Rand, s []T) T { return s[intn(rng, len(s))] }
 
 func shuffle[T any](rng *rand.Rand, s []T) {
 	for i := len(s) - 1; i > 0; i-- {
-		j := rng.IntN(i + 1)
+		j := intn(rng, i+1)
 		s[i], s[j] = s[j], s[i]
 	}
 }
@@ -294,7 +342,7 @@ func (g *gen) nameQueries(split string, rng *rand.Rand) []Query {
 		t := pick(rng, tpls)
 		p := &g.b.Source.Products[pick(rng, members)]
 		name, rel := base, g.rel(members, 1)
-		if p.Strength != "" && rng.IntN(2) == 0 {
+		if p.Strength != "" && intn(rng, 2) == 0 {
 			name = base + " " + altStrength(p.Strength)
 			want := normStrength(p.Strength)
 			for _, i := range members {
@@ -344,7 +392,7 @@ func (g *gen) typeQueries(split string, rng *rand.Rand) []Query {
 			}
 			shuffle(rng, ds)
 			k := 1
-			if len(ds) > 1 && rng.IntN(2) == 0 {
+			if len(ds) > 1 && intn(rng, 2) == 0 {
 				k = 2
 			}
 			disease := strings.Join(ds[:k], ", ")
@@ -371,7 +419,7 @@ func (g *gen) mixedQueries(split string, rng *rand.Rand) []Query {
 	var out []Query
 	for _, k := range g.engs {
 		prods := g.engProds[k]
-		if rng.IntN(2) == 0 {
+		if intn(rng, 2) == 0 {
 			t := pick(rng, engT)
 			out = append(out, Query{Text: render(t.Pattern, map[string]string{"eng": g.engName[k], "eng_lower": k}),
 				Template: t.ID, Entity: g.engName[k], Rel: g.rel(prods, 1)})

@@ -533,3 +533,57 @@ func TestDefinitionExtraction(t *testing.T) {
 		t.Errorf("diseases %q", got)
 	}
 }
+
+// TestRealGolden pins a few queries of seed 42 so that a change in the
+// generator or the random stream (which would silently change published
+// scores) is noticed. Update deliberately when the benchmark changes.
+func TestRealGolden(t *testing.T) {
+	b, err := Build(realData(t), Options{Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"test-name-0001":       "리브락인퓨전주는 어느 회사 제품이에요?",
+		"test-ingredient-0001": "사람면역글로불린-지 들어있는 약 뭐 있어?",
+		"test-mixed-0001":      "sihogyejitang soft extract 들어간 의약품 추천",
+	}
+	c := b.Count()
+	if c[SplitTest][""].Queries != 861 || c[SplitTrain][""].Queries != 4657 {
+		t.Errorf("seed 42: %d test, %d train queries; want 861, 4657", c[SplitTest][""].Queries, c[SplitTrain][""].Queries)
+	}
+	for _, q := range b.Queries {
+		if w, ok := want[q.ID]; ok && q.Text != w {
+			t.Errorf("%s = %q, want %q", q.ID, q.Text, w)
+		}
+	}
+}
+
+func TestRealHoldOutEntities(t *testing.T) {
+	b, err := Build(realData(t), Options{Seed: 42, HoldOutEntities: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := map[string]map[string]bool{}
+	for _, q := range b.Queries {
+		if q.Split == SplitTest {
+			if test[q.Kind] == nil {
+				test[q.Kind] = map[string]bool{}
+			}
+			test[q.Kind][entityKey(q.Entity)] = true
+		}
+	}
+	n := map[string]int{}
+	for _, q := range b.Queries {
+		if q.Split == SplitTrain {
+			n[q.Kind]++
+			if test[q.Kind][entityKey(q.Entity)] {
+				t.Errorf("train query %s %q asks about test entity %q", q.ID, q.Text, q.Entity)
+			}
+		}
+	}
+	for _, k := range Kinds {
+		if n[k] < 100 || len(test[k]) < 50 {
+			t.Errorf("%s: %d train queries, %d test entities", k, n[k], len(test[k]))
+		}
+	}
+}

@@ -133,7 +133,7 @@ func (g *gen) hardNegative(q Query, pi int, nb *nameIndex, rng *rand.Rand) (int,
 	}
 	// Last resort: a random product of another type.
 	for tries := 0; tries < 1000; tries++ {
-		i := rng.IntN(len(prods))
+		i := intn(rng, len(prods))
 		if prods[i].TypeCode != p.TypeCode && ok(i) {
 			return i, NegRandom
 		}

@@ -112,7 +112,11 @@ func (b *Bench) Count() map[string]map[string]Stats {
 // average relevant documents per query.
 func (b *Bench) Summary(w io.Writer) {
 	c := b.Count()
-	fmt.Fprintf(w, "drug-bench: %d documents (%d rows of %s), seed %d\n", len(b.Docs), b.Source.Rows, ProductsFile, b.Seed)
+	held := ""
+	if b.HoldOut {
+		held = ", test entities held out of train"
+	}
+	fmt.Fprintf(w, "drug-bench: %d documents (%d rows of %s), seed %d%s\n", len(b.Docs), b.Source.Rows, ProductsFile, b.Seed, held)
 	fmt.Fprintf(w, "%-6s %-11s %8s %8s %9s\n", "split", "kind", "queries", "qrels", "avg-rel")
 	for _, sp := range []string{SplitTest, SplitTrain} {
 		for _, k := range append(append([]string{}, Kinds...), "") {

@@ -25,6 +25,7 @@ func runDrugBench(ctx context.Context, args []string) error {
 	trainOut := fs.String("train-output", "", "folder for fine-tuning pairs.csv and triplets.jsonl from the train templates (optional)")
 	seed := fs.Uint64("seed", 42, "random seed (same seed, same files)")
 	perKind := fs.Int("test-per-kind", drugbench.DefaultTestPerKind, "test queries sampled per query kind (type queries are all kept)")
+	holdout := fs.Bool("holdout-entities", false, "also keep test subjects (product families, ingredients, types) out of the train split")
 	maxRel := fs.Int("max-relevant", drugbench.DefaultMaxRelevant, "skip ingredients found in more products than this")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kormed data drug-bench --input DIR --output DIR [--seed 42] [--train-output DIR]")
@@ -47,7 +48,7 @@ func runDrugBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := drugbench.Build(src, drugbench.Options{Seed: *seed, TestPerKind: *perKind, MaxRelevant: *maxRel})
+	b, err := drugbench.Build(src, drugbench.Options{Seed: *seed, TestPerKind: *perKind, MaxRelevant: *maxRel, HoldOutEntities: *holdout})
 	if err != nil {
 		return err
 	}
