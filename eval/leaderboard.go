@@ -66,16 +66,12 @@ func safeName(s string) (string, bool) {
 // WriteResult writes r as indented JSON to dir/results/ResultFile(r),
 // atomically, and returns the path.
 func WriteResult(dir string, r *Result) (string, error) {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return "", err
-	}
 	rd := filepath.Join(dir, ResultsDir)
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		return "", err
 	}
 	p := filepath.Join(rd, ResultFile(r))
-	return p, writeAtomic(p, append(data, '\n'))
+	return p, WriteJSON(p, r)
 }
 
 // ReadResults reads every dir/results/*.json, sorted by file name.
@@ -390,4 +386,13 @@ func plainLabel(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// WriteJSON writes v as indented JSON to path, atomically.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(data, '\n'))
 }

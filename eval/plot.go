@@ -51,8 +51,13 @@ func leaderboardPNG(groups []*group) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = "kormed retrieval leaderboard"
 	p.X.Label.Text = "score ×100"
-	p.X.Min, p.X.Max = 0, 100
-	p.Add(plotter.NewGrid())
+	// The band right of 100 holds the legend and the value labels.
+	p.X.Min, p.X.Max = 0, 128
+	p.X.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 20, Label: "20"}, {Value: 40, Label: "40"},
+		{Value: 60, Label: "60"}, {Value: 80, Label: "80"}, {Value: 100, Label: "100"}})
+	grid := plotter.NewGrid()
+	grid.Horizontal.Color = nil
+	p.Add(grid)
 	if len(ks) == 0 {
 		p.Title.Text += " (no results yet)"
 		return renderPNG(p, 6*vg.Inch, 2*vg.Inch)
@@ -105,11 +110,30 @@ func leaderboardPNG(groups []*group) ([]byte, error) {
 		bars.Offset = barW * vg.Length(float64(len(series)-1)/2-float64(si))
 		p.Add(bars)
 		p.Legend.Add(key, bars)
+		// Value labels just right of each bar.
+		var xys plotter.XYLabels
+		xys.XYs = make(plotter.XYs, len(rows))
+		xys.Labels = make([]string, len(rows))
+		for i, v := range vals {
+			xys.XYs[i] = plotter.XY{X: v + 0.8, Y: float64(i)}
+			xys.Labels[i] = fmt.Sprintf("%.1f", v)
+		}
+		lab, err := plotter.NewLabels(xys)
+		if err != nil {
+			return nil, err
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].Font.Size = vg.Points(6.5)
+			lab.TextStyle[i].YAlign = -0.5
+		}
+		lab.Offset = vg.Point{Y: bars.Offset}
+		p.Add(lab)
 	}
 	p.NominalY(names...)
-	p.Legend.Top = false
+	p.Y.Min, p.Y.Max = -0.5, float64(len(rows))-0.5
+	p.Legend.Top = true
 	p.Legend.Left = false
-	p.Legend.YOffs = 0
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	h := vg.Length(len(rows))*barW*vg.Length(float64(len(series))+1.5) + 1.6*vg.Inch
 	return renderPNG(p, 8*vg.Inch, h)
 }

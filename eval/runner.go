@@ -199,7 +199,7 @@ func Run(ctx context.Context, d *dataset.Dataset, s Spec, cfg Config) (*Result, 
 	if cfg.PerQuery {
 		r.PerQuery = make(map[string]QueryResult, len(sum.PerQuery))
 		for qid, m := range sum.PerQuery {
-			hs := append([]metrics.Hit(nil), run[qid]...)
+			hs := append([]metrics.Hit{}, run[qid]...)
 			metrics.Sort(hs)
 			r.PerQuery[qid] = QueryResult{Ranking: hs, Metrics: m}
 		}

@@ -31,7 +31,9 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Hit is one retrieved document with its score.
@@ -50,11 +52,14 @@ type Qrels = map[string]map[string]int
 // Example: {a 0.5} {b 0.9} {c 0.5} sorts to b, c, a (c and a tie at 0.5 and
 // "c" > "a").
 func Sort(hits []Hit) {
-	sort.SliceStable(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+	slices.SortStableFunc(hits, func(a, b Hit) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
 		}
-		return hits[i].ID > hits[j].ID
+		return strings.Compare(b.ID, a.ID)
 	})
 }
 
@@ -314,8 +319,8 @@ func Evaluate(qrels Qrels, run map[string][]Hit, opt Options) (*Summary, error) 
 			keys[ki][f] = Key(name, k)
 		}
 	}
-	var ranked []string
 	var buf []Hit
+	var gains, ideal []int
 	seen := map[string]struct{}{}
 	for _, qid := range qids {
 		rel := qrels[qid]
@@ -336,27 +341,25 @@ func Evaluate(qrels Qrels, run map[string][]Hit, opt Options) (*Summary, error) 
 			buf = append(buf, h)
 		}
 		Sort(buf)
-		ranked = ranked[:0]
-		for _, h := range buf {
-			ranked = append(ranked, h.ID)
+		kmax := slices.Max(ks)
+		gains = gains[:0]
+		for i := 0; i < len(buf) && i < kmax; i++ {
+			gains = append(gains, rel[buf[i].ID])
 		}
+		ideal = ideal[:0]
+		for _, g := range rel {
+			if g > 0 {
+				ideal = append(ideal, g)
+			}
+		}
+		slices.SortFunc(ideal, func(a, b int) int { return b - a })
 		var pq map[string]float64
 		if s.PerQuery != nil {
 			pq = make(map[string]float64, len(ks)*len(Families))
 			s.PerQuery[qid] = pq
 		}
 		for ki, k := range ks {
-			// Same order as Families.
-			vals := [...]float64{
-				NDCG(ranked, rel, k),
-				AveragePrecision(ranked, rel, k),
-				Recall(ranked, rel, k),
-				Precision(ranked, rel, k),
-				ReciprocalRank(ranked, rel, k),
-				Success(ranked, rel, k),
-				F1(ranked, rel, k), // a single query's KoE5 F1 is its F1
-				F1(ranked, rel, k),
-			}
+			vals := cut(gains, ideal, k)
 			for f, v := range vals {
 				sums[ki][f] += v
 				if pq != nil {
@@ -377,4 +380,45 @@ func Evaluate(qrels Qrels, run map[string][]Hit, opt Options) (*Summary, error) 
 		s.Mean[Key(NameF1, k)] = harmonic(s.Mean[Key(NamePrecision, k)], s.Mean[Key(NameRecall, k)])
 	}
 	return s, nil
+}
+
+// cut computes every family's value at k (in Families order) from the
+// judgements of the ranked hits (gains, at least the first k) and the
+// query's positive judgements sorted descending (ideal). It gives the same
+// values as the per-query functions, which serve as its reference.
+func cut(gains, ideal []int, k int) [8]float64 {
+	nrel := len(ideal)
+	var dcg, idcg, apSum, rr float64
+	hit := 0
+	for i := 0; i < k && i < len(gains); i++ {
+		g := gains[i]
+		if g <= 0 {
+			continue
+		}
+		dcg += float64(g) / math.Log2(float64(i)+2)
+		hit++
+		apSum += float64(hit) / float64(i+1)
+		if rr == 0 {
+			rr = 1 / float64(i+1)
+		}
+	}
+	for i := 0; i < k && i < nrel; i++ {
+		idcg += float64(ideal[i]) / math.Log2(float64(i)+2)
+	}
+	var v [8]float64
+	if dcg > 0 {
+		v[0] = dcg / idcg
+	}
+	if nrel > 0 {
+		v[1] = apSum / float64(nrel)
+		v[2] = float64(hit) / float64(nrel)
+	}
+	v[3] = float64(hit) / float64(k)
+	v[4] = rr
+	if hit > 0 {
+		v[5] = 1
+	}
+	v[6] = harmonic(v[3], v[2])
+	v[7] = v[6]
+	return v
 }

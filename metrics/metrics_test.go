@@ -236,3 +236,60 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// TestEvaluateMatchesReference checks Evaluate's single-pass computation
+// against the per-query reference functions on pseudo-random runs with
+// graded judgements.
+func TestEvaluateMatchesReference(t *testing.T) {
+	qrels := Qrels{}
+	run := map[string][]Hit{}
+	seed := uint32(12345)
+	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
+	for q := 0; q < 200; q++ {
+		qid := fmt.Sprint("q", q)
+		rel := map[string]int{}
+		for j, n := 0, 1+next(6); j < n; j++ {
+			rel[fmt.Sprint("d", next(30))] = next(4) - 1 // -1 … 2
+		}
+		qrels[qid] = rel
+		var hs []Hit
+		for j, n := 0, next(15); j < n; j++ {
+			id := fmt.Sprint("d", next(30))
+			dup := false
+			for _, h := range hs {
+				dup = dup || h.ID == id
+			}
+			if !dup {
+				hs = append(hs, Hit{id, float64(next(5))}) // many ties
+			}
+		}
+		run[qid] = hs
+	}
+	ks := []int{1, 2, 5, 10, 20}
+	s, err := Evaluate(qrels, run, Options{Ks: ks, PerQuery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Evaluated < 100 {
+		t.Fatalf("only %d evaluated", s.Evaluated)
+	}
+	ref := map[string]func([]string, map[string]int, int) float64{
+		NameNDCG: NDCG, NameMAP: AveragePrecision, NameRecall: Recall, NamePrecision: Precision,
+		NameMRR: ReciprocalRank, NameAccuracy: Success, NameF1PerQ: F1,
+	}
+	for qid, pq := range s.PerQuery {
+		hs := append([]Hit(nil), run[qid]...)
+		Sort(hs)
+		var ranked []string
+		for _, h := range hs {
+			ranked = append(ranked, h.ID)
+		}
+		for _, k := range ks {
+			for name, f := range ref {
+				if got, want := pq[Key(name, k)], f(ranked, qrels[qid], k); math.Abs(got-want) > 1e-12 {
+					t.Fatalf("%s %s: Evaluate %v, reference %v", qid, Key(name, k), got, want)
+				}
+			}
+		}
+	}
+}
