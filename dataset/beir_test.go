@@ -195,3 +195,30 @@ func TestWriteBEIRRejects(t *testing.T) {
 		t.Error("split with a slash accepted")
 	}
 }
+
+func TestWriteQrelsAddsSplit(t *testing.T) {
+	dir := t.TempDir()
+	d := sample()
+	if err := WriteBEIR(dir, d, "test"); err != nil {
+		t.Fatal(err)
+	}
+	dev := *d
+	dev.Qrels = Qrels{"q-unjudged": {"d1": 3}}
+	if err := WriteQrels(dir, &dev, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadBEIR(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Queries) != 1 || got.Queries[0].ID != "q-unjudged" || got.Qrels["q-unjudged"]["d1"] != 3 {
+		t.Errorf("dev split: %+v %v", got.Queries, got.Qrels)
+	}
+	if got, err := ReadBEIR(dir, "test"); err != nil || !reflect.DeepEqual(got.Qrels, d.Qrels) {
+		t.Errorf("test split changed: %v %v", got, err)
+	}
+	dev.Qrels = Qrels{"q-none": {"d1": 1}}
+	if err := WriteQrels(dir, &dev, "bad"); err == nil || !strings.Contains(err.Error(), `"q-none"`) {
+		t.Errorf("unknown query accepted: %v", err)
+	}
+}
