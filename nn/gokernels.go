@@ -194,10 +194,21 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
 			base := b*T*3*C + h*hs
-			for t2 := 0; t2 < T; t2++ {
+			// Keys past the last unmasked one get probability exactly 0;
+			// skip them (a fully masked row keeps all keys, as HF).
+			Tk := T
+			if mask != nil {
+				for Tk > 0 && mask[b*T+Tk-1] == 0 {
+					Tk--
+				}
+				if Tk == 0 {
+					Tk = T
+				}
+			}
+			for t2 := 0; t2 < Tk; t2++ {
 				k := qkv[base+t2*3*C+C : base+t2*3*C+C+hs]
 				for i, e := range k {
-					kt[i*T+t2] = e
+					kt[i*Tk+t2] = e
 				}
 				madd[t2] = 0
 				if mask != nil {
@@ -205,14 +216,18 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 				}
 			}
 			for t := 0; t < T; t++ {
-				row := own
+				var row []float32
 				if att != nil {
-					row = att[(bh*T+t)*T : (bh*T+t+1)*T]
+					full := att[(bh*T+t)*T : (bh*T+t+1)*T]
+					clear(full[Tk:])
+					row = full[:Tk]
+				} else {
+					row = own[:Tk]
 				}
 				clear(row)
 				q := qkv[base+t*3*C : base+t*3*C+hs]
 				for i, qi := range q {
-					kr := kt[i*T : (i+1)*T]
+					kr := kt[i*Tk : i*Tk+Tk]
 					for t2 := range row {
 						row[t2] += qi * kr[t2]
 					}

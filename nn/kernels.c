@@ -154,40 +154,151 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF
 // BERT), softmax over keys, out = probs·v. q, k, v have row stride ld; out
-// has row stride ldo; att is [T,T]; kt is scratch for kᵀ [hs,T]; madd [T].
+// has row stride ldo; att is [T,T]. Scratch: kt [hs,Tp] (kᵀ, columns
+// zero-padded to Tp, a multiple of 16), sc [4,Tp] scores, pr [4,Tp] probs,
+// madd [Tp]. Four query rows at a time are kept in vector registers
+// (GCC vector extensions: 16 floats, split by the compiler when the
+// target has narrower vectors), so no accumulator round-trips memory.
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+
+#define RB 4
+
+static inline __attribute__((always_inline)) void qk_tile(float *sc, long Tp, const float *q, long ld,
+                                                          const float *kt, long hs, long c, int rows,
+                                                          const int nch) {
+	v16 acc[RB][4];
+	for (int r = 0; r < RB; r++)
+		for (int j = 0; j < nch; j++) acc[r][j] = (v16){0};
+	const float *qr[RB];
+	for (int r = 0; r < RB; r++) qr[r] = q + (r < rows ? r : rows - 1) * ld;
+	for (long i = 0; i < hs; i++) {
+		v16 kv[4];
+		for (int j = 0; j < nch; j++) kv[j] = *(const v16 *)(kt + i * Tp + c + 16 * j);
+		for (int r = 0; r < RB; r++) {
+			float qv = qr[r][i];
+			for (int j = 0; j < nch; j++) acc[r][j] += qv * kv[j];
+		}
+	}
+	for (int r = 0; r < RB; r++)
+		for (int j = 0; j < nch; j++) *(v16 *)(sc + r * Tp + c + 16 * j) = acc[r][j];
+}
+
+static inline __attribute__((always_inline)) void pv_tile(float *o, long ldo, const float *pr, long Tp,
+                                                          const float *v, long ld, long T, long c, int rows,
+                                                          const int nch) {
+	v16 acc[RB][4];
+	for (int r = 0; r < RB; r++)
+		for (int j = 0; j < nch; j++) acc[r][j] = (v16){0};
+	for (long t2 = 0; t2 < T; t2++) {
+		v16 vv[4];
+		for (int j = 0; j < nch; j++) vv[j] = *(const v16u *)(v + t2 * ld + c + 16 * j);
+		for (int r = 0; r < RB; r++) {
+			float p = pr[r * Tp + t2];
+			for (int j = 0; j < nch; j++) acc[r][j] += p * vv[j];
+		}
+	}
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < nch; j++) *(v16u *)(o + r * ldo + c + 16 * j) = acc[r][j];
+}
+
+TC static void attention_head16(float *restrict out, float *restrict att, const float *restrict q,
+                                const float *restrict k, const float *restrict v, const float *restrict mask,
+                                long T, long Tk, long hs, long ld, long ldo, float scale, float *restrict kt,
+                                float *restrict sc, float *restrict pr, float *restrict madd) {
+	long Tp = (Tk + 15) & ~15L;
+	for (long i = 0; i < hs; i++)
+		for (long t2 = Tk; t2 < Tp; t2++) kt[i * Tp + t2] = 0;
+	for (long t2 = 0; t2 < Tk; t2++)
+		for (long i = 0; i < hs; i++) kt[i * Tp + t2] = k[t2 * ld + i];
+	for (long t2 = 0; t2 < Tk; t2++) madd[t2] = mask ? (1.f - mask[t2]) * -3.4028234663852886e38f : 0.f;
+	for (long t = 0; t < T; t += RB) {
+		int rows = T - t < RB ? (int)(T - t) : RB;
+		for (long c = 0; c < Tp; c += 64) {
+			long left = (Tp - c) / 16;
+			if (left >= 4)
+				qk_tile(sc, Tp, q + t * ld, ld, kt, hs, c, rows, 4);
+			else if (left == 3)
+				qk_tile(sc, Tp, q + t * ld, ld, kt, hs, c, rows, 3);
+			else if (left == 2)
+				qk_tile(sc, Tp, q + t * ld, ld, kt, hs, c, rows, 2);
+			else
+				qk_tile(sc, Tp, q + t * ld, ld, kt, hs, c, rows, 1);
+		}
+		for (int r = 0; r < rows; r++) {
+			float *s = sc + r * Tp, *p = pr + r * Tp;
+			float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+			for (long t2 = 0; t2 < Tk; t2++) {
+				float x = s[t2] * scale + madd[t2];
+				s[t2] = x;
+				mx = x > mx ? x : mx;
+			}
+			float sum = 0;
+#pragma omp simd reduction(+ : sum)
+			for (long t2 = 0; t2 < Tk; t2++) {
+				float e = exp_f(s[t2] - mx);
+				p[t2] = e;
+				sum += e;
+			}
+			float inv = 1.f / sum;
+			for (long t2 = 0; t2 < Tk; t2++) p[t2] *= inv;
+			if (att) {
+				memcpy(att + (t + r) * T, p, sizeof(float) * Tk);
+				memset(att + (t + r) * T + Tk, 0, sizeof(float) * (T - Tk));
+			}
+		}
+		for (long c = 0; c < hs; c += 64) {
+			long left = (hs - c) / 16;
+			if (left >= 4)
+				pv_tile(out + t * ldo, ldo, pr, Tp, v, ld, Tk, c, rows, 4);
+			else if (left == 3)
+				pv_tile(out + t * ldo, ldo, pr, Tp, v, ld, Tk, c, rows, 3);
+			else if (left == 2)
+				pv_tile(out + t * ldo, ldo, pr, Tp, v, ld, Tk, c, rows, 2);
+			else
+				pv_tile(out + t * ldo, ldo, pr, Tp, v, ld, Tk, c, rows, 1);
+		}
+	}
+}
+
+// Generic head (any hs): the same math with plain loops.
 TC static void attention_head(float *restrict out, float *restrict att, const float *restrict q,
                               const float *restrict k, const float *restrict v, const float *restrict mask,
-                              long T, long hs, long ld, long ldo, float scale,
-                              float *restrict kt, float *restrict madd) {
-	for (long t2 = 0; t2 < T; t2++)
-		for (long i = 0; i < hs; i++) kt[i * T + t2] = k[t2 * ld + i];
-	for (long t2 = 0; t2 < T; t2++) madd[t2] = mask ? (1.f - mask[t2]) * -3.4028234663852886e38f : 0.f;
+                              long T, long Tk, long hs, long ld, long ldo, float scale,
+                              float *restrict kt, float *restrict row, float *restrict madd) {
+	for (long t2 = 0; t2 < Tk; t2++)
+		for (long i = 0; i < hs; i++) kt[i * Tk + t2] = k[t2 * ld + i];
+	for (long t2 = 0; t2 < Tk; t2++) madd[t2] = mask ? (1.f - mask[t2]) * -3.4028234663852886e38f : 0.f;
 	for (long t = 0; t < T; t++) {
-		float *restrict row = att + t * T;
 		const float *qt = q + t * ld;
-		for (long t2 = 0; t2 < T; t2++) row[t2] = 0;
+		for (long t2 = 0; t2 < Tk; t2++) row[t2] = 0;
 		for (long i = 0; i < hs; i++) {
 			float qi = qt[i];
-			const float *kr = kt + i * T;
-			for (long t2 = 0; t2 < T; t2++) row[t2] += qi * kr[t2];
+			const float *kr = kt + i * Tk;
+			for (long t2 = 0; t2 < Tk; t2++) row[t2] += qi * kr[t2];
 		}
 		float mx = -INFINITY;
-		for (long t2 = 0; t2 < T; t2++) {
+		for (long t2 = 0; t2 < Tk; t2++) {
 			float s = row[t2] * scale + madd[t2];
 			row[t2] = s;
 			mx = s > mx ? s : mx;
 		}
 		float sum = 0;
-		for (long t2 = 0; t2 < T; t2++) {
+		for (long t2 = 0; t2 < Tk; t2++) {
 			float e = exp_f(row[t2] - mx);
 			row[t2] = e;
 			sum += e;
 		}
 		float inv = 1.f / sum;
-		for (long t2 = 0; t2 < T; t2++) row[t2] *= inv;
+		for (long t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
+		if (att) {
+			memcpy(att + t * T, row, sizeof(float) * Tk);
+			memset(att + t * T + Tk, 0, sizeof(float) * (T - Tk));
+		}
 		float *restrict o = out + t * ldo;
 		for (long i = 0; i < hs; i++) o[i] = 0;
-		for (long t2 = 0; t2 < T; t2++) {
+		for (long t2 = 0; t2 < Tk; t2++) {
 			float p = row[t2];
 			const float *vr = v + t2 * ld;
 			for (long i = 0; i < hs; i++) o[i] += p * vr[i];
@@ -199,16 +310,32 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt) {
 	long hs = C / NH;
 	float scale = 1.f / sqrtf((float)hs);
+	long Tp = (T + 15) & ~15L;
+	int fast = hs % 16 == 0;
 #pragma omp parallel num_threads(nt)
 	{
-		float *scratch = malloc(sizeof(float) * (hs * T + T + (att ? 0 : T * T)));
-		float *kt = scratch, *madd = scratch + hs * T, *own = madd + T;
+		// kt [hs,Tp] | sc [RB,Tp] | pr [RB,Tp] | madd [Tp], 64-byte aligned.
+		size_t n = (size_t)(hs * Tp + 2 * RB * Tp + Tp);
+		float *scratch = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
+		float *kt = scratch, *sc = kt + hs * Tp, *pr = sc + RB * Tp, *madd = pr + RB * Tp;
 #pragma omp for schedule(static)
 		for (long bh = 0; bh < B * NH; bh++) {
 			long b = bh / NH, h = bh % NH;
 			const float *base = qkv + b * T * 3 * C + h * hs;
-			attention_head(out + b * T * C + h * hs, att ? att + bh * T * T : own, base, base + C, base + 2 * C,
-			               mask ? mask + b * T : NULL, T, hs, 3 * C, C, scale, kt, madd);
+			float *o = out + b * T * C + h * hs, *a = att ? att + bh * T * T : NULL;
+			const float *m = mask ? mask + b * T : NULL;
+			// Keys past the last unmasked one get probability exactly 0
+			// (exp of finfo.min underflows), so they are skipped; a fully
+			// masked row keeps all keys (HF then averages uniformly).
+			long Tk = T;
+			if (m) {
+				while (Tk > 0 && m[Tk - 1] == 0) Tk--;
+				if (Tk == 0) Tk = T;
+			}
+			if (fast)
+				attention_head16(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, pr, madd);
+			else
+				attention_head(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, madd);
 		}
 		free(scratch);
 	}

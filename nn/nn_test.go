@@ -146,6 +146,9 @@ func TestAttentionKernels(t *testing.T) {
 		if B > 2 {
 			clear(mask[2*T : 3*T]) // a fully padded sequence: uniform weights, as HF
 		}
+		if T > 3 {
+			mask[1] = 0 // a hole inside the sequence
+		}
 		want, watt := make([]float32, B*T*C), make([]float32, B*NH*T*T)
 		refAttention(want, watt, qkv, mask, B, T, C, NH)
 		wantNM := make([]float32, B*T*C)

@@ -1,0 +1,133 @@
+package nn
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/kormed/kormed/blas"
+)
+
+// layer is one post-LN BERT transformer layer's weights.
+type layer struct {
+	wqkv, bqkv, wo, bo, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b []float32
+}
+
+type layerBufs struct {
+	qkv, ctx, ao, h, f []float32
+}
+
+func newLayer(r *rand.Rand, C, FF int) *layer {
+	ones := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = 1
+		}
+		return s
+	}
+	return &layer{
+		wqkv: randn(r, 3*C*C, 0.05), bqkv: randn(r, 3*C, 0.02),
+		wo: randn(r, C*C, 0.05), bo: randn(r, C, 0.02),
+		ln1w: ones(C), ln1b: make([]float32, C),
+		w1: randn(r, FF*C, 0.05), b1: randn(r, FF, 0.02),
+		w2: randn(r, C*FF, 0.05), b2: randn(r, C, 0.02),
+		ln2w: ones(C), ln2b: make([]float32, C),
+	}
+}
+
+// forward runs the layer in place on x [B·T, C].
+func (l *layer) forward(x, mask []float32, bf *layerBufs, B, T, C, NH, FF int) {
+	N := B * T
+	Linear(bf.qkv, x, l.wqkv, l.bqkv, N, C, 3*C)
+	Attention(bf.ctx, nil, bf.qkv, mask, B, T, C, NH)
+	Linear(bf.ao, bf.ctx, l.wo, l.bo, N, C, C)
+	AddLayerNorm(x, nil, nil, nil, bf.ao, x, l.ln1w, l.ln1b, N, C, 1e-12)
+	LinearGELU(bf.h, nil, x, l.w1, l.b1, N, C, FF)
+	Linear(bf.f, bf.h, l.w2, l.b2, N, FF, C)
+	AddLayerNorm(x, nil, nil, nil, bf.f, x, l.ln2w, l.ln2b, N, C, 1e-12)
+}
+
+// BenchmarkEncoderLayer times one layer at the multilingual-e5-small shape
+// (C=384, 12 heads, FFN 1536) on B=32 sequences of T=64 and reports the
+// throughput of the full 12-layer encoder (seq/s) and GFLOP/s.
+func BenchmarkEncoderLayer(b *testing.B) { benchEncoderLayer(b) }
+
+// BenchmarkEncoderLayer1T is BenchmarkEncoderLayer on one thread; its
+// seq/cpu-s metric is the least sensitive to other load on the machine.
+func BenchmarkEncoderLayer1T(b *testing.B) {
+	defer blas.SetThreads(blas.Threads())
+	blas.SetThreads(1)
+	benchEncoderLayer(b)
+}
+
+func benchEncoderLayer(b *testing.B) {
+	const B, T, C, NH, FF, layers = 32, 64, 384, 12, 1536, 12
+	N := B * T
+	r := rand.New(rand.NewSource(1))
+	l := newLayer(r, C, FF)
+	x := randn(r, N*C, 1)
+	mask := make([]float32, B*T)
+	for bb := 0; bb < B; bb++ {
+		for t := 0; t < T-bb; t++ { // varied padding
+			mask[bb*T+t] = 1
+		}
+	}
+	bf := &layerBufs{qkv: make([]float32, N*3*C), ctx: make([]float32, N*C), ao: make([]float32, N*C),
+		h: make([]float32, N*FF), f: make([]float32, N*C)}
+	l.forward(x, mask, bf, B, T, C, NH, FF) // warm up (JIT kernels, pages)
+	cpu0 := cpuSeconds()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l.forward(x, mask, bf, B, T, C, NH, FF)
+	}
+	b.StopTimer()
+	per := b.Elapsed().Seconds() / float64(b.N)
+	cpu := (cpuSeconds() - cpu0) / float64(b.N)
+	flops := 2*float64(N)*float64(C)*float64(3*C+C+2*FF) + 4*float64(B*NH*T*T*(C/NH))
+	b.ReportMetric(float64(B)/(per*layers), "seq/s(12L)")
+	b.ReportMetric(flops/per/1e9, "GFLOP/s")
+	// CPU seconds per layer: with 1 thread this is a load-independent
+	// measure (2-core throughput ≈ 2× the 1-thread rate for these kernels).
+	b.ReportMetric(cpu*1e3, "cpu-ms/op")
+	b.ReportMetric(float64(B)/(cpu*layers), "seq/cpu-s(12L)")
+	b.Logf("threads=%d blas=%s kernels=%s", blas.Threads(), blas.Backend(), Backend())
+}
+
+// BenchmarkLayerParts times each step of the layer separately, to see
+// where non-GEMM time goes.
+func BenchmarkLayerParts(b *testing.B) {
+	const B, T, C, NH, FF = 32, 64, 384, 12, 1536
+	N := B * T
+	r := rand.New(rand.NewSource(1))
+	l := newLayer(r, C, FF)
+	x := randn(r, N*C, 1)
+	mask := make([]float32, B*T)
+	for i := range mask {
+		mask[i] = 1
+	}
+	bf := &layerBufs{qkv: randn(r, N*3*C, 1), ctx: make([]float32, N*C), ao: make([]float32, N*C),
+		h: make([]float32, N*FF), f: make([]float32, N*C)}
+	parts := []struct {
+		name string
+		f    func()
+	}{
+		{"qkv-linear", func() { Linear(bf.qkv, x, l.wqkv, l.bqkv, N, C, 3*C) }},
+		{"attention", func() { Attention(bf.ctx, nil, bf.qkv, mask, B, T, C, NH) }},
+		{"out-linear", func() { Linear(bf.ao, bf.ctx, l.wo, l.bo, N, C, C) }},
+		{"add-layernorm", func() { AddLayerNorm(bf.f, nil, nil, nil, bf.ao, x, l.ln1w, l.ln1b, N, C, 1e-12) }},
+		{"ffn1-linear-gelu", func() { LinearGELU(bf.h, nil, x, l.w1, l.b1, N, C, FF) }},
+		{"ffn1-sgemm-only", func() { blasSgemmLinear(bf.h, x, l.w1, N, C, FF) }},
+		{"bias-gelu-only", func() { kBiasGELU(bf.h, nil, l.b1, N, FF) }},
+		{"ffn2-linear", func() { Linear(bf.f, bf.h, l.w2, l.b2, N, FF, C) }},
+	}
+	for _, p := range parts {
+		b.Run(p.name, func(b *testing.B) {
+			p.f()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				p.f()
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/op")
+		})
+	}
+}
