@@ -183,9 +183,8 @@ func collapsePNG(c *Collapse, title string) ([]byte, error) {
 		}
 		hist.Bins, hist.Width = bins, bw
 		hist.Normalize(1)
-		fill := col
-		fill.A = 110
-		hist.FillColor = fill
+		// color.RGBA is alpha-premultiplied; a translucent fill needs NRGBA.
+		hist.FillColor = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 90}
 		hist.LineStyle.Color = col
 		hist.LineStyle.Width = vg.Points(0.5)
 		p.Add(hist)
