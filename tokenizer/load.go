@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -129,23 +130,86 @@ func (t *Tokenizer) lookup(tok string) (int32, bool) {
 	return 0, false
 }
 
-type unigramEntry struct {
-	piece string
-	score float64
-}
-
-func (u *unigramEntry) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil || len(raw) != 2 {
-		return errors.New("want [piece, score]")
+// parseUnigramVocab reads [[piece, score], ...] with a small scanner (encoding/json per entry
+// is slow for 250k-piece vocabularies); strings with escapes go through encoding/json.
+func parseUnigramVocab(b []byte) ([]string, []float64, error) {
+	i := 0
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+			i++
+		}
 	}
-	if err := json.Unmarshal(raw[0], &u.piece); err != nil {
-		return errors.New("piece is not a string")
+	expect := func(c byte, n int) error {
+		ws()
+		if i >= len(b) || b[i] != c {
+			return fmt.Errorf("model.vocab[%d]: want %q at byte %d", n, c, i)
+		}
+		i++
+		return nil
 	}
-	if err := json.Unmarshal(raw[1], &u.score); err != nil {
-		return errors.New("score is not a number")
+	var pieces []string
+	var scores []float64
+	if err := expect('[', 0); err != nil {
+		return nil, nil, errors.New("model.vocab: want an array of [piece, score]")
 	}
-	return nil
+	ws()
+	if i < len(b) && b[i] == ']' {
+		return nil, nil, nil
+	}
+	for n := 0; ; n++ {
+		if err := expect('[', n); err != nil {
+			return nil, nil, err
+		}
+		ws()
+		if i >= len(b) || b[i] != '"' {
+			return nil, nil, fmt.Errorf("model.vocab[%d]: piece is not a string", n)
+		}
+		j, esc := i+1, false
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' {
+				esc = true
+				j++
+			}
+			j++
+		}
+		if j >= len(b) {
+			return nil, nil, fmt.Errorf("model.vocab[%d]: unterminated string", n)
+		}
+		var p string
+		if esc {
+			if err := json.Unmarshal(b[i:j+1], &p); err != nil {
+				return nil, nil, fmt.Errorf("model.vocab[%d]: %v", n, err)
+			}
+		} else {
+			p = string(b[i+1 : j])
+		}
+		i = j + 1
+		if err := expect(',', n); err != nil {
+			return nil, nil, err
+		}
+		ws()
+		k := i
+		for k < len(b) && (b[k] == '-' || b[k] == '+' || b[k] == '.' || b[k] == 'e' || b[k] == 'E' || (b[k] >= '0' && b[k] <= '9')) {
+			k++
+		}
+		sc, err := strconv.ParseFloat(string(b[i:k]), 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("model.vocab[%d]: score is not a number", n)
+		}
+		i = k
+		if err := expect(']', n); err != nil {
+			return nil, nil, err
+		}
+		pieces = append(pieces, p)
+		scores = append(scores, sc)
+		ws()
+		if i < len(b) && b[i] == ']' {
+			return pieces, scores, nil
+		}
+		if err := expect(',', n); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 func (t *Tokenizer) loadModel(raw json.RawMessage) error {
@@ -159,27 +223,22 @@ func (t *Tokenizer) loadModel(raw json.RawMessage) error {
 	switch ty.Type {
 	case "Unigram":
 		var m struct {
-			UnkID        *int              `json:"unk_id"`
-			Vocab        []json.RawMessage `json:"vocab"`
-			ByteFallback bool              `json:"byte_fallback"`
+			UnkID        *int            `json:"unk_id"`
+			Vocab        json.RawMessage `json:"vocab"`
+			ByteFallback bool            `json:"byte_fallback"`
 		}
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return fmt.Errorf("model (Unigram): %v", err)
 		}
-		if len(m.Vocab) == 0 {
+		pieces, scores, err := parseUnigramVocab(m.Vocab)
+		if err != nil {
+			return err
+		}
+		if len(pieces) == 0 {
 			return errors.New("model.vocab: empty")
 		}
 		if m.UnkID == nil {
 			return errors.New("model.unk_id: missing (a Unigram model without unk_id is not supported)")
-		}
-		pieces := make([]string, len(m.Vocab))
-		scores := make([]float64, len(m.Vocab))
-		for i, r := range m.Vocab {
-			var e unigramEntry
-			if err := e.UnmarshalJSON(r); err != nil {
-				return fmt.Errorf("model.vocab[%d]: %v", i, err)
-			}
-			pieces[i], scores[i] = e.piece, e.score
 		}
 		u, err := newUnigram(pieces, scores, *m.UnkID, m.ByteFallback)
 		if err != nil {

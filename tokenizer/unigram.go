@@ -1,9 +1,11 @@
 package tokenizer
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -19,49 +21,67 @@ type byteTrie struct {
 
 func buildTrie(keys []string) *byteTrie {
 	// Insert keys in byte order: a node's children are then created in label order and the
-	// child to descend into is always the last one.
+	// child to descend into is always the most recent one. Edges are recorded in creation
+	// order and grouped by parent with a stable counting sort.
 	order := make([]int32, 0, len(keys))
 	for i, k := range keys {
 		if k != "" {
 			order = append(order, int32(i))
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	type node struct {
-		labels []byte
-		kids   []int32
-		value  int32
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := strings.Compare(keys[a], keys[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	type edge struct {
+		parent int32
+		label  byte
 	}
-	nodes := []node{{value: -1}}
+	var (
+		value     = []int32{-1}
+		lastLabel = []int16{-1}
+		lastKid   = []int32{0}
+		edges     []edge // edge i leads to node i+1
+	)
 	for _, id := range order {
 		k := keys[id]
 		n := int32(0)
 		for i := 0; i < len(k); i++ {
 			c := k[i]
-			nd := &nodes[n]
-			if l := len(nd.labels); l > 0 && nd.labels[l-1] == c {
-				n = nd.kids[l-1]
+			if lastLabel[n] == int16(c) {
+				n = lastKid[n]
 				continue
 			}
-			nx := int32(len(nodes))
-			nd.labels = append(nd.labels, c)
-			nd.kids = append(nd.kids, nx)
-			nodes = append(nodes, node{value: -1})
+			nx := int32(len(value))
+			lastLabel[n], lastKid[n] = int16(c), nx
+			edges = append(edges, edge{n, c})
+			value = append(value, -1)
+			lastLabel = append(lastLabel, -1)
+			lastKid = append(lastKid, 0)
 			n = nx
 		}
-		if nodes[n].value < 0 { // the first id wins for duplicate pieces
-			nodes[n].value = id
+		if value[n] < 0 { // the first id wins for duplicate pieces
+			value[n] = id
 		}
 	}
-	t := &byteTrie{first: make([]int32, len(nodes)+1), value: make([]int32, len(nodes)),
-		label: make([]byte, 0, len(nodes)), child: make([]int32, 0, len(nodes))}
-	for i := range nodes {
-		t.first[i] = int32(len(t.label))
-		t.value[i] = nodes[i].value
-		t.label = append(t.label, nodes[i].labels...)
-		t.child = append(t.child, nodes[i].kids...)
+	nn := len(value)
+	t := &byteTrie{first: make([]int32, nn+1), value: value,
+		label: make([]byte, len(edges)), child: make([]int32, len(edges))}
+	for _, e := range edges {
+		t.first[e.parent+1]++
 	}
-	t.first[len(nodes)] = int32(len(t.label))
+	for i := 1; i <= nn; i++ {
+		t.first[i] += t.first[i-1]
+	}
+	fill := append([]int32(nil), t.first[:nn]...)
+	for i, e := range edges {
+		k := fill[e.parent]
+		fill[e.parent]++
+		t.label[k] = e.label
+		t.child[k] = int32(i + 1)
+	}
 	for c := range t.root {
 		t.root[c] = -1
 	}
