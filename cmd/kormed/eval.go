@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/metrics"
+	"github.com/kormed/kormed/model"
+)
+
+func init() {
+	register(command{name: "eval", summary: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", run: runEval})
+}
+
+const evalUsage = `usage: kormed eval --retriever bm25[,dense] [--model M[,M2]] [--analyzer bigram[,morph,union]]
+                   --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN]
+
+Runs each retriever over the dataset, prints NDCG/Recall/F1/MRR at each k (×100),
+writes OUTPUT/results/<dataset>__<run>.json (all metrics incl. P@k, MAP@k, Acc@k,
+run metadata and timings) and rebuilds OUTPUT/leaderboard.{md,html,png} from
+every result in OUTPUT/results.
+
+--data is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), a CSV
+pairs file (query,context,label) or a JSONL triplets file (query, document,
+hard_negative). One BM25 run per analyzer, one dense run per model.
+`
+
+func runEval(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), evalUsage+"\nflags:\n"); fs.PrintDefaults() }
+	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense")
+	models := fs.String("model", "", "comma-separated models for dense runs: folder or Hugging Face id")
+	analyzers := fs.String("analyzer", "bigram", "comma-separated BM25 analyzers: bigram, morph, union")
+	k1 := fs.Float64("k1", bm25.DefaultK1, "BM25 k1")
+	b := fs.Float64("b", bm25.DefaultB, "BM25 b")
+	data := fs.String("data", "", "dataset: BEIR folder, .csv pairs or .jsonl triplets")
+	split := fs.String("split", "test", "BEIR qrels split")
+	output := fs.String("output", "", "output folder for results and the leaderboard")
+	ksFlag := fs.String("k", "1,3,5,10", "comma-separated cut-offs")
+	depth := fs.Int("depth", 0, "hits retrieved per query (default: the largest k)")
+	name := fs.String("name", "", "run name on the leaderboard (only with a single run)")
+	perQuery := fs.Bool("per-query", false, "keep each query's ranking and metrics in the results JSON")
+	ignoreIDs := fs.Bool("ignore-identical-ids", false, "drop a hit whose id equals the query id (BEIR's ignore_identical_ids)")
+	diagnose := fs.Bool("diagnose", false, "for dense runs, also diagnose embedding collapse (histogram PNG, summary in the JSON)")
+	hubOpts := hubFlags(fs)
+	applyThreads := threadsFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	applyThreads()
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *data == "" || *output == "" {
+		fs.Usage()
+		return errors.New("--data and --output are required")
+	}
+	ks, err := parseKs(*ksFlag)
+	if err != nil {
+		return err
+	}
+	d, note, err := eval.LoadDataset(*data, *split)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, note)
+	}
+	if err := os.MkdirAll(*output, 0o755); err != nil {
+		return err
+	}
+	cfg := eval.Config{Ks: ks, Depth: *depth, IgnoreIdenticalIDs: *ignoreIDs, PerQuery: *perQuery, DatasetPath: *data}
+	if st, err := os.Stat(*data); err == nil && st.IsDir() {
+		cfg.Split = *split
+	}
+
+	// Plan the runs first so that a bad flag fails before any work.
+	type plan struct {
+		spec  eval.Spec
+		model string // for dense: the --model value, loaded lazily
+	}
+	var plans []plan
+	for _, r := range splitList(*retrievers) {
+		switch r {
+		case "bm25":
+			for _, an := range splitList(*analyzers) {
+				plans = append(plans, plan{spec: eval.Spec{
+					Name: "bm25-" + an, Retriever: "bm25", Analyzer: an,
+					R: &eval.BM25{Options: bm25.Options{Analyzer: an, K1: *k1, B: *b}},
+				}})
+			}
+		case "dense":
+			ms := splitList(*models)
+			if len(ms) == 0 {
+				return errors.New("--retriever dense needs --model")
+			}
+			for _, m := range ms {
+				plans = append(plans, plan{spec: eval.Spec{Name: "dense-" + shortModelName(m), Retriever: "dense", Model: m}, model: m})
+			}
+		default:
+			return fmt.Errorf("unknown retriever %q (want bm25 or dense)", r)
+		}
+	}
+	if len(plans) == 0 {
+		return errors.New("no retriever given")
+	}
+	if *name != "" {
+		if len(plans) != 1 {
+			return fmt.Errorf("--name names a single run; this invocation has %d", len(plans))
+		}
+		plans[0].spec.Name = *name
+	}
+	if *diagnose && *models == "" {
+		return errors.New("--diagnose needs a dense run (--retriever dense --model M)")
+	}
+
+	for _, p := range plans {
+		s := p.spec
+		var dense *eval.Dense
+		if p.model != "" {
+			m, err := loadEvalModel(ctx, p.model, hubOpts())
+			if err != nil {
+				return err
+			}
+			dense = &eval.Dense{Enc: m}
+			s.R = dense
+		}
+		fmt.Fprintf(os.Stderr, "running %s on %s (%d docs, %d queries)…\n", s.Name, d.Name, len(d.Corpus), len(d.Queries))
+		res, err := eval.Run(ctx, d, s, cfg)
+		if err != nil {
+			return err
+		}
+		res.Host.Version = version
+		if dense != nil && *diagnose {
+			qv, dv := dense.Embeddings()
+			c, err := eval.Diagnose(qv, dv, metrics.Qrels(d.Qrels), eval.CollapseOptions{})
+			if err != nil {
+				return err
+			}
+			res.Collapse = c
+			png := filepath.Join(*output, collapseFile(d.Name, s.Name, ".png"))
+			if err := eval.WriteCollapsePNG(png, c, "cosine: "+s.Name+" on "+d.Name); err != nil {
+				return err
+			}
+			fmt.Print(c.Summary())
+			fmt.Printf("histogram: %s\n", png)
+		}
+		path, err := eval.WriteResult(*output, res)
+		if err != nil {
+			return err
+		}
+		fmt.Println()
+		eval.PrintTable(os.Stdout, res)
+		fmt.Printf("results: %s\n", path)
+	}
+	rs, err := eval.UpdateLeaderboard(*output)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nleaderboard (%d runs): %s, %s, %s\n", len(rs),
+		filepath.Join(*output, eval.LeaderboardMD), filepath.Join(*output, eval.LeaderboardHTML), filepath.Join(*output, eval.LeaderboardPNG))
+	return nil
+}
+
+// loadEvalModel resolves a folder or hub id and loads the encoder.
+func loadEvalModel(ctx context.Context, name string, opts hub.Options) (*model.Model, error) {
+	dir, err := resolveModel(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.SetName(name)
+	return m, nil
+}
+
+// shortModelName is the last path element of a folder or hub id.
+func shortModelName(m string) string {
+	m = strings.TrimRight(m, "/"+string(filepath.Separator))
+	if i := strings.LastIndexAny(m, "/"+string(filepath.Separator)); i >= 0 {
+		m = m[i+1:]
+	}
+	return m
+}
+
+// collapseFile names a collapse diagnosis file: collapse-<dataset>__<run><ext>.
+func collapseFile(dataset, run, ext string) string {
+	base := strings.TrimSuffix(eval.ResultFile(&eval.Result{Run: run, Dataset: eval.DatasetInfo{Name: dataset}}), ".json")
+	return "collapse-" + base + ext
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func parseKs(s string) ([]int, error) {
+	var ks []int
+	for _, x := range splitList(s) {
+		k, err := strconv.Atoi(x)
+		if err != nil || k < 1 {
+			return nil, fmt.Errorf("--k: %q is not a positive integer", x)
+		}
+		for _, y := range ks {
+			if y == k {
+				return nil, fmt.Errorf("--k: %d given twice", k)
+			}
+		}
+		ks = append(ks, k)
+	}
+	if len(ks) == 0 {
+		return nil, errors.New("--k: no cut-off given")
+	}
+	slices.Sort(ks)
+	return ks, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/kormed/kormed/eval"
+)
+
+func TestParseKs(t *testing.T) {
+	ks, err := parseKs("10, 1,3")
+	if err != nil || !reflect.DeepEqual(ks, []int{1, 3, 10}) {
+		t.Errorf("parseKs = %v, %v", ks, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "3,3", "-1"} {
+		if _, err := parseKs(bad); err == nil {
+			t.Errorf("parseKs(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]string{"intfloat/multilingual-e5-small": "multilingual-e5-small", "/models/e5/": "e5", "x": "x"} {
+		if got := shortModelName(in); got != want {
+			t.Errorf("shortModelName(%q) = %q", in, got)
+		}
+	}
+}
+
+// TestEvalCommand runs BM25 end to end on a small CSV: results JSON,
+// leaderboard files, and a second run joining the leaderboard.
+func TestEvalCommand(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "toy.csv")
+	os.WriteFile(data, []byte("query,context,label\n"+
+		"강심제란?,강심제는 심장의 수축력을 높이는 약물입니다.,1\n"+
+		"이뇨제란?,이뇨제는 소변 배출을 늘리는 약물입니다.,1\n"+
+		"진해제란?,진해제는 기침을 멎게 하는 약물입니다.,1\n"+
+		"진해제란?,이뇨제는 소변 배출을 늘리는 약물입니다.,0\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	ctx := context.Background()
+	if err := runEval(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--k1", "0.9", "--data", data, "--output", out, "--k", "1,3"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "results", "toy__bm25-bigram.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r eval.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Retriever != "bm25" || r.Analyzer != "bigram" || r.Dataset.Evaluated != 3 || r.Dataset.Docs != 3 || r.Metrics["NDCG@1"] != 1 || r.Metrics["P@3"] != 1.0/3 {
+		t.Errorf("result %+v", r)
+	}
+	if err := runEval(ctx, []string{"--data", data, "--output", out, "--name", "mine", "--k", "1,3"}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, eval.LeaderboardMD))
+	for _, want := range []string{"| bm25-bigram |", "| mine |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("leaderboard lacks %q:\n%s", want, md)
+		}
+	}
+	for _, f := range []string{eval.LeaderboardHTML, eval.LeaderboardPNG} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", data}, "--data and --output are required"},
+		{[]string{"--data", data, "--output", out, "--retriever", "dense"}, "--retriever dense needs --model"},
+		{[]string{"--data", data, "--output", out, "--retriever", "tfidf"}, `unknown retriever "tfidf"`},
+		{[]string{"--data", data, "--output", out, "--analyzer", "bigram,morph", "--name", "x"}, "--name names a single run"},
+		{[]string{"--data", data, "--output", out, "--diagnose"}, "--diagnose needs a dense run"},
+		{[]string{"--data", data, "--output", out, "--k", "1,0"}, "--k:"},
+	} {
+		if err := runEval(ctx, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestEvalDenseTestModel runs a dense eval and the diagnosis with the
+// random-weight test encoder, whose embeddings are collapsed.
+func TestEvalDenseTestModel(t *testing.T) {
+	m := "../../testdata/models/tiny-xlmr"
+	if _, err := os.Stat(m); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "toy.jsonl")
+	os.WriteFile(data, []byte(`{"query": "강심제란?", "document": "강심제는 심장의 수축력을 높이는 약물입니다.", "hard_negative": "이뇨제는 소변 배출을 늘리는 약물입니다."}
+{"query": "진해제란?", "document": "진해제는 기침을 멎게 하는 약물입니다."}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	if err := runEval(context.Background(), []string{"--retriever", "dense", "--model", m, "--data", data, "--output", out, "--diagnose", "--per-query"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, "results", "toy__dense-tiny-xlmr.json"))
+	var r eval.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != m || r.Collapse == nil || r.Collapse.Relevant.N != 2 || len(r.PerQuery) != 2 || len(r.PerQuery["q1"].Ranking) != 3 {
+		t.Errorf("result %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(out, "collapse-toy__dense-tiny-xlmr.png")); err != nil {
+		t.Error(err)
+	}
+	if err := runDiagnose(context.Background(), []string{"--model", m, "--data", data, "--output", out, "--strict"}); err == nil || !strings.Contains(err.Error(), "collapse warning") {
+		t.Errorf("diagnose --strict on a random model: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "collapse-toy__dense-tiny-xlmr.json")); err != nil {
+		t.Error(err)
+	}
+}
