@@ -1,9 +1,9 @@
 package hub
 
 import (
-	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,7 +115,7 @@ func (r *resolver) linkPointer(commit, file, etag string) error {
 	if cur, err := os.Readlink(ptr); err == nil && cur == rel {
 		return nil
 	}
-	tmp := fmt.Sprintf("%s.tmp%d", ptr, os.Getpid())
+	tmp := fmt.Sprintf("%s.tmp%d-%d", ptr, os.Getpid(), rand.Int64())
 	os.Remove(tmp)
 	if err := os.Symlink(rel, tmp); err == nil {
 		if err := os.Rename(tmp, ptr); err != nil {
@@ -190,9 +190,4 @@ func isLocalFile(name string) bool {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
-}
-
-func sameBytes(path string, data []byte) bool {
-	b, err := os.ReadFile(path)
-	return err == nil && bytes.Equal(b, data)
 }

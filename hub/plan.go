@@ -156,7 +156,8 @@ func weights(src fileSource, id, pre string, add func(string)) error {
 		}
 		sort.Strings(names)
 		for _, f := range names {
-			if !src.has(pre + f) {
+			if src.listed() && !src.has(pre+f) { // offline: a missing shard is reported as missing
+
 				return errorf(ErrNotFound, "%s of %s names shard %s, which the repo does not have", index, id, pre+f)
 			}
 			add(pre + f)

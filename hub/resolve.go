@@ -193,6 +193,8 @@ type fileSource interface {
 	has(name string) bool
 	// read returns a file's bytes, downloading it first when online.
 	read(name string) ([]byte, error)
+	// listed reports whether has knows the repo's full file list (online).
+	listed() bool
 }
 
 type onlineSource struct {
@@ -203,6 +205,7 @@ type onlineSource struct {
 }
 
 func (s *onlineSource) has(name string) bool { return s.names[name] }
+func (s *onlineSource) listed() bool         { return true }
 func (s *onlineSource) read(name string) ([]byte, error) {
 	if err := s.r.fetch(s.ctx, s.commit, name); err != nil {
 		return nil, err
@@ -246,6 +249,8 @@ func (s *cacheSource) has(name string) bool {
 	}
 	return false
 }
+
+func (s *cacheSource) listed() bool { return false }
 
 func (s *cacheSource) read(name string) ([]byte, error) {
 	return os.ReadFile(s.r.pointerPath(s.commit, name))
