@@ -3,7 +3,9 @@ package hub
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // The environment variables below mirror huggingface_hub/constants.py.
@@ -103,4 +105,13 @@ func expandHome(p string) string {
 		return filepath.Join(homeDir(), p[2:])
 	}
 	return p
+}
+
+// envSeconds reads a timeout in seconds (huggingface_hub's
+// HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT).
+func envSeconds(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(getenv(key)), 64); err == nil && v > 0 {
+		return time.Duration(v * float64(time.Second))
+	}
+	return def
 }

@@ -38,6 +38,7 @@ type fakeHub struct {
 	access  map[string]bool   // tokens with access to gated repos
 
 	cutOnce   map[string]int  // sha256 -> cut the next transfer after n bytes
+	hangOnce  map[string]int  // sha256 -> stall the next transfer after n bytes
 	corrupt   map[string]bool // sha256 -> flip a byte
 	cdnBytes  int64           // body bytes the CDN sent
 	cdnAuthed int             // CDN requests that carried an Authorization header
@@ -84,7 +85,7 @@ func randBytes(seed int64, n int) []byte {
 func newFakeHub(t *testing.T) *fakeHub {
 	h := &fakeHub{t: t, repos: map[string]*fakeRepo{}, renamed: map[string]string{},
 		tokens: map[string]bool{"hf_good": true, "hf_access": true}, access: map[string]bool{"hf_access": true},
-		cutOnce: map[string]int{}, corrupt: map[string]bool{}}
+		cutOnce: map[string]int{}, hangOnce: map[string]int{}, corrupt: map[string]bool{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	u, _ := url.Parse(h.srv.URL)
@@ -268,6 +269,8 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, req *http.Request, sha string)
 	}
 	cut, doCut := h.cutOnce[sha]
 	delete(h.cutOnce, sha)
+	hang, doHang := h.hangOnce[sha]
+	delete(h.hangOnce, sha)
 	bad := h.corrupt[sha]
 	h.mu.Unlock()
 	if bad {
@@ -297,6 +300,13 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, req *http.Request, sha string)
 		w.Write(body[:cut])
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler) // drop the connection mid-body
+	}
+	if doHang && hang < len(body) {
+		h.count(hang)
+		w.Write(body[:hang])
+		w.(http.Flusher).Flush()
+		<-req.Context().Done() // until the client gives up
+		return
 	}
 	h.count(len(body))
 	w.Write(body)

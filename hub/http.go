@@ -14,15 +14,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kormed/kormed/progress"
 )
 
 const (
-	metaTimeout   = 30 * time.Second // API listing and HEAD requests
-	maxAttempts   = 5                // per file, resuming after each interruption
-	progressLimit = 8 << 20          // draw a bar for files at least this big
+	maxAttempts   = 5       // per file, resuming after each interruption
+	progressLimit = 8 << 20 // draw a bar for files at least this big
 	userAgent     = "kormed-hub/1 (go)"
 )
 
@@ -65,7 +65,7 @@ func (r *resolver) resolveURL(commit, file string) string {
 // listRevision asks the Hub which commit the revision is at and which files
 // it holds.
 func (r *resolver) listRevision(ctx context.Context) (*repoInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.metaTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.apiURL(), nil)
 	if err != nil {
@@ -95,7 +95,7 @@ func (r *resolver) listRevision(ctx context.Context) (*repoInfo, error) {
 // redirect of an LFS file to its CDN, whose headers carry the LFS sha256 in
 // X-Linked-Etag and the real size in X-Linked-Size.
 func (r *resolver) headFile(ctx context.Context, commit, file string) (*fileMeta, error) {
-	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.metaTimeout)
 	defer cancel()
 	u := r.resolveURL(commit, file)
 	for hops := 0; ; hops++ {
@@ -240,6 +240,13 @@ func (r *resolver) getRange(ctx context.Context, commit, file, part string, size
 	if size >= 0 && have == size && size > 0 {
 		return nil // complete already; verification decides
 	}
+	// A stalled transfer (no byte for r.stallTimeout) is cancelled and
+	// counts as an interruption, so the caller resumes it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	watchdog := time.AfterFunc(r.stallTimeout, func() { stalled.Store(true); cancel() })
+	defer watchdog.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.resolveURL(commit, file), nil)
 	if err != nil {
 		return err
@@ -251,6 +258,9 @@ func (r *resolver) getRange(ctx context.Context, commit, file, part string, size
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
+		if watchdog.Stop(); stalled.Load() {
+			return fmt.Errorf("no answer for %v", r.stallTimeout)
+		}
 		return r.netError(err)
 	}
 	defer resp.Body.Close()
@@ -282,7 +292,10 @@ func (r *resolver) getRange(ctx context.Context, commit, file, part string, size
 	if bar != nil {
 		w = io.MultiWriter(f, barWriter{bar})
 	}
-	_, err = io.Copy(w, resp.Body)
+	_, err = io.Copy(w, &stallReader{r: resp.Body, t: watchdog, d: r.stallTimeout})
+	if watchdog.Stop(); stalled.Load() {
+		err = fmt.Errorf("no data for %v", r.stallTimeout)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -293,6 +306,21 @@ func (r *resolver) getRange(ctx context.Context, commit, file, part string, size
 		return fmt.Errorf("connection closed at %d of %d bytes", fileSize(part), size)
 	}
 	return nil
+}
+
+// stallReader re-arms the watchdog after every read that got data.
+type stallReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.t.Reset(s.d)
+	}
+	return n, err
 }
 
 type barWriter struct{ b *progress.Bar }

@@ -102,9 +102,9 @@ func Resolve(ctx context.Context, nameOrPath string, opts Options) (string, erro
 }
 
 // Download fetches the files kormed needs for the Hub model id into the
-// cache, ignoring Offline and never falling back to the cache when the Hub
-// cannot be reached, and returns the snapshot folder. It is what
-// `kormed download` runs.
+// cache and returns the snapshot folder. Unlike Resolve it never falls back
+// to the cache when the Hub fails; when offline it only checks the cache.
+// It is what `kormed download` runs.
 func Download(ctx context.Context, id string, opts Options) (string, error) {
 	if looksLikePath(id) {
 		return "", errorf(ErrInvalidID, "download wants a Hugging Face model id (org/name), not a path: %q", id)

@@ -52,7 +52,7 @@ func opts(h *fakeHub, cache string) Options {
 // noEnv clears the HF variables so the machine's settings cannot leak in.
 func noEnv(t *testing.T) {
 	for _, k := range []string{"HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
-		"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "XDG_CACHE_HOME"} {
+		"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "XDG_CACHE_HOME", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HF_TOKEN_PATH", filepath.Join(t.TempDir(), "no-token"))
@@ -293,6 +293,29 @@ func TestResumeAfterInterruptedTransfer(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "interrupted at 100000 bytes") {
 		t.Errorf("log %q", log.String())
+	}
+}
+
+func TestStalledTransferIsResumed(t *testing.T) {
+	noEnv(t)
+	t.Setenv("HF_HUB_DOWNLOAD_TIMEOUT", "0.2")
+	h := newFakeHub(t)
+	repo := tinyRepo()
+	h.add(tinyID, repo)
+	w := repo.files["model.safetensors"]
+	h.hangOnce[w.etag()] = 50_000
+	var log bytes.Buffer
+	o := opts(h, t.TempDir())
+	o.Log = &log
+	dir := resolveOK(t, tinyID, o)
+	if got, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); !bytes.Equal(got, w.data) {
+		t.Fatal("resumed file differs")
+	}
+	if !strings.Contains(log.String(), "interrupted at 50000 bytes (no data for 200ms); resuming") {
+		t.Errorf("log %q", log.String())
+	}
+	if n := h.sent(); n != int64(len(w.data)) {
+		t.Errorf("CDN sent %d bytes, want %d", n, len(w.data))
 	}
 }
 
@@ -570,5 +593,27 @@ func TestVerifyBlobGitSHA1(t *testing.T) {
 	}
 	if err := verifyBlob(p, &fileMeta{etag: configGitSHA1, size: 5}); err == nil || !strings.Contains(err.Error(), "size 19, want 5") {
 		t.Errorf("size: %v", err)
+	}
+}
+
+func TestDownloadOffline(t *testing.T) {
+	noEnv(t)
+	h := newFakeHub(t)
+	h.add(tinyID, tinyRepo())
+	cache := t.TempDir()
+	dir, err := Download(context.Background(), tinyID, opts(h, cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	if got, err := Download(context.Background(), tinyID, opts(h, cache)); err != nil || got != dir {
+		t.Errorf("offline Download of a cached model: %s %v", got, err)
+	}
+	_, err = Download(context.Background(), "kormed-test/other", opts(h, cache))
+	if want := "model kormed-test/other is not (completely) in the Hugging Face cache at " + cache + " and HF_HUB_OFFLINE=1: unset it to download"; err == nil || err.Error() != want {
+		t.Errorf("offline Download miss: %v", err)
+	}
+	if _, err := Download(context.Background(), "./folder", opts(h, cache)); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("Download of a path: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 type resolver struct {
@@ -23,6 +24,9 @@ type resolver struct {
 	log        io.Writer
 	client     *http.Client
 	noRedirect *http.Client
+
+	metaTimeout  time.Duration // API listing and HEAD: $HF_HUB_ETAG_TIMEOUT s, default 30 s
+	stallTimeout time.Duration // a download with no byte this long is resumed: $HF_HUB_DOWNLOAD_TIMEOUT s, default 60 s
 }
 
 func newResolver(id string, opts Options) (*resolver, error) {
@@ -58,6 +62,8 @@ func newResolver(id string, opts Options) (*resolver, error) {
 	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.noRedirect = &nr
 	r.storage = filepath.Join(r.cacheDir, repoFolderName(id))
+	r.metaTimeout = envSeconds(get, "HF_HUB_ETAG_TIMEOUT", 30*time.Second)
+	r.stallTimeout = envSeconds(get, "HF_HUB_DOWNLOAD_TIMEOUT", 60*time.Second)
 	return r, nil
 }
 
@@ -67,11 +73,15 @@ func (r *resolver) logf(format string, a ...any) {
 	}
 }
 
-// resolve finds or downloads the snapshot. strict (Download) ignores
-// offline mode and never falls back to the cache.
+// resolve finds or downloads the snapshot. strict (Download) never falls
+// back to the cache when the Hub fails.
 func (r *resolver) resolve(ctx context.Context, strict bool) (string, error) {
-	if r.offline && !strict {
-		return r.fromCache(nil)
+	if r.offline {
+		dir, err := r.fromCache(nil)
+		if err != nil && strict {
+			return "", errorf(ErrNotCached, "model %s is not (completely) in the Hugging Face cache at %s and %s: unset it to download", r.id, r.cacheDir, r.offWhy)
+		}
+		return dir, err
 	}
 	prior := r.cachedCommit() // what the cache had before we touch refs
 	dir, err := r.online(ctx)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -39,15 +40,18 @@ func init() {
 func runDownload(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("download", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kormed download --model ORG/NAME [--revision REV] [--cache-dir DIR]\n\n"+
+		fmt.Fprint(fs.Output(), "usage: kormed download --model ORG/NAME [--revision REV] [--cache-dir DIR]\n\n"+
 			"Downloads the files kormed needs (config, tokenizer, safetensors weights, sentence-transformers\n"+
 			"module configs) into the Hugging Face cache, shared with Python's huggingface_hub, and prints\n"+
-			"the snapshot folder. Set HF_TOKEN for gated or private models, HF_ENDPOINT for a mirror.\n")
+			"the snapshot folder. Set HF_TOKEN for gated or private models, HF_ENDPOINT for a mirror.\n\n")
 		fs.PrintDefaults()
 	}
 	model := fs.String("model", "", "Hugging Face model id, e.g. intfloat/multilingual-e5-small")
 	opts := hubFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if *model == "" && fs.NArg() == 1 {
@@ -59,11 +63,7 @@ func runDownload(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("--model is required")
 	}
-	o := opts()
-	if o.Offline {
-		return fmt.Errorf("--offline makes no sense for download")
-	}
-	dir, err := hub.Download(ctx, *model, o)
+	dir, err := hub.Download(ctx, *model, opts())
 	if err != nil {
 		return err
 	}
