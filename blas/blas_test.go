@@ -59,11 +59,16 @@ func compare(t *testing.T, name string, f gemmFunc, r *rand.Rand, ta, tb bool, m
 	}
 }
 
-var shapes = [][3]int{{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {3, 5, 1}, {4, 4, 4}, {7, 13, 17}, {33, 65, 31}, {70, 300, 270}, {129, 5, 513}}
+var shapes = [][3]int{{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {3, 5, 1}, {4, 4, 4}, {7, 13, 17}, {6, 16, 8}, {33, 65, 31}, {70, 300, 270}, {200, 17, 300}, {129, 5, 513}}
 
 func TestSgemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	impls := map[string]gemmFunc{"backend(" + Backend() + ")": sgemm, "blocked": blockedSgemm}
+	go4x4 := func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		defer func(u bool) { useAsm = u }(useAsm)
+		useAsm = false
+		blockedSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+	impls := map[string]gemmFunc{"backend(" + Backend() + ")": sgemm, "blocked": blockedSgemm, "blocked-go4x4": go4x4}
 	for name, f := range impls {
 		for _, sh := range shapes {
 			for _, ta := range []bool{false, true} {

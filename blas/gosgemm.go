@@ -1,6 +1,11 @@
 package blas
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/kormed/kormed/blas/internal/kern"
+)
 
 // goSgemm is the reference pure-Go product (naive triple loop). It is
 // always compiled so tests can compare the fast paths against it.
@@ -33,23 +38,33 @@ func goSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 
 // Blocking of the pure-Go kernel: C is cut into mcBlk×ncBlk tiles that
 // goroutines take in turn; each tile accumulates over kcBlk-deep slices of
-// A and B packed into mr-row and nr-column panels for a 4×4 register tile.
+// A and B packed into mr-row and nr-column panels for an mr×nr register
+// tile: 6×16 in AVX2/FMA assembly where the CPU has it, else 4×4 in Go.
 const (
-	mr    = 4
-	nr    = 4
-	mcBlk = 64
+	mcBlk = 96
 	ncBlk = 256
 	kcBlk = 256
 )
+
+// useAsm selects the assembly tile (amd64 with AVX2+FMA).
+var useAsm = kern.Available
+
+func tileShape() (mr, nr int) {
+	if useAsm {
+		return 6, 16
+	}
+	return 4, 4
+}
 
 var packPool = sync.Pool{New: func() any {
 	s := make([]float32, mcBlk*kcBlk+kcBlk*ncBlk)
 	return &s
 }}
 
-// blockedSgemm is the pure-Go fast path: packed panels, a 4×4 register
-// tile, and goroutines over tiles of C (Threads() of them).
+// blockedSgemm is the pure-Go fast path: packed panels, a register tile,
+// and goroutines over tiles of C (Threads() of them).
 func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := tileShape()
 	mt := (m + mcBlk - 1) / mcBlk
 	nt := (n + ncBlk - 1) / ncBlk
 	tiles := mt * nt
@@ -57,14 +72,15 @@ func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		bufp := packPool.Get().(*[]float32)
 		buf := *bufp
 		ap, bp := buf[:mcBlk*kcBlk], buf[mcBlk*kcBlk:]
+		var acc [96]float32
 		i0 := (t / nt) * mcBlk
 		j0 := (t % nt) * ncBlk
 		mb := min(mcBlk, m-i0)
 		nb := min(ncBlk, n-j0)
 		for p0 := 0; p0 < k; p0 += kcBlk {
 			kb := min(kcBlk, k-p0)
-			packA(ap, transA, a, lda, i0, p0, mb, kb)
-			packB(bp, transB, b, ldb, p0, j0, kb, nb)
+			packA(ap, mr, transA, a, lda, i0, p0, mb, kb)
+			packB(bp, nr, transB, b, ldb, p0, j0, kb, nb)
 			bt := beta
 			if p0 > 0 {
 				bt = 1
@@ -73,13 +89,36 @@ func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 				bpan := bp[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
 				for ii := 0; ii < mb; ii += mr {
 					apan := ap[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
-					kernel4x4(kb, apan, bpan, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, min(mr, mb-ii), min(nr, nb-jj))
+					if useAsm {
+						kern.Tile6x16(kb, &apan[0], &bpan[0], &acc)
+					} else {
+						kernel4x4(kb, apan, bpan, &acc)
+					}
+					store(acc[:], nr, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, min(mr, mb-ii), min(nr, nb-jj))
 				}
 			}
 		}
 		packPool.Put(bufp)
 	}
 	parallel(tiles, work)
+}
+
+// store writes the valid rows×cols part of an accumulated tile (row
+// stride nr) into c as alpha·acc + beta·c (c not read when beta is 0).
+func store(acc []float32, nr int, alpha, beta float32, c []float32, ldc, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		row := c[r*ldc : r*ldc+cols]
+		ar := acc[r*nr : r*nr+cols]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * ar[j]
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*ar[j] + beta*row[j]
+			}
+		}
+	}
 }
 
 // parallel runs f(0..n-1) on up to Threads() goroutines.
@@ -91,18 +130,14 @@ func parallel(n int, f func(int)) {
 		}
 		return
 	}
-	var next sync.Mutex
-	i := 0
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(w)
 	for g := 0; g < w; g++ {
 		go func() {
 			defer wg.Done()
 			for {
-				next.Lock()
-				t := i
-				i++
-				next.Unlock()
+				t := int(next.Add(1)) - 1
 				if t >= n {
 					return
 				}
@@ -115,7 +150,7 @@ func parallel(n int, f func(int)) {
 
 // packA copies op(A)[i0:i0+mb, p0:p0+kb] into mr-row panels: panel q holds,
 // for each p, the mr values of rows q·mr.. (zero-padded past mb).
-func packA(dst []float32, trans bool, a []float32, lda, i0, p0, mb, kb int) {
+func packA(dst []float32, mr int, trans bool, a []float32, lda, i0, p0, mb, kb int) {
 	for ii := 0; ii < mb; ii += mr {
 		pan := dst[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
 		rows := min(mr, mb-ii)
@@ -143,15 +178,13 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, p0, mb, kb int) {
 
 // packB copies op(B)[p0:p0+kb, j0:j0+nb] into nr-column panels: panel q
 // holds, for each p, the nr values of columns q·nr.. (zero-padded).
-func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kb, nb int) {
+func packB(dst []float32, nr int, trans bool, b []float32, ldb, p0, j0, kb, nb int) {
 	for jj := 0; jj < nb; jj += nr {
 		pan := dst[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
 		cols := min(nr, nb-jj)
 		if !trans && cols == nr {
 			for p := 0; p < kb; p++ {
-				src := b[(p0+p)*ldb+j0+jj : (p0+p)*ldb+j0+jj+nr]
-				d := pan[p*nr : p*nr+nr]
-				d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+				copy(pan[p*nr:p*nr+nr], b[(p0+p)*ldb+j0+jj:])
 			}
 			continue
 		}
@@ -177,9 +210,8 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kb, nb int) {
 	}
 }
 
-// kernel4x4 accumulates a 4×4 tile over kb and writes the valid rows×cols
-// part into c as alpha·acc + beta·c (c not read when beta is 0).
-func kernel4x4(kb int, ap, bp []float32, alpha, beta float32, c []float32, ldc, rows, cols int) {
+// kernel4x4 accumulates a 4×4 tile over kb into acc (row stride 4).
+func kernel4x4(kb int, ap, bp []float32, acc *[96]float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
 	ap = ap[:kb*4]
 	bp = bp[:kb*4]
@@ -205,15 +237,5 @@ func kernel4x4(kb int, ap, bp []float32, alpha, beta float32, c []float32, ldc, 
 		c32 += a3 * b2
 		c33 += a3 * b3
 	}
-	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
-	for r := 0; r < rows; r++ {
-		row := c[r*ldc : r*ldc+cols]
-		for j := range row {
-			if beta == 0 {
-				row[j] = alpha * acc[r][j]
-			} else {
-				row[j] = alpha*acc[r][j] + beta*row[j]
-			}
-		}
-	}
+	*(*[16]float32)(acc[:16]) = [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
 }

@@ -3,7 +3,12 @@
 package blas
 
 // Backend names the matrix-product implementation in use.
-func Backend() string { return "pure-go (blocked 4x4, goroutines)" }
+func Backend() string {
+	if useAsm {
+		return "pure-go (blocked, AVX2/FMA 6x16 assembly tile, goroutines)"
+	}
+	return "pure-go (blocked 4x4, goroutines)"
+}
 
 func setBackendThreads(int) {}
 
