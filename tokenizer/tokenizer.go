@@ -13,9 +13,11 @@
 package tokenizer
 
 import (
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -378,4 +380,34 @@ func (p *postProcessor) apply(sc *scratch, ka, na, kb int) Encoding {
 
 func sortAdded(a []addedToken) {
 	sort.SliceStable(a, func(i, j int) bool { return len(a[i].content) > len(a[j].content) })
+}
+
+// EncodeBatch encodes texts concurrently (up to GOMAXPROCS goroutines) and pads them to the
+// longest; the result is the same as Pad of Encode of each text.
+func (t *Tokenizer) EncodeBatch(texts []string, maxLen int) Batch {
+	encs := make([]Encoding, len(texts))
+	workers := min(runtime.GOMAXPROCS(0), len(texts))
+	if workers <= 1 {
+		for i, s := range texts {
+			encs[i] = t.Encode(s, maxLen)
+		}
+		return t.Pad(encs)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(texts) {
+					return
+				}
+				encs[i] = t.Encode(texts[i], maxLen)
+			}
+		}()
+	}
+	wg.Wait()
+	return t.Pad(encs)
 }

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,5 +272,56 @@ func TestOtherNormalizers(t *testing.T) {
 	got := tk.Encode("  １０㎎-MG ", 0)
 	if !slices.Equal(got.IDs, ids(5, 3, 4, 1)) || !slices.Equal(got.TypeIDs, ids(0, 0, 0, 0)) {
 		t.Fatalf("got %v %q", got.IDs, got.Tokens)
+	}
+}
+
+func TestEncodeBatch(t *testing.T) {
+	u := load(t, "unigram")
+	lines := readLines(t, filepath.Join(testdata, "corpus.txt"))[:40]
+	encs := make([]Encoding, len(lines))
+	for i, l := range lines {
+		encs[i] = u.Encode(l, 16)
+	}
+	want, got := u.Pad(encs), u.EncodeBatch(lines, 16)
+	if got.B != want.B || got.T != want.T || got.T != 16 || !slices.Equal(got.IDs, want.IDs) ||
+		!slices.Equal(got.Mask, want.Mask) || !slices.Equal(got.TypeIDs, want.TypeIDs) {
+		t.Fatalf("EncodeBatch differs from Pad(Encode): %dx%d vs %dx%d", got.B, got.T, want.B, want.T)
+	}
+}
+
+// TestArbitraryInput: random bytes (invalid UTF-8 included) and random code points never panic,
+// ids stay in the vocabulary, and truncation bounds hold.
+func TestArbitraryInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tks := []*Tokenizer{load(t, "unigram"), load(t, "wordpiece"), load(t, "wordpiece_uncased")}
+	for n := 0; n < 600; n++ {
+		var sb strings.Builder
+		for k := rng.IntN(40); k > 0; k-- {
+			switch rng.IntN(4) {
+			case 0:
+				sb.WriteByte(byte(rng.IntN(256)))
+			case 1:
+				sb.WriteRune(rune(rng.IntN(0x3000)))
+			case 2:
+				sb.WriteRune(rune(0xac00 + rng.IntN(11172)))
+			default:
+				sb.WriteString([]string{" ", "  ", "<s>", "[SEP]", "\u0301", "\r\n", "Ⅲ", "㎎", "<mask>"}[rng.IntN(9)])
+			}
+		}
+		s := sb.String()
+		for _, tk := range tks {
+			e := tk.Encode(s, 0)
+			for _, id := range e.IDs {
+				if id < 0 || int(id) >= tk.VocabSize() {
+					t.Fatalf("%s: id %d outside vocab for %q", tk.Kind(), id, s)
+				}
+			}
+			if len(e.IDs) != len(e.Tokens) || len(e.IDs) != len(e.TypeIDs) {
+				t.Fatalf("lengths differ for %q", s)
+			}
+			if e := tk.EncodePair(s, s, 9); len(e.IDs) > 9 {
+				t.Fatalf("pair truncation %d > 9 for %q", len(e.IDs), s)
+			}
+		}
 	}
 }
