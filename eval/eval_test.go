@@ -263,3 +263,63 @@ func TestLoadDataset(t *testing.T) {
 		t.Errorf("txt: %v", err)
 	}
 }
+
+// TestLeaderboardConcurrent writes results and rebuilds the leaderboard
+// from several goroutines; every run must reach it.
+func TestLeaderboardConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			r := &Result{Run: fmt.Sprint("run", i), Retriever: "x", Dataset: DatasetInfo{Name: "toy"}, Ks: []int{10}, Metrics: map[string]float64{"NDCG@10": float64(i) / 10}}
+			if _, err := WriteResult(dir, r); err != nil {
+				errs <- err
+				return
+			}
+			_, err := UpdateLeaderboard(dir)
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, LeaderboardMD))
+	for i := 0; i < 8; i++ {
+		if !strings.Contains(string(md), fmt.Sprintf("| run%d |", i)) {
+			t.Errorf("run%d missing", i)
+		}
+	}
+	if !strings.Contains(string(md), "| 1 | run7 |") {
+		t.Errorf("order:\n%s", md)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".leaderboard.lock")); err == nil {
+		t.Error("lock left behind")
+	}
+}
+
+// BenchmarkTopKCosine: 1,000 queries against 10,000 documents of
+// dimension 384, top 10.
+func BenchmarkTopKCosine(b *testing.B) {
+	const nq, nd, dim = 1000, 10000, 384
+	q := make([]float32, nq*dim)
+	d := make([]float32, nd*dim)
+	for i := range q {
+		q[i] = float32(math.Sin(float64(i) * 0.61))
+	}
+	for i := range d {
+		d[i] = float32(math.Cos(float64(i) * 0.37))
+	}
+	ids := make([]string, nd)
+	for i := range ids {
+		ids[i] = fmt.Sprint("d", i)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := TopKCosine(context.Background(), q, d, dim, ids, 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(nq*b.N)/b.Elapsed().Seconds(), "queries/s")
+}

@@ -6,13 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/kormed/kormed/metrics"
@@ -101,7 +104,17 @@ func ReadResults(dir string) ([]*Result, error) {
 
 // UpdateLeaderboard rebuilds dir's leaderboard.md, leaderboard.html and
 // leaderboard.png from all results in dir/results and returns them.
+//
+// Concurrent runs into one folder are serialised by a lock file
+// (dir/.leaderboard.lock, created exclusively; one older than a minute is
+// taken to be left by a crashed run and removed), so that every finished
+// run's row reaches the leaderboard.
 func UpdateLeaderboard(dir string) ([]*Result, error) {
+	unlock, err := lockDir(filepath.Join(dir, ".leaderboard.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	rs, err := ReadResults(dir)
 	if err != nil {
 		return nil, err
@@ -344,6 +357,30 @@ func leaderboardHTML(groups []*group, png []byte) string {
 	}
 	b.WriteString("</body>\n</html>\n")
 	return b.String()
+}
+
+// lockDir creates path exclusively, waiting up to 30 s for another holder.
+func lockDir(path string) (unlock func(), err error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		if st, serr := os.Stat(path); serr == nil && time.Since(st.ModTime()) > time.Minute {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: held by another kormed eval for 30 s (remove it if none is running)", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // writeAtomic writes data to a temporary file in path's folder and renames
