@@ -52,6 +52,7 @@ type fakeFile struct {
 
 type fakeRepo struct {
 	commit  string
+	refs    map[string]string // other revisions (tags, refs/pr/N) -> commit
 	files   map[string]fakeFile
 	private bool
 	gated   bool
@@ -128,7 +129,7 @@ func (h *fakeHub) resetRequests() {
 func (h *fakeHub) serve(w http.ResponseWriter, req *http.Request) {
 	p := req.URL.Path
 	h.mu.Lock()
-	line := req.Method + " " + p
+	line := req.Method + " " + req.URL.EscapedPath()
 	if rg := req.Header.Get("Range"); rg != "" {
 		line += " " + rg
 	}
@@ -243,6 +244,9 @@ func (h *fakeHub) check(w http.ResponseWriter, req *http.Request, id, rev string
 		if !h.access[tok] {
 			return fail(http.StatusForbidden, "GatedRepo", "Access to model "+id+" is restricted and you are not in the authorized list.")
 		}
+	}
+	if c, ok := repo.refs[rev]; ok && c == repo.commit {
+		return repo, true
 	}
 	if rev != "main" && rev != repo.commit {
 		return fail(http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)

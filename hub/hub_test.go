@@ -617,3 +617,34 @@ func TestDownloadOffline(t *testing.T) {
 		t.Errorf("Download of a path: %v", err)
 	}
 }
+
+func TestRevisionWithSlash(t *testing.T) {
+	noEnv(t)
+	h := newFakeHub(t)
+	r := tinyRepo()
+	r.refs = map[string]string{"refs/pr/1": commitA}
+	h.add(tinyID, r)
+	cache := t.TempDir()
+	o := opts(h, cache)
+	o.Revision = "refs/pr/1"
+	dir := resolveOK(t, tinyID, o)
+	storage := filepath.Join(cache, "models--kormed-test--tiny-e5")
+	if b, err := os.ReadFile(filepath.Join(storage, "refs", "refs", "pr", "1")); err != nil || string(b) != commitA {
+		t.Errorf("refs/refs/pr/1 = %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(storage, "refs", "main")); err == nil {
+		t.Error("wrote refs/main for another revision")
+	}
+	if r := h.requests(); !strings.HasPrefix(r[0], "GET /api/models/kormed-test/tiny-e5/revision/refs%2Fpr%2F1") {
+		t.Errorf("first request %s", r[0])
+	}
+	o.Offline = true
+	if got := resolveOK(t, tinyID, o); got != dir {
+		t.Errorf("offline refs/pr/1: %s", got)
+	}
+	o.Revision = "v2"
+	_, err := Resolve(context.Background(), tinyID, o)
+	if err == nil || !strings.Contains(err.Error(), "`huggingface-cli download kormed-test/tiny-e5 --revision v2` (or `kormed download --model kormed-test/tiny-e5 --revision v2`)") {
+		t.Errorf("offline miss for a tag: %v", err)
+	}
+}
