@@ -43,7 +43,7 @@ func goSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 const (
 	mcBlk = 96
 	ncBlk = 256
-	kcBlk = 256
+	kcBlk = 384
 )
 
 // useAsm selects the assembly tile (amd64 with AVX2+FMA).
@@ -62,45 +62,88 @@ var packPool = sync.Pool{New: func() any {
 }}
 
 // blockedSgemm is the pure-Go fast path: packed panels, a register tile,
-// and goroutines over tiles of C (Threads() of them).
+// and Threads() goroutines. When C has at least as many mcBlk-row blocks
+// as threads, each kcBlk×ncBlk block of B is packed once and shared while
+// goroutines take row blocks (the GotoBLAS loop order); otherwise
+// goroutines take (row, column) tiles and pack privately.
 func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := tileShape()
 	mt := (m + mcBlk - 1) / mcBlk
 	nt := (n + ncBlk - 1) / ncBlk
-	tiles := mt * nt
-	work := func(t int) {
+	// rows computes row block i of C against the packed block bp of B
+	// (columns j0..j0+nb, depth p0..p0+kb).
+	rows := func(i, j0, nb, p0, kb int, bp, ap []float32, acc *[96]float32) {
+		i0 := i * mcBlk
+		mb := min(mcBlk, m-i0)
+		// With the assembly tile and A not transposed, full 6-row panels
+		// read A in place; only a ragged last panel is packed.
+		direct := useAsm && !transA
+		if !direct {
+			packA(ap, mr, transA, a, lda, i0, p0, mb, kb)
+		} else if tail := mb % mr; tail != 0 {
+			packA(ap, mr, transA, a, lda, i0+mb-tail, p0, tail, kb)
+		}
+		bt := beta
+		if p0 > 0 {
+			bt = 1
+		}
+		for jj := 0; jj < nb; jj += nr {
+			bpan := bp[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
+			for ii := 0; ii < mb; ii += mr {
+				if direct && ii+mr <= mb {
+					row := (i0+ii)*lda + p0
+					_ = a[row+(mr-1)*lda+kb-1] // the six rows are in bounds
+					kern.Tile6x16Strided(kb, &a[row], lda, &bpan[0], acc)
+					store(acc[:], nr, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, mr, min(nr, nb-jj))
+					continue
+				}
+				var apan []float32
+				if direct {
+					apan = ap[:kb*mr] // the packed ragged panel
+				} else {
+					apan = ap[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
+				}
+				if useAsm {
+					kern.Tile6x16(kb, &apan[0], &bpan[0], acc)
+				} else {
+					kernel4x4(kb, apan, bpan, acc)
+				}
+				store(acc[:], nr, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, min(mr, mb-ii), min(nr, nb-jj))
+			}
+		}
+	}
+	if mt >= Threads() {
+		bp := make([]float32, kcBlk*ncBlk)
+		for j0 := 0; j0 < n; j0 += ncBlk {
+			nb := min(ncBlk, n-j0)
+			for p0 := 0; p0 < k; p0 += kcBlk {
+				kb := min(kcBlk, k-p0)
+				packB(bp, nr, transB, b, ldb, p0, j0, kb, nb)
+				parallel(mt, func(i int) {
+					bufp := packPool.Get().(*[]float32)
+					var acc [96]float32
+					rows(i, j0, nb, p0, kb, bp, (*bufp)[:mcBlk*kcBlk], &acc)
+					packPool.Put(bufp)
+				})
+			}
+		}
+		return
+	}
+	parallel(mt*nt, func(t int) {
 		bufp := packPool.Get().(*[]float32)
 		buf := *bufp
 		ap, bp := buf[:mcBlk*kcBlk], buf[mcBlk*kcBlk:]
 		var acc [96]float32
-		i0 := (t / nt) * mcBlk
+		i := t / nt
 		j0 := (t % nt) * ncBlk
-		mb := min(mcBlk, m-i0)
 		nb := min(ncBlk, n-j0)
 		for p0 := 0; p0 < k; p0 += kcBlk {
 			kb := min(kcBlk, k-p0)
-			packA(ap, mr, transA, a, lda, i0, p0, mb, kb)
 			packB(bp, nr, transB, b, ldb, p0, j0, kb, nb)
-			bt := beta
-			if p0 > 0 {
-				bt = 1
-			}
-			for jj := 0; jj < nb; jj += nr {
-				bpan := bp[(jj/nr)*kb*nr : (jj/nr+1)*kb*nr]
-				for ii := 0; ii < mb; ii += mr {
-					apan := ap[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
-					if useAsm {
-						kern.Tile6x16(kb, &apan[0], &bpan[0], &acc)
-					} else {
-						kernel4x4(kb, apan, bpan, &acc)
-					}
-					store(acc[:], nr, alpha, bt, c[(i0+ii)*ldc+j0+jj:], ldc, min(mr, mb-ii), min(nr, nb-jj))
-				}
-			}
+			rows(i, j0, nb, p0, kb, bp, ap, &acc)
 		}
 		packPool.Put(bufp)
-	}
-	parallel(tiles, work)
+	})
 }
 
 // store writes the valid rows×cols part of an accumulated tile (row
@@ -154,6 +197,22 @@ func packA(dst []float32, mr int, trans bool, a []float32, lda, i0, p0, mb, kb i
 	for ii := 0; ii < mb; ii += mr {
 		pan := dst[(ii/mr)*kb*mr : (ii/mr+1)*kb*mr]
 		rows := min(mr, mb-ii)
+		if trans && rows == mr {
+			for p := 0; p < kb; p++ {
+				copy(pan[p*mr:p*mr+mr], a[(p0+p)*lda+i0+ii:])
+			}
+			continue
+		}
+		if !trans && rows == mr && mr == 6 {
+			base := (i0+ii)*lda + p0
+			r0, r1, r2 := a[base:base+kb], a[base+lda:base+lda+kb], a[base+2*lda:base+2*lda+kb]
+			r3, r4, r5 := a[base+3*lda:base+3*lda+kb], a[base+4*lda:base+4*lda+kb], a[base+5*lda:base+5*lda+kb]
+			for p := range r0 {
+				d := pan[p*6 : p*6+6 : p*6+6]
+				d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		for r := 0; r < mr; r++ {
 			if r >= rows {
 				for p := 0; p < kb; p++ {
@@ -185,6 +244,21 @@ func packB(dst []float32, nr int, trans bool, b []float32, ldb, p0, j0, kb, nb i
 		if !trans && cols == nr {
 			for p := 0; p < kb; p++ {
 				copy(pan[p*nr:p*nr+nr], b[(p0+p)*ldb+j0+jj:])
+			}
+			continue
+		}
+		if trans && cols == nr && nr == 16 {
+			// 16 source rows read in step, the panel written in order.
+			var src [16][]float32
+			for cc := range src {
+				j := j0 + jj + cc
+				src[cc] = b[j*ldb+p0 : j*ldb+p0+kb]
+			}
+			for p := 0; p < kb; p++ {
+				d := pan[p*16 : p*16+16 : p*16+16]
+				for cc := range d {
+					d[cc] = src[cc][p]
+				}
 			}
 			continue
 		}

@@ -14,6 +14,12 @@ func xgetbv0() uint32
 //go:noescape
 func Tile6x16(k int, ap, bp *float32, acc *[96]float32)
 
+// Tile6x16Strided is Tile6x16 with A read in place: row r of the tile is
+// a[r*lda : r*lda+k] (all six rows must exist).
+//
+//go:noescape
+func Tile6x16Strided(k int, a *float32, lda int, bp *float32, acc *[96]float32)
+
 // Available reports whether the CPU and OS support AVX2 and FMA.
 var Available = hasAVX2FMA()
 
