@@ -181,15 +181,17 @@ func goLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float
 // negMax is torch.finfo(float32).min, HF's additive mask value.
 const negMax = -math.MaxFloat32
 
+// goAttention computes each (batch, head) with two blas.Sgemm calls (the
+// pure-Go product's assembly tile does the dot products) around a float32
+// softmax; goroutines take (batch, head) pairs.
 func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	parallelRows(B*NH, 1, func(lo, hi int) {
-		kt := make([]float32, hs*T)
 		madd := make([]float32, T)
 		var own []float32
 		if att == nil {
-			own = make([]float32, T)
+			own = make([]float32, T*T)
 		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
@@ -206,56 +208,37 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 				}
 			}
 			for t2 := 0; t2 < Tk; t2++ {
-				k := qkv[base+t2*3*C+C : base+t2*3*C+C+hs]
-				for i, e := range k {
-					kt[i*Tk+t2] = e
-				}
 				madd[t2] = 0
 				if mask != nil {
 					madd[t2] = (1 - mask[b*T+t2]) * negMax
 				}
 			}
+			sc := own
+			if att != nil {
+				sc = att[bh*T*T : (bh+1)*T*T]
+			}
+			blas.Sgemm(false, true, T, Tk, hs, scale, qkv[base:], 3*C, qkv[base+C:], 3*C, 0, sc, T)
 			for t := 0; t < T; t++ {
-				var row []float32
-				if att != nil {
-					full := att[(bh*T+t)*T : (bh*T+t+1)*T]
-					clear(full[Tk:])
-					row = full[:Tk]
-				} else {
-					row = own[:Tk]
-				}
-				clear(row)
-				q := qkv[base+t*3*C : base+t*3*C+hs]
-				for i, qi := range q {
-					kr := kt[i*Tk : i*Tk+Tk]
-					for t2 := range row {
-						row[t2] += qi * kr[t2]
-					}
-				}
+				row := sc[t*T : t*T+Tk]
+				clear(sc[t*T+Tk : (t+1)*T])
 				mx := float32(math.Inf(-1))
-				for t2 := range row {
-					s := row[t2]*scale + madd[t2]
+				for t2, s := range row {
+					s += madd[t2]
 					row[t2] = s
 					mx = max(mx, s)
 				}
 				var sum float32
-				for t2 := range row {
-					e := exp32(row[t2] - mx)
+				for t2, s := range row {
+					e := exp32(s - mx)
 					row[t2] = e
 					sum += e
 				}
 				inv := 1 / sum
-				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				clear(o)
 				for t2 := range row {
-					p := row[t2] * inv
-					row[t2] = p
-					v := qkv[base+t2*3*C+2*C : base+t2*3*C+2*C+hs]
-					for i := range o {
-						o[i] += p * v[i]
-					}
+					row[t2] *= inv
 				}
 			}
+			blas.Sgemm(false, false, T, hs, Tk, 1, sc, T, qkv[base+2*C:], 3*C, 0, out[b*T*C+h*hs:], C)
 		}
 	})
 }
