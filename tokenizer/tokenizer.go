@@ -105,7 +105,7 @@ func (t *Tokenizer) put(sc *scratch) {
 	if cap(sc.arena) > 1<<20 || cap(sc.lattice) > 1<<18 {
 		return // do not keep huge buffers
 	}
-	clear(sc.toks[:cap(sc.toks)])
+	clear(sc.toks) // drop references to (unknown-token) strings
 	t.pool.Put(sc)
 }
 
@@ -357,7 +357,8 @@ func (p *postProcessor) apply(sc *scratch, ka, na, kb int) Encoding {
 			n += kb
 		}
 	}
-	e := Encoding{IDs: make([]int32, 0, n), TypeIDs: make([]int32, 0, n), Tokens: make([]string, 0, n)}
+	both := make([]int32, 2*n)
+	e := Encoding{IDs: both[:0:n], TypeIDs: both[n:n:2*n], Tokens: make([]string, 0, n)}
 	add := func(ids []int32, toks []string, typeID int32) {
 		e.IDs = append(e.IDs, ids...)
 		e.Tokens = append(e.Tokens, toks...)

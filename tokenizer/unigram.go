@@ -17,6 +17,10 @@ type byteTrie struct {
 	label []byte
 	child []int32
 	value []int32 // id ending at node, -1 none
+	// Nodes with many children also get a dense 256-entry child table: dense[n] >= 0 is its
+	// offset in table.
+	dense []int32
+	table []int32
 }
 
 func buildTrie(keys []string) *byteTrie {
@@ -88,12 +92,32 @@ func buildTrie(keys []string) *byteTrie {
 	for e := t.first[0]; e < t.first[1]; e++ {
 		t.root[t.label[e]] = t.child[e]
 	}
+	t.dense = make([]int32, nn)
+	for n := range t.dense {
+		t.dense[n] = -1
+		if t.first[n+1]-t.first[n] < denseMin || n == 0 {
+			continue
+		}
+		off := int32(len(t.table))
+		t.dense[n] = off
+		for c := 0; c < 256; c++ {
+			t.table = append(t.table, -1)
+		}
+		for e := t.first[n]; e < t.first[n+1]; e++ {
+			t.table[off+int32(t.label[e])] = t.child[e]
+		}
+	}
 	return t
 }
+
+const denseMin = 12
 
 func (t *byteTrie) next(n int32, c byte) int32 {
 	if n == 0 {
 		return t.root[c]
+	}
+	if d := t.dense[n]; d >= 0 {
+		return t.table[d+int32(c)]
 	}
 	lo, end := t.first[n], t.first[n+1]
 	for hi := end; hi-lo > 8; {
