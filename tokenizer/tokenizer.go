@@ -358,7 +358,7 @@ func (p *postProcessor) apply(sc *scratch, ka, na, kb int) Encoding {
 		}
 	}
 	both := make([]int32, 2*n)
-	e := Encoding{IDs: both[:0:n], TypeIDs: both[n:n:2*n], Tokens: make([]string, 0, n)}
+	e := Encoding{IDs: both[:0:n], TypeIDs: both[n : n : 2*n], Tokens: make([]string, 0, n)}
 	add := func(ids []int32, toks []string, typeID int32) {
 		e.IDs = append(e.IDs, ids...)
 		e.Tokens = append(e.Tokens, toks...)
