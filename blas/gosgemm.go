@@ -113,7 +113,9 @@ func blockedSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		}
 	}
 	if mt >= Threads() {
-		bp := make([]float32, kcBlk*ncBlk)
+		shared := packPool.Get().(*[]float32)
+		defer packPool.Put(shared)
+		bp := (*shared)[mcBlk*kcBlk:]
 		for j0 := 0; j0 < n; j0 += ncBlk {
 			nb := min(ncBlk, n-j0)
 			for p0 := 0; p0 < k; p0 += kcBlk {
