@@ -160,6 +160,9 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 // (GCC vector extensions: 16 floats, split by the compiler when the
 // target has narrower vectors), so no accumulator round-trips memory.
 typedef float v16 __attribute__((vector_size(64)));
+
+// Written by the attention block sweep so the loads are not optimised away.
+static volatile float touch_sink;
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
 #define RB 4
@@ -318,8 +321,10 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 		size_t n = (size_t)(hs * Tp + 2 * RB * Tp + Tp);
 		float *scratch = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
 		float *kt = scratch, *sc = kt + hs * Tp, *pr = sc + RB * Tp, *madd = pr + RB * Tp;
+		long first = -1;
 #pragma omp for schedule(static)
 		for (long bh = 0; bh < B * NH; bh++) {
+			if (first < 0) first = bh;
 			long b = bh / NH, h = bh % NH;
 			const float *base = qkv + b * T * 3 * C + h * hs;
 			float *o = out + b * T * C + h * hs, *a = att ? att + bh * T * T : NULL;
@@ -327,6 +332,23 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 			// Keys past the last unmasked one get probability exactly 0
 			// (exp of finfo.min underflows), so they are skipped; a fully
 			// masked row keeps all keys (HF then averages uniformly).
+			// Heads read 3·hs-float slices of rows strided by 3C, a pattern
+			// the hardware prefetcher misses; pull the batch's whole [T,3C]
+			// block (a few hundred KB, L2-sized) in one sequential sweep
+			// when a thread starts on it.
+			if (h == 0 || bh == first) {
+				const float *p = qkv + b * T * 3 * C;
+				float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+				long n = T * 3 * C, i = 0;
+				for (; i + 64 <= n; i += 64) {
+					s0 += p[i];
+					s1 += p[i + 16];
+					s2 += p[i + 32];
+					s3 += p[i + 48];
+				}
+				for (; i < n; i += 16) s0 += p[i];
+				touch_sink = s0 + s1 + s2 + s3;
+			}
 			long Tk = T;
 			if (m) {
 				while (Tk > 0 && m[Tk - 1] == 0) Tk--;
