@@ -11,10 +11,19 @@ import (
 // layer is one post-LN BERT transformer layer's weights.
 type layer struct {
 	wqkv, bqkv, wo, bo, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b []float32
+	// the weights transposed ([C,OC]) for LinearT
+	wqkvT, woT, w1T, w2T []float32
 }
 
 type layerBufs struct {
 	qkv, ctx, ao, h, f []float32
+}
+
+func (l *layer) transpose(C, FF int) {
+	l.wqkvT = TransposeWeight(l.wqkv, 3*C, C)
+	l.woT = TransposeWeight(l.wo, C, C)
+	l.w1T = TransposeWeight(l.w1, FF, C)
+	l.w2T = TransposeWeight(l.w2, C, FF)
 }
 
 func newLayer(r *rand.Rand, C, FF int) *layer {
@@ -35,8 +44,23 @@ func newLayer(r *rand.Rand, C, FF int) *layer {
 	}
 }
 
-// forward runs the layer in place on x [B·T, C].
+// forward runs the layer in place on x [B·T, C] with the fastest
+// composition: transposed weights (LinearT), GELU fused into the FFN
+// product's bias pass, the other biases fused into the LayerNorm passes.
 func (l *layer) forward(x, mask []float32, bf *layerBufs, B, T, C, NH, FF int) {
+	N := B * T
+	LinearT(bf.qkv, x, l.wqkvT, l.bqkv, N, C, 3*C)
+	Attention(bf.ctx, nil, bf.qkv, mask, B, T, C, NH)
+	LinearT(bf.ao, bf.ctx, l.woT, nil, N, C, C)
+	AddBiasLayerNorm(x, nil, nil, nil, bf.ao, l.bo, x, l.ln1w, l.ln1b, N, C, 1e-12)
+	LinearGELUT(bf.h, nil, x, l.w1T, l.b1, N, C, FF)
+	LinearT(bf.f, bf.h, l.w2T, nil, N, FF, C)
+	AddBiasLayerNorm(x, nil, nil, nil, bf.f, l.b2, x, l.ln2w, l.ln2b, N, C, 1e-12)
+}
+
+// forwardPlain is the same layer with the [OC,C] weights as stored in a
+// checkpoint and each bias added by its Linear.
+func (l *layer) forwardPlain(x, mask []float32, bf *layerBufs, B, T, C, NH, FF int) {
 	N := B * T
 	Linear(bf.qkv, x, l.wqkv, l.bqkv, N, C, 3*C)
 	Attention(bf.ctx, nil, bf.qkv, mask, B, T, C, NH)
@@ -50,21 +74,30 @@ func (l *layer) forward(x, mask []float32, bf *layerBufs, B, T, C, NH, FF int) {
 // BenchmarkEncoderLayer times one layer at the multilingual-e5-small shape
 // (C=384, 12 heads, FFN 1536) on B=32 sequences of T=64 and reports the
 // throughput of the full 12-layer encoder (seq/s) and GFLOP/s.
-func BenchmarkEncoderLayer(b *testing.B) { benchEncoderLayer(b) }
+func BenchmarkEncoderLayer(b *testing.B) { benchEncoderLayer(b, false) }
+
+// BenchmarkEncoderLayerPlain is BenchmarkEncoderLayer with [OC,C] weights
+// and unfused biases (Linear, LinearGELU, AddLayerNorm).
+func BenchmarkEncoderLayerPlain(b *testing.B) { benchEncoderLayer(b, true) }
 
 // BenchmarkEncoderLayer1T is BenchmarkEncoderLayer on one thread; its
 // seq/cpu-s metric is the least sensitive to other load on the machine.
 func BenchmarkEncoderLayer1T(b *testing.B) {
 	defer blas.SetThreads(blas.Threads())
 	blas.SetThreads(1)
-	benchEncoderLayer(b)
+	benchEncoderLayer(b, false)
 }
 
-func benchEncoderLayer(b *testing.B) {
+func benchEncoderLayer(b *testing.B, plain bool) {
 	const B, T, C, NH, FF, layers = 32, 64, 384, 12, 1536, 12
 	N := B * T
 	r := rand.New(rand.NewSource(1))
 	l := newLayer(r, C, FF)
+	l.transpose(C, FF)
+	fwd := l.forward
+	if plain {
+		fwd = l.forwardPlain
+	}
 	x := randn(r, N*C, 1)
 	mask := make([]float32, B*T)
 	for bb := 0; bb < B; bb++ {
@@ -74,11 +107,11 @@ func benchEncoderLayer(b *testing.B) {
 	}
 	bf := &layerBufs{qkv: make([]float32, N*3*C), ctx: make([]float32, N*C), ao: make([]float32, N*C),
 		h: make([]float32, N*FF), f: make([]float32, N*C)}
-	l.forward(x, mask, bf, B, T, C, NH, FF) // warm up (JIT kernels, pages)
+	fwd(x, mask, bf, B, T, C, NH, FF) // warm up (JIT kernels, pages)
 	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		l.forward(x, mask, bf, B, T, C, NH, FF)
+		fwd(x, mask, bf, B, T, C, NH, FF)
 	}
 	b.StopTimer()
 	per := b.Elapsed().Seconds() / float64(b.N)

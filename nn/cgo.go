@@ -43,8 +43,8 @@ func kAdd(out, a, b []float32) {
 	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
 }
 
-func kLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, Cn int, eps float32) {
-	C.kn_layernorm(fp(out), fp(sum), fp(mean), fp(rstd), fp(a), fp(r), fp(w), fp(b), C.long(N), C.long(Cn), C.float(eps), nt())
+func kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, Cn int, eps float32) {
+	C.kn_layernorm(fp(out), fp(sum), fp(mean), fp(rstd), fp(a), fp(ab), fp(r), fp(w), fp(b), C.long(N), C.long(Cn), C.float(eps), nt())
 }
 
 func kAttention(out, att, qkv, mask []float32, B, T, Cn, NH int) {

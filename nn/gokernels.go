@@ -122,9 +122,10 @@ func goAdd(out, a, b []float32) {
 	})
 }
 
-// goLayerNorm normalises rows of a (+ r when r is non-nil, the sum going to
-// sum when non-nil). Statistics are accumulated in float64.
-func goLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
+// goLayerNorm normalises rows of a (+ ab + r when r is non-nil, ab being a
+// per-column bias or nil; the sum goes to sum when non-nil). Statistics are
+// accumulated in float64.
+func goLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, C int, eps float32) {
 	parallelRows(N, 8, func(lo, hi int) {
 		var tmp []float32
 		if r != nil && sum == nil {
@@ -138,8 +139,14 @@ func goLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float
 					s = sum[i*C : (i+1)*C]
 				}
 				rr := r[i*C : (i+1)*C]
-				for j := range s {
-					s[j] = x[j] + rr[j]
+				if ab != nil {
+					for j := range s {
+						s[j] = (x[j] + ab[j]) + rr[j]
+					}
+				} else {
+					for j := range s {
+						s[j] = x[j] + rr[j]
+					}
 				}
 				x = s
 			}

@@ -62,7 +62,7 @@ func TestGoldenLayerNorm(t *testing.T) {
 		closeTo(t, "LayerNorm", out, g.Out, gtol, gtol)
 		closeTo(t, "mean", mean, g.Mean, gtol, gtol)
 		closeTo(t, "rstd", rstd, g.Rstd, gtol, gtol)
-		goLayerNorm(out, nil, nil, nil, g.X, nil, g.W, g.B, g.N, g.C, g.Eps)
+		goLayerNorm(out, nil, nil, nil, g.X, nil, nil, g.W, g.B, g.N, g.C, g.Eps)
 		closeTo(t, "goLayerNorm", out, g.Out, gtol, gtol)
 		AddLayerNorm(out, nil, nil, nil, g.X, g.R, g.W, g.B, g.N, g.C, g.EpsAdd)
 		closeTo(t, "AddLayerNorm", out, g.OutAdd, gtol, gtol)

@@ -111,10 +111,14 @@ void kn_add(float *out, const float *a, const float *b, long n, int nt) {
 
 // One row of (optionally residual-added) LayerNorm; statistics in float32
 // with 16 partial sums, two passes over the row (it is in L1).
-TC static void layernorm_row(float *o, float *sum, float *mean, float *rstd, const float *a, const float *r,
-                             const float *restrict w, const float *restrict b, long C, float eps) {
+TC static void layernorm_row(float *o, float *sum, float *mean, float *rstd, const float *a, const float *ab,
+                             const float *r, const float *restrict w, const float *restrict b, long C, float eps) {
 	const float *x = a;
-	if (r) {
+	if (r && ab) {
+		float *s = sum ? sum : o;
+		for (long j = 0; j < C; j++) s[j] = (a[j] + ab[j]) + r[j];
+		x = s;
+	} else if (r) {
 		float *s = sum ? sum : o;
 		for (long j = 0; j < C; j++) s[j] = a[j] + r[j];
 		x = s;
@@ -144,12 +148,12 @@ TC static void layernorm_row(float *o, float *sum, float *mean, float *rstd, con
 	if (rstd) *rstd = s;
 }
 
-void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *r,
-                  const float *w, const float *b, long N, long C, float eps, int nt) {
+void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *ab,
+                  const float *r, const float *w, const float *b, long N, long C, float eps, int nt) {
 #pragma omp parallel for num_threads(nt) schedule(static)
 	for (long i = 0; i < N; i++)
 		layernorm_row(out + i * C, sum ? sum + i * C : NULL, mean ? mean + i : NULL, rstd ? rstd + i : NULL,
-		              a + i * C, r ? r + i * C : NULL, w, b, C, eps);
+		              a + i * C, ab, r ? r + i * C : NULL, w, b, C, eps);
 }
 
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF

@@ -35,6 +35,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/kormed/kormed/blas"
 )
 
 // Backend describes the kernels in use (for logs and benchmark reports).
@@ -78,7 +80,7 @@ func AddEmbedding(out []float32, ids []int32, table []float32, C int) {
 // may be nil at inference. out may alias in.
 func LayerNorm(out, mean, rstd, in, w, b []float32, N, C int, eps float32) {
 	checkLN("LayerNorm", out, nil, mean, rstd, in, nil, w, b, N, C)
-	kLayerNorm(out, nil, mean, rstd, in, nil, w, b, N, C, eps)
+	kLayerNorm(out, nil, mean, rstd, in, nil, nil, w, b, N, C, eps)
 }
 
 // AddLayerNorm is LayerNorm(a + r), the post-LN residual of BERT, in one
@@ -88,7 +90,20 @@ func LayerNorm(out, mean, rstd, in, w, b []float32, N, C int, eps float32) {
 func AddLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
 	checkLN("AddLayerNorm", out, sum, mean, rstd, a, r, w, b, N, C)
 	need("AddLayerNorm", "r", r, N*C)
-	kLayerNorm(out, sum, mean, rstd, a, r, w, b, N, C, eps)
+	kLayerNorm(out, sum, mean, rstd, a, nil, r, w, b, N, C, eps)
+}
+
+// AddBiasLayerNorm is AddLayerNorm(a + ab, r) with ab [C] a per-column bias
+// (ab may be nil): out = LayerNorm((a + ab) + r)·w + b. It lets the output
+// projection's bias ride along the LayerNorm pass instead of a separate
+// pass after the product: Linear(a, x, wo, nil, ...) then
+// AddBiasLayerNorm(out, ..., a, bo, residual, ...) gives the same result as
+// Linear with bias then AddLayerNorm.
+func AddBiasLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, C int, eps float32) {
+	checkLN("AddBiasLayerNorm", out, sum, mean, rstd, a, r, w, b, N, C)
+	need("AddBiasLayerNorm", "r", r, N*C)
+	needOpt("AddBiasLayerNorm", "ab", ab, C)
+	kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b, N, C, eps)
 }
 
 func checkLN(fn string, out, sum, mean, rstd, a, r, w, b []float32, N, C int) {
@@ -121,6 +136,48 @@ func LinearGELU(out, pre, in, w, b []float32, N, C, OC int) {
 	needOpt("LinearGELU", "pre", pre, N*OC)
 	needOpt("LinearGELU", "b", b, OC)
 	blasSgemmLinear(out, in, w, N, C, OC)
+	if N > 0 {
+		kBiasGELU(out, pre, b, N, OC)
+	}
+}
+
+// TransposeWeight returns wᵀ [C,OC] of a PyTorch Linear weight w [OC,C]:
+// the layout LinearT and LinearGELUT take.
+func TransposeWeight(w []float32, OC, C int) []float32 {
+	need("TransposeWeight", "w", w, OC*C)
+	wt := make([]float32, C*OC)
+	const blk = 32
+	for o0 := 0; o0 < OC; o0 += blk {
+		for c0 := 0; c0 < C; c0 += blk {
+			for o := o0; o < min(o0+blk, OC); o++ {
+				for c := c0; c < min(c0+blk, C); c++ {
+					wt[c*OC+o] = w[o*C+c]
+				}
+			}
+		}
+	}
+	return wt
+}
+
+// LinearT is Linear with the weight stored transposed, wt [C,OC] (see
+// TransposeWeight): out[N,OC] = in[N,C]·wt + b. oneDNN's product runs about
+// 3% faster on this layout than on [OC,C]; results are the same up to
+// float32 summation order.
+func LinearT(out, in, wt, b []float32, N, C, OC int) {
+	need("LinearT", "out", out, N*OC)
+	needOpt("LinearT", "b", b, OC)
+	blas.Sgemm(false, false, N, OC, C, 1, in, C, wt, OC, 0, out, OC)
+	if b != nil && N > 0 {
+		kBias(out, b, N, OC)
+	}
+}
+
+// LinearGELUT is LinearGELU with the weight stored transposed, wt [C,OC].
+func LinearGELUT(out, pre, in, wt, b []float32, N, C, OC int) {
+	need("LinearGELUT", "out", out, N*OC)
+	needOpt("LinearGELUT", "pre", pre, N*OC)
+	needOpt("LinearGELUT", "b", b, OC)
+	blas.Sgemm(false, false, N, OC, C, 1, in, C, wt, OC, 0, out, OC)
 	if N > 0 {
 		kBiasGELU(out, pre, b, N, OC)
 	}

@@ -78,6 +78,18 @@ func TestLinearAndLinearGELU(t *testing.T) {
 			closeTo(t, "LinearGELU", got, g, 1e-5, 1e-5)
 			goBiasGELU(pre, nil, nil, N, OC) // Go path: GELU in place on pre
 			closeTo(t, "goBiasGELU", pre, g, 1e-5, 1e-5)
+			wt := TransposeWeight(w, OC, C)
+			for o := 0; o < OC; o++ {
+				for c := 0; c < C; c++ {
+					if wt[c*OC+o] != w[o*C+c] {
+						t.Fatalf("TransposeWeight[%d,%d]", c, o)
+					}
+				}
+			}
+			LinearT(got, in, wt, b, N, C, OC)
+			closeTo(t, "LinearT", got, want, 1e-5, 1e-5)
+			LinearGELUT(got, nil, in, wt, b, N, C, OC)
+			closeTo(t, "LinearGELUT", got, g, 1e-5, 1e-5)
 			LinearGELU(got, nil, in, w, nil, N, C, OC)
 			refLinear(pre, in, w, nil, N, C, OC)
 			for i, x := range pre {
@@ -114,7 +126,7 @@ func TestLayerNormKernels(t *testing.T) {
 			cp := append([]float32(nil), a...)
 			LayerNorm(cp, nil, nil, cp, w, b, N, C, 1e-12)
 			closeTo(t, "LayerNorm in place", cp, want, 2e-5, 2e-5)
-			goLayerNorm(out, nil, mean, rstd, a, nil, w, b, N, C, 1e-12)
+			goLayerNorm(out, nil, mean, rstd, a, nil, nil, w, b, N, C, 1e-12)
 			closeTo(t, "goLayerNorm", out, want, 2e-5, 2e-5)
 			s := make([]float32, N*C)
 			AddLayerNorm(out, s, mean, rstd, a, res, w, b, N, C, 1e-5)
@@ -125,8 +137,24 @@ func TestLayerNormKernels(t *testing.T) {
 			cp = append([]float32(nil), a...)
 			AddLayerNorm(cp, nil, nil, nil, cp, res, w, b, N, C, 1e-5)
 			closeTo(t, "AddLayerNorm aliased", cp, wantAdd, 2e-5, 2e-5)
-			goLayerNorm(out, nil, nil, nil, a, res, w, b, N, C, 1e-5)
+			goLayerNorm(out, nil, nil, nil, a, nil, res, w, b, N, C, 1e-5)
 			closeTo(t, "goLayerNorm add", out, wantAdd, 2e-5, 2e-5)
+			// AddBiasLayerNorm: a + ab + r with the bias split off a.
+			ab := randn(r, C, 1)
+			a2 := make([]float32, N*C)
+			for i := range a2 {
+				a2[i] = a[i] - ab[i%C]
+			}
+			s2 := make([]float32, N*C)
+			for i := range s2 {
+				s2[i] = (a2[i] + ab[i%C]) + res[i]
+			}
+			wantBias := make([]float32, N*C)
+			refLayerNorm(wantBias, s2, w, b, N, C, 1e-5)
+			AddBiasLayerNorm(out, nil, nil, nil, a2, ab, res, w, b, N, C, 1e-5)
+			closeTo(t, "AddBiasLayerNorm", out, wantBias, 2e-5, 2e-5)
+			goLayerNorm(out, nil, nil, nil, a2, ab, res, w, b, N, C, 1e-5)
+			closeTo(t, "goLayerNorm bias", out, wantBias, 2e-5, 2e-5)
 		})
 	}
 }
@@ -199,4 +227,33 @@ func TestShortBufferPanics(t *testing.T) {
 		}
 	}()
 	Attention(make([]float32, 8), make([]float32, 3), make([]float32, 24), nil, 1, 2, 4, 2)
+}
+
+// TestLayerCompositions checks that the fused layer (LinearT,
+// AddBiasLayerNorm) equals the plain one (Linear with bias, AddLayerNorm).
+func TestLayerCompositions(t *testing.T) {
+	const B, T, C, NH, FF = 2, 7, 64, 2, 96
+	r := rand.New(rand.NewSource(6))
+	l := newLayer(r, C, FF)
+	l.transpose(C, FF)
+	x1 := randn(r, B*T*C, 1)
+	x2 := append([]float32(nil), x1...)
+	mask := make([]float32, B*T)
+	for t := 0; t < T; t++ { // padded tails of 2 and 3 tokens
+		mask[t] = float32(min(1, T-2-t))
+		mask[T+t] = float32(min(1, T-3-t))
+	}
+	for i := range mask {
+		mask[i] = max(mask[i], 0)
+	}
+	buf := func() *layerBufs {
+		return &layerBufs{qkv: make([]float32, B*T*3*C), ctx: make([]float32, B*T*C), ao: make([]float32, B*T*C),
+			h: make([]float32, B*T*FF), f: make([]float32, B*T*C)}
+	}
+	l.forward(x1, mask, buf(), B, T, C, NH, FF)
+	l.forwardPlain(x2, mask, buf(), B, T, C, NH, FF)
+	closeTo(t, "fused vs plain layer", x1, x2, 1e-5, 1e-5)
+	if x1[0] == 0 && x1[1] == 0 {
+		t.Fatal("layer output is zero")
+	}
 }

@@ -12,6 +12,6 @@ func kAdd(out, a, b []float32)                   { goAdd(out, a, b) }
 func kAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 	goAttention(out, att, qkv, mask, B, T, C, NH)
 }
-func kLayerNorm(out, sum, mean, rstd, a, r, w, b []float32, N, C int, eps float32) {
-	goLayerNorm(out, sum, mean, rstd, a, r, w, b, N, C, eps)
+func kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, C int, eps float32) {
+	goLayerNorm(out, sum, mean, rstd, a, ab, r, w, b, N, C, eps)
 }
