@@ -125,20 +125,28 @@ func TestSgemmPanicsOnShortSlice(t *testing.T) {
 	Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
 }
 
-func benchSgemm(b *testing.B, f gemmFunc) {
+func benchSgemm(b *testing.B, f gemmFunc, transB bool) {
 	m, n, k := 2048, 1536, 384
 	r := rand.New(rand.NewSource(3))
 	a, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+	ldb := k
+	if !transB {
+		ldb = n
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+		f(false, transB, m, n, k, 1, a, k, w, ldb, 0, c, n)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // BenchmarkSgemm times the backend on the FFN shape of multilingual-e5-small
 // at B=32, T=64: [2048,384]·[1536,384]ᵀ.
-func BenchmarkSgemm(b *testing.B) { benchSgemm(b, Sgemm) }
+func BenchmarkSgemm(b *testing.B) { benchSgemm(b, Sgemm, true) }
+
+// BenchmarkSgemmNN is BenchmarkSgemm with the weight stored [384,1536]
+// (not transposed).
+func BenchmarkSgemmNN(b *testing.B) { benchSgemm(b, Sgemm, false) }
 
 // BenchmarkSgemmBlocked times the pure-Go blocked kernel on the same shape.
-func BenchmarkSgemmBlocked(b *testing.B) { benchSgemm(b, blockedSgemm) }
+func BenchmarkSgemmBlocked(b *testing.B) { benchSgemm(b, blockedSgemm, true) }
