@@ -10,24 +10,39 @@
 //
 // Matrix products go through blas.Sgemm (oneDNN with cgo). With cgo the
 // elementwise, LayerNorm and attention kernels are C compiled for
-// AVX-512/AVX2/baseline with run-time selection and parallelised with
-// OpenMP; without cgo they are Go, parallelised with goroutines. Both use
-// blas.Threads() threads and float32 arithmetic: GELU uses a rational erf
-// approximation (a few ulp; the one in Eigen and XLA), softmax a Cephes
-// expf (about 1 ulp), so results match PyTorch's float32 kernels to
-// float32 rounding, not bit for bit.
+// AVX-512/AVX2/baseline with run-time selection (GCC target_clones) and
+// parallelised with OpenMP; without cgo they are Go, parallelised with
+// goroutines. Both use blas.Threads() threads and float32 arithmetic: GELU
+// uses a rational erf approximation (|error| < 4.2e-7; the one in Eigen and
+// XLA), softmax a Cephes expf (about 1 ulp), so results match PyTorch's
+// float32 kernels to float32 rounding, not bit for bit.
+//
+// The fastest post-LN BERT layer composition (see BenchmarkEncoderLayer):
+//
+//	LinearT(qkv, x, WqkvT, bqkv, N, C, 3*C)          // WqkvT = TransposeWeight(Wqkv, 3*C, C)
+//	Attention(ctx, nil, qkv, mask, B, T, C, NH)
+//	LinearT(ao, ctx, WoT, nil, N, C, C)
+//	AddBiasLayerNorm(x, nil, nil, nil, ao, bo, x, ln1w, ln1b, N, C, eps)
+//	LinearGELUT(h, nil, x, W1T, b1, N, C, FF)
+//	LinearT(f, h, W2T, nil, N, FF, C)
+//	AddBiasLayerNorm(x, nil, nil, nil, f, b2, x, ln2w, ln2b, N, C, eps)
+//
+// Linear/LinearGELU/AddLayerNorm with checkpoint-layout [OC,C] weights give
+// the same results ~5-10% slower. Call the kernels from one goroutine at a
+// time: each already uses all blas.Threads() threads (concurrent callers
+// oversubscribe the cores).
 //
 // # What a backward needs (saved by the forwards)
 //
-//   - LayerNorm / AddLayerNorm: mean[N] and rstd[N] (pass non-nil slices),
-//     plus the normalised input: in for LayerNorm, sum (= a+r) for
-//     AddLayerNorm; pass sum non-nil when training, since out usually
-//     overwrites the residual stream.
-//   - Linear: its input in (kept by the caller) and w.
-//   - LinearGELU: pre[N,OC], the pre-activation in·wᵀ+b (pass non-nil), and
-//     in; GELU's derivative is taken at pre.
-//   - Attention: att[B,NH,T,T], the softmax probabilities, and qkv; the
-//     scores before softmax are not needed.
+//   - LayerNorm / AddLayerNorm / AddBiasLayerNorm: mean[N] and rstd[N]
+//     (pass non-nil slices), plus the normalised input: in for LayerNorm,
+//     sum (= a [+ ab] + r) for the residual forms; pass sum non-nil when
+//     training, since out usually overwrites the residual stream.
+//   - Linear / LinearT: the input in (kept by the caller) and the weight.
+//   - LinearGELU / LinearGELUT: pre[N,OC], the pre-activation in·wᵀ+b
+//     (pass non-nil), and in; GELU's derivative is taken at pre.
+//   - Attention: att[B,NH,T,T], the softmax probabilities (pass non-nil),
+//     and qkv; the scores before softmax are not needed.
 //   - Add: nothing. MeanPool, CLSPool: the mask. L2Normalize: in (or out
 //     and the norms, recomputable). Tanh: out.
 package nn
