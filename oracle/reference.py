@@ -187,8 +187,8 @@ class Reference:
         return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])
 
     def ln(self, x, name):
-        C = x.shape[-1]
-        return F.layer_norm(x, (C,), self.w[name + ".weight"], self.w[name + ".bias"], self.eps)
+        w = self.w[name + ".weight"]  # its shape, not x's, so ONNX export sees a constant
+        return F.layer_norm(x, w.shape, w, self.w[name + ".bias"], self.eps)
 
     @torch.no_grad()
     def forward(self, ids, mask, tt):
