@@ -143,6 +143,15 @@ func TestGoldenLayers(t *testing.T) {
 				} else if err := enc.Pool(pooled, last, f.mask, f.B, f.T, PoolPooler, false); err == nil {
 					t.Errorf("%s: pooler pooling without pooler weights should fail", name)
 				}
+				// No token type ids means all type 0, as in the fixture.
+				keep := append([]float32(nil), last...)
+				again, err := enc.Forward(ws, f.ids, nil, f.mask, f.B, f.T, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxAbsDiff(again, keep); d != 0 {
+					t.Errorf("%s: nil token types differ by %g", fp, d)
+				}
 				if !save {
 					t.Logf("%s %s: B=%d T=%d max |go - torch| = %.2g", name, filepath.Base(fp), f.B, f.T, worst)
 				}

@@ -195,6 +195,27 @@ func TestLoadSettings(t *testing.T) {
 	}
 }
 
+// TestTransformerSubfolder loads a sentence-transformers folder whose
+// Transformer module lives in 0_Transformer.
+func TestTransformerSubfolder(t *testing.T) {
+	d := copyDir(t, tiny("tiny-bert"), "st")
+	sub := filepath.Join(d, "0_Transformer")
+	os.MkdirAll(sub, 0o755)
+	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "sentence_bert_config.json"} {
+		if err := os.Rename(filepath.Join(d, f), filepath.Join(sub, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(d, "modules.json"), []byte(`[{"idx":0,"name":"0","path":"0_Transformer","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},{"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]`), 0o644)
+	m, err := model.Load(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Pooling != model.PoolCLS || !m.Normalize || m.MaxLength != 64 {
+		t.Fatalf("settings %+v", m)
+	}
+}
+
 func maxDiff(a, b []float32) float64 {
 	var d float64
 	for i := range a {
