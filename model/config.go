@@ -26,6 +26,7 @@ type Config struct {
 	PadTokenID            int      `json:"pad_token_id"`
 	PositionEmbeddingType string   `json:"position_embedding_type"`
 	NameOrPath            string   `json:"_name_or_path,omitempty"`
+	ProjectionDim         int      `json:"projection_dim,omitempty"` // DPR only
 }
 
 // Positions says how position ids are numbered.
@@ -112,6 +113,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("type_vocab_size %d", c.TypeVocabSize)
 	case c.LayerNormEps <= 0:
 		return fmt.Errorf("layer_norm_eps %g", c.LayerNormEps)
+	}
+	if c.ProjectionDim > 0 {
+		return fmt.Errorf("projection_dim %d (a DPR projection layer) is unsupported", c.ProjectionDim)
 	}
 	if c.HiddenAct != "gelu" {
 		return fmt.Errorf("hidden_act %q is unsupported (only the exact erf \"gelu\")", c.HiddenAct)

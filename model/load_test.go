@@ -216,6 +216,36 @@ func TestTransformerSubfolder(t *testing.T) {
 	}
 }
 
+// TestDPRLayout loads a DPR question encoder: model_type dpr, weights under
+// "question_encoder.bert_model.", no pooler, no sentence-transformers
+// files; DPR's pooled output is the CLS vector.
+func TestDPRLayout(t *testing.T) {
+	d := t.TempDir()
+	if err := testmodel.Write(d, testmodel.Options{Arch: "bert", Shape: "tiny", Seed: 5, Prefix: "question_encoder.bert_model.", NoPooler: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"modules.json", "sentence_bert_config.json"} {
+		os.Remove(filepath.Join(d, f))
+	}
+	os.RemoveAll(filepath.Join(d, "1_Pooling"))
+	editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) {
+		m["model_type"] = "dpr"
+		m["architectures"] = []string{"DPRQuestionEncoder"}
+		m["projection_dim"] = 0
+	})
+	m, err := model.Load(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Pooling != model.PoolCLS || m.Normalize || m.Enc.W.PoolerW != nil || m.MaxLength != 128 {
+		t.Fatalf("dpr settings %+v", m)
+	}
+	v, err := m.Encode(context.Background(), []string{"두통"})
+	if err != nil || len(v) != 1 || len(v[0]) != 32 {
+		t.Fatalf("encode: %v %v", v, err)
+	}
+}
+
 func maxDiff(a, b []float32) float64 {
 	var d float64
 	for i := range a {
