@@ -103,10 +103,59 @@ def pooling():
                 cls=flat(x[:, 0]), tanh=flat(torch.tanh(x)))
 
 
+def backward():
+    """Autograd gradients for the backward kernels, given a random dout."""
+    out = {}
+    # LayerNorm
+    N, C, eps = 4, 24, 1e-12
+    x = (torch.randn(N, C) * 2 + 1).requires_grad_()
+    w = torch.randn(C).requires_grad_()
+    b = torch.randn(C).requires_grad_()
+    y = torch.nn.functional.layer_norm(x, (C,), w, b, eps)
+    dy = torch.randn(N, C)
+    y.backward(dy)
+    out["layernorm"] = dict(N=N, C=C, eps=eps, x=flat(x), w=flat(w), b=flat(b), dout=flat(dy),
+                            dx=flat(x.grad), dw=flat(w.grad), db=flat(b.grad))
+    # GELU
+    x = torch.cat([torch.linspace(-6, 6, 49), torch.randn(31) * 2]).requires_grad_()
+    y = torch.nn.functional.gelu(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    out["gelu"] = dict(x=flat(x), dout=flat(dy), dx=flat(x.grad))
+    # Linear
+    N, C, OC = 5, 16, 7
+    x = torch.randn(N, C).requires_grad_()
+    lin = torch.nn.Linear(C, OC)
+    y = lin(x)
+    dy = torch.randn(N, OC)
+    y.backward(dy)
+    out["linear"] = dict(N=N, C=C, OC=OC, x=flat(x), w=flat(lin.weight), b=flat(lin.bias), dout=flat(dy),
+                         dx=flat(x.grad), dw=flat(lin.weight.grad), db=flat(lin.bias.grad))
+    # Attention (HF BERT math), hs = 32, a padded tail in sequence 1
+    B, T, C, NH = 2, 6, 64, 2
+    hs = C // NH
+    qkv = torch.randn(B, T, 3 * C).requires_grad_()
+    mask = torch.ones(B, T)
+    mask[1, 4:] = 0
+    q, k, v = qkv.split(C, dim=-1)
+
+    def heads(t):
+        return t.reshape(B, T, NH, hs).permute(0, 2, 1, 3)
+
+    scores = torch.matmul(heads(q), heads(k).transpose(-1, -2)) / math.sqrt(hs)
+    probs = torch.softmax(scores + (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min, dim=-1)
+    ctx = torch.matmul(probs, heads(v)).permute(0, 2, 1, 3).reshape(B, T, C)
+    dy = torch.randn(B, T, C)
+    ctx.backward(dy)
+    out["attention"] = dict(B=B, T=T, C=C, NH=NH, qkv=flat(qkv), mask=flat(mask), dout=flat(dy),
+                            dqkv=flat(qkv.grad))
+    return out
+
+
 def main():
     cases = dict(layernorm=layernorm(), gelu=gelu(), linear=linear(), attention=attention(),
                  attention_small_heads=attention_small_heads(), pooling=pooling(),
-                 torch_version=torch.__version__)
+                 backward=backward(), torch_version=torch.__version__)
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "nn", "testdata", "kernels.json")
     tmp = path + ".tmp"
