@@ -42,7 +42,9 @@ func TestAnalyzers(t *testing.T) {
 
 		// NFKC folds full-width letters and ㎎; circled digits become digits.
 		{"bigram", "Ｖｉｔａｍｉｎ Ｂ１ ㎎ ①", []string{"vitamin", "b1", "mg", "1"}},
-		{"union", "Ｖｉｔａｍｉｎ Ｂ１ ㎎ ①", []string{"vitamin", "b1", "mg", "1"}},
+		// Union: every word in both views, Latin ones too.
+		{"union", "Ｖｉｔａｍｉｎ Ｂ１ ㎎ ①", []string{"vitamin", "m:vitamin", "b1", "m:b1", "mg", "m:mg", "1", "m:1"}},
+		{"union", "Ibuprofen 성분", []string{"ibuprofen", "m:ibuprofen", "성분", "m:성분"}},
 		// Han characters are bigrammed like Hangul; script changes split runs.
 		{"bigram", "韓國藥 abc가나", []string{"韓國", "國藥", "abc", "가나"}},
 		// Punctuation between digits that is not between two digits splits.

@@ -1,7 +1,11 @@
 package bm25
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"math"
+
+	"github.com/kormed/kormed/analysis"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,7 +37,7 @@ func checkHits(t *testing.T, got []Hit, want []Hit) {
 }
 
 func TestHandWorkedScores(t *testing.T) {
-	ix, err := Build(handDocs, Options{Analyzer: "bigram"})
+	ix, err := Build(handDocs, Options{Analyzer: "bigram", K1: 1.2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +93,7 @@ func TestParameters(t *testing.T) {
 		}
 	}
 	d, _ := Build(nil, Options{})
-	if o := d.Options(); o.K1 != DefaultK1 || o.B != DefaultB || o.Analyzer != "bigram" {
+	if o := d.Options(); o.K1 != DefaultK1 || o.B != DefaultB || o.Analyzer != analysis.Default {
 		t.Fatalf("defaults %+v", o)
 	}
 	if d.Search("두통", 5) != nil {
@@ -139,7 +143,7 @@ func itoa(i int) string {
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	docs := corpus(1300) // more than two chunks
-	ix, err := Build(docs, Options{K1: 0.9, B: 0.4})
+	ix, err := Build(docs, Options{Analyzer: "bigram", K1: 0.9, B: 0.4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +170,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 	}
 	// Search with the streaming builder gives the same index as Build.
-	b, _ := NewBuilder(Options{K1: 0.9, B: 0.4})
+	b, _ := NewBuilder(Options{Analyzer: "bigram", K1: 0.9, B: 0.4})
 	for _, d := range docs {
 		b.Add(d)
 	}
@@ -176,8 +180,33 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSaveLoadUnion checks the default (union) analyzer survives a round
+// trip: the loaded index analyses queries the same way.
+func TestSaveLoadUnion(t *testing.T) {
+	ix, err := Build(handDocs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "u.bm25")
+	if err := ix.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Options().Analyzer != "union" || got.Options().K1 != DefaultK1 {
+		t.Fatalf("options %+v", got.Options())
+	}
+	// Union terms: bigram 두통 and morpheme m:두통 both match d1 and d2.
+	a, b := ix.Search("두통이 있어요", 5), got.Search("두통이 있어요", 5)
+	if len(a) != 2 || a[0].ID != "d2" || !reflect.DeepEqual(a, b) {
+		t.Fatalf("%v vs %v", a, b)
+	}
+}
+
 func TestLoadRejectsBadFiles(t *testing.T) {
-	ix, _ := Build(handDocs, Options{})
+	ix, _ := Build(handDocs, Options{Analyzer: "bigram"})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "good.bm25")
 	if err := ix.Save(path); err != nil {
@@ -193,6 +222,18 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	flip[len(flip)/2] ^= 0x40
 	ver := append([]byte(nil), good...)
 	ver[8] = 9
+	// Re-checksummed edits: an analyzer this build lacks, an old analyzer version.
+	resum := func(b []byte) []byte {
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli)))
+		return b
+	}
+	ana := append([]byte(nil), good...)
+	if string(ana[13:19]) != "bigram" {
+		t.Fatalf("unexpected header %q", ana[:20])
+	}
+	copy(ana[13:19], "bigrum")
+	aver := append([]byte(nil), good...)
+	aver[19] = 7
 	cases := map[string]struct {
 		data []byte
 		want string
@@ -202,6 +243,8 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		"version":   {ver, "unsupported index format version 9"},
 		"flipped":   {flip, "checksum mismatch"},
 		"truncated": {good[:len(good)-7], "checksum mismatch"},
+		"analyzer":  {resum(ana), `analyzer "bigrum", which this kormed does not have`},
+		"aversion":  {resum(aver), "bigram analyzer version 7, this kormed has version 1: rebuild the index"},
 	}
 	for name, c := range cases {
 		_, err := Load(write(name, c.data))
