@@ -6,6 +6,10 @@
 #include <string.h>
 #include "kernels.h"
 
+// Below this many elements a kernel runs on the calling thread: waking the
+// OpenMP team costs more than the work (results do not depend on it).
+#define PAR_MIN 65536
+
 #if defined(__x86_64__) && !defined(__clang__)
 #define TC __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -80,12 +84,12 @@ TC static void add_span(float *o, const float *a, const float *b, long n) {
 }
 
 void kn_bias(float *out, const float *b, long N, long OC, int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * OC >= PAR_MIN)
 	for (long i = 0; i < N; i++) bias_row(out + i * OC, b, OC);
 }
 
 void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * OC >= PAR_MIN / 4)
 	for (long i = 0; i < N; i++) bias_gelu_row(out + i * OC, pre ? pre + i * OC : NULL, b, OC);
 }
 
@@ -93,7 +97,7 @@ void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int n
 
 void kn_gelu(float *out, const float *in, long n, int nt) {
 	long chunks = (n + SPAN - 1) / SPAN;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN / 4)
 	for (long c = 0; c < chunks; c++) {
 		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
 		gelu_span(out + lo, in + lo, hi - lo);
@@ -102,7 +106,7 @@ void kn_gelu(float *out, const float *in, long n, int nt) {
 
 void kn_add(float *out, const float *a, const float *b, long n, int nt) {
 	long chunks = (n + SPAN - 1) / SPAN;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
 	for (long c = 0; c < chunks; c++) {
 		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
 		add_span(out + lo, a + lo, b + lo, hi - lo);
@@ -150,7 +154,7 @@ TC static void layernorm_row(float *o, float *sum, float *mean, float *rstd, con
 
 void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *ab,
                   const float *r, const float *w, const float *b, long N, long C, float eps, int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * C >= PAR_MIN / 4)
 	for (long i = 0; i < N; i++)
 		layernorm_row(out + i * C, sum ? sum + i * C : NULL, mean ? mean + i : NULL, rstd ? rstd + i : NULL,
 		              a + i * C, ab, r ? r + i * C : NULL, w, b, C, eps);
@@ -319,7 +323,7 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 	float scale = 1.f / sqrtf((float)hs);
 	long Tp = (T + 15) & ~15L;
 	int fast = hs % 16 == 0;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (B * NH >= 2)
 	{
 		// kt [hs,Tp] | sc [RB,Tp] | pr [RB,Tp] | madd [Tp], 64-byte aligned.
 		size_t n = (size_t)(hs * Tp + 2 * RB * Tp + Tp);

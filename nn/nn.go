@@ -215,6 +215,13 @@ func Tanh(out, in []float32) {
 func Add(out, a, b []float32) {
 	need("Add", "a", a, len(out))
 	need("Add", "b", b, len(out))
+	if len(out) < 8192 { // small (e.g. one row): not worth a C call
+		a, b := a[:len(out)], b[:len(out)]
+		for i := range out {
+			out[i] = a[i] + b[i]
+		}
+		return
+	}
 	kAdd(out, a[:len(out)], b[:len(out)])
 }
 

@@ -38,7 +38,7 @@ func TestErfExp32(t *testing.T) {
 
 func TestGELUKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	in := randn(r, 10007, 3)
+	in := randn(r, 70001, 3) // above the C kernels' parallel threshold
 	in = append(in, 0, -10, 10, -4, 4, 1e-20, -1e30, 1e30)
 	want := make([]float32, len(in))
 	for i, x := range in {
@@ -59,7 +59,7 @@ func TestGELUKernels(t *testing.T) {
 
 func TestLinearAndLinearGELU(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
-	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {37, 64, 129}} {
+	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {37, 64, 129}, {300, 16, 260}} {
 		N, C, OC := sh[0], sh[1], sh[2]
 		in, w, b := randn(r, N*C, 1), randn(r, OC*C, 0.2), randn(r, OC, 1)
 		want := make([]float32, N*OC)
@@ -102,7 +102,7 @@ func TestLinearAndLinearGELU(t *testing.T) {
 
 func TestLayerNormKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	for _, sh := range [][2]int{{1, 1}, {3, 7}, {33, 384}, {5, 1000}} {
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {33, 384}, {5, 1000}, {70, 1024}} {
 		N, C := sh[0], sh[1]
 		a, res := randn(r, N*C, 2), randn(r, N*C, 1)
 		for i := range a {
@@ -199,7 +199,7 @@ func TestAttentionKernels(t *testing.T) {
 
 func TestAddAndBias(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	a, b := randn(r, 9001, 1), randn(r, 9001, 1)
+	a, b := randn(r, 70001, 1), randn(r, 70001, 1)
 	want := make([]float32, len(a))
 	for i := range a {
 		want[i] = a[i] + b[i]
