@@ -40,12 +40,20 @@ func oracleAvailable(t *testing.T) {
 // TestOracleE5Small compares the encoder with PyTorch at the real
 // multilingual-e5-small shape (BertModel, 12 layers, hidden 384, 12 heads,
 // FFN 1536, vocab 250037, 512 positions) with random weights: every
-// hidden state, the tokenizer ids and the final embeddings.
+// hidden state, the tokenizer ids and the final embeddings. The xlmr
+// variant is the same shape as an XLMRobertaModel (514 positions
+// numbered from pad+1, one token type).
 func TestOracleE5Small(t *testing.T) {
 	oracleAvailable(t)
+	for _, arch := range []string{"bert", "xlmr"} {
+		t.Run(arch, func(t *testing.T) { oracleE5Small(t, arch) })
+	}
+}
+
+func oracleE5Small(t *testing.T, arch string) {
 	start := time.Now()
 	dir := filepath.Join(t.TempDir(), "multilingual-e5-small-random")
-	if err := testmodel.Write(dir, testmodel.Options{Arch: "bert", Shape: "e5-small", Seed: 3, Normalize: true}); err != nil {
+	if err := testmodel.Write(dir, testmodel.Options{Arch: arch, Shape: "e5-small", Seed: 3, Normalize: true}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := model.Load(dir)
@@ -127,5 +135,5 @@ func TestOracleE5Small(t *testing.T) {
 			t.Errorf("embedding %d differs by %g", i, d)
 		}
 	}
-	t.Logf("e5-small shape, B=%d T=%d: max |go - torch| over 13 hidden states and embeddings = %.2g (total %v)", B, T, worst, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s at e5-small shape, B=%d T=%d: max |go - torch| over 13 hidden states and embeddings = %.3g (total %v)", arch, B, T, worst, time.Since(start).Round(time.Millisecond))
 }
