@@ -43,6 +43,7 @@ func runEmbed(ctx context.Context, args []string) error {
 	output := fs.String("output", "", "output file, .npy or .jsonl (required)")
 	field := fs.String("field", "", `JSONL field holding the text (default "text"; setting it implies JSONL input)`)
 	as := fs.String("as", "none", "prefix to add: query, passage (the model's prompts, \"query: \"/\"passage: \" for e5) or none")
+	custom := fs.String("prefix", "", "custom prefix added to every text (overrides --as)")
 	batch := fs.Int("batch", 32, "texts per forward pass")
 	maxLen := fs.Int("max-length", 0, "truncate texts to this many tokens (default: the model's max_seq_length)")
 	format := fs.String("format", "", "output format jsonl or npy (default: from the output extension)")
@@ -105,11 +106,14 @@ func runEmbed(ctx context.Context, args []string) error {
 	case "passage":
 		prefix = m.PassagePrefix
 	case "none":
-		if m.QueryPrefix != "" || m.PassagePrefix != "" {
+		if *custom == "" && (m.QueryPrefix != "" || m.PassagePrefix != "") {
 			fmt.Fprintf(os.Stderr, "note: %s expects prefixes (%q / %q); pass --as query or --as passage to add them\n", m.Name(), m.QueryPrefix, m.PassagePrefix)
 		}
 	default:
 		return fmt.Errorf("--as %q: want query, passage or none", *as)
+	}
+	if *custom != "" {
+		prefix = *custom
 	}
 	return embedFile(ctx, m, embedJob{input: *input, output: *output, jsonl: jsonl, field: *field,
 		npy: f == "npy", prefix: prefix, withText: *withText, progress: !*quiet})

@@ -131,6 +131,14 @@ func TestEmbedJSONL(t *testing.T) {
 	if len(recs) != 3 || recs[0]["id"] != "d1" || recs[1]["id"] != 7.0 || recs[2]["line"] != 4.0 || recs[1]["text"] != "혈압약" {
 		t.Fatalf("records %v", recs)
 	}
+	// --prefix "query: " gives the same vectors as --as query on an e5 model.
+	out2 := filepath.Join(dir, "out2.jsonl")
+	if err := runEmbed(ctx, []string{"--model", e5, "--input", in, "--output", out2, "--field", "body", "--prefix", "query: ", "--include-text", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := readFile(t, out), readFile(t, out2); a != b {
+		t.Fatal("--prefix differs from --as query")
+	}
 	for i, r := range recs {
 		emb := r["embedding"].([]any)
 		for j, x := range emb {
@@ -139,6 +147,15 @@ func TestEmbedJSONL(t *testing.T) {
 			}
 		}
 	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func copyTree(t *testing.T, src, dst string) {
