@@ -327,7 +327,9 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 	{
 		// kt [hs,Tp] | sc [RB,Tp] | pr [RB,Tp] | madd [Tp], 64-byte aligned.
 		size_t n = (size_t)(hs * Tp + 2 * RB * Tp + Tp);
-		float *scratch = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
+		size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+		float *scratch = aligned_alloc(64, bytes);
+		memset(scratch, 0, bytes); // rows past T in a last partial block are read (not stored)
 		float *kt = scratch, *sc = kt + hs * Tp, *pr = sc + RB * Tp, *madd = pr + RB * Tp;
 		long first = -1;
 #pragma omp for schedule(static)
