@@ -238,3 +238,25 @@ func TestEmbedChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbedStdin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old }()
+	go func() {
+		w.Write([]byte("두통약\r\n해열제"))
+		w.Close()
+	}()
+	out := filepath.Join(t.TempDir(), "o.jsonl")
+	if err := runEmbed(context.Background(), []string{"--model", tinyModelDir("tiny-bert"), "--input", "-", "--output", out, "--include-text", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(readFile(t, out)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"line":1,"text":"두통약","embedding":[`) || !strings.HasPrefix(lines[1], `{"line":2,"text":"해열제",`) {
+		t.Fatalf("output %q", lines)
+	}
+}
