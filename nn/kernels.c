@@ -339,9 +339,6 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 			const float *base = qkv + b * T * 3 * C + h * hs;
 			float *o = out + b * T * C + h * hs, *a = att ? att + bh * T * T : NULL;
 			const float *m = mask ? mask + b * T : NULL;
-			// Keys past the last unmasked one get probability exactly 0
-			// (exp of finfo.min underflows), so they are skipped; a fully
-			// masked row keeps all keys (HF then averages uniformly).
 			// Heads read 3·hs-float slices of rows strided by 3C, a pattern
 			// the hardware prefetcher misses; pull the batch's whole [T,3C]
 			// block (a few hundred KB, L2-sized) in one sequential sweep
@@ -359,6 +356,9 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 				for (; i < n; i += 16) s0 += p[i];
 				touch_sink = s0 + s1 + s2 + s3;
 			}
+			// Keys past the last unmasked one get probability exactly 0
+			// (exp of finfo.min underflows), so they are skipped; a fully
+			// masked row keeps all keys (HF then averages uniformly).
 			long Tk = T;
 			if (m) {
 				while (Tk > 0 && m[Tk - 1] == 0) Tk--;
