@@ -16,6 +16,6 @@ for m in tiny-bert tiny-xlmr; do
   d=testdata/models/$m
   mkdir -p $d/fixtures
   cp oracle/fixture_texts.json $d/fixtures/texts.json
-  /usr/bin/python3 oracle/reference.py --model $d --texts $d/fixtures/texts.json --out $d/fixtures/golden.safetensors
-  /usr/bin/python3 oracle/reference.py --model $d --texts $d/fixtures/texts.json --max-length 16 --out $d/fixtures/golden_len16.safetensors
+  /usr/bin/python3 oracle/reference.py --model $d --texts $d/fixtures/texts.json --threads 1 --out $d/fixtures/golden.safetensors
+  /usr/bin/python3 oracle/reference.py --model $d --texts $d/fixtures/texts.json --max-length 16 --threads 1 --out $d/fixtures/golden_len16.safetensors
 done
