@@ -22,7 +22,6 @@ package analysis
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -71,9 +70,34 @@ func New(name string) (Analyzer, error) {
 
 // Normalize applies NFKC and lower-cases the result.
 func Normalize(s string) string {
-	s = norm.NFKC.String(s)
-	// strings.ToLower returns s itself when nothing changes.
-	return strings.ToLower(s)
+	// Fast path: ASCII and precomposed Hangul syllables are unchanged by
+	// NFKC (a syllable could only compose with a following conjoining
+	// jamo, which takes the slow path), so only ASCII upper case changes.
+	upper := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			upper = upper || 'A' <= c && c <= 'Z'
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r < 0xAC00 || r > 0xD7A3 {
+			// strings.ToLower returns s itself when nothing changes.
+			return strings.ToLower(norm.NFKC.String(s))
+		}
+		i += size
+	}
+	if !upper {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // runKind classifies a maximal run of the scanner.
@@ -209,20 +233,4 @@ func (Union) Analyze(dst []string, text string) []string {
 		}
 	})
 	return dst
-}
-
-// Counts returns the distinct terms of tokens in sorted order with their
-// counts. It sorts tokens in place.
-func Counts(tokens []string) (terms []string, counts []int) {
-	sort.Strings(tokens)
-	for i := 0; i < len(tokens); {
-		j := i + 1
-		for j < len(tokens) && tokens[j] == tokens[i] {
-			j++
-		}
-		terms = append(terms, tokens[i])
-		counts = append(counts, j-i)
-		i = j
-	}
-	return terms, counts
 }

@@ -77,17 +77,26 @@ func TestAnalyzeAppends(t *testing.T) {
 	}
 }
 
-func TestCounts(t *testing.T) {
-	terms, counts := Counts([]string{"b", "a", "b", "c", "b"})
-	if !reflect.DeepEqual(terms, []string{"a", "b", "c"}) || !reflect.DeepEqual(counts, []int{1, 3, 1}) {
-		t.Fatalf("%q %v", terms, counts)
-	}
-}
-
 func TestMorphemes(t *testing.T) {
 	got := Morphemes("두통에 먹는 약")
 	want := []string{"두통/NNG", "에/JKB", " /SP", "먹/VV", "는/ETM", " /SP", "약/NNG"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                   "",
+		"두통 Tylenol 500MG":   "두통 tylenol 500mg",
+		"판콜에이":               "판콜에이",
+		"Ｂ１ ㎎ ℃":             "b1 mg °c",
+		"ÀÉ 가":               "àé 가",
+		"\u1100\u1161\u11a8": "각", // conjoining jamo compose under NFKC
+		"각\u11a8":            "각\u11a8",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

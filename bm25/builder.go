@@ -98,10 +98,19 @@ func (b *Builder) flush() {
 		go func() {
 			defer wg.Done()
 			var toks []string
+			tf := make(map[string]int)
 			for i := range next {
 				toks = b.an.Analyze(toks[:0], b.pending[i].Text)
-				terms, counts := analysis.Counts(toks)
-				out[i] = analysed{terms: terms, counts: counts, length: len(toks)}
+				clear(tf)
+				for _, t := range toks {
+					tf[t]++
+				}
+				a := analysed{terms: make([]string, 0, len(tf)), counts: make([]int, 0, len(tf)), length: len(toks)}
+				for t, c := range tf {
+					a.terms = append(a.terms, t)
+					a.counts = append(a.counts, c)
+				}
+				out[i] = a
 			}
 		}()
 	}

@@ -21,7 +21,8 @@ import (
 //	body     analyzer name (uv length + bytes), analyzer version uv,
 //	         k1, b (float64 bits, 8 bytes each),
 //	         N uv, then per document: ID (uv length + bytes), length uv,
-//	         T uv, then per term in sorted order: shared prefix with the
+//	         T uv, total postings uv, then per term in sorted order:
+//	         shared prefix with the
 //	         previous term uv, suffix (uv length + bytes), df uv, then df
 //	         pairs (document gap uv, tf uv)
 //	trailer  CRC-32C of everything before it (uint32)
@@ -91,6 +92,7 @@ func (ix *Index) encode(w *bufio.Writer) error {
 		uv(uint64(ix.docLen[d]))
 	}
 	uv(uint64(len(ix.terms)))
+	uv(uint64(len(ix.docs)))
 	prev := ""
 	for t, term := range ix.terms {
 		p := commonPrefix(prev, term)
@@ -230,9 +232,12 @@ func decode(data []byte) (*Index, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("corrupt document table: %w", r.err)
 	}
-	if nt > uint64(len(r.b)) {
-		return nil, fmt.Errorf("corrupt: %d terms in %d bytes", nt, len(r.b))
+	np := r.uv()
+	if nt > uint64(len(r.b)) || np > uint64(len(r.b)) {
+		return nil, fmt.Errorf("corrupt: %d terms, %d postings in %d bytes", nt, np, len(r.b))
 	}
+	ix.docs = make([]uint32, 0, np)
+	ix.tfs = make([]uint32, 0, np)
 	ix.terms = make([]string, nt)
 	ix.off = make([]uint64, nt+1)
 	prev := ""
@@ -275,8 +280,8 @@ func decode(data []byte) (*Index, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("corrupt postings: %w", r.err)
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("corrupt: %d unexpected bytes after the postings", len(r.b))
+	if len(r.b) != 0 || uint64(len(ix.docs)) != np {
+		return nil, fmt.Errorf("corrupt: %d postings (header says %d), %d unexpected bytes after them", len(ix.docs), np, len(r.b))
 	}
 	ix.finish()
 	return ix, nil
