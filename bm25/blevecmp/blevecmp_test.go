@@ -13,9 +13,11 @@ import (
 	banalysis "github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/bm25/benchdata"
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/metrics"
 )
 
@@ -113,10 +115,11 @@ func percentiles(lat []time.Duration) (p50, p99 float64) {
 	return at(0.5), at(0.99)
 }
 
-// BenchmarkCompare builds both indexes on the drug corpus (and a 100k
-// synthetic corpus with the bigram analyzer) and reports, for each engine:
-// build docs/s, index MB, query p50/p99 (µs, top 10) and NDCG@10 on
-// benchdata.JudgedQueries.
+// BenchmarkCompare builds both indexes on the drug corpus (and, with
+// BLEVECMP_SYNTH=1, a 100k synthetic corpus with the bigram analyzer) and
+// reports, for each engine: build docs/s, index MB, query p50/p99 (µs, top
+// 10) and NDCG@10 on benchdata.JudgedQueries, or on the test split of the
+// BEIR folder named by BLEVECMP_BEIR (e.g. 'kormed data drug-bench').
 func BenchmarkCompare(b *testing.B) {
 	path := benchdata.DrugCSV()
 	if path == "" {
@@ -128,6 +131,26 @@ func BenchmarkCompare(b *testing.B) {
 	}
 	drug := benchdata.Docs(ps)
 	j := benchdata.JudgedQueries(ps)
+	// Same BM25 parameters in both engines (Bleve's are package globals).
+	search.BM25_k1, search.BM25_b = bm25.DefaultK1, bm25.DefaultB
+	if dir := os.Getenv("BLEVECMP_BEIR"); dir != "" {
+		// A BEIR folder, e.g. from 'kormed data drug-bench', test split.
+		d, err := dataset.ReadBEIR(dir, "test")
+		if err != nil {
+			b.Fatal(err)
+		}
+		drug = make([]bm25.Doc, len(d.Corpus))
+		for i, c := range d.Corpus {
+			drug[i] = bm25.Doc{ID: c.ID, Text: c.Title + " " + c.Text}
+		}
+		j = &benchdata.Judged{Qrels: d.Qrels}
+		for _, q := range d.Queries {
+			if len(d.Qrels[q.ID]) > 0 {
+				j.IDs = append(j.IDs, q.ID)
+				j.Texts = append(j.Texts, q.Text)
+			}
+		}
+	}
 	type corpus struct {
 		name string
 		docs []bm25.Doc
