@@ -2,6 +2,7 @@ package bm25
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"math"
 
@@ -254,5 +255,35 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing file loaded")
+	}
+}
+
+func TestConcurrentSearch(t *testing.T) {
+	ix, err := Build(corpus(600), Options{Analyzer: "union"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{"두통 해열제", "아세트아미노펜 10mg", "비타민 캡슐", "위궤양 시럽", "고혈압 감기약"}
+	want := make([][]Hit, len(queries))
+	for i, q := range queries {
+		want[i] = ix.Search(q, 7)
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for r := 0; r < 50; r++ {
+				i := (g + r) % len(queries)
+				if got := ix.Search(queries[i], 7); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Errorf("%q: %v, want %v", queries[i], got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
