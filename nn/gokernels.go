@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/nn/internal/vec"
 )
 
 // The pure-Go kernels. They are the only path under CGO_ENABLED=0 and are
@@ -120,7 +121,26 @@ func goBiasGELU(out, pre, b []float32, N, OC int) {
 			if pre != nil {
 				p = pre[i*OC : (i+1)*OC]
 			}
-			for j, x := range o {
+			done := 0
+			if vec.Available { // AVX2 for the first len/8·8
+				if p != nil {
+					for j := range o {
+						x := o[j]
+						if b != nil {
+							x += b[j]
+						}
+						p[j], o[j] = x, x
+					}
+					done = vec.BiasGELU(o, nil)
+					for j := done; j < len(o); j++ {
+						o[j] = gelu32(o[j])
+					}
+					continue
+				}
+				done = vec.BiasGELU(o, b)
+			}
+			for j := done; j < len(o); j++ {
+				x := o[j]
 				if b != nil {
 					x += b[j]
 				}
@@ -136,8 +156,13 @@ func goBiasGELU(out, pre, b []float32, N, OC int) {
 func goGELU(out, in []float32) {
 	parallelRows(len(out), 4096, func(lo, hi int) {
 		o, x := out[lo:hi], in[lo:hi]
-		for j, v := range x {
-			o[j] = gelu32(v)
+		done := 0
+		if vec.Available {
+			copy(o, x) // no-op when out aliases in
+			done = vec.BiasGELU(o, nil)
+		}
+		for j := done; j < len(x); j++ {
+			o[j] = gelu32(x[j])
 		}
 	})
 }
