@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -97,6 +98,22 @@ func TestNormalize(t *testing.T) {
 	} {
 		if got := Normalize(in); got != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOddInput(t *testing.T) {
+	// Invalid UTF-8, control characters, lone jamo and very long runs must
+	// not panic; invalid bytes separate terms.
+	long := strings.Repeat("가나다라마바사", 2000)
+	for _, name := range Names() {
+		a, _ := New(name)
+		got := a.Analyze(nil, "\xff\xfe가나\x00ㄱ\u0301abc\xc3")
+		if name == "bigram" && !reflect.DeepEqual(got, []string{"가나", "ᄀ\u0301", "abc"}) {
+			t.Errorf("bigram odd input = %q", got)
+		}
+		if n := len(a.Analyze(nil, long)); n == 0 {
+			t.Errorf("%s: no terms for a long run", name)
 		}
 	}
 }
