@@ -287,3 +287,23 @@ func TestConcurrentSearch(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecode feeds the parser arbitrary bodies with a valid checksum, so
+// corruption that slips past the CRC still gives an error, never a panic
+// or an index that breaks Search.
+func FuzzDecode(f *testing.F) {
+	ix, _ := Build(handDocs, Options{Analyzer: "bigram"})
+	path := filepath.Join(f.TempDir(), "i.bm25")
+	ix.Save(path)
+	good, _ := os.ReadFile(path)
+	f.Add(good[:len(good)-4])
+	f.Add(good[:20])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		data := append(append([]byte(nil), body...), 0, 0, 0, 0)
+		binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+		got, err := decode(data)
+		if err == nil {
+			got.Search("두통 해열 감기", 3)
+		}
+	})
+}
