@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
@@ -22,7 +23,7 @@ func init() {
 	register(command{name: "eval", summary: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", run: runEval})
 }
 
-const evalUsage = `usage: kormed eval --retriever bm25[,dense] [--model M[,M2]] [--analyzer bigram[,morph,union]]
+const evalUsage = `usage: kormed eval --retriever bm25[,dense] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
                    --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN]
 
 Runs each retriever over the dataset, prints NDCG/Recall/F1/MRR at each k (×100),
@@ -40,7 +41,7 @@ func runEval(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(fs.Output(), evalUsage+"\nflags:\n"); fs.PrintDefaults() }
 	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense")
 	models := fs.String("model", "", "comma-separated models for dense runs: folder or Hugging Face id")
-	analyzers := fs.String("analyzer", "bigram", "comma-separated BM25 analyzers: bigram, morph, union")
+	analyzers := fs.String("analyzer", analysis.Default, "comma-separated BM25 analyzers: "+strings.Join(analysis.Names(), ", "))
 	k1 := fs.Float64("k1", bm25.DefaultK1, "BM25 k1")
 	b := fs.Float64("b", bm25.DefaultB, "BM25 b")
 	data := fs.String("data", "", "dataset: BEIR folder, .csv pairs or .jsonl triplets")
