@@ -163,8 +163,8 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF
 // BERT), softmax over keys, out = probs·v. q, k, v have row stride ld; out
 // has row stride ldo; att is [T,T]. Scratch: kt [hs,Tp] (kᵀ, columns
-// zero-padded to Tp, a multiple of 16), sc [4,Tp] scores, pr [4,Tp] probs,
-// madd [Tp]. Four query rows at a time are kept in vector registers
+// zero-padded to Tp, a multiple of 16), sc [RB,Tp] scores, pr [RB,Tp] probs,
+// madd [Tp]. RB = 6 query rows at a time are kept in vector registers
 // (GCC vector extensions: 16 floats, split by the compiler when the
 // target has narrower vectors), so no accumulator round-trips memory.
 typedef float v16 __attribute__((vector_size(64)));
@@ -173,7 +173,7 @@ typedef float v16 __attribute__((vector_size(64)));
 static volatile float touch_sink;
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
-#define RB 4
+#define RB 6
 
 static inline __attribute__((always_inline)) void qk_tile(float *sc, long Tp, const float *q, long ld,
                                                           const float *kt, long hs, long c, int rows,
