@@ -200,16 +200,17 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 //	h    = ln1·W1ᵀ + b1;         g = GELU(h)
 //	res2 = g·W2ᵀ + b2 + ln1;     out = LayerNorm(res2)
 //
-// At inference ln1 and out overwrite in (AddLayerNorm allows it).
+// The output projections' biases ride along the LayerNorm pass
+// (AddBiasLayerNorm). At inference ln1 and out overwrite in.
 func (e *Encoder) layerForward(a *LayerActs, L *Layer, in, tmp, mask []float32, B, T, C, F, NH int, eps float32) {
 	BT := B * T
-	nn.Linear(a.QKV, in, L.QKVW, L.QKVB, BT, C, 3*C)
+	nn.LinearT(a.QKV, in, L.QKVWT, L.QKVB, BT, C, 3*C)
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
-	nn.Linear(tmp, a.AttY, L.AttnOutW, L.AttnOutB, BT, C, C)
-	nn.AddLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
-	nn.LinearGELU(a.G, a.H, a.LN1, L.InterW, L.InterB, BT, C, F)
-	nn.Linear(tmp, a.G, L.OutW, L.OutB, BT, F, C)
-	nn.AddLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+	nn.LinearT(tmp, a.AttY, L.AttnOutWT, nil, BT, C, C)
+	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
+	nn.LinearGELUT(a.G, a.H, a.LN1, L.InterWT, L.InterB, BT, C, F)
+	nn.LinearT(tmp, a.G, L.OutWT, nil, BT, F, C)
+	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
 }
 
 // Pool turns the last hidden state [B,T,C] into sentence vectors out

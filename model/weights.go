@@ -6,11 +6,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kormed/kormed/nn"
 	"github.com/kormed/kormed/safetensors"
 )
 
-// Weights are the encoder's parameters, in PyTorch layouts (Linear weights
-// [out,in]). Q, K and V are fused into one [3C,C] matrix at load.
+// Weights are the encoder's parameters. Embeddings, LayerNorms and the
+// pooler keep PyTorch's layouts; the transformer blocks' Linear weights are
+// stored transposed ([in,out], for nn.LinearT, which runs faster than the
+// checkpoint's [out,in]), with Q, K and V fused into one [C,3C] matrix at load.
 type Weights struct {
 	WordEmb []float32 // [V,C]
 	PosEmb  []float32 // [P,C]
@@ -24,12 +27,12 @@ type Weights struct {
 
 // Layer is one post-LayerNorm transformer block.
 type Layer struct {
-	QKVW, QKVB         []float32 // [3C,C], [3C]: query, key, value rows stacked
-	AttnOutW, AttnOutB []float32 // [C,C], [C]
-	AttnLNW, AttnLNB   []float32 // [C]
-	InterW, InterB     []float32 // [F,C], [F]
-	OutW, OutB         []float32 // [C,F], [C]
-	OutLNW, OutLNB     []float32 // [C]
+	QKVWT, QKVB         []float32 // [C,3C], [3C]: query, key, value columns side by side
+	AttnOutWT, AttnOutB []float32 // [C,C], [C]
+	AttnLNW, AttnLNB    []float32 // [C]
+	InterWT, InterB     []float32 // [C,F], [F]
+	OutWT, OutB         []float32 // [F,C], [C]
+	OutLNW, OutLNB      []float32 // [C]
 }
 
 // weightPrefix finds the prefix in front of the encoder's weight names
@@ -66,6 +69,14 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 	get := func(name string, shape ...int) ([]float32, error) {
 		return r.Float32(prefix+name, shape)
 	}
+	// getT reads a Linear weight [out,in] and returns it transposed.
+	getT := func(name string, out, in int) ([]float32, error) {
+		w, err := get(name, out, in)
+		if err != nil {
+			return nil, err
+		}
+		return nn.TransposeWeight(w, out, in), nil
+	}
 	// ln reads a LayerNorm, accepting the old gamma/beta names.
 	ln := func(base string) (w, b []float32, err error) {
 		if w, err = get(base+".weight", C); errors.Is(err, safetensors.ErrMissing) {
@@ -96,17 +107,18 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 	for l := range w.Layers {
 		L := &w.Layers[l]
 		p := fmt.Sprintf("encoder.layer.%d.", l)
-		L.QKVW = make([]float32, 3*C*C)
+		qkv := make([]float32, 3*C*C)
 		L.QKVB = make([]float32, 3*C)
 		for i, n := range []string{"query", "key", "value"} {
-			if err := r.ReadFloat32(prefix+p+"attention.self."+n+".weight", []int{C, C}, L.QKVW[i*C*C:(i+1)*C*C]); err != nil {
+			if err := r.ReadFloat32(prefix+p+"attention.self."+n+".weight", []int{C, C}, qkv[i*C*C:(i+1)*C*C]); err != nil {
 				return nil, err
 			}
 			if err := r.ReadFloat32(prefix+p+"attention.self."+n+".bias", []int{C}, L.QKVB[i*C:(i+1)*C]); err != nil {
 				return nil, err
 			}
 		}
-		if L.AttnOutW, err = get(p+"attention.output.dense.weight", C, C); err != nil {
+		L.QKVWT = nn.TransposeWeight(qkv, 3*C, C)
+		if L.AttnOutWT, err = getT(p+"attention.output.dense.weight", C, C); err != nil {
 			return nil, err
 		}
 		if L.AttnOutB, err = get(p+"attention.output.dense.bias", C); err != nil {
@@ -115,13 +127,13 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 		if L.AttnLNW, L.AttnLNB, err = ln(p + "attention.output.LayerNorm"); err != nil {
 			return nil, err
 		}
-		if L.InterW, err = get(p+"intermediate.dense.weight", F, C); err != nil {
+		if L.InterWT, err = getT(p+"intermediate.dense.weight", F, C); err != nil {
 			return nil, err
 		}
 		if L.InterB, err = get(p+"intermediate.dense.bias", F); err != nil {
 			return nil, err
 		}
-		if L.OutW, err = get(p+"output.dense.weight", C, F); err != nil {
+		if L.OutWT, err = getT(p+"output.dense.weight", C, F); err != nil {
 			return nil, err
 		}
 		if L.OutB, err = get(p+"output.dense.bias", C); err != nil {
