@@ -76,6 +76,7 @@ func (ws *Workspace) grow(e *Encoder, B, T int) {
 			per += att + 4*C*bt + F*bt + 4*bt // Att, Res1, LN1, Res2, Out, H, stats
 			total = 3*C*bt + 2*bt + nActs*per
 		}
+		ws.store = nil // let the old slab go before the new one is allocated
 		ws.store = make([]float32, total)
 		ws.pos = make([]int32, bt)
 		ws.Acts = make([]LayerActs, nActs)

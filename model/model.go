@@ -57,7 +57,12 @@ type Model struct {
 	SortByLength bool
 
 	dir, name string
-	wsPool    sync.Pool
+	// Idle workspaces, one per concurrent Encode seen so far. Not a
+	// sync.Pool: that drops its items at every garbage collection, and a
+	// workspace is tens to hundreds of MiB, so each collection would
+	// trigger a fresh allocation of one.
+	wsMu   sync.Mutex
+	wsIdle []*Workspace
 }
 
 // LoadEncoder reads the encoder (config.json and safetensors weights) of
@@ -200,9 +205,12 @@ func (m *Model) EncodePassages(ctx context.Context, texts []string) ([][]float32
 	return m.EncodePrefixed(ctx, texts, m.PassagePrefix)
 }
 
-// maxBatchTokens bounds B·T of one forward pass (the workspace is about
-// (5C + F)·B·T floats: 150 MiB at e5-small's shape).
-const maxBatchTokens = 16384
+// maxBatchTokens bounds B·T of one forward pass. The inference workspace
+// is (7C + F)·B·T floats: 138 MiB at e5-small's shape and this bound
+// (batch 32 × 256 tokens, or 16 × 512), which together with the weights
+// sets kormed's peak memory whatever the number of texts. Larger batches
+// of long texts gain nothing: their matrix products are already large.
+const maxBatchTokens = 8192
 
 // batchFor is the batch size for sequences of length T.
 func (m *Model) batchFor(T int) int {
@@ -253,11 +261,8 @@ func (m *Model) EncodeTokens(ctx context.Context, encs []tokenizer.Encoding) ([]
 		// Longest first: the first batch sizes the workspace once.
 		sort.SliceStable(order, func(a, b int) bool { return len(encs[order[a]].IDs) > len(encs[order[b]].IDs) })
 	}
-	ws, _ := m.wsPool.Get().(*Workspace)
-	if ws == nil {
-		ws = &Workspace{}
-	}
-	defer m.wsPool.Put(ws)
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
 	slab := make([]float32, n*D)
 	var sub []tokenizer.Encoding
 	for start := 0; start < n; {
@@ -293,6 +298,23 @@ func (m *Model) EncodeTokens(ctx context.Context, encs []tokenizer.Encoding) ([]
 		start = end
 	}
 	return out, nil
+}
+
+func (m *Model) getWorkspace() *Workspace {
+	m.wsMu.Lock()
+	defer m.wsMu.Unlock()
+	if n := len(m.wsIdle); n > 0 {
+		ws := m.wsIdle[n-1]
+		m.wsIdle = m.wsIdle[:n-1]
+		return ws
+	}
+	return &Workspace{}
+}
+
+func (m *Model) putWorkspace(ws *Workspace) {
+	m.wsMu.Lock()
+	m.wsIdle = append(m.wsIdle, ws)
+	m.wsMu.Unlock()
 }
 
 // embedBatch runs the forward pass and pooling of one padded batch into out [B,D].

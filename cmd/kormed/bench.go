@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -51,6 +52,9 @@ func benchEncode(ctx context.Context, args []string) error {
 	warm := fs.Int("warmup", 2, "untimed batches first")
 	apply := threadsFlag(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	apply()
@@ -106,6 +110,9 @@ func benchMixed(ctx context.Context, args []string) error {
 	iters := fs.Int("iters", 1, "passes over the texts")
 	apply := threadsFlag(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	apply()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -69,6 +70,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "kormed: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
 		usage()
 		os.Exit(2)
+	}
+	if os.Getenv("GOGC") == "" {
+		// kormed's heap is dominated by model weights and activations:
+		// large pointer-free float slices that the collector marks almost
+		// for free. Collecting at 25% growth instead of Go's default 100%
+		// keeps the resident size near the live size (a 470 MB model
+		// would otherwise let garbage grow to another 470 MB) at a
+		// negligible cost. GOGC in the environment still wins.
+		debug.SetGCPercent(25)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
