@@ -68,11 +68,12 @@ fi
 if want micro; then
 	echo "== micro-benchmarks (bench-out/micro.txt)" >&2
 	{
-		go test ./blas -run '^$' -bench '^BenchmarkSgemm(NN)?$' -benchtime 20x
+		go test ./blas -run '^$' -bench '^BenchmarkSgemm(NN)?$' -benchtime 40x
 		CGO_ENABLED=0 go test ./blas -run '^$' -bench '^BenchmarkSgemm$' -benchtime 10x
 		go test ./tokenizer -run '^$' -bench '^Benchmark(Unigram|WordPiece|WordPieceUncased)$' -benchtime 2s
 		/usr/bin/python3 oracle/tokenizers.py --bench
-		go test ./bm25 -run '^$' -bench '^Benchmark(Build|Search|Load)$' -benchtime 1x
+		go test ./bm25 -run '^$' -bench '^Benchmark(Build|Load)$' -benchtime 1x
+		go test ./bm25 -run '^$' -bench '^BenchmarkSearch$' -benchtime 2s
 		go test ./eval -run '^$' -bench . -benchtime 3x
 	} 2>&1 | tee "$OUT/micro.txt"
 fi
