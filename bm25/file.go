@@ -9,9 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/atomicfile"
 )
 
 // File format (all integers little-endian; "uv" is an unsigned varint):
@@ -36,18 +36,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Save writes the index to path atomically: it writes a temporary file in
 // the same directory and renames it over path.
-func (ix *Index) Save(path string) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+func (ix *Index) Save(path string) error {
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return fmt.Errorf("bm25: save: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	h := crc32.New(castagnoli)
 	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
 	if err := ix.encode(w); err != nil {
@@ -59,13 +53,7 @@ func (ix *Index) Save(path string) (err error) {
 	if err := binary.Write(f, binary.LittleEndian, h.Sum32()); err != nil {
 		return fmt.Errorf("bm25: save %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("bm25: save %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("bm25: save %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("bm25: save: %w", err)
 	}
 	return nil

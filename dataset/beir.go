@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kormed/kormed/atomicfile"
 )
 
 // BEIR file names inside a dataset directory.
@@ -358,7 +360,7 @@ func WriteBEIR(dir string, d *Dataset, split string) error {
 	if err := os.MkdirAll(filepath.Join(dir, QrelsDir), 0o755); err != nil {
 		return err
 	}
-	err = WriteFileAtomic(filepath.Join(dir, CorpusFile), func(w io.Writer) error {
+	err = atomicfile.WriteFile(filepath.Join(dir, CorpusFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, doc := range d.Corpus {
@@ -371,7 +373,7 @@ func WriteBEIR(dir string, d *Dataset, split string) error {
 	if err != nil {
 		return err
 	}
-	err = WriteFileAtomic(filepath.Join(dir, QueriesFile), func(w io.Writer) error {
+	err = atomicfile.WriteFile(filepath.Join(dir, QueriesFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, q := range d.Queries {
@@ -455,7 +457,7 @@ func writeQrels(dir string, d *Dataset, split string, qids []string, docPos map[
 	if split == "" {
 		split = "test"
 	}
-	return WriteFileAtomic(filepath.Join(dir, QrelsDir, split+".tsv"), func(w io.Writer) error {
+	return atomicfile.WriteFile(filepath.Join(dir, QrelsDir, split+".tsv"), func(w io.Writer) error {
 		if _, err := io.WriteString(w, "query-id\tcorpus-id\tscore\n"); err != nil {
 			return err
 		}
@@ -474,38 +476,4 @@ func writeQrels(dir string, d *Dataset, split string, qids []string, docPos map[
 		}
 		return nil
 	})
-}
-
-// WriteFileAtomic writes path through a buffered writer by calling fill
-// on a temporary file in the same directory, syncing it and renaming it
-// over path. On any error the temporary file is removed and path is left
-// untouched.
-func WriteFileAtomic(path string, fill func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
 }

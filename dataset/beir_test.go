@@ -78,7 +78,7 @@ func TestBEIRRoundTrip(t *testing.T) {
 	for _, sub := range []string{dir, filepath.Join(dir, "qrels")} {
 		ents, _ := os.ReadDir(sub)
 		for _, e := range ents {
-			if strings.Contains(e.Name(), ".tmp-") {
+			if strings.Contains(e.Name(), ".tmp") {
 				t.Errorf("temp file left: %s", e.Name())
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/atomicfile"
 )
 
 // Hard-negative kinds, in the order they are tried (which ones apply
@@ -211,7 +211,7 @@ func (b *Bench) WriteTrain(dir string) ([]Triplet, error) {
 		return nil, err
 	}
 	ts := b.Triplets()
-	err := dataset.WriteFileAtomic(filepath.Join(dir, "pairs.csv"), func(w io.Writer) error {
+	err := atomicfile.WriteFile(filepath.Join(dir, "pairs.csv"), func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write([]string{"query", "context", "label"}); err != nil {
 			return err
@@ -230,7 +230,7 @@ func (b *Bench) WriteTrain(dir string) ([]Triplet, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = dataset.WriteFileAtomic(filepath.Join(dir, "triplets.jsonl"), func(w io.Writer) error {
+	err = atomicfile.WriteFile(filepath.Join(dir, "triplets.jsonl"), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, t := range ts {
@@ -248,7 +248,7 @@ func (b *Bench) WriteTrain(dir string) ([]Triplet, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = dataset.WriteFileAtomic(filepath.Join(dir, "triplets-meta.tsv"), func(w io.Writer) error {
+	err = atomicfile.WriteFile(filepath.Join(dir, "triplets-meta.tsv"), func(w io.Writer) error {
 		fmt.Fprintln(w, "query-id\tpositive-id\tnegative-id\tnegative-kind")
 		for _, t := range ts {
 			if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.QueryID, t.PositiveID, t.NegativeID, t.NegativeKind); err != nil {
@@ -264,7 +264,7 @@ func (b *Bench) WriteTrain(dir string) ([]Triplet, error) {
 	for _, t := range ts {
 		kinds[t.NegativeKind]++
 	}
-	return ts, dataset.WriteFileAtomic(filepath.Join(dir, "README.md"), func(w io.Writer) error {
+	return ts, atomicfile.WriteFile(filepath.Join(dir, "README.md"), func(w io.Writer) error {
 		fmt.Fprintf(w, "# drug-bench fine-tuning data (train templates only)\n\n## Attribution\n\n%s\n", Attribution)
 		fmt.Fprintf(w, "## Files\n\n- pairs.csv: query,context,label (1.0 relevant product text, 0.0 hard negative), %d rows.\n", 2*len(ts))
 		fmt.Fprintf(w, "- triplets.jsonl: {\"query\",\"document\",\"hard_negative\"}, %d lines.\n", len(ts))

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/dataset"
 )
 
@@ -61,7 +62,7 @@ func (b *Bench) Write(dir string) error {
 			return err
 		}
 	}
-	err := dataset.WriteFileAtomic(filepath.Join(dir, "queries-meta.tsv"), func(w io.Writer) error {
+	err := atomicfile.WriteFile(filepath.Join(dir, "queries-meta.tsv"), func(w io.Writer) error {
 		fmt.Fprintln(w, "query-id\tsplit\tkind\ttemplate\tentity\tn-relevant\ttext")
 		for _, q := range b.Queries {
 			if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", q.ID, q.Split, q.Kind, q.Template, tsv(q.Entity), len(q.Rel), tsv(q.Text)); err != nil {
@@ -73,7 +74,7 @@ func (b *Bench) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return dataset.WriteFileAtomic(filepath.Join(dir, "README.md"), func(w io.Writer) error {
+	return atomicfile.WriteFile(filepath.Join(dir, "README.md"), func(w io.Writer) error {
 		_, err := io.WriteString(w, b.readme())
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/metrics"
 )
 
@@ -196,7 +197,7 @@ func WriteCollapsePNG(path string, c *Collapse, title string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, png)
+	return atomicfile.WriteBytes(path, png)
 }
 
 // Summary is a few lines describing c, warnings last.

@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/metrics"
 )
 
@@ -130,13 +131,13 @@ func WriteLeaderboard(dir string, results []*Result) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, LeaderboardPNG), png); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, LeaderboardPNG), png); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, LeaderboardMD), []byte(leaderboardMarkdown(groups))); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, LeaderboardMD), []byte(leaderboardMarkdown(groups))); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, LeaderboardHTML), []byte(leaderboardHTML(groups, png)))
+	return atomicfile.WriteBytes(filepath.Join(dir, LeaderboardHTML), []byte(leaderboardHTML(groups, png)))
 }
 
 // group is one dataset's results, best first.
@@ -383,34 +384,6 @@ func lockDir(path string) (unlock func(), err error) {
 	}
 }
 
-// writeAtomic writes data to a temporary file in path's folder and renames
-// it over path.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // plainLabel returns s when every rune is printable ASCII (the chart font
 // has no Hangul), else fallback.
 func plainLabel(s, fallback string) string {
@@ -431,5 +404,5 @@ func WriteJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(data, '\n'))
+	return atomicfile.WriteBytes(path, append(data, '\n'))
 }

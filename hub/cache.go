@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/kormed/kormed/atomicfile"
 )
 
 // repoFolderName is huggingface_hub's repo_folder_name for a model:
@@ -73,30 +75,7 @@ func (r *resolver) writeRef(commit string) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(p, []byte(commit))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-	}
-	return werr
+	return atomicfile.WriteBytes(p, []byte(commit))
 }
 
 // linkPointer makes snapshots/<commit>/<file> a relative symlink to
@@ -134,21 +113,15 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	f, err := atomicfile.Create(dst)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, in)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	defer f.Abort()
+	if _, err := io.Copy(f, in); err != nil {
+		return err
 	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return f.Commit()
 }
 
 // markNoExist records that file does not exist at commit, as huggingface_hub
@@ -159,7 +132,7 @@ func (r *resolver) markNoExist(commit, file string) {
 		return
 	}
 	if os.MkdirAll(filepath.Dir(p), 0o755) == nil {
-		_ = writeFileAtomic(p, nil)
+		_ = atomicfile.WriteBytes(p, nil)
 	}
 }
 

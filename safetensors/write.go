@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/kormed/kormed/atomicfile"
 )
 
 // Tensor is one tensor to write. Floating dtypes (F32, F16, BF16, F64) take
@@ -88,15 +88,11 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 		hb = append(hb, ' ')
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := atomicfile.Create(path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
+	defer tmp.Abort() // no-op after Commit
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	var lenb [8]byte
 	binary.LittleEndian.PutUint64(lenb[:], uint64(len(hb)))
@@ -142,15 +138,7 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 		}
 	}
 	if err := w.Flush(); err != nil {
-		tmp.Close()
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return tmp.Commit()
 }

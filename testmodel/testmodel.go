@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/safetensors"
 )
@@ -205,7 +206,7 @@ func Write(dir string, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, "tokenizer.json"), tokb); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "tokenizer.json"), tokb); err != nil {
 		return err
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
@@ -331,26 +332,5 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(path, append(b, '\n'))
-}
-
-// writeFile writes atomically (temporary file + rename).
-func writeFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, append(b, '\n'))
 }

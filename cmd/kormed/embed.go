@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 )
@@ -138,7 +139,7 @@ type record struct {
 
 // embedFile streams the input through the model into the output, chunk by
 // chunk, writing to a temporary file renamed over the output at the end.
-func embedFile(ctx context.Context, m *model.Model, job embedJob) (err error) {
+func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 	var in io.Reader
 	var total int64 = -1
 	if job.input == "-" {
@@ -158,19 +159,11 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) (err error) {
 		in = fi
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(job.output), "."+filepath.Base(job.output)+".tmp*")
+	tmp, err := atomicfile.Create(job.output)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
+	defer tmp.Abort() // no-op after Commit
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	D := m.Dim()
 	if job.npy {
@@ -291,13 +284,7 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) (err error) {
 			return err
 		}
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), job.output); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "embedded %d texts with %s (dim %d) into %s\n", rows, m.Name(), D, job.output)
