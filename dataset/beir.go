@@ -52,35 +52,16 @@ func ReadBEIR(dir, split string) (*Dataset, error) {
 	corpusPath := filepath.Join(dir, CorpusFile)
 	docLine := map[string]int{}
 	var probs problems
-	err := readJSONL(corpusPath, func(line int, raw []byte) error {
-		var r struct {
-			ID    json.RawMessage `json:"_id"`
-			Title *string         `json:"title"`
-			Text  *string         `json:"text"`
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("%s:%d: %v", corpusPath, line, jsonErr(err))
-		}
-		id, err := rawID(r.ID)
-		if err != nil {
-			return fmt.Errorf("%s:%d: field _id: %v", corpusPath, line, err)
-		}
-		if id == "" {
+	err := ReadCorpus(corpusPath, func(line int, doc Doc) error {
+		if doc.ID == "" {
 			probs.add("empty _id", fmt.Sprintf("%s:%d", corpusPath, line))
 			return nil
 		}
-		if prev, dup := docLine[id]; dup {
-			probs.add("duplicate document _id", fmt.Sprintf("%s:%d %q (first at line %d)", corpusPath, line, id, prev))
+		if prev, dup := docLine[doc.ID]; dup {
+			probs.add("duplicate document _id", fmt.Sprintf("%s:%d %q (first at line %d)", corpusPath, line, doc.ID, prev))
 			return nil
 		}
-		docLine[id] = line
-		doc := Doc{ID: id}
-		if r.Title != nil {
-			doc.Title = *r.Title
-		}
-		if r.Text != nil {
-			doc.Text = *r.Text
-		}
+		docLine[doc.ID] = line
 		d.Corpus = append(d.Corpus, doc)
 		return nil
 	})
@@ -137,6 +118,37 @@ func ReadBEIR(dir, split string) (*Dataset, error) {
 		}
 	}
 	return d, nil
+}
+
+// ReadCorpus streams a BEIR corpus file (corpus.jsonl: one JSON object a
+// line with "_id" — a string or a number — and optional "title" and
+// "text"), calling fn with each document and its 1-based line number, so a
+// corpus of any size can be indexed without holding it. Malformed lines are
+// errors naming the file and line; an empty _id is passed on as "" for the
+// caller to report; fn's error stops the reading and is returned as is.
+func ReadCorpus(path string, fn func(line int, d Doc) error) error {
+	return readJSONL(path, func(line int, raw []byte) error {
+		var r struct {
+			ID    json.RawMessage `json:"_id"`
+			Title *string         `json:"title"`
+			Text  *string         `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%s:%d: %v", path, line, jsonErr(err))
+		}
+		id, err := rawID(r.ID)
+		if err != nil {
+			return fmt.Errorf("%s:%d: field _id: %v", path, line, err)
+		}
+		doc := Doc{ID: id}
+		if r.Title != nil {
+			doc.Title = *r.Title
+		}
+		if r.Text != nil {
+			doc.Text = *r.Text
+		}
+		return fn(line, doc)
+	})
 }
 
 // readQrels parses one BEIR qrels TSV, checking ids against the known

@@ -222,3 +222,31 @@ func TestWriteQrelsAddsSplit(t *testing.T) {
 		t.Errorf("unknown query accepted: %v", err)
 	}
 }
+
+func TestReadCorpus(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "corpus.jsonl")
+	os.WriteFile(p, []byte("\ufeff{\"_id\": \"a\", \"title\": \"판콜에이\", \"text\": \"감기약\"}\r\n\n{\"_id\": 7, \"text\": \"두통\"}\n{\"text\": \"x\"}"), 0o644)
+	type rec struct {
+		Line int
+		Doc  Doc
+	}
+	var got []rec
+	if err := ReadCorpus(p, func(line int, d Doc) error { got = append(got, rec{line, d}); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []rec{{1, Doc{ID: "a", Title: "판콜에이", Text: "감기약"}}, {3, Doc{ID: "7", Text: "두통"}}, {4, Doc{Text: "x"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v", got)
+	}
+	for body, msg := range map[string]string{
+		"{\"_id\": [1]}":                "corpus.jsonl:1: field _id: want a string or number",
+		"{\"_id\": \"a\"}\n{oops\n":     "corpus.jsonl:2: invalid JSON",
+		"{\"_id\": \"a\", \"text\": 3}": "corpus.jsonl:1: field text: want string",
+	} {
+		os.WriteFile(p, []byte(body), 0o644)
+		err := ReadCorpus(p, func(int, Doc) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: err = %v, want %q", body, err, msg)
+		}
+	}
+}

@@ -2,21 +2,19 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -39,21 +37,24 @@ func runBM25Index(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("need --corpus and --out")
 	}
-	path := *corpus
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "corpus.jsonl")
-	}
+	path := corpusPath(*corpus)
 	bar := progress.New(os.Stderr, "index", 0)
 	bld, err := bm25.NewBuilder(bm25.Options{Analyzer: *an, K1: *k1, B: *b, Progress: bar})
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	err = readCorpusJSONL(path, func(d bm25.Doc) error {
+	err = dataset.ReadCorpus(path, func(line int, d dataset.Doc) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return bld.Add(d)
+		if d.ID == "" {
+			return fmt.Errorf("%s:%d: empty _id", path, line)
+		}
+		if err := bld.Add(bm25.Doc{ID: d.ID, Text: indexText(d)}); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -78,6 +79,7 @@ func runBM25Search(ctx context.Context, args []string) error {
 	index := fs.String("index", "", "index file written by 'kormed bm25 index'")
 	k := fs.Int("k", 10, "number of results")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	corpus := fs.String("corpus", "", "corpus the index was built from (a JSONL file or BEIR directory), to show each hit's title and text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,16 +93,37 @@ func runBM25Search(ctx context.Context, args []string) error {
 	}
 	query := strings.Join(fs.Args(), " ")
 	hits := ix.Search(query, *k)
+	docs := map[string]dataset.Doc{}
+	if *corpus != "" {
+		want := map[string]bool{}
+		for _, h := range hits {
+			want[h.ID] = true
+		}
+		err := dataset.ReadCorpus(corpusPath(*corpus), func(_ int, d dataset.Doc) error {
+			if want[d.ID] {
+				docs[d.ID] = d
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	for i, h := range hits {
 		if *asJSON {
+			d := docs[h.ID]
 			b, _ := json.Marshal(struct {
 				Rank  int     `json:"rank"`
 				ID    string  `json:"id"`
 				Score float64 `json:"score"`
-			}{i + 1, h.ID, h.Score})
+				Title string  `json:"title,omitempty"`
+				Text  string  `json:"text,omitempty"`
+			}{i + 1, h.ID, h.Score, d.Title, d.Text})
 			fmt.Fprintf(w, "%s\n", b)
+		} else if d, ok := docs[h.ID]; ok {
+			fmt.Fprintf(w, "%d\t%s\t%.4f\t%s\t%s\n", i+1, h.ID, h.Score, d.Title, snippet(d.Text, 60))
 		} else {
 			fmt.Fprintf(w, "%d\t%s\t%.4f\n", i+1, h.ID, h.Score)
 		}
@@ -111,65 +134,27 @@ func runBM25Search(ctx context.Context, args []string) error {
 	return nil
 }
 
-// readCorpusJSONL streams a BEIR corpus file: one JSON object per line with
-// "_id" (string or number), optional "title" and "text". The indexed text
-// is the title and the text joined by a newline.
-func readCorpusJSONL(path string, fn func(bm25.Doc) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+// corpusPath is path itself, or its corpus.jsonl when path is a BEIR folder.
+func corpusPath(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, dataset.CorpusFile)
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for line := 1; ; line++ {
-		raw, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(raw)) > 0 {
-			var rec struct {
-				ID    json.RawMessage `json:"_id"`
-				Title string          `json:"title"`
-				Text  string          `json:"text"`
-			}
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return fmt.Errorf("%s:%d: %v", path, line, err)
-			}
-			id, err := jsonID(rec.ID)
-			if err != nil {
-				return fmt.Errorf("%s:%d: _id: %v", path, line, err)
-			}
-			text := rec.Text
-			if rec.Title != "" {
-				text = rec.Title + "\n" + rec.Text
-			}
-			if err := fn(bm25.Doc{ID: id, Text: text}); err != nil {
-				return fmt.Errorf("%s:%d: %w", path, line, err)
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
+	return path
 }
 
-func jsonID(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", errors.New("missing")
+// indexText is what BM25 indexes of a document: its title and text.
+func indexText(d dataset.Doc) string {
+	if d.Title == "" {
+		return d.Text
 	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		if s == "" {
-			return "", errors.New("empty")
-		}
-		return s, nil
+	return d.Title + "\n" + d.Text
+}
+
+// snippet is the first n characters of s on one line.
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
-	if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
-		return "", fmt.Errorf("want a string or number, got %s", raw)
-	}
-	return string(raw), nil
+	return s
 }
