@@ -5,6 +5,7 @@ go 1.24.0
 require (
 	github.com/ikawaha/kagome-dict-ko v0.2.1
 	github.com/ikawaha/kagome/v2 v2.10.3
+	golang.org/x/sys v0.38.0
 	golang.org/x/text v0.32.0
 	gonum.org/v1/plot v0.17.0
 )

@@ -4,29 +4,11 @@
 // separate package because Go assembly cannot sit in a cgo package).
 package vec
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv0() uint32
+import "golang.org/x/sys/cpu"
 
-// Available reports whether the assembly can run (AVX2 and FMA, with OS
-// support for YMM state).
-var Available = hasAVX2FMA()
-
-func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, c1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if c1&fma == 0 || c1&osxsave == 0 || c1&avx == 0 {
-		return false
-	}
-	if xgetbv0()&6 != 6 {
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0
-}
+// Available reports whether the assembly can run: AVX2 and FMA, with OS
+// support for the YMM state (which x/sys/cpu checks).
+var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
 func biasGELU(x, b *float32, n int)
