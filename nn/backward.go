@@ -14,6 +14,8 @@ import (
 // LayerNormBackward accumulates the gradients of LayerNorm (and of the
 // residual forms, with in = the saved sum) given dout [N,C]: din [N,C],
 // dw [C], db [C]. in, w, mean and rstd are what the forward used and saved.
+// The per-thread partial sums of dw and db are added in chunk order, so the
+// result is the same on every run with the same thread count.
 func LayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int) {
 	need("LayerNormBackward", "dout", dout, N*C)
 	need("LayerNormBackward", "in", in, N*C)
@@ -24,16 +26,16 @@ func LayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int)
 	needOpt("LayerNormBackward", "dw", dw, C)
 	needOpt("LayerNormBackward", "db", db, C)
 	type partial struct{ dw, db []float64 }
-	parts := make(chan partial, blas.Threads())
-	parallelRows(N, 8, func(lo, hi int) {
+	parts := make([]partial, blas.Threads())
+	parallelChunks(N, 8, func(g, lo, hi int) {
 		pw, pb := make([]float64, C), make([]float64, C)
 		for i := lo; i < hi; i++ {
-			x, g := in[i*C:(i+1)*C], dout[i*C:(i+1)*C]
+			x, gr := in[i*C:(i+1)*C], dout[i*C:(i+1)*C]
 			m, rs := mean[i], rstd[i]
 			var dnMean, dnNormMean float64
 			for j := range x {
 				norm := (x[j] - m) * rs
-				dn := float64(w[j] * g[j])
+				dn := float64(w[j] * gr[j])
 				dnMean += dn
 				dnNormMean += dn * float64(norm)
 			}
@@ -41,18 +43,20 @@ func LayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int)
 			dnNormMean /= float64(C)
 			for j := range x {
 				norm := float64((x[j] - m) * rs)
-				pb[j] += float64(g[j])
-				pw[j] += norm * float64(g[j])
+				pb[j] += float64(gr[j])
+				pw[j] += norm * float64(gr[j])
 				if din != nil {
-					dn := float64(w[j] * g[j])
+					dn := float64(w[j] * gr[j])
 					din[i*C+j] += float32((dn - dnMean - norm*dnNormMean) * float64(rs))
 				}
 			}
 		}
-		parts <- partial{pw, pb}
+		parts[g] = partial{pw, pb}
 	})
-	close(parts)
-	for p := range parts {
+	for _, p := range parts {
+		if p.dw == nil {
+			continue
+		}
 		for j := 0; j < C; j++ {
 			if dw != nil {
 				dw[j] += float32(p.dw[j])
@@ -93,18 +97,49 @@ func LinearBackward(din, dw, db, dout, in, w []float32, N, C, OC int) {
 		need("LinearBackward", "dw", dw, OC*C)
 		blas.Sgemm(true, false, OC, C, N, 1, dout, OC, in, C, 1, dw, C)
 	}
-	if db != nil {
-		need("LinearBackward", "db", db, OC)
-		acc := make([]float64, OC)
-		for i := 0; i < N; i++ {
-			for j, g := range dout[i*OC : (i+1)*OC] {
-				acc[j] += float64(g)
+	biasBackward(db, dout, N, OC)
+}
+
+// LinearTBackward accumulates the gradients of LinearT (out = in·wt + b,
+// wt [C,OC]) given dout [N,OC]: din [N,C] += dout·wtᵀ, dwt [C,OC] +=
+// inᵀ·dout, db [OC] += column sums of dout. Nil buffers are skipped.
+func LinearTBackward(din, dwt, db, dout, in, wt []float32, N, C, OC int) {
+	need("LinearTBackward", "dout", dout, N*OC)
+	if din != nil {
+		need("LinearTBackward", "din", din, N*C)
+		blas.Sgemm(false, true, N, C, OC, 1, dout, OC, wt, OC, 1, din, C)
+	}
+	if dwt != nil {
+		need("LinearTBackward", "dwt", dwt, C*OC)
+		blas.Sgemm(true, false, C, OC, N, 1, in, C, dout, OC, 1, dwt, OC)
+	}
+	biasBackward(db, dout, N, OC)
+}
+
+// biasBackward accumulates db [OC] += the column sums of dout [N,OC]
+// (float64 sums over column blocks, one goroutine each; deterministic).
+func biasBackward(db, dout []float32, N, OC int) {
+	if db == nil {
+		return
+	}
+	need("biasBackward", "db", db, OC)
+	const blk = 64
+	parallelRows((OC+blk-1)/blk, 1, func(lo, hi int) {
+		var acc [blk]float64
+		for cb := lo; cb < hi; cb++ {
+			c0, c1 := cb*blk, min(cb*blk+blk, OC)
+			a := acc[:c1-c0]
+			clear(a)
+			for i := 0; i < N; i++ {
+				for j, g := range dout[i*OC+c0 : i*OC+c1] {
+					a[j] += float64(g)
+				}
+			}
+			for j, v := range a {
+				db[c0+j] += float32(v)
 			}
 		}
-		for j := range acc {
-			db[j] += float32(acc[j])
-		}
-	}
+	})
 }
 
 // AttentionBackward accumulates dqkv [B,T,3C] given dout [B,T,C] (the
@@ -112,35 +147,152 @@ func LinearBackward(din, dw, db, dout, in, w []float32, N, C, OC int) {
 // softmax probabilities). The mask needs no gradient: masked keys have
 // probability 0, so no gradient reaches them through the softmax.
 func AttentionBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int) {
+	AttentionDropoutBackward(dqkv, dout, qkv, att, B, T, C, NH, 0, nil)
+}
+
+// AttentionDropoutBackward is AttentionBackward for attention whose
+// probabilities went through AttentionDropout with p and keys: with
+// P' = dropout(P), dV += P'ᵀ·dO and the gradient reaching P is
+// dropout(dO·Vᵀ) (the same mask and scale).
+func AttentionDropoutBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, p float32, keys []uint64) {
 	need("AttentionBackward", "dqkv", dqkv, B*T*3*C)
 	need("AttentionBackward", "dout", dout, B*T*C)
 	need("AttentionBackward", "qkv", qkv, B*T*3*C)
 	need("AttentionBackward", "att", att, B*NH*T*T)
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
+	th, dscale := dropThreshold(p), float32(1)/(1-p)
 	parallelRows(B*NH, 1, func(lo, hi int) {
 		dp := make([]float32, T*T)
+		var pd []float32
+		if p > 0 {
+			pd = make([]float32, T*T)
+		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
 			base := b*T*3*C + h*hs
 			q, k, v := qkv[base:], qkv[base+C:], qkv[base+2*C:]
 			dq, dk, dv := dqkv[base:], dqkv[base+C:], dqkv[base+2*C:]
 			do := dout[b*T*C+h*hs:]
-			p := att[bh*T*T : (bh+1)*T*T]
-			blas.Sgemm(false, true, T, T, hs, 1, do, C, v, 3*C, 0, dp, T) // dP = dO·Vᵀ
-			blas.Sgemm(true, false, T, hs, T, 1, p, T, do, C, 1, dv, 3*C) // dV += Pᵀ·dO
-			for t := 0; t < T; t++ {                                      // dS = P ⊙ (dP − Σ dP⊙P)
-				pr, dr := p[t*T:(t+1)*T], dp[t*T:(t+1)*T]
+			pr := att[bh*T*T : (bh+1)*T*T]
+			pv := pr // the probabilities that multiplied V
+			if p > 0 {
+				dropProbs(pd, pr, T, h, keys[b], th, dscale)
+				pv = pd
+			}
+			blas.Sgemm(false, true, T, T, hs, 1, do, C, v, 3*C, 0, dp, T)  // dP' = dO·Vᵀ
+			blas.Sgemm(true, false, T, hs, T, 1, pv, T, do, C, 1, dv, 3*C) // dV += P'ᵀ·dO
+			if p > 0 {
+				dropProbs(dp, dp, T, h, keys[b], th, dscale) // dP = dP' ⊙ mask·scale
+			}
+			for t := 0; t < T; t++ { // dS = P ⊙ (dP − Σ dP⊙P)
+				prow, dr := pr[t*T:(t+1)*T], dp[t*T:(t+1)*T]
 				var s float32
-				for j := range pr {
-					s += pr[j] * dr[j]
+				for j := range prow {
+					s += prow[j] * dr[j]
 				}
-				for j := range pr {
-					dr[j] = pr[j] * (dr[j] - s)
+				for j := range prow {
+					dr[j] = prow[j] * (dr[j] - s)
 				}
 			}
 			blas.Sgemm(false, false, T, hs, T, scale, dp, T, k, 3*C, 1, dq, 3*C) // dQ += s·dS·K
 			blas.Sgemm(true, false, T, hs, T, scale, dp, T, q, 3*C, 1, dk, 3*C)  // dK += s·dSᵀ·Q
 		}
 	})
+}
+
+// EmbeddingBackward accumulates dtable[ids[i],:] += dout[i,:] (the
+// scatter-add of an embedding lookup), skipping positions whose id is pad
+// (nn.Embedding's padding_idx: that row never gets a gradient). pad < 0
+// skips nothing. Serial, so repeated ids always add in position order.
+func EmbeddingBackward(dtable []float32, ids []int32, dout []float32, C int, pad int32) {
+	need("EmbeddingBackward", "dout", dout, len(ids)*C)
+	for i, id := range ids {
+		if id == pad {
+			continue
+		}
+		d := dtable[int(id)*C : (int(id)+1)*C]
+		for j, g := range dout[i*C : (i+1)*C] {
+			d[j] += g
+		}
+	}
+}
+
+// MeanPoolBackward accumulates din [B,T,C] += mask[b,t]·dout[b,:]/n_b, the
+// gradient of MeanPool (n_b = Σ_t mask[b,t], clamped at 1e-9 as the forward).
+func MeanPoolBackward(din, dout, mask []float32, B, T, C int) {
+	need("MeanPoolBackward", "din", din, B*T*C)
+	need("MeanPoolBackward", "dout", dout, B*C)
+	need("MeanPoolBackward", "mask", mask, B*T)
+	for b := 0; b < B; b++ {
+		var n float32
+		for t := 0; t < T; t++ {
+			n += mask[b*T+t]
+		}
+		if n < 1e-9 {
+			n = 1e-9
+		}
+		g := dout[b*C : (b+1)*C]
+		for t := 0; t < T; t++ {
+			m := mask[b*T+t]
+			if m == 0 {
+				continue
+			}
+			d := din[(b*T+t)*C : (b*T+t+1)*C]
+			for j := range d {
+				d[j] += m * g[j] / n
+			}
+		}
+	}
+}
+
+// CLSPoolBackward accumulates din[b,0,:] += dout[b,:], the gradient of CLSPool.
+func CLSPoolBackward(din, dout []float32, B, T, C int) {
+	need("CLSPoolBackward", "din", din, B*T*C)
+	need("CLSPoolBackward", "dout", dout, B*C)
+	for b := 0; b < B; b++ {
+		d := din[b*T*C : b*T*C+C]
+		for j, g := range dout[b*C : (b+1)*C] {
+			d[j] += g
+		}
+	}
+}
+
+// TanhBackward accumulates din += dout·(1 − out²), given Tanh's output.
+func TanhBackward(din, out, dout []float32) {
+	need("TanhBackward", "out", out, len(din))
+	need("TanhBackward", "dout", dout, len(din))
+	for i := range din {
+		din[i] += dout[i] * (1 - out[i]*out[i])
+	}
+}
+
+// L2NormalizeBackward accumulates the gradient of L2Normalize given its
+// input in [N,C] and dout: with n = max(‖x‖, 1e-12) and y = x/n,
+// din += (dout − y·(y·dout))/n, or dout/n where the clamp is active.
+func L2NormalizeBackward(din, dout, in []float32, N, C int) {
+	need("L2NormalizeBackward", "din", din, N*C)
+	need("L2NormalizeBackward", "dout", dout, N*C)
+	need("L2NormalizeBackward", "in", in, N*C)
+	for i := 0; i < N; i++ {
+		x, g, d := in[i*C:(i+1)*C], dout[i*C:(i+1)*C], din[i*C:(i+1)*C]
+		var ss float64
+		for _, v := range x {
+			ss += float64(v) * float64(v)
+		}
+		n := math.Sqrt(ss)
+		if n < 1e-12 {
+			for j := range d {
+				d[j] += float32(float64(g[j]) / 1e-12)
+			}
+			continue
+		}
+		var yg float64
+		for j := range x {
+			yg += float64(x[j]) / n * float64(g[j])
+		}
+		for j := range d {
+			d[j] += float32((float64(g[j]) - float64(x[j])/n*yg) / n)
+		}
+	}
 }

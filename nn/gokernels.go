@@ -16,21 +16,7 @@ import (
 // parallelRows runs f over [0,n) cut into at most blas.Threads() contiguous
 // chunks, each on its own goroutine. minChunk keeps tiny work serial.
 func parallelRows(n, minChunk int, f func(lo, hi int)) {
-	w := min(blas.Threads(), (n+minChunk-1)/max(minChunk, 1))
-	if w <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	for g := 1; g < w; g++ {
-		go func(g int) {
-			defer wg.Done()
-			f(g*n/w, (g+1)*n/w)
-		}(g)
-	}
-	f(0, n/w)
-	wg.Wait()
+	parallelChunks(n, minChunk, func(_, lo, hi int) { f(lo, hi) })
 }
 
 // erf32 is the rational approximation of erf used by Eigen, XLA and TVM
@@ -307,4 +293,25 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 // blasSgemmLinear writes out = in·wᵀ (no bias).
 func blasSgemmLinear(out, in, w []float32, N, C, OC int) {
 	blas.Sgemm(false, true, N, OC, C, 1, in, C, w, C, 0, out, OC)
+}
+
+// parallelChunks is parallelRows that also tells f its chunk number g
+// (0 ≤ g < blas.Threads()), for per-chunk partial results that are then
+// combined in a fixed order.
+func parallelChunks(n, minChunk int, f func(g, lo, hi int)) {
+	w := min(blas.Threads(), (n+minChunk-1)/max(minChunk, 1))
+	if w <= 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	for g := 1; g < w; g++ {
+		go func(g int) {
+			defer wg.Done()
+			f(g, g*n/w, (g+1)*n/w)
+		}(g)
+	}
+	f(0, 0, n/w)
+	wg.Wait()
 }
