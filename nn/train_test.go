@@ -65,7 +65,7 @@ func TestDropoutMaskIndependentOfBatch(t *testing.T) {
 		}
 	}
 	// Attention probabilities too.
-	r := rand.New(rand.NewSource(1*100+2))
+	r := rand.New(rand.NewSource(1*100 + 2))
 	const NH = 2
 	qkv1 := randn(r, L*3*C, 1)
 	att1, out1 := make([]float32, NH*L*L), make([]float32, L*C)
@@ -88,7 +88,7 @@ func TestDropoutMaskIndependentOfBatch(t *testing.T) {
 func TestAttentionDropoutForward(t *testing.T) {
 	const B, T, C, NH = 2, 6, 16, 2
 	hs := C / NH
-	r := rand.New(rand.NewSource(3*100+4))
+	r := rand.New(rand.NewSource(3*100 + 4))
 	qkv := randn(r, B*T*3*C, 1)
 	att, out := make([]float32, B*NH*T*T), make([]float32, B*T*C)
 	Attention(out, att, qkv, nil, B, T, C, NH)
@@ -149,7 +149,7 @@ func dotWith(x, w []float32) float64 {
 
 func TestAttentionDropoutBackwardFD(t *testing.T) {
 	const B, T, C, NH, p = 2, 5, 8, 2, 0.3
-	r := rand.New(rand.NewSource(5*100+6))
+	r := rand.New(rand.NewSource(5*100 + 6))
 	qkv := randn(r, B*T*3*C, 1)
 	mask := []float32{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}
 	proj := randn(r, B*T*C, 1)
@@ -169,7 +169,7 @@ func TestAttentionDropoutBackwardFD(t *testing.T) {
 
 func TestPoolingBackwardFD(t *testing.T) {
 	const B, T, C = 2, 4, 6
-	r := rand.New(rand.NewSource(7*100+8))
+	r := rand.New(rand.NewSource(7*100 + 8))
 	in := randn(r, B*T*C, 1)
 	mask := []float32{1, 1, 1, 0, 1, 1, 1, 1}
 	proj := randn(r, B*C, 1)
@@ -208,7 +208,7 @@ func TestEmbeddingBackwardSkipsPadding(t *testing.T) {
 // LinearTBackward on wᵀ gives LinearBackward's results (transposed dw).
 func TestLinearTBackwardMatchesLinear(t *testing.T) {
 	const N, C, OC = 7, 5, 9
-	r := rand.New(rand.NewSource(9*100+9))
+	r := rand.New(rand.NewSource(9*100 + 9))
 	in, w, dout := randn(r, N*C, 1), randn(r, OC*C, 1), randn(r, N*OC, 1)
 	dx1, dw1, db1 := make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
 	LinearBackward(dx1, dw1, db1, dout, in, w, N, C, OC)
@@ -224,7 +224,7 @@ func TestLayerNormBackwardDeterministic(t *testing.T) {
 	defer blas.SetThreads(blas.Threads())
 	blas.SetThreads(4)
 	const N, C = 257, 48
-	r := rand.New(rand.NewSource(1*100+1))
+	r := rand.New(rand.NewSource(1*100 + 1))
 	x, w, b, dout := randn(r, N*C, 2), randn(r, C, 1), randn(r, C, 1), randn(r, N*C, 1)
 	out, mean, rstd := make([]float32, N*C), make([]float32, N), make([]float32, N)
 	LayerNorm(out, mean, rstd, x, w, b, N, C, 1e-5)
