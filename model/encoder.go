@@ -40,6 +40,9 @@ type Workspace struct {
 	// Save makes Forward keep every layer's activations (Acts[l] per
 	// layer, embedding statistics) for a backward pass.
 	Save bool
+	// Drop, when non-nil and Save is set, applies training-mode dropout
+	// (see Dropout). Nil: evaluation mode, no dropout.
+	Drop *Dropout
 
 	B, T int // shape of the last forward
 
@@ -51,10 +54,56 @@ type Workspace struct {
 	Tmp     []float32 // [B,T,C] scratch: the attention and FFN output projections
 	Acts    []LayerActs
 
+	// The batch of the last forward, kept for the backward (Save only).
+	ids, typeIDs []int32
+	mask         []float32
+
 	capBT, capATT int
 	saved         bool
 	store         []float32
 	pos           []int32
+	siteKeys      []uint64
+
+	grad gradBuffers // the backward's scratch (see Backward)
+}
+
+// Dropout is training-mode dropout as BERT places it: after the embedding
+// LayerNorm, on the attention probabilities, and on the attention and FFN
+// output projections before their residual LayerNorms
+// (hidden_dropout_prob and attention_probs_dropout_prob of config.json).
+// Masks are hashed from one key per sequence (nn.Dropout explains why), so
+// the same Keys give the same masks whatever the batch composition.
+type Dropout struct {
+	Hidden, Attention float32
+	Keys              []uint64 // [B] one key per sequence of the batch
+}
+
+// Dropout sites: the embedding output, then three per layer.
+const (
+	siteEmb = iota
+	siteAttnProbs
+	siteAttnOut
+	siteFFNOut
+)
+
+func dropSite(layer, site int) uint64 { return uint64(layer+1)<<8 | uint64(site) }
+
+// dropping reports the dropout in force: ws.Drop during a saved (training) forward.
+func (ws *Workspace) dropping() *Dropout {
+	if ws.Save && ws.Drop != nil && (ws.Drop.Hidden > 0 || ws.Drop.Attention > 0) {
+		return ws.Drop
+	}
+	return nil
+}
+
+// keysFor returns the per-sequence keys of one dropout site (valid until the next call).
+func (ws *Workspace) keysFor(d *Dropout, layer, site int) []uint64 {
+	ws.siteKeys = ws.siteKeys[:0]
+	s := dropSite(layer, site)
+	for _, k := range d.Keys[:ws.B] {
+		ws.siteKeys = append(ws.siteKeys, nn.DropKey(k, s))
+	}
+	return ws.siteKeys
 }
 
 // grow sizes the workspace for B×T tokens.
@@ -140,6 +189,21 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 	ws.grow(e, B, T)
 	w := e.W
 	eps := float32(cfg.LayerNormEps)
+	drop := ws.dropping()
+	if drop != nil && len(drop.Keys) < B {
+		return nil, fmt.Errorf("forward: dropout has %d keys for %d sequences", len(drop.Keys), B)
+	}
+	if ws.Save {
+		ws.ids = append(ws.ids[:0], ids...)
+		ws.typeIDs = ws.typeIDs[:0]
+		if typeIDs != nil {
+			ws.typeIDs = append(ws.typeIDs, typeIDs...)
+		}
+		ws.mask = ws.mask[:0]
+		if mask != nil {
+			ws.mask = append(ws.mask, mask...)
+		}
+	}
 
 	// Position ids.
 	pad := int32(cfg.PadTokenID)
@@ -174,6 +238,9 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 	}
 	nn.AddEmbedding(ws.EmbSum, ws.Pos, w.PosEmb, C)
 	nn.LayerNorm(ws.Emb, ws.EmbMean, ws.EmbRstd, ws.EmbSum, w.EmbLNW, w.EmbLNB, BT, C, eps)
+	if drop != nil {
+		nn.Dropout(ws.Emb, B, T, C, drop.Hidden, ws.keysFor(drop, -1, siteEmb))
+	}
 	if hidden != nil {
 		hidden(0, ws.Emb)
 	}
@@ -184,7 +251,7 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 		if ws.Save {
 			a = &ws.Acts[l]
 		}
-		e.layerForward(a, &w.Layers[l], in, ws.Tmp, mask, B, T, C, F, NH, eps)
+		e.layerForward(ws, l, a, &w.Layers[l], in, mask, B, T, C, F, NH, eps)
 		if hidden != nil {
 			hidden(l+1, a.Out)
 		}
@@ -196,22 +263,38 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 // layerForward is one post-LN block (HF BertLayer):
 //
 //	qkv  = in·Wqkvᵀ + bqkv
-//	y    = Attention(qkv, mask)
-//	res1 = y·Woᵀ + bo + in;      ln1 = LayerNorm(res1)
-//	h    = ln1·W1ᵀ + b1;         g = GELU(h)
-//	res2 = g·W2ᵀ + b2 + ln1;     out = LayerNorm(res2)
+//	y    = Attention(qkv, mask)             (dropout on the probabilities)
+//	res1 = drop(y·Woᵀ + bo) + in;   ln1 = LayerNorm(res1)
+//	h    = ln1·W1ᵀ + b1;            g = GELU(h)
+//	res2 = drop(g·W2ᵀ + b2) + ln1;  out = LayerNorm(res2)
 //
-// The output projections' biases ride along the LayerNorm pass
-// (AddBiasLayerNorm). At inference ln1 and out overwrite in.
-func (e *Encoder) layerForward(a *LayerActs, L *Layer, in, tmp, mask []float32, B, T, C, F, NH int, eps float32) {
-	BT := B * T
+// Without dropout the output projections' biases ride along the LayerNorm
+// pass (AddBiasLayerNorm). At inference ln1 and out overwrite in.
+func (e *Encoder) layerForward(ws *Workspace, l int, a *LayerActs, L *Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
+	BT, tmp := B*T, ws.Tmp
+	drop := ws.dropping()
 	nn.LinearT(a.QKV, in, L.QKVWT, L.QKVB, BT, C, 3*C)
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
-	nn.LinearT(tmp, a.AttY, L.AttnOutWT, nil, BT, C, C)
-	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
+	if drop != nil && drop.Attention > 0 {
+		nn.AttentionDropout(a.AttY, a.Att, a.QKV, B, T, C, NH, drop.Attention, ws.keysFor(drop, l, siteAttnProbs))
+	}
+	if drop != nil && drop.Hidden > 0 {
+		nn.LinearT(tmp, a.AttY, L.AttnOutWT, L.AttnOutB, BT, C, C)
+		nn.Dropout(tmp, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteAttnOut))
+		nn.AddLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
+	} else {
+		nn.LinearT(tmp, a.AttY, L.AttnOutWT, nil, BT, C, C)
+		nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
+	}
 	nn.LinearGELUT(a.G, a.H, a.LN1, L.InterWT, L.InterB, BT, C, F)
-	nn.LinearT(tmp, a.G, L.OutWT, nil, BT, F, C)
-	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+	if drop != nil && drop.Hidden > 0 {
+		nn.LinearT(tmp, a.G, L.OutWT, L.OutB, BT, F, C)
+		nn.Dropout(tmp, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteFFNOut))
+		nn.AddLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+	} else {
+		nn.LinearT(tmp, a.G, L.OutWT, nil, BT, F, C)
+		nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+	}
 }
 
 // Pool turns the last hidden state [B,T,C] into sentence vectors out
