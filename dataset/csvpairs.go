@@ -142,24 +142,10 @@ func ReadCSVPairs(path string) (*Dataset, *LoadReport, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	pick := func(names ...string) (int, string) {
-		for _, n := range names {
-			if i, ok := col[n]; ok {
-				return i, n
-			}
-		}
-		return -1, ""
-	}
-	qi, qname := pick("query", "dur_type")
-	ci, cname := pick("context", "description")
-	li, lname := pick("label")
+	col := csvHeader(header)
+	qi, qname := pickColumn(col, "query", "dur_type")
+	ci, cname := pickColumn(col, "context", "description")
+	li, lname := pickColumn(col, "label")
 	if qi < 0 || ci < 0 || li < 0 {
 		return nil, nil, fmt.Errorf("%s:1: header %q: want columns query,context,label (or dur_type,description,label)", path, strings.Join(header, ","))
 	}
@@ -193,6 +179,31 @@ func ReadCSVPairs(path string) (*Dataset, *LoadReport, error) {
 		}
 	}
 	return b.build()
+}
+
+// csvHeader maps each CSV header name, trimmed and lower-cased (a UTF-8
+// BOM removed), to its first column: "\ufeffQuery, Context" gives
+// {"query": 0, "context": 1}.
+func csvHeader(header []string) map[string]int {
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
+	}
+	return col
+}
+
+// pickColumn returns the column and name of the first of names that col
+// has, or -1 and "".
+func pickColumn(col map[string]int, names ...string) (int, string) {
+	for _, n := range names {
+		if i, ok := col[n]; ok {
+			return i, n
+		}
+	}
+	return -1, ""
 }
 
 // parseLabel accepts 1, 0, 1.0, 0.0 (any number of trailing zeros).
