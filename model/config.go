@@ -27,6 +27,10 @@ type Config struct {
 	PositionEmbeddingType string   `json:"position_embedding_type"`
 	NameOrPath            string   `json:"_name_or_path,omitempty"`
 	ProjectionDim         int      `json:"projection_dim,omitempty"` // DPR only
+
+	// raw is the config.json object as read, so that Save keeps every key
+	// the source had (nil for a Config built in code).
+	raw json.RawMessage
 }
 
 // Positions says how position ids are numbered.
@@ -72,6 +76,7 @@ func ReadConfig(path string) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	c.raw = b
 	return &c, nil
 }
 

@@ -1,7 +1,8 @@
 // Package model loads Hugging Face BERT and XLM-RoBERTa encoders (config.json,
 // safetensors weights, tokenizer.json, the sentence-transformers module
 // files) and turns texts into sentence embeddings with kormed's float32
-// engine (packages nn and blas).
+// engine (packages nn and blas). Model.Save writes a model back as a
+// complete sentence-transformers folder.
 //
 // The forward pass follows transformers' modeling_bert / modeling_xlm_roberta
 // exactly (post-LayerNorm blocks, erf GELU, absolute positions numbered the
@@ -57,6 +58,10 @@ type Model struct {
 	SortByLength bool
 
 	dir, name string
+	// The source's tokenizer files, written back unchanged by Save:
+	// tokenizer.json, and tokenizer_config.json and special_tokens_map.json
+	// when the source had them (else nil).
+	tokJSON, tokConfig, tokSpecial []byte
 	// Idle workspaces, one per concurrent Encode seen so far. Not a
 	// sync.Pool: that drops its items at every garbage collection, and a
 	// workspace is tens to hundreds of MiB, so each collection would
@@ -113,6 +118,19 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokJSON, err := os.ReadFile(tpath)
+	if err != nil {
+		return nil, err
+	}
+	// The tokenizer's other files live next to its tokenizer.json.
+	tokConfig, err := readOptional(filepath.Join(filepath.Dir(tpath), "tokenizer_config.json"))
+	if err != nil {
+		return nil, err
+	}
+	tokSpecial, err := readOptional(filepath.Join(filepath.Dir(tpath), "special_tokens_map.json"))
+	if err != nil {
+		return nil, err
+	}
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok.VocabSize(), cfg.VocabSize)
 	}
@@ -125,6 +143,9 @@ func Load(dir string) (*Model, error) {
 		SortByLength: true,
 		dir:          dir,
 		name:         modelName(dir),
+		tokJSON:      tokJSON,
+		tokConfig:    tokConfig,
+		tokSpecial:   tokSpecial,
 	}
 	if st.MaxSeqLength > 0 && st.MaxSeqLength < m.MaxLength {
 		m.MaxLength = st.MaxSeqLength
@@ -156,6 +177,15 @@ func Load(dir string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// readOptional reads path, or returns nil when it does not exist.
+func readOptional(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
 }
 
 var e5re = regexp.MustCompile(`(^|[^a-z0-9])e5([^a-z0-9]|$)`)

@@ -4,7 +4,7 @@
 Run with Debian's interpreter (torch 1.13, numpy, sentencepiece; no transformers):
 
     /usr/bin/python3 oracle/reference.py --model DIR --texts TEXTS.json --out FIXTURE.safetensors \
-        [--max-length N] [--sp-model sp.model] [--ids IDS.json]
+        [--max-length N] [--sp-model sp.model] [--ids IDS.json] [--check-layout]
 
 It re-implements, op for op, transformers' modeling_bert.BertModel and
 modeling_xlm_roberta.XLMRobertaModel in eval mode:
@@ -36,6 +36,13 @@ The output is a safetensors file with
   pooler_output                               [B,C] F32 (when the checkpoint has a pooler)
   embedding                                   [B,C] F32 (the model's sentence-transformers recipe)
 and __metadata__ {"texts": JSON list, "max_length", "pooling", "normalize"}.
+
+--check-layout first checks that --model is a complete sentence-transformers folder as
+kormed's model.Save writes it and SentenceTransformer / AutoModel / AutoTokenizer read it
+(check_layout: config.json architecture and dtype, the exact BertModel state_dict names and
+shapes in F32, tokenizer_config.json class and special tokens against tokenizer.json,
+special_tokens_map.json, modules.json, 1_Pooling/config.json keys, sentence_bert_config.json,
+config_sentence_transformers.json, README.md) and exits 1 listing the problems.
 """
 
 import argparse
@@ -246,6 +253,146 @@ def st_recipe(d):
     return pooling, normalize
 
 
+
+# ---------------------------------------------------------------- layout check
+
+# sentence_transformers.models.Pooling.config_keys and the keys
+# Transformer.load reads from sentence_bert_config.json.
+ST_POOLING_KEYS = ["word_embedding_dimension", "pooling_mode_cls_token", "pooling_mode_mean_tokens",
+                   "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                   "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken", "include_prompt"]
+ST_TRANSFORMER_KEYS = {"max_seq_length", "do_lower_case", "model_args", "tokenizer_args", "config_args"}
+ST_MODULE_TYPES = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
+                   "sentence_transformers.models.Normalize"}
+ARCH = {"bert": "BertModel", "xlm-roberta": "XLMRobertaModel", "roberta": "RobertaModel"}
+TOKENIZER_CLASS = {"Unigram": "XLMRobertaTokenizer", "WordPiece": "BertTokenizer"}
+
+
+def expected_state_dict(c):
+    """{name: shape} of the persistent tensors transformers' BertModel /
+    XLMRobertaModel.state_dict() holds for config c (position_ids is a
+    non-persistent buffer), without the optional pooler."""
+    C, F, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    sd = {"embeddings.word_embeddings.weight": (c["vocab_size"], C),
+          "embeddings.position_embeddings.weight": (c["max_position_embeddings"], C),
+          "embeddings.token_type_embeddings.weight": (c.get("type_vocab_size", 2), C),
+          "embeddings.LayerNorm.weight": (C,), "embeddings.LayerNorm.bias": (C,)}
+    for l in range(L):
+        p = f"encoder.layer.{l}."
+        for n in ("query", "key", "value"):
+            sd[p + f"attention.self.{n}.weight"] = (C, C)
+            sd[p + f"attention.self.{n}.bias"] = (C,)
+        sd.update({p + "attention.output.dense.weight": (C, C), p + "attention.output.dense.bias": (C,),
+                   p + "attention.output.LayerNorm.weight": (C,), p + "attention.output.LayerNorm.bias": (C,),
+                   p + "intermediate.dense.weight": (F, C), p + "intermediate.dense.bias": (F,),
+                   p + "output.dense.weight": (C, F), p + "output.dense.bias": (C,),
+                   p + "output.LayerNorm.weight": (C,), p + "output.LayerNorm.bias": (C,)})
+    return sd
+
+
+def check_layout(d):
+    """Checks that folder d is a sentence-transformers model as
+    SentenceTransformer(d) and transformers' AutoModel / AutoTokenizer load
+    it: the files, their keys and values, the weight names and shapes.
+    Returns the list of problems (empty when the layout is right)."""
+    errs = []
+
+    def need(cond, msg):
+        if not cond:
+            errs.append(msg)
+
+    c = read_json(os.path.join(d, "config.json"))
+    mt = c.get("model_type")
+    need(mt in ARCH, f"config.json: model_type {mt!r}")
+    need(c.get("architectures") == [ARCH.get(mt)], f"config.json: architectures {c.get('architectures')!r} for {mt!r}")
+    for k in ("torch_dtype", "dtype"):
+        need(c.get(k, "float32") == "float32", f"config.json: {k} {c.get(k)!r}")
+    for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+              "max_position_embeddings", "pad_token_id", "layer_norm_eps", "hidden_act"):
+        need(k in c, f"config.json: {k} missing")
+    if errs:
+        return errs
+
+    with open(os.path.join(d, "model.safetensors"), "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+    need(header.pop("__metadata__", None) == {"format": "pt"}, "model.safetensors: metadata is not {\"format\": \"pt\"}")
+    want = expected_state_dict(c)
+    C = c["hidden_size"]
+    if "pooler.dense.weight" in header or "pooler.dense.bias" in header:
+        want.update({"pooler.dense.weight": (C, C), "pooler.dense.bias": (C,)})
+    got = {k: tuple(h["shape"]) for k, h in header.items()}
+    need(set(got) == set(want), "model.safetensors: names differ from the state_dict: missing %s, unexpected %s"
+         % (sorted(set(want) - set(got))[:5], sorted(set(got) - set(want))[:5]))
+    for k in sorted(set(got) & set(want)):
+        need(got[k] == want[k], f"model.safetensors: {k} shape {got[k]} want {want[k]}")
+        need(header[k]["dtype"] == "F32", f"model.safetensors: {k} dtype {header[k]['dtype']}")
+
+    tj = read_json(os.path.join(d, "tokenizer.json"))
+    kind = tj["model"]["type"]
+    tc = read_json(os.path.join(d, "tokenizer_config.json"))
+    need(tc.get("tokenizer_class") == TOKENIZER_CLASS.get(kind),
+         f"tokenizer_config.json: tokenizer_class {tc.get('tokenizer_class')!r} for a {kind} tokenizer.json")
+    vocab = {p[0] for p in tj["model"]["vocab"]} if kind == "Unigram" else set(tj["model"]["vocab"])
+    vocab |= {a["content"] for a in tj.get("added_tokens", [])}
+    roles = ("bos_token", "eos_token", "unk_token", "sep_token", "cls_token", "pad_token", "mask_token")
+    for r in roles:
+        if r in tc:
+            need(tc[r] in vocab, f"tokenizer_config.json: {r} {tc[r]!r} not in the vocabulary")
+    for r in ("unk_token", "cls_token", "sep_token", "pad_token"):
+        need(r in tc, f"tokenizer_config.json: {r} missing")
+    need(isinstance(tc.get("model_max_length"), int), "tokenizer_config.json: model_max_length not an integer")
+    dec = {int(k): v for k, v in tc.get("added_tokens_decoder", {}).items()}
+    for a in tj.get("added_tokens", []):
+        e = dec.get(a["id"])
+        need(e is not None and all(e[k] == a[k] for k in ("content", "lstrip", "normalized", "rstrip", "single_word", "special")),
+             f"tokenizer_config.json: added_tokens_decoder[{a['id']}] {e!r} differs from tokenizer.json's {a!r}")
+    if kind == "WordPiece":
+        norm = tj.get("normalizer") or {}
+        norms = norm.get("normalizers", [norm]) if norm.get("type") == "Sequence" else [norm]
+        bn = next((x for x in norms if x.get("type") == "BertNormalizer"), {})
+        need(tc.get("do_lower_case") == bool(bn.get("lowercase", False)),
+             f"tokenizer_config.json: do_lower_case {tc.get('do_lower_case')!r}, normalizer lowercase {bn.get('lowercase')!r}")
+        need(tc.get("strip_accents") == bn.get("strip_accents"), "tokenizer_config.json: strip_accents")
+    sm = read_json(os.path.join(d, "special_tokens_map.json"))
+    for r, v in sm.items():
+        need(r in roles, f"special_tokens_map.json: unknown key {r}")
+        content = v["content"] if isinstance(v, dict) else v
+        need(tc.get(r) == content, f"special_tokens_map.json: {r} {content!r} differs from tokenizer_config.json")
+
+    mods = read_json(os.path.join(d, "modules.json"))
+    need([m.get("idx") for m in mods] == list(range(len(mods))), "modules.json: idx not 0..n-1")
+    for m in mods:
+        need(set(m) == {"idx", "name", "path", "type"}, f"modules.json: keys {sorted(m)}")
+        need(m.get("type") in ST_MODULE_TYPES, f"modules.json: type {m.get('type')!r}")
+        need(os.path.isdir(os.path.join(d, m.get("path", ""))), f"modules.json: folder {m.get('path')!r} missing")
+    types = [m["type"].rsplit(".", 1)[-1] for m in mods]
+    need(types[:2] == ["Transformer", "Pooling"] and types[2:] in ([], ["Normalize"]), f"modules.json: modules {types}")
+    need(mods[0]["path"] == "", "modules.json: Transformer not in the root")
+    pool = read_json(os.path.join(d, mods[1]["path"], "config.json"))
+    need(list(pool) == ST_POOLING_KEYS, f"1_Pooling/config.json: keys {list(pool)}")
+    need(pool.get("word_embedding_dimension") == C, "1_Pooling/config.json: word_embedding_dimension")
+    need(sum(bool(v) for k, v in pool.items() if k.startswith("pooling_mode_")) == 1, "1_Pooling/config.json: not one mode")
+    need(pool.get("include_prompt") is True, "1_Pooling/config.json: include_prompt")
+    sb = read_json(os.path.join(d, "sentence_bert_config.json"))
+    need(set(sb) <= ST_TRANSFORMER_KEYS, f"sentence_bert_config.json: keys {sorted(sb)}")
+    maxpos = c["max_position_embeddings"] - (c["pad_token_id"] + 1 if mt in ("xlm-roberta", "roberta") else 0)
+    need(isinstance(sb.get("max_seq_length"), int) and 0 < sb["max_seq_length"] <= maxpos,
+         f"sentence_bert_config.json: max_seq_length {sb.get('max_seq_length')!r} (positions {maxpos})")
+    need(sb.get("do_lower_case") is False, "sentence_bert_config.json: do_lower_case")
+    cst = read_json(os.path.join(d, "config_sentence_transformers.json"))
+    need(cst.get("model_type") == "SentenceTransformer", "config_sentence_transformers.json: model_type")
+    need(isinstance(cst.get("prompts"), dict) and all(isinstance(v, str) for v in cst["prompts"].values()),
+         "config_sentence_transformers.json: prompts")
+    dp = cst.get("default_prompt_name")
+    need(dp is None or dp in cst.get("prompts", {}), "config_sentence_transformers.json: default_prompt_name")
+    need(cst.get("similarity_fn_name") in ("cosine", "dot", "euclidean", "manhattan"),
+         "config_sentence_transformers.json: similarity_fn_name")
+    need("sentence_transformers" not in cst.get("__version__", {}), "config_sentence_transformers.json: a __version__ of sentence_transformers")
+    need(os.path.exists(os.path.join(d, "README.md")), "README.md missing")
+    return errs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -255,7 +402,16 @@ def main():
     ap.add_argument("--sp-model", default=os.path.join(ROOT, "testdata", "tokenizers", "unigram", "sp.model"))
     ap.add_argument("--ids", help="JSON list of token id lists, instead of tokenizing")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--check-layout", action="store_true",
+                    help="first check that --model is a complete sentence-transformers folder (exit 1 if not)")
     args = ap.parse_args()
+    if args.check_layout:
+        errs = check_layout(args.model)
+        for e in errs:
+            print(f"{args.model}: {e}", file=sys.stderr)
+        if errs:
+            raise SystemExit(1)
+        print(f"{args.model}: sentence-transformers layout ok", file=sys.stderr)
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -1,7 +1,9 @@
 // Package testmodel writes random-weight BERT and XLM-RoBERTa encoders in
 // the real Hugging Face layout (config.json, model.safetensors,
-// tokenizer.json and the sentence-transformers module files), for tests,
-// oracle comparisons and benchmarks at real shapes without downloads.
+// tokenizer.json, tokenizer_config.json, special_tokens_map.json and the
+// sentence-transformers module files, as model.Save writes them), for
+// tests, oracle comparisons and benchmarks at real shapes without
+// downloads.
 //
 // Weights are deterministic: each tensor is drawn from its own stream
 // seeded by (Seed, tensor name), so a model is the same on every run.
@@ -37,7 +39,7 @@ type Options struct {
 	// sentence-transformers modules.
 	Pooling   model.Pooling
 	Normalize bool
-	// Prompts, when non-empty, are written to config_sentence_transformers.json.
+	// Prompts go into config_sentence_transformers.json (none: {}).
 	Prompts map[string]string
 	// DType stores the weights as F32 (default), F16 or BF16.
 	DType safetensors.DType
@@ -199,37 +201,11 @@ func Write(dir string, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "1_Pooling"), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	tokb, err := os.ReadFile(o.Tokenizer)
 	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "tokenizer.json"), tokb); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return err
-	}
-	mods := []map[string]any{
-		{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-		{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-	}
-	if o.Normalize {
-		mods = append(mods, map[string]any{"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
-	}
-	if err := writeJSON(filepath.Join(dir, "modules.json"), mods); err != nil {
-		return err
-	}
-	pool := map[string]any{
-		"word_embedding_dimension":          cfg.HiddenSize,
-		"pooling_mode_cls_token":            o.Pooling == model.PoolCLS,
-		"pooling_mode_mean_tokens":          o.Pooling == model.PoolMean,
-		"pooling_mode_max_tokens":           false,
-		"pooling_mode_mean_sqrt_len_tokens": false,
-	}
-	if err := writeJSON(filepath.Join(dir, "1_Pooling", "config.json"), pool); err != nil {
 		return err
 	}
 	msl := o.MaxSeqLength
@@ -239,13 +215,27 @@ func Write(dir string, o Options) error {
 			msl = cfg.MaxTokens()
 		}
 	}
-	if err := writeJSON(filepath.Join(dir, "sentence_bert_config.json"), map[string]any{"max_seq_length": msl, "do_lower_case": false}); err != nil {
-		return err
+	// tokenizer_config.json names the tokenizer class: without it
+	// transformers picks the config's (BertTokenizer for e5-small's bert
+	// config), which cannot read a Unigram tokenizer.json.
+	tokCfg, tokSpecial, err := model.TokenizerConfig(tokb, msl)
+	if err != nil {
+		return fmt.Errorf("%s: %v", o.Tokenizer, err)
 	}
-	if len(o.Prompts) > 0 {
-		if err := writeJSON(filepath.Join(dir, "config_sentence_transformers.json"), map[string]any{"prompts": o.Prompts, "default_prompt_name": nil}); err != nil {
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"tokenizer.json", tokb}, {"tokenizer_config.json", tokCfg}, {"special_tokens_map.json", tokSpecial}} {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
+		return err
+	}
+	st := &model.STConfig{Pooling: o.Pooling, Normalize: o.Normalize, MaxSeqLength: msl, Prompts: o.Prompts}
+	if err := model.WriteSTConfig(dir, st, cfg.HiddenSize); err != nil {
+		return err
 	}
 	return safetensors.Write(filepath.Join(dir, "model.safetensors"), Tensors(cfg, o), map[string]string{"format": "pt"})
 }

@@ -21,8 +21,11 @@ func runTestmodel(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("testmodel", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|e5-small --seed N --out DIR [flags]\n\n"+
-			"Writes config.json, model.safetensors, tokenizer.json and the sentence-transformers\n"+
-			"module files of a random-weight encoder (deterministic from --seed).\n\n")
+			"Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json,\n"+
+			"special_tokens_map.json and the sentence-transformers module files of a random-weight\n"+
+			"encoder (deterministic from --seed), loadable by kormed, transformers and\n"+
+			"sentence-transformers. The tokenizer class follows tokenizer.json: XLMRobertaTokenizer\n"+
+			"for Unigram (as multilingual-e5-small), BertTokenizer for WordPiece.\n\n")
 		fs.PrintDefaults()
 	}
 	arch := fs.String("arch", "bert", "architecture: bert (BertModel) or xlmr (XLMRobertaModel)")
