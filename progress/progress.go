@@ -24,6 +24,7 @@ type Bar struct {
 	start   time.Time
 	last    time.Time
 	enabled bool
+	status  string
 }
 
 // New returns a bar that reports to w (usually os.Stderr). It draws only
@@ -51,6 +52,27 @@ func (b *Bar) Add(n int64) {
 	}
 	if now := time.Now(); now.Sub(b.last) >= 100*time.Millisecond {
 		b.last = now
+		b.draw(false)
+	}
+}
+
+// SetStatus sets a short text drawn after the counts (a training loss, say).
+func (b *Bar) SetStatus(s string) {
+	b.mu.Lock()
+	b.status = s
+	b.mu.Unlock()
+}
+
+// Printf writes a line of text above the bar: it clears the bar's line,
+// prints, and redraws the bar below (without a terminal it just prints).
+func (b *Bar) Printf(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.enabled {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+	fmt.Fprintf(b.w, format, args...)
+	if b.enabled {
 		b.draw(false)
 	}
 }
@@ -86,8 +108,13 @@ func (b *Bar) draw(final bool) {
 	} else {
 		line = fmt.Sprintf("\r%s %d %.0f/s", b.label, b.done, rate)
 	}
+	if b.status != "" {
+		line += " " + b.status
+	}
 	if final {
 		line += fmt.Sprintf(" in %.1fs\n", el)
+	} else {
+		line += "\x1b[K" // clear what a longer previous line left
 	}
 	fmt.Fprint(b.w, line)
 }

@@ -6,12 +6,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // command is one kormed subcommand.
@@ -80,9 +83,12 @@ func main() {
 		// negligible cost. GOGC in the environment still wins.
 		debug.SetGCPercent(25)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := c.run(ctx, rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h: the usage was printed
+			return
+		}
 		fmt.Fprintf(os.Stderr, "kormed %s: %v\n", c.name, err)
 		os.Exit(1)
 	}
