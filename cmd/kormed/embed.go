@@ -89,7 +89,7 @@ func runEmbed(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := model.Load(dir)
+	m, err := loadEmbedModel(dir, *as)
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,25 @@ func runEmbed(ctx context.Context, args []string) error {
 	}
 	return embedFile(ctx, m, embedJob{input: *input, output: *output, jsonl: jsonl, field: *field,
 		npy: f == "npy", prefix: prefix, withText: *withText, progress: !*quiet})
+}
+
+// loadEmbedModel loads the model of folder dir; for a bi-encoder (DPR
+// pair) folder, the encoder of the side --as names.
+func loadEmbedModel(dir, as string) (*model.Model, error) {
+	if !model.IsPair(dir) {
+		return model.Load(dir)
+	}
+	p, err := model.LoadPair(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch as {
+	case "query":
+		return p.Query, nil
+	case "passage":
+		return p.Passage, nil
+	}
+	return nil, fmt.Errorf("%s is a bi-encoder (question and context encoders): pass --as query or --as passage", dir)
 }
 
 type embedJob struct {

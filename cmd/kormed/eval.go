@@ -129,11 +129,11 @@ func runEval(ctx context.Context, args []string) error {
 		s := p.spec
 		var dense *eval.Dense
 		if p.model != "" {
-			m, err := loadEvalModel(ctx, p.model, hubOpts())
+			enc, err := loadEvalModel(ctx, p.model, hubOpts())
 			if err != nil {
 				return err
 			}
-			dense = &eval.Dense{Enc: m}
+			dense = &eval.Dense{Enc: enc}
 			s.R = dense
 		}
 		fmt.Fprintf(os.Stderr, "running %s on %s (%d docs, %d queries)…\n", s.Name, d.Name, len(d.Corpus), len(d.Queries))
@@ -173,11 +173,16 @@ func runEval(ctx context.Context, args []string) error {
 	return nil
 }
 
-// loadEvalModel resolves a folder or hub id and loads the encoder.
-func loadEvalModel(ctx context.Context, name string, opts hub.Options) (*model.Model, error) {
+// loadEvalModel resolves a folder or hub id and loads the encoder: a
+// bi-encoder (DPR pair) folder embeds queries with its question encoder
+// and documents with its context encoder.
+func loadEvalModel(ctx context.Context, name string, opts hub.Options) (eval.Encoder, error) {
 	dir, err := resolveModel(ctx, name, opts)
 	if err != nil {
 		return nil, err
+	}
+	if model.IsPair(dir) {
+		return model.LoadPair(dir)
 	}
 	m, err := model.Load(dir)
 	if err != nil {
