@@ -73,15 +73,9 @@ func LayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int)
 func GELUBackward(din, pre, dout []float32) {
 	need("GELUBackward", "pre", pre, len(din))
 	need("GELUBackward", "dout", dout, len(din))
-	const invSqrt2Pi = 0.3989422804014327
-	parallelRows(len(din), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := pre[i]
-			cdf := 0.5 * (1 + erf32(x*0.70710678118654752))
-			pdf := invSqrt2Pi * exp32(-0.5*x*x)
-			din[i] += dout[i] * (cdf + x*pdf)
-		}
-	})
+	if len(din) > 0 {
+		kGELUBackward(din, pre[:len(din)], dout[:len(din)])
+	}
 }
 
 // LinearBackward accumulates the gradients of Linear (out = in·wᵀ + b)

@@ -39,6 +39,10 @@ func kGELU(out, in []float32) {
 	C.kn_gelu(fp(out), fp(in), C.long(len(out)), nt())
 }
 
+func kGELUBackward(din, pre, dout []float32) {
+	C.kn_gelu_backward(fp(din), fp(pre), fp(dout), C.long(len(din)), nt())
+}
+
 func kAdd(out, a, b []float32) {
 	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
 }

@@ -315,3 +315,15 @@ func parallelChunks(n, minChunk int, f func(g, lo, hi int)) {
 	f(0, 0, n/w)
 	wg.Wait()
 }
+
+func goGELUBackward(din, pre, dout []float32) {
+	const invSqrt2Pi = 0.3989422804014327
+	parallelRows(len(din), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := pre[i]
+			cdf := 0.5 * (1 + erf32(x*0.70710678118654752))
+			pdf := invSqrt2Pi * exp32(-0.5*x*x)
+			din[i] += dout[i] * (cdf + x*pdf)
+		}
+	})
+}

@@ -104,6 +104,25 @@ void kn_gelu(float *out, const float *in, long n, int nt) {
 	}
 }
 
+// GELU's derivative, Φ(x) + x·φ(x), accumulated: din += dout·GELU'(pre).
+TC static void gelu_backward_span(float *restrict din, const float *restrict pre, const float *restrict dout, long n) {
+	for (long j = 0; j < n; j++) {
+		float x = pre[j];
+		float cdf = 0.5f * (1.f + erf_f(x * 0.70710678118654752f));
+		float pdf = 0.3989422804014327f * exp_f(-0.5f * x * x);
+		din[j] += dout[j] * (cdf + x * pdf);
+	}
+}
+
+void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, int nt) {
+	long chunks = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN / 4)
+	for (long c = 0; c < chunks; c++) {
+		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
+		gelu_backward_span(din + lo, pre + lo, dout + lo, hi - lo);
+	}
+}
+
 void kn_add(float *out, const float *a, const float *b, long n, int nt) {
 	long chunks = (n + SPAN - 1) / SPAN;
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)

@@ -10,6 +10,7 @@ void kn_bias(float *out, const float *b, long N, long OC, int nt);
 void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt);
 void kn_gelu(float *out, const float *in, long n, int nt);
 void kn_add(float *out, const float *a, const float *b, long n, int nt);
+void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, int nt);
 void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *ab,
                   const float *r, const float *w, const float *b, long N, long C, float eps, int nt);
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,

@@ -9,6 +9,7 @@ func kBias(out, b []float32, N, OC int)          { goBias(out, b, N, OC) }
 func kBiasGELU(out, pre, b []float32, N, OC int) { goBiasGELU(out, pre, b, N, OC) }
 func kGELU(out, in []float32)                    { goGELU(out, in) }
 func kAdd(out, a, b []float32)                   { goAdd(out, a, b) }
+func kGELUBackward(din, pre, dout []float32)     { goGELUBackward(din, pre, dout) }
 func kAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 	goAttention(out, att, qkv, mask, B, T, C, NH)
 }
