@@ -26,7 +26,7 @@ import (
 // Options describe the model to write.
 type Options struct {
 	Arch  string // "bert" or "xlmr"
-	Shape string // "tiny" or "e5-small"
+	Shape string // "tiny", "small" or "e5-small"
 	Seed  uint64
 	// Tokenizer is the tokenizer.json to copy. Default: the repository's
 	// testdata/tokenizers/wordpiece (tiny bert) or unigram (xlmr, e5-small).
@@ -151,6 +151,11 @@ func Config(arch, shape string, vocab, pad int) (model.Config, error) {
 	case "tiny":
 		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 32, 2, 4, 64
 		c.MaxPositionEmbeddings, c.VocabSize = 128, vocab
+	case "small":
+		// The demo's model: small enough to train from random weights in
+		// minutes on two cores, large enough to learn the drug benchmark.
+		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 128, 2, 4, 512
+		c.MaxPositionEmbeddings, c.VocabSize = 256, vocab
 	case "e5-small":
 		// intfloat/multilingual-e5-small's config.json: a BertModel with
 		// the XLM-R vocabulary, BERT positions, pad_token_id 0.
@@ -163,7 +168,7 @@ func Config(arch, shape string, vocab, pad int) (model.Config, error) {
 			return c, fmt.Errorf("tokenizer has %d tokens, more than e5-small's %d", vocab, c.VocabSize)
 		}
 	default:
-		return c, fmt.Errorf("unknown shape %q (want tiny or e5-small)", shape)
+		return c, fmt.Errorf("unknown shape %q (want tiny, small or e5-small)", shape)
 	}
 	if arch == "xlmr" {
 		c.MaxPositionEmbeddings += pad + 1 // XLM-R: 512 tokens → 514 positions

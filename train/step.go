@@ -169,28 +169,43 @@ func (s *Step) LossAndGrad(b *Batch, key uint64, scale float64) (float64, error)
 	if nc == 0 || nc > len(s.Towers) || nc > len(s.Prefixes) {
 		return 0, fmt.Errorf("batch has %d text columns, the step is set up for %d", nc, len(s.Towers))
 	}
-	B := b.Size()
-	if B == 0 {
+	if b.Size() == 0 {
 		return 0, errors.New("empty batch")
 	}
-	D := s.Towers[0].M.Dim()
 	encs := make([][]tokenizer.Encoding, nc)
-	emb := make([][]float32, nc)
-	grad := make([][]float32, nc)
 	for c := 0; c < nc; c++ {
-		if len(b.Texts[c]) != B {
-			return 0, fmt.Errorf("column %d has %d texts, column 0 %d", c, len(b.Texts[c]), B)
-		}
-		if d := s.Towers[c].M.Dim(); d != D {
-			return 0, fmt.Errorf("column %d's encoder has dimension %d, column 0's %d", c, d, D)
+		if len(b.Texts[c]) != b.Size() {
+			return 0, fmt.Errorf("column %d has %d texts, column 0 %d", c, len(b.Texts[c]), b.Size())
 		}
 		var err error
 		if encs[c], err = s.columnTokens(c, b.Texts[c]); err != nil {
 			return 0, err
 		}
+	}
+	return s.LossAndGradTokens(encs, b.Labels, b.Groups, key, scale)
+}
+
+// LossAndGradTokens is LossAndGrad on tokenised columns (encs[c][i]:
+// column c of example i).
+func (s *Step) LossAndGradTokens(encs [][]tokenizer.Encoding, labels []float32, groups []int, key uint64, scale float64) (float64, error) {
+	nc := len(encs)
+	if nc == 0 || nc > len(s.Towers) {
+		return 0, fmt.Errorf("batch has %d text columns, the step is set up for %d", nc, len(s.Towers))
+	}
+	B := len(encs[0])
+	D := s.Towers[0].M.Dim()
+	emb := make([][]float32, nc)
+	grad := make([][]float32, nc)
+	for c := 0; c < nc; c++ {
+		if len(encs[c]) != B {
+			return 0, fmt.Errorf("column %d has %d texts, column 0 %d", c, len(encs[c]), B)
+		}
+		if d := s.Towers[c].M.Dim(); d != D {
+			return 0, fmt.Errorf("column %d's encoder has dimension %d, column 0's %d", c, d, D)
+		}
 		emb[c], grad[c] = make([]float32, B*D), make([]float32, B*D)
 	}
-	in := LossInput{Emb: emb, B: B, D: D, Labels: b.Labels, Groups: b.Groups, Grad: grad}
+	in := LossInput{Emb: emb, B: B, D: D, Labels: labels, Groups: groups, Grad: grad}
 	mb := s.MiniBatch
 	if mb <= 0 || mb >= B {
 		// Plain: every column's activations are kept until the backward.

@@ -20,7 +20,7 @@ func init() {
 func runTestmodel(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("testmodel", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|e5-small --seed N --out DIR [flags]\n\n"+
+		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|small|e5-small --seed N --out DIR [flags]\n\n"+
 			"Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json,\n"+
 			"special_tokens_map.json and the sentence-transformers module files of a random-weight\n"+
 			"encoder (deterministic from --seed), loadable by kormed, transformers and\n"+
@@ -29,7 +29,7 @@ func runTestmodel(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	arch := fs.String("arch", "bert", "architecture: bert (BertModel) or xlmr (XLMRobertaModel)")
-	shape := fs.String("shape", "tiny", "tiny (hidden 32, 2 layers) or e5-small (multilingual-e5-small's shape, vocab 250037)")
+	shape := fs.String("shape", "tiny", "tiny (hidden 32, 2 layers), small (hidden 128, 2 layers: the demo's model) or e5-small (multilingual-e5-small's shape, vocab 250037)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "output folder (required)")
 	tok := fs.String("tokenizer", "", "tokenizer.json to copy (default: the repository's testdata/tokenizers wordpiece or unigram)")
