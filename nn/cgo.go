@@ -43,6 +43,14 @@ func kGELUBackward(din, pre, dout []float32) {
 	C.kn_gelu_backward(fp(din), fp(pre), fp(dout), C.long(len(din)), nt())
 }
 
+func kDropRows(x []float32, B, T, Cn int, keys []uint64, th uint64, scale float32) {
+	C.kn_dropout_rows(fp(x), C.long(B), C.long(T), C.long(Cn), (*C.uint64_t)(unsafe.Pointer(unsafe.SliceData(keys))), C.uint64_t(th), C.float(scale), nt())
+}
+
+func kDropProbs(dst, src []float32, T, h int, key, th uint64, scale float32) {
+	C.kn_drop_probs(fp(dst), fp(src), C.long(T), C.long(h), C.uint64_t(key), C.uint64_t(th), C.float(scale))
+}
+
 func kAdd(out, a, b []float32) {
 	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
 }

@@ -70,7 +70,10 @@ func dropRows(x []float32, B, T, C int, p float32, keys []uint64) {
 	if len(keys) < B {
 		panic("nn.Dropout: fewer keys than sequences")
 	}
-	th, scale := dropThreshold(p), float32(1)/(1-p)
+	kDropRows(x, B, T, C, keys[:B], dropThreshold(p), float32(1)/(1-p))
+}
+
+func goDropRows(x []float32, B, T, C int, keys []uint64, th uint64, scale float32) {
 	parallelRows(B*T, 16, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, t := r/T, r%T
@@ -120,6 +123,10 @@ func AttentionDropout(out, att, qkv []float32, B, T, C, NH int, p float32, keys 
 // dropProbs writes dst = src ⊙ mask·scale for one head's [T,T] block of
 // attention probabilities (or of their gradient); dst may be src.
 func dropProbs(dst, src []float32, T, h int, key, th uint64, scale float32) {
+	kDropProbs(dst[:T*T], src[:T*T], T, h, key, th, scale)
+}
+
+func goDropProbs(dst, src []float32, T, h int, key, th uint64, scale float32) {
 	for i := 0; i < T; i++ {
 		for j := 0; j < T; j++ {
 			if kept(key, attnIndex(h, i, j), th) {

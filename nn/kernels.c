@@ -123,6 +123,39 @@ void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, i
 	}
 }
 
+// Dropout masks: splitmix64's finaliser of key + index·0xD6E8FEB86659FD93
+// at or above the threshold p·2⁶⁴ keeps the element (nn/dropout.go's kept;
+// the Go and C kernels drop the same elements).
+static inline uint64_t mix64(uint64_t z) {
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+TC static void drop_span(float *restrict o, const float *restrict in, long n, uint64_t key, uint64_t base,
+                         uint64_t th, float scale) {
+	for (long j = 0; j < n; j++) {
+		uint64_t h = mix64(key + (base + (uint64_t)j) * 0xD6E8FEB86659FD93ULL);
+		o[j] = h >= th ? in[j] * scale : 0.f;
+	}
+}
+
+// Dropout of x [B,T,C] in place: element (b,t,c) has index t·C+c under keys[b].
+void kn_dropout_rows(float *x, long B, long T, long C, const uint64_t *keys, uint64_t th, float scale, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (B * T * C >= PAR_MIN / 4)
+	for (long r = 0; r < B * T; r++) {
+		long b = r / T, t = r % T;
+		drop_span(x + r * C, x + r * C, C, keys[b], (uint64_t)(t * C), th, scale);
+	}
+}
+
+// dst = src ⊙ mask·scale for head h's [T,T] attention probabilities:
+// element (i,j) has index h<<42 | i<<21 | j (nn/dropout.go's attnIndex).
+void kn_drop_probs(float *dst, const float *src, long T, long h, uint64_t key, uint64_t th, float scale) {
+	for (long i = 0; i < T; i++)
+		drop_span(dst + i * T, src + i * T, T, key, (uint64_t)h << 42 | (uint64_t)i << 21, th, scale);
+}
+
 void kn_add(float *out, const float *a, const float *b, long n, int nt) {
 	long chunks = (n + SPAN - 1) / SPAN;
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)

@@ -5,12 +5,15 @@
 // work is compiled for AVX-512, AVX2 and baseline x86-64 and picked at run
 // time (GCC target_clones), so no CPU feature is assumed.
 #include <stddef.h>
+#include <stdint.h>
 
 void kn_bias(float *out, const float *b, long N, long OC, int nt);
 void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt);
 void kn_gelu(float *out, const float *in, long n, int nt);
 void kn_add(float *out, const float *a, const float *b, long n, int nt);
 void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, int nt);
+void kn_dropout_rows(float *x, long B, long T, long C, const uint64_t *keys, uint64_t th, float scale, int nt);
+void kn_drop_probs(float *dst, const float *src, long T, long h, uint64_t key, uint64_t th, float scale);
 void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *ab,
                   const float *r, const float *w, const float *b, long N, long C, float eps, int nt);
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,

@@ -10,6 +10,12 @@ func kBiasGELU(out, pre, b []float32, N, OC int) { goBiasGELU(out, pre, b, N, OC
 func kGELU(out, in []float32)                    { goGELU(out, in) }
 func kAdd(out, a, b []float32)                   { goAdd(out, a, b) }
 func kGELUBackward(din, pre, dout []float32)     { goGELUBackward(din, pre, dout) }
+func kDropRows(x []float32, B, T, C int, keys []uint64, th uint64, scale float32) {
+	goDropRows(x, B, T, C, keys, th, scale)
+}
+func kDropProbs(dst, src []float32, T, h int, key, th uint64, scale float32) {
+	goDropProbs(dst, src, T, h, key, th, scale)
+}
 func kAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 	goAttention(out, att, qkv, mask, B, T, C, NH)
 }

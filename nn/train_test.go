@@ -243,3 +243,30 @@ func TestLayerNormBackwardDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// The kernels in use (C with cgo) drop exactly the elements the Go kernels
+// drop, scaled identically.
+func TestDropoutKernelsAgree(t *testing.T) {
+	const B, T, C = 3, 7, 40
+	r := rand.New(rand.NewSource(11))
+	x := randn(r, B*T*C, 1)
+	keys := []uint64{1, 1 << 63, 0xdeadbeef}
+	a, b := append([]float32(nil), x...), append([]float32(nil), x...)
+	th, scale := dropThreshold(0.3), float32(1)/(1-0.3)
+	kDropRows(a, B, T, C, keys, th, scale)
+	goDropRows(b, B, T, C, keys, th, scale)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("rows: element %d: %g vs %g", i, a[i], b[i])
+		}
+	}
+	src := randn(r, T*T, 1)
+	pa, pb := make([]float32, T*T), make([]float32, T*T)
+	kDropProbs(pa, src, T, 5, 77, th, scale)
+	goDropProbs(pb, src, T, 5, 77, th, scale)
+	for i := range pa {
+		if math.Float32bits(pa[i]) != math.Float32bits(pb[i]) {
+			t.Fatalf("probs: element %d: %g vs %g", i, pa[i], pb[i])
+		}
+	}
+}
