@@ -7,20 +7,28 @@
 #   - mixed-length drug texts with and without length bucketing;
 #   - peak memory of `kormed embed` on 1,000 vs 10,000 texts.
 #   - micro-benchmarks: sgemm, tokenizers against Debian's sentencepiece,
-#     BM25 build/search/load (Go benchmark output in bench-out/micro.txt).
+#     BM25 build/search/load (Go benchmark output in bench-out/micro.txt);
+#   - a training step at the e5-small shape (32 pairs × 64 tokens, MNRL,
+#     AdamW, word embeddings frozen): kormed (oneDNN, pure Go, with dropout)
+#     against PyTorch fp32 and bf16 autocast;
+#   - GradCache: peak RSS of a step at batch 32, 256 and 1,024 with
+#     mini-batch 32, and without GradCache for contrast;
+#   - the drug recipe end to end on the demo's model (trained from random
+#     weights): wall time, drug-bench test NDCG@10 per query kind before and after.
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro (default: all). ~15 minutes in all.
+# sections: encode mixed memory micro train gradcache recipe (default: all).
+# ~35 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 TH=${1:-2}
 shift || true
-SECTIONS=${*:-encode mixed memory micro}
+SECTIONS=${*:-encode mixed memory micro train gradcache recipe}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT=bench-out
 mkdir -p "$OUT"
 R="$OUT/results.jsonl"
-want encode && want mixed && want memory && : >"$R" # a full run starts a fresh results file
+want encode && want mixed && want memory && want train && : >"$R" # a full run starts a fresh results file
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} # Debian's OpenBLAS misdetects these CPUs
 export OMP_NUM_THREADS=$TH
 go build -o "$OUT/kormed" ./cmd/kormed
@@ -78,6 +86,47 @@ if want micro; then
 	} 2>&1 | tee "$OUT/micro.txt"
 fi
 
+if want train; then
+echo "== train step: e5-small shape, 32 pairs x 64 tokens, MNRL + AdamW, word embeddings frozen, $TH threads" >&2
+/usr/bin/python3 bench/torch_train.py --model "$OUT/e5-small" --threads "$TH" --iters 3 2>/dev/null | tee -a "$R"
+/usr/bin/python3 bench/torch_train.py --model "$OUT/e5-small" --threads "$TH" --iters 3 --bf16 2>/dev/null | tee -a "$R"
+$K bench train --model "$OUT/e5-small" --threads "$TH" --iters 5 | tee -a "$R"
+$K bench train --model "$OUT/e5-small" --threads "$TH" --iters 5 --dropout | sed 's/"engine":"kormed /"engine":"kormed +dropout /' | tee -a "$R"
+"$OUT/kormed-purego" bench train --model "$OUT/e5-small" --threads "$TH" --iters 2 | tee -a "$R"
+fi
+
+if want gradcache; then
+echo "== GradCache: peak RSS of one step vs batch size (mini-batch 32), and without GradCache" >&2
+for mb in 32 0; do
+	for b in 32 256 1024; do
+		/usr/bin/time -f '{"bench":"gradcache-memory","batch":'$b',"mini_batch":'$mb',"max_rss_kb":%M,"seconds":%e}' -o "$OUT/gc.json" \
+			$K bench train --model "$OUT/e5-small" --threads "$TH" --batch $b --mini-batch $mb --iters 1 --warmup 0 >/dev/null
+		cat "$OUT/gc.json" | tee -a "$R"
+	done
+done
+fi
+
+if want recipe; then
+echo "== the drug recipe end to end on the demo's model (from random weights)" >&2
+RO="$OUT/recipe"
+rm -rf "$RO" && mkdir -p "$RO"
+$K testmodel --arch xlmr --shape small --seed 1 --out "$RO/demo-model" 2>/dev/null
+$K data drug-bench --input ../shared/data/drugs --output "$RO/drug-bench" --train-output "$RO/drug-train" --seed 42 2>/dev/null
+kinds() { # model name → one JSON line per query kind
+	for split in test test-name test-ingredient test-type test-mixed; do
+		$K eval --retriever dense --model "$1" --name "$2-$split" --data "$RO/drug-bench" --split $split --output "$RO/runs" --threads "$TH" >/dev/null 2>&1
+		/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"bench":"recipe","model":sys.argv[2],"split":sys.argv[3],"ndcg@10":r["metrics"]["NDCG@10"],"recall@10":r["metrics"]["Recall@10"]}))' \
+			"$RO/runs/results/drug-bench__$2-$split.json" "$2" "$split"
+	done
+}
+kinds "$RO/demo-model" untrained | tee -a "$R"
+/usr/bin/time -f '{"bench":"recipe-train","seconds":%e,"max_rss_kb":%M}' -o "$RO/time.json" env DRUG_TRAIN="$(cd "$RO/drug-train" && pwd)" \
+	$K train recipes/drug.toml --model "$RO/demo-model" --output "$RO/train" --threads "$TH" --no-progress \
+	--set lr=1e-3 --set freeze.embeddings=none --set products.epochs=2 >"$RO/train.log" 2>&1
+cat "$RO/time.json" | tee -a "$R"
+kinds "$RO/train/model" trained | tee -a "$R"
+fi
+
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -99,6 +148,28 @@ if mixed:
 mem = sorted({r["texts"]: r for r in rows if r.get("bench") == "embed-memory"}.values(), key=lambda r: r["texts"])
 if mem:
     out.append("\nkormed embed peak RSS: " + ", ".join("%d texts %.0f MiB (%.1fs)" % (r["texts"], r["max_rss_kb"] / 1024, r["seconds"]) for r in mem))
+tr = list({r["engine"]: r for r in rows if r.get("bench") == "train" and "engine" in r}.values())
+ptt = next((r for r in reversed(tr) if r["engine"].endswith("fp32")), None)
+if ptt:
+    out += ["\nTraining step (e5-small shape, %d pairs × %d tokens, MNRL + AdamW, word embeddings frozen, %d threads):\n" % (ptt["batch"], ptt["seq"], ptt["threads"]),
+            "| engine | s/step | pairs/s | × PyTorch fp32 |", "|---|---:|---:|---:|"]
+    for r in tr:
+        out.append("| %s | %.2f | %.1f | %.2f |" % (r["engine"], r["seconds_per_step"], r["pairs_per_s"], ptt["seconds_per_step"] / r["seconds_per_step"]))
+gc = [r for r in rows if r.get("bench") == "gradcache-memory"]
+if gc:
+    out += ["\nPeak RSS of one training step (MiB):\n", "| batch | GradCache (mini-batch 32) | no GradCache |", "|---:|---:|---:|"]
+    for b in sorted({r["batch"] for r in gc}):
+        cell = lambda mb: next(("%.0f (%.0fs)" % (r["max_rss_kb"] / 1024, r["seconds"]) for r in reversed(gc) if r["batch"] == b and r["mini_batch"] == mb), "")
+        out.append("| %d | %s | %s |" % (b, cell(32), cell(0)))
+rc = [r for r in rows if r.get("bench") == "recipe"]
+if rc:
+    out += ["\nDrug recipe on the demo model (NDCG@10 ×100 on drug-bench):\n", "| split | untrained | trained |", "|---|---:|---:|"]
+    for sp in ["test", "test-name", "test-ingredient", "test-type", "test-mixed"]:
+        get = lambda m: next(("%.2f" % (100 * r["ndcg@10"]) for r in reversed(rc) if r["model"] == m and r["split"] == sp), "")
+        out.append("| %s | %s | %s |" % (sp, get("untrained"), get("trained")))
+    t = next((r for r in reversed(rows) if r.get("bench") == "recipe-train"), None)
+    if t:
+        out.append("\nThree stages trained in %.0f s (peak RSS %.0f MiB)." % (t["seconds"], t["max_rss_kb"] / 1024))
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY
