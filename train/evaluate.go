@@ -273,19 +273,26 @@ func (sr *stageRun) cardOptions(dev map[string]float64) model.SaveOptions {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Fine-tuned with `kormed train` (pipeline %q), stages run in order, each from the previous one's output:\n\n", sr.p.Name)
-	b.WriteString("| # | stage | data | loss | epochs / steps | batch | lr | schedule, warm-up | freeze |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| # | stage | data | loss | length | batch | lr | schedule | freeze |\n|---|---|---|---|---|---|---|---|---|\n")
 	for i := 0; i <= sr.idx; i++ {
 		s := sr.p.Stages[i]
-		steps := fmt.Sprintf("%d epochs", s.Epochs)
+		if sr.o.MaxSteps > 0 && (s.MaxSteps == 0 || s.MaxSteps > sr.o.MaxSteps) {
+			s.MaxSteps = sr.o.MaxSteps // capped by --max-steps, as Run trained it
+		}
+		steps := plural(s.Epochs, "epoch")
 		if s.MaxSteps > 0 {
-			steps = fmt.Sprintf("%d steps", s.MaxSteps)
+			steps = plural(s.MaxSteps, "step")
+		}
+		warm := fmt.Sprintf("warm-up %g%%", 100*s.WarmupRatio)
+		if s.WarmupSteps > 0 {
+			warm = "warm-up " + plural(s.WarmupSteps, "step")
 		}
 		batch := fmt.Sprint(s.BatchSize)
 		if s.MiniBatch > 0 {
 			batch += fmt.Sprintf(" (GradCache, mini-batch %d)", s.MiniBatch)
 		}
-		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %g | %s, %d steps / ratio %g | %s |\n", i+1, s.Name, filepath.Base(s.Data),
-			s.Loss, steps, batch, s.LR, s.Schedule, s.WarmupSteps, s.WarmupRatio, freezeText(s.Freeze))
+		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %g | %s, %s | %s |\n", i+1, s.Name, filepath.Base(s.Data),
+			s.Loss, steps, batch, s.LR, s.Schedule, warm, freezeText(s.Freeze))
 		o.Data = append(o.Data, dataNote(s.Data))
 	}
 	o.Recipe = b.String()
@@ -295,6 +302,14 @@ func (sr *stageRun) cardOptions(dev map[string]float64) model.SaveOptions {
 		}
 	}
 	return o
+}
+
+// plural writes "1 epoch", "3 epochs".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 func freezeText(f Freeze) string {
