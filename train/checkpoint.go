@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -139,5 +138,3 @@ func removeCheckpoints(out string, idx int, name string, keep int) error {
 	}
 	return nil
 }
-
-func writeBytesAtomic(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }

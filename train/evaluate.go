@@ -13,10 +13,6 @@ import (
 	"github.com/kormed/kormed/model"
 )
 
-// retrievalEncoder embeds queries and passages: a *model.Model or a
-// *model.Pair.
-type retrievalEncoder = eval.Encoder
-
 // say prints a line, above the progress bar when one is drawing.
 func (sr *stageRun) say(format string, args ...any) {
 	if sr.bar != nil {
@@ -148,7 +144,7 @@ func (sr *stageRun) diagnose(ctx context.Context) (*eval.Collapse, error) {
 	return diagnoseWith(ctx, sr.enc, d)
 }
 
-func diagnoseWith(ctx context.Context, enc retrievalEncoder, d *dataset.Dataset) (*eval.Collapse, error) {
+func diagnoseWith(ctx context.Context, enc eval.Encoder, d *dataset.Dataset) (*eval.Collapse, error) {
 	r := &eval.Dense{Enc: enc}
 	if err := r.Index(ctx, d.Corpus); err != nil {
 		return nil, err
@@ -254,7 +250,7 @@ func collapseLine(before, after *eval.Collapse) string {
 }
 
 // loadEncoder loads a model or pair folder.
-func loadEncoder(dir string) (retrievalEncoder, error) {
+func loadEncoder(dir string) (eval.Encoder, error) {
 	if model.IsPair(dir) {
 		return model.LoadPair(dir)
 	}
@@ -293,7 +289,10 @@ func (sr *stageRun) cardOptions(dev map[string]float64) model.SaveOptions {
 		}
 		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %g | %s, %s | %s |\n", i+1, s.Name, filepath.Base(s.Data),
 			s.Loss, steps, batch, s.LR, s.Schedule, warm, freezeText(s.Freeze))
-		o.Data = append(o.Data, dataNote(s.Data))
+		o.Data = append(o.Data, fmt.Sprintf("`%s` (stage %s)", filepath.Base(s.Data), s.Name))
+	}
+	if sr.p.Attribution != "" {
+		o.Data = append(o.Data, sr.p.Attribution)
 	}
 	o.Recipe = b.String()
 	for _, k := range []string{"NDCG@10", "Recall@10"} {
@@ -330,14 +329,4 @@ func freezeText(f Freeze) string {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
-}
-
-// dataNote describes a data file for the card, with the attribution the
-// shared Korean drug data requires.
-func dataNote(path string) string {
-	s := fmt.Sprintf("`%s`", filepath.Base(path))
-	if strings.Contains(strings.ToLower(path), "drug") {
-		s += " — built from the Korean drug data of ryukato/fine-tuned-e5-drugmodel (MIT License, Yoon Y. Yoo, 2025; source records from the Korean MFDS open drug APIs)"
-	}
-	return s
 }

@@ -40,7 +40,10 @@ type Pipeline struct {
 	Model  string `toml:"model"`  // base model: Hugging Face id or folder
 	Output string `toml:"output"` // run folder (default: runs/<name>)
 	Seed   uint64 `toml:"seed"`
-	Stages []Stage
+	// Attribution is the training data's licence and source, carried into
+	// every model card.
+	Attribution string `toml:"attribution"`
+	Stages      []Stage
 
 	// Path is the file it was read from; relative paths in it are
 	// resolved against its folder.
@@ -132,6 +135,7 @@ type pipelineFile struct {
 	Model    string           `toml:"model"`
 	Output   string           `toml:"output"`
 	Seed     *uint64          `toml:"seed"`
+	Attr     string           `toml:"attribution"`
 	Defaults toml.Primitive   `toml:"defaults"`
 	Stage    []toml.Primitive `toml:"stage"`
 }
@@ -160,7 +164,7 @@ func ParsePipeline(path string, data []byte, sets ...string) (*Pipeline, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	p := &Pipeline{Name: f.Name, Model: f.Model, Output: f.Output, Seed: 42, Path: path}
+	p := &Pipeline{Name: f.Name, Model: f.Model, Output: f.Output, Seed: 42, Attribution: f.Attr, Path: path}
 	if f.Seed != nil {
 		p.Seed = *f.Seed
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/model"
@@ -236,7 +237,7 @@ type stageRun struct {
 	sched  Schedule
 	step   *Step
 	ts     trainerState
-	enc    retrievalEncoder // what evaluation embeds with
+	enc    eval.Encoder // what evaluation embeds with (a model or a pair)
 	save   func(dir string, o model.SaveOptions) error
 
 	bar     *progress.Bar
@@ -283,7 +284,7 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 		ckpt = filepath.Join(r.out, r.state.Checkpoint)
 		from = filepath.Join(ckpt, "model")
 	}
-	if err := sr.loadModels(ctx, from); err != nil {
+	if err := sr.loadModels(ctx, from, loss); err != nil {
 		return nil, err
 	}
 	total := len(sr.plan.steps)
@@ -413,7 +414,7 @@ func (sr *stageRun) oneStep() error {
 // loadModels loads the stage's encoder (two for a dual stage) from a
 // folder or hub id, applies the stage's pooling, prefixes and freezing,
 // and prints the trainable-parameter table.
-func (sr *stageRun) loadModels(ctx context.Context, from string) error {
+func (sr *stageRun) loadModels(ctx context.Context, from string, loss Loss) error {
 	s, w := sr.s, sr.o.Log
 	dir, err := sr.o.ResolveModel(ctx, from)
 	if err != nil {
@@ -458,8 +459,7 @@ func (sr *stageRun) loadModels(ctx context.Context, from string) error {
 		hidden, attn = ms[0].Enc.Cfg.DropoutRates()
 	}
 	nc := len(sr.data.rows[0])
-	sr.step = &Step{Loss: nil, MaxLength: s.MaxLength, MiniBatch: s.MiniBatch, HiddenDropout: hidden, AttentionDropout: attn}
-	sr.step.Loss, _ = NewLoss(s.Loss, s.LossParams)
+	sr.step = &Step{Loss: loss, MaxLength: s.MaxLength, MiniBatch: s.MiniBatch, HiddenDropout: hidden, AttentionDropout: attn}
 	names := []string{""}
 	if s.Dual {
 		names = []string{"question encoder", "context encoder"}
@@ -517,5 +517,5 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeBytesAtomic(path, append(b, '\n'))
+	return atomicfile.WriteBytes(path, append(b, '\n'))
 }

@@ -104,9 +104,10 @@ func TestDrugRecipe(t *testing.T) {
 			t.Errorf("%s: pooling %q normalize %v dim %d", s, m.Pooling, m.Normalize, m.Dim())
 		}
 	}
-	// The products card attributes the drug-bench triplets too.
-	if card := readFile(t, filepath.Join(out, "03-products", "README.md")); !strings.Contains(card, "`triplets.jsonl` — built from the Korean drug data") {
-		t.Errorf("03-products card: the triplets lack the attribution:\n%s", card)
+	// The products card lists the drug-bench triplets and the recipe's attribution.
+	if card := readFile(t, filepath.Join(out, "03-products", "README.md")); !strings.Contains(card, "`triplets.jsonl` (stage products)") ||
+		!strings.Contains(card, "Korean drug data of ryukato/fine-tuned-e5-drugmodel (MIT License") {
+		t.Errorf("03-products card: data or attribution missing:\n%s", card)
 	}
 	if target, err := os.Readlink(filepath.Join(out, "model")); err != nil || target != "03-products" {
 		t.Errorf("OUTPUT/model → %q, %v", target, err)
