@@ -162,12 +162,7 @@ func (sr *stageRun) finish(ctx context.Context, dir string) (*StageReport, error
 	s, w := sr.s, sr.o.Log
 	rep := &StageReport{Name: s.Name, Output: dir, Steps: sr.ts.Step, Examples: sr.ts.Examples,
 		FirstLoss: sr.ts.First, LastLoss: sr.ts.Last, Seconds: sr.ts.Elapsed}
-	for _, tw := range sr.towers {
-		rep.Trainable += tw.Trainable()
-		for _, sl := range tw.Slots {
-			rep.Parameters += len(sl.Data)
-		}
-	}
+	rep.Trainable, rep.Parameters = sr.paramCounts()
 	if sr.ts.Stopped {
 		rep.StoppedAt = sr.ts.Step
 	}

@@ -41,7 +41,7 @@ func TestGradCacheMatchesUncached(t *testing.T) {
 		if drop > 0 && l0 == plain {
 			t.Fatalf("dropout %g left the loss unchanged (%g)", drop, l0)
 		}
-		for _, mini := range []int{1, 2, 3} {
+		for _, mini := range []int{1, 2, 3, 7, 10} {
 			t.Run(fmt.Sprintf("dropout=%g/mini=%d", drop, mini), func(t *testing.T) {
 				l, g := run(mini, drop)
 				if math.Abs(l-l0) > 1e-5*math.Abs(l0) {

@@ -299,22 +299,13 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 			return nil, err
 		}
 	}
-	trainable, all := 0, 0
-	for _, tw := range sr.towers {
-		trainable += tw.Trainable()
-		for _, sl := range tw.Slots {
-			all += len(sl.Data)
-		}
-	}
+	trainable, all := sr.paramCounts()
 	fmt.Fprintf(w, "%d examples, %d epochs, %d optimiser steps of %d×%d examples (sampler %s), warm-up %d steps, %s schedule, lr %g\n",
 		len(sr.data.rows), sr.plan.epochs, total, s.BatchSize, s.Accumulate, s.Sampler, sr.sched.Warmup, s.Schedule, s.LR)
 	if ckpt == "" {
 		r.log.write(map[string]any{"event": "stage_start", "stage": s.Name, "stage_index": idx, "steps": total,
 			"examples": len(sr.data.rows), "trainable": trainable, "parameters": all, "from": from, "kormed": r.o.Version})
-	}
-
-	// Before the first step: how collapsed is the starting model?
-	if ckpt == "" {
+		// Before the first step: how collapsed is the starting model?
 		if sr.ts.Before, err = sr.diagnose(ctx); err != nil {
 			return nil, err
 		}
@@ -361,6 +352,17 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 	bar.Finish()
 	sr.bar = nil
 	return sr.finish(ctx, dir)
+}
+
+// paramCounts counts the trainable and all parameters of the stage's encoders.
+func (sr *stageRun) paramCounts() (trainable, all int) {
+	for _, tw := range sr.towers {
+		trainable += tw.Trainable()
+		for _, sl := range tw.Slots {
+			all += len(sl.Data)
+		}
+	}
+	return trainable, all
 }
 
 // lr is the learning rate of optimiser step i.

@@ -207,7 +207,7 @@ func (s *Step) LossAndGradTokens(encs [][]tokenizer.Encoding, labels []float32, 
 	}
 	in := LossInput{Emb: emb, B: B, D: D, Labels: labels, Groups: groups, Grad: grad}
 	mb := s.MiniBatch
-	if mb <= 0 || mb >= B {
+	if mb <= 0 {
 		// Plain: every column's activations are kept until the backward.
 		bts := make([]tokenizer.Batch, nc)
 		hs := make([][]float32, nc)
