@@ -51,6 +51,14 @@ func kDropProbs(dst, src []float32, T, h int, key, th uint64, scale float32) {
 	C.kn_drop_probs(fp(dst), fp(src), C.long(T), C.long(h), C.uint64_t(key), C.uint64_t(th), C.float(scale))
 }
 
+func kBiasBackward(db, dout []float32, N, OC int) {
+	C.kn_bias_backward(fp(db), fp(dout), C.long(N), C.long(OC), nt())
+}
+
+func kLayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, Cn int) {
+	C.kn_layernorm_backward(fp(din), fp(dw), fp(db), fp(dout), fp(in), fp(w), fp(mean), fp(rstd), C.long(N), C.long(Cn), nt())
+}
+
 func kAdd(out, a, b []float32) {
 	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
 }

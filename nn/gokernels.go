@@ -327,3 +327,69 @@ func goGELUBackward(din, pre, dout []float32) {
 		}
 	})
 }
+
+// goLayerNormBackward is LayerNormBackward in Go: per-chunk float64
+// partials of dw and db, added in chunk order.
+func goLayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int) {
+	type partial struct{ dw, db []float64 }
+	parts := make([]partial, blas.Threads())
+	parallelChunks(N, 8, func(g, lo, hi int) {
+		pw, pb := make([]float64, C), make([]float64, C)
+		for i := lo; i < hi; i++ {
+			x, gr := in[i*C:(i+1)*C], dout[i*C:(i+1)*C]
+			m, rs := mean[i], rstd[i]
+			var dnMean, dnNormMean float64
+			for j := range x {
+				norm := (x[j] - m) * rs
+				dn := float64(w[j] * gr[j])
+				dnMean += dn
+				dnNormMean += dn * float64(norm)
+			}
+			dnMean /= float64(C)
+			dnNormMean /= float64(C)
+			for j := range x {
+				norm := float64((x[j] - m) * rs)
+				pb[j] += float64(gr[j])
+				pw[j] += norm * float64(gr[j])
+				if din != nil {
+					dn := float64(w[j] * gr[j])
+					din[i*C+j] += float32((dn - dnMean - norm*dnNormMean) * float64(rs))
+				}
+			}
+		}
+		parts[g] = partial{pw, pb}
+	})
+	for _, p := range parts {
+		if p.dw == nil {
+			continue
+		}
+		for j := 0; j < C; j++ {
+			if dw != nil {
+				dw[j] += float32(p.dw[j])
+			}
+			if db != nil {
+				db[j] += float32(p.db[j])
+			}
+		}
+	}
+}
+
+func goBiasBackward(db, dout []float32, N, OC int) {
+	const blk = 64
+	parallelRows((OC+blk-1)/blk, 1, func(lo, hi int) {
+		var acc [blk]float64
+		for cb := lo; cb < hi; cb++ {
+			c0, c1 := cb*blk, min(cb*blk+blk, OC)
+			a := acc[:c1-c0]
+			clear(a)
+			for i := 0; i < N; i++ {
+				for j, g := range dout[i*OC+c0 : i*OC+c1] {
+					a[j] += float64(g)
+				}
+			}
+			for j, v := range a {
+				db[c0+j] += float32(v)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 //go:build cgo
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,92 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 	for (long i = 0; i < N; i++)
 		layernorm_row(out + i * C, sum ? sum + i * C : NULL, mean ? mean + i : NULL, rstd ? rstd + i : NULL,
 		              a + i * C, ab, r ? r + i * C : NULL, w, b, C, eps);
+}
+
+// Column sums, the gradient of a bias: db[j] += Σ_i dout[i,j], in double,
+// rows in order, over blocks of 64 columns (one thread each). The pure-Go
+// kernel sums the same way, so both give the same bits.
+TC static void colsum_block(double *restrict acc, const float *restrict dout, long N, long OC, long c0, long n) {
+	for (long i = 0; i < N; i++) {
+		const float *r = dout + i * OC + c0;
+		for (long j = 0; j < n; j++) acc[j] += (double)r[j];
+	}
+}
+
+void kn_bias_backward(float *db, const float *dout, long N, long OC, int nt) {
+	long nb = (OC + 63) / 64;
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * OC >= PAR_MIN)
+	for (long cb = 0; cb < nb; cb++) {
+		double acc[64] = {0};
+		long c0 = cb * 64, n = c0 + 64 < OC ? 64 : OC - c0;
+		colsum_block(acc, dout, N, OC, c0, n);
+		for (long j = 0; j < n; j++) db[c0 + j] += (float)acc[j];
+	}
+}
+
+// One row of LayerNorm's backward (nn.LayerNormBackward's formulas): the
+// row means of w·g and w·g·x̂ in double over 8 interleaved partial sums,
+// din += (w·g − mean(w·g) − x̂·mean(w·g·x̂))·rstd, and the row's share of
+// dw (x̂·g) and db (g) added to the thread's double partials.
+TC static void ln_backward_row(float *din, double *restrict pw, double *restrict pb, const float *restrict g,
+                               const float *restrict x, const float *restrict w, float m, float rs, long C) {
+	double s1[8] = {0}, s2[8] = {0};
+	long j = 0;
+	for (; j + 8 <= C; j += 8)
+		for (int k = 0; k < 8; k++) {
+			float norm = (x[j + k] - m) * rs;
+			double dn = (double)(w[j + k] * g[j + k]);
+			s1[k] += dn;
+			s2[k] += dn * (double)norm;
+		}
+	for (; j < C; j++) {
+		float norm = (x[j] - m) * rs;
+		double dn = (double)(w[j] * g[j]);
+		s1[0] += dn;
+		s2[0] += dn * (double)norm;
+	}
+	double dnMean = 0, dnNormMean = 0;
+	for (int k = 0; k < 8; k++) {
+		dnMean += s1[k];
+		dnNormMean += s2[k];
+	}
+	dnMean /= (double)C;
+	dnNormMean /= (double)C;
+	for (j = 0; j < C; j++) {
+		float norm = (x[j] - m) * rs;
+		pb[j] += (double)g[j];
+		pw[j] += (double)norm * (double)g[j];
+		if (din) {
+			double dn = (double)(w[j] * g[j]);
+			din[j] += (float)((dn - dnMean - (double)norm * dnNormMean) * (double)rs);
+		}
+	}
+}
+
+// LayerNorm's backward over N rows: each thread takes a contiguous block of
+// rows and keeps its own dw/db partials, added in thread order at the end
+// (the same result on every run with the same thread count).
+void kn_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                           const float *mean, const float *rstd, long N, long C, int nt) {
+	int T = N * C >= PAR_MIN / 4 ? nt : 1;
+	if (T < 1) T = 1;
+	double *part = calloc((size_t)T * 2 * (size_t)C, sizeof(double));
+#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num(), nth = omp_get_num_threads();
+		long lo = N * t / nth, hi = N * (t + 1) / nth;
+		double *pw = part + (size_t)t * 2 * (size_t)C, *pb = pw + C;
+		for (long i = lo; i < hi; i++)
+			ln_backward_row(din ? din + i * C : NULL, pw, pb, dout + i * C, in + i * C, w, mean[i], rstd[i], C);
+	}
+	for (int t = 0; t < T; t++) {
+		const double *pw = part + (size_t)t * 2 * (size_t)C, *pb = pw + C;
+		for (long j = 0; j < C; j++) {
+			if (dw) dw[j] += (float)pw[j];
+			if (db) db[j] += (float)pb[j];
+		}
+	}
+	free(part);
 }
 
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF

@@ -5,11 +5,15 @@ package nn
 // kernelBackend names the elementwise/attention kernels in use.
 const kernelBackend = "pure Go (goroutines)"
 
-func kBias(out, b []float32, N, OC int)          { goBias(out, b, N, OC) }
-func kBiasGELU(out, pre, b []float32, N, OC int) { goBiasGELU(out, pre, b, N, OC) }
-func kGELU(out, in []float32)                    { goGELU(out, in) }
-func kAdd(out, a, b []float32)                   { goAdd(out, a, b) }
-func kGELUBackward(din, pre, dout []float32)     { goGELUBackward(din, pre, dout) }
+func kBias(out, b []float32, N, OC int)           { goBias(out, b, N, OC) }
+func kBiasGELU(out, pre, b []float32, N, OC int)  { goBiasGELU(out, pre, b, N, OC) }
+func kGELU(out, in []float32)                     { goGELU(out, in) }
+func kAdd(out, a, b []float32)                    { goAdd(out, a, b) }
+func kGELUBackward(din, pre, dout []float32)      { goGELUBackward(din, pre, dout) }
+func kBiasBackward(db, dout []float32, N, OC int) { goBiasBackward(db, dout, N, OC) }
+func kLayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, C int) {
+	goLayerNormBackward(din, dw, db, dout, in, w, mean, rstd, N, C)
+}
 func kDropRows(x []float32, B, T, C int, keys []uint64, th uint64, scale float32) {
 	goDropRows(x, B, T, C, keys, th, scale)
 }

@@ -270,3 +270,28 @@ func TestDropoutKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// The backward reductions in use (C with cgo) agree with the Go kernels:
+// the bias gradient bit for bit, LayerNorm's to float32 rounding.
+func TestBackwardKernelsAgree(t *testing.T) {
+	const N, C = 301, 72
+	r := rand.New(rand.NewSource(5))
+	dout, x, w := randn(r, N*C, 1), randn(r, N*C, 2), randn(r, C, 1)
+	a, b := make([]float32, C), make([]float32, C)
+	kBiasBackward(a, dout, N, C)
+	goBiasBackward(b, dout, N, C)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("bias: %d: %g vs %g", i, a[i], b[i])
+		}
+	}
+	out, mean, rstd := make([]float32, N*C), make([]float32, N), make([]float32, N)
+	LayerNorm(out, mean, rstd, x, w, w, N, C, 1e-5)
+	dx1, dw1, db1 := make([]float32, N*C), make([]float32, C), make([]float32, C)
+	dx2, dw2, db2 := make([]float32, N*C), make([]float32, C), make([]float32, C)
+	kLayerNormBackward(dx1, dw1, db1, dout, x, w, mean, rstd, N, C)
+	goLayerNormBackward(dx2, dw2, db2, dout, x, w, mean, rstd, N, C)
+	closeTo(t, "ln dx", dx1, dx2, 1e-6, 1e-6)
+	closeTo(t, "ln dw", dw1, dw2, 1e-6, 1e-6)
+	closeTo(t, "ln db", db1, db2, 1e-6, 1e-6)
+}
