@@ -35,7 +35,8 @@ func Threads() int { return int(threads.Load()) }
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
 // where op(X) is X or Xᵀ as transA/transB say. op(A) is m×k, op(B) is k×n,
 // C is m×n; lda, ldb, ldc are the row strides of A, B and C as stored.
-// When beta is 0, C is not read (NaNs in it do not propagate).
+// When beta is 0, C is not read (NaNs in it do not propagate). Under
+// SetPrecision(BF16) the larger products round their operands to bfloat16.
 //
 // Example: with transB true, A = in[N,C] and B = W[OC,C], Sgemm computes
 // in·Wᵀ, the product of a PyTorch nn.Linear.
@@ -59,6 +60,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	check("A", transA, m, k, a, lda)
 	check("B", transB, k, n, b, ldb)
 	if alpha == 0 {
+		return
+	}
+	if Precision(precision.Load()) == BF16 && m*n*k >= bf16MinWork &&
+		gemmBF16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

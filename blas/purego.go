@@ -2,6 +2,8 @@
 
 package blas
 
+import "errors"
+
 // Backend names the matrix-product implementation in use.
 func Backend() string {
 	if useAsm {
@@ -14,4 +16,12 @@ func setBackendThreads(int) {}
 
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	blockedSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func bf16Supported() error {
+	return errors.New("bf16 matrix products need the cgo build with oneDNN (this binary is pure Go; use fp32)")
+}
+
+func gemmBF16(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) bool {
+	return false
 }

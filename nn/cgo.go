@@ -59,6 +59,13 @@ func kLayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, Cn in
 	C.kn_layernorm_backward(fp(din), fp(dw), fp(db), fp(dout), fp(in), fp(w), fp(mean), fp(rstd), C.long(N), C.long(Cn), nt())
 }
 
+func kAdamW(p, g, m, v []float32, a AdamWParams) {
+	C.kn_adamw(fp(p), fp(g), fp(m), fp(v), C.long(len(p)), C.float(a.Decay), C.float(a.Beta1), C.float(a.Beta2),
+		C.float(1-a.Beta1), C.float(1-a.Beta2), C.float(a.BC2Sqrt), C.float(a.Eps), C.float(a.StepSize), nt())
+}
+
+func kSumSquares(x []float32) float64 { return float64(C.kn_sumsq(fp(x), C.long(len(x)), nt())) }
+
 func kAdd(out, a, b []float32) {
 	C.kn_add(fp(out), fp(a), fp(b), C.long(len(out)), nt())
 }

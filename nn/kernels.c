@@ -299,6 +299,57 @@ void kn_layernorm_backward(float *din, float *dw, float *db, const float *dout, 
 	free(part);
 }
 
+// One AdamW step over n elements (train.AdamW's formula, PyTorch's order
+// of operations in float32): decay < 1 applies decoupled weight decay.
+TC static void adamw_span(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
+                          float decay, float b1, float b2, float c1, float c2, float bc2s, float eps, float step) {
+	for (long j = 0; j < n; j++) {
+		float pj = p[j] * decay;
+		float gj = g[j];
+		m[j] = m[j] * b1 + gj * c1;
+		v[j] = v[j] * b2 + c2 * gj * gj;
+		float denom = sqrtf(v[j]) / bc2s + eps;
+		p[j] = pj + -step * (m[j] / denom);
+	}
+}
+
+void kn_adamw(float *p, const float *g, float *m, float *v, long n, float decay, float b1, float b2, float c1,
+              float c2, float bc2s, float eps, float step, int nt) {
+	long chunks = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+	for (long c = 0; c < chunks; c++) {
+		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
+		adamw_span(p + lo, g + lo, m + lo, v + lo, hi - lo, decay, b1, b2, c1, c2, bc2s, eps, step);
+	}
+}
+
+// Σ x² in double: fixed blocks of SPAN elements (8 interleaved partial
+// sums each), block sums added in order — the same value for any thread count.
+TC static double sumsq_span(const float *x, long n) {
+	double s[8] = {0};
+	long j = 0;
+	for (; j + 8 <= n; j += 8)
+		for (int k = 0; k < 8; k++) s[k] += (double)x[j + k] * (double)x[j + k];
+	for (; j < n; j++) s[0] += (double)x[j] * (double)x[j];
+	double t = 0;
+	for (int k = 0; k < 8; k++) t += s[k];
+	return t;
+}
+
+double kn_sumsq(const float *x, long n, int nt) {
+	long chunks = (n + SPAN - 1) / SPAN;
+	double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof(double));
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+	for (long c = 0; c < chunks; c++) {
+		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;
+		part[c] = sumsq_span(x + lo, hi - lo);
+	}
+	double t = 0;
+	for (long c = 0; c < chunks; c++) t += part[c];
+	free(part);
+	return t;
+}
+
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF
 // BERT), softmax over keys, out = probs·v. q, k, v have row stride ld; out
 // has row stride ldo; att is [T,T]. Scratch: kt [hs,Tp] (kᵀ, columns

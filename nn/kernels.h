@@ -15,6 +15,9 @@ void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, i
 void kn_bias_backward(float *db, const float *dout, long N, long OC, int nt);
 void kn_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                            const float *mean, const float *rstd, long N, long C, int nt);
+void kn_adamw(float *p, const float *g, float *m, float *v, long n, float decay, float b1, float b2, float c1,
+              float c2, float bc2s, float eps, float step, int nt);
+double kn_sumsq(const float *x, long n, int nt);
 void kn_dropout_rows(float *x, long B, long T, long C, const uint64_t *keys, uint64_t th, float scale, int nt);
 void kn_drop_probs(float *dst, const float *src, long T, long h, uint64_t key, uint64_t th, float scale);
 void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float *a, const float *ab,

@@ -26,3 +26,5 @@ func kAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 func kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, C int, eps float32) {
 	goLayerNorm(out, sum, mean, rstd, a, ab, r, w, b, N, C, eps)
 }
+func kAdamW(p, g, m, v []float32, a AdamWParams) { goAdamW(p, g, m, v, a) }
+func kSumSquares(x []float32) float64            { return goSumSquares(x) }

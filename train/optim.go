@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/kormed/kormed/nn"
 )
 
 // AdamW is torch.optim.AdamW (Loshchilov & Hutter's decoupled weight
@@ -59,12 +61,8 @@ func (o *AdamW) Update(slots []Slot, lr float64) error {
 	t := float64(o.Step)
 	bc1 := 1 - math.Pow(o.Beta1, t)
 	bc2 := 1 - math.Pow(o.Beta2, t)
-	stepSize := float32(lr / bc1)
-	bc2Sqrt := float32(math.Sqrt(bc2))
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2)
-	eps := float32(o.Eps)
-	decay := float32(1 - lr*o.WeightDecay)
+	a := nn.AdamWParams{Decay: 1, Beta1: float32(o.Beta1), Beta2: float32(o.Beta2), Eps: float32(o.Eps),
+		BC2Sqrt: float32(math.Sqrt(bc2)), StepSize: float32(lr / bc1)}
 	for i, s := range slots {
 		if s.Grad == nil {
 			continue
@@ -72,25 +70,13 @@ func (o *AdamW) Update(slots []Slot, lr float64) error {
 		if len(s.Grad) != len(s.Data) || len(o.M[i]) != len(s.Data) {
 			return fmt.Errorf("adamw: slot %s has %d values, gradient %d, state %d", s.Name, len(s.Data), len(s.Grad), len(o.M[i]))
 		}
-		adamwTensor(s.Data, s.Grad, o.M[i], o.V[i], s.Decay && o.WeightDecay != 0, decay, b1, b2, c1, c2, bc2Sqrt, eps, stepSize)
+		a.Decay = 1
+		if s.Decay && o.WeightDecay != 0 {
+			a.Decay = float32(1 - lr*o.WeightDecay)
+		}
+		nn.AdamW(s.Data, s.Grad, o.M[i], o.V[i], a)
 	}
 	return nil
-}
-
-func adamwTensor(p, g, m, v []float32, decayOn bool, decay, b1, b2, c1, c2, bc2Sqrt, eps, stepSize float32) {
-	parallelFor(len(p), 1<<14, func(lo, hi int) {
-		p, g, m, v := p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
-		for j := range p {
-			if decayOn {
-				p[j] *= decay
-			}
-			gj := g[j]
-			m[j] = m[j]*b1 + gj*c1
-			v[j] = v[j]*b2 + c2*gj*gj
-			denom := float32(math.Sqrt(float64(v[j])))/bc2Sqrt + eps
-			p[j] += -stepSize * (m[j] / denom)
-		}
-	})
 }
 
 // ClipGradNorm is torch.nn.utils.clip_grad_norm_: it scales every gradient
@@ -100,9 +86,7 @@ func adamwTensor(p, g, m, v []float32, decayOn bool, decay, b1, b2, c1, c2, bc2S
 func ClipGradNorm(slots []Slot, maxNorm float64) float64 {
 	var ss float64
 	for _, s := range slots {
-		for _, g := range s.Grad {
-			ss += float64(g) * float64(g)
-		}
+		ss += nn.SumSquares(s.Grad)
 	}
 	norm := math.Sqrt(ss)
 	if maxNorm > 0 {

@@ -50,14 +50,16 @@ func benchEncode(ctx context.Context, args []string) error {
 	T := fs.Int("seq", 64, "tokens per sequence")
 	iters := fs.Int("iters", 10, "timed batches")
 	warm := fs.Int("warmup", 2, "untimed batches first")
-	apply := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	apply()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if *dir == "" {
 		return fmt.Errorf("--model is required")
 	}
@@ -108,14 +110,16 @@ func benchMixed(ctx context.Context, args []string) error {
 	input := fs.String("input", "", "texts, one per line")
 	batch := fs.Int("batch", 32, "texts per batch")
 	iters := fs.Int("iters", 1, "passes over the texts")
-	apply := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	apply()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if *dir == "" || *input == "" {
 		return fmt.Errorf("--model and --input are required")
 	}

@@ -34,14 +34,16 @@ func benchTrain(ctx context.Context, args []string) error {
 	mini := fs.Int("mini-batch", 0, "GradCache mini-batch (0: off)")
 	freezeWord := fs.Bool("freeze-word-embeddings", true, "freeze the word-embedding table")
 	dropout := fs.Bool("dropout", false, "training dropout (config.json's rates)")
-	apply := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	apply()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if *dir == "" {
 		return fmt.Errorf("--model is required")
 	}

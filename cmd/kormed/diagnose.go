@@ -53,11 +53,13 @@ func runDiagnose(ctx context.Context, args []string) error {
 	maxRandom := fs.Float64("max-random-mean", 0.85, "warn when the random-pair mean cosine is above this")
 	strict := fs.Bool("strict", false, "exit with an error when a warning is raised")
 	hubOpts := hubFlags(fs)
-	applyThreads := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	applyThreads()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -50,7 +50,7 @@ func runEmbed(ctx context.Context, args []string) error {
 	format := fs.String("format", "", "output format jsonl or npy (default: from the output extension)")
 	withText := fs.Bool("include-text", false, "JSONL output: also write each text")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	apply := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,7 +58,9 @@ func runEmbed(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	apply()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -54,11 +54,13 @@ func runEval(ctx context.Context, args []string) error {
 	ignoreIDs := fs.Bool("ignore-identical-ids", false, "drop a hit whose id equals the query id (BEIR's ignore_identical_ids)")
 	diagnose := fs.Bool("diagnose", false, "for dense runs, also diagnose embedding collapse (histogram PNG, summary in the JSON)")
 	hubOpts := hubFlags(fs)
-	applyThreads := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	applyThreads()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

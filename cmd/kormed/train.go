@@ -41,7 +41,7 @@ func runTrain(ctx context.Context, args []string) error {
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a stage key: key=value (every stage) or stage.key=value; repeatable (--set lr=1e-3 --set products.epochs=3)")
 	hubOpts := hubFlags(fs)
-	applyThreads := threadsFlag(fs)
+	applyEngine := engineFlags(fs)
 	// The pipeline file may come before the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -53,7 +53,9 @@ func runTrain(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	applyThreads()
+	if err := applyEngine(); err != nil {
+		return err
+	}
 	if file == "" && fs.NArg() > 0 {
 		file = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {

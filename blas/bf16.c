@@ -1,0 +1,159 @@
+//go:build cgo && !nodnnl
+
+// bf16 matrix products through oneDNN's matmul primitive: both operands
+// rounded to bfloat16 (round to nearest even), products accumulated in
+// float32, the result float32 — what PyTorch's
+// torch.set_float32_matmul_precision("medium") does on a CPU with
+// AVX512-BF16 or AMX. Primitives are cached by shape; each OS thread keeps
+// its own stream and conversion buffers.
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <immintrin.h>
+
+// Round to nearest even. Only called on CPUs with AVX512-BF16 (the Go
+// side checks), so it uses vcvtne2ps2bf16: 32 floats per instruction.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void to_bf16(uint16_t *restrict dst, const float *restrict src, long n) {
+	long i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+		_mm512_storeu_si512((void *)(dst + i), (__m512i)v);
+	}
+	for (; i < n; i++) {
+		uint32_t u;
+		memcpy(&u, &src[i], 4);
+		u += 0x7FFFu + ((u >> 16) & 1u);
+		dst[i] = (uint16_t)(u >> 16);
+	}
+}
+
+// rows×cols of src (row stride ld) to a contiguous bf16 rows×cols.
+static void to_bf16_mat(uint16_t *dst, const float *src, long rows, long cols, long ld, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (rows * cols >= 65536)
+	for (long r = 0; r < rows; r++) to_bf16(dst + r * cols, src + r * ld, cols);
+}
+
+typedef struct {
+	long m, n, k, ldc;
+	int ta, tb;
+	float alpha, beta;
+	dnnl_primitive_t p;
+	unsigned long used;
+} entry;
+
+#define CACHE 64
+static entry cache[CACHE];
+static unsigned long ticks;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static dnnl_engine_t eng;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int eng_ok;
+
+static void init_engine(void) { eng_ok = dnnl_engine_create(&eng, dnnl_cpu, 0) == dnnl_success; }
+
+static __thread dnnl_stream_t tstream;
+static __thread uint16_t *buf_a, *buf_b;
+static __thread size_t cap_a, cap_b;
+
+static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
+	if (n > *cap) {
+		free(*buf);
+		*buf = malloc(n * sizeof(uint16_t));
+		*cap = *buf ? n : 0;
+	}
+	return *buf;
+}
+
+// The matmul of op(A) [m,k] and op(B) [k,n] in the layouts to_bf16_mat
+// leaves, into C [m,n] with row stride ldc: C = alpha·op(A)·op(B) + beta·C.
+static dnnl_primitive_t primitive(long m, long n, long k, int ta, int tb, long ldc, float alpha, float beta) {
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < CACHE; i++) {
+		entry *e = &cache[i];
+		if (e->p && e->m == m && e->n == n && e->k == k && e->ta == ta && e->tb == tb && e->ldc == ldc &&
+		    e->alpha == alpha && e->beta == beta) {
+			e->used = ++ticks;
+			pthread_mutex_unlock(&mu);
+			return e->p;
+		}
+	}
+	dnnl_memory_desc_t a, b, c;
+	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+	dnnl_dims_t as, bs, cs = {ldc, 1};
+	if (ta) { as[0] = 1; as[1] = m; } else { as[0] = k; as[1] = 1; }
+	if (tb) { bs[0] = 1; bs[1] = k; } else { bs[0] = n; bs[1] = 1; }
+	dnnl_primitive_t p = NULL;
+	dnnl_primitive_attr_t attr = NULL;
+	dnnl_post_ops_t po = NULL;
+	dnnl_primitive_desc_t pd = NULL;
+	dnnl_matmul_desc_t md;
+	if (dnnl_memory_desc_init_by_strides(&a, 2, ad, dnnl_bf16, as) != dnnl_success ||
+	    dnnl_memory_desc_init_by_strides(&b, 2, bd, dnnl_bf16, bs) != dnnl_success ||
+	    dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs) != dnnl_success ||
+	    dnnl_matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
+	    dnnl_primitive_attr_create(&attr) != dnnl_success)
+		goto out;
+	if (alpha != 1.f && dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) != dnnl_success) goto out;
+	if (beta != 0.f) {
+		if (dnnl_post_ops_create(&po) != dnnl_success || dnnl_post_ops_append_sum(po, beta) != dnnl_success ||
+		    dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success)
+			goto out;
+	}
+	if (dnnl_primitive_desc_create(&pd, &md, attr, eng, NULL) != dnnl_success) goto out;
+	if (dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+out:
+	if (pd) dnnl_primitive_desc_destroy(pd);
+	if (po) dnnl_post_ops_destroy(po);
+	if (attr) dnnl_primitive_attr_destroy(attr);
+	if (p) {
+		int victim = 0;
+		for (int i = 1; i < CACHE; i++)
+			if (cache[i].used < cache[victim].used) victim = i;
+		if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
+		cache[victim] = (entry){m, n, k, ldc, ta, tb, alpha, beta, p, ++ticks};
+	}
+	pthread_mutex_unlock(&mu);
+	return p;
+}
+
+// kormed_gemm_bf16 computes C = alpha·op(A)·op(B) + beta·C (row-major, as
+// dnnl_sgemm) with bf16 operands; it returns 0, or non-zero when oneDNN
+// could not (the caller then uses float32).
+int kormed_gemm_bf16(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc, int nt) {
+	pthread_once(&once, init_engine);
+	if (!eng_ok) return 1;
+	if (omp_get_max_threads() != nt) omp_set_num_threads(nt);
+	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
+		tstream = NULL;
+		return 2;
+	}
+	int tA = ta == 'T', tB = tb == 'T';
+	dnnl_primitive_t p = primitive(m, n, k, tA, tB, ldc, alpha, beta);
+	if (!p) return 3;
+	uint16_t *A = grow(&buf_a, &cap_a, (size_t)m * k), *B = grow(&buf_b, &cap_b, (size_t)k * n);
+	if (!A || !B) return 4;
+	if (tA) to_bf16_mat(A, a, k, m, lda, nt); else to_bf16_mat(A, a, m, k, lda, nt);
+	if (tB) to_bf16_mat(B, b, n, k, ldb, nt); else to_bf16_mat(B, b, k, n, ldb, nt);
+	const dnnl_memory_desc_t *ma, *mb, *mc;
+	const_dnnl_primitive_desc_t pd;
+	if (dnnl_primitive_get_primitive_desc(p, &pd) != dnnl_success) return 5;
+	ma = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+	mb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	mc = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL;
+	int st = 6;
+	if (dnnl_memory_create(&xa, ma, eng, A) == dnnl_success && dnnl_memory_create(&xb, mb, eng, B) == dnnl_success &&
+	    dnnl_memory_create(&xc, mc, eng, c) == dnnl_success) {
+		dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}};
+		st = dnnl_primitive_execute(p, tstream, 3, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
+	}
+	if (xa) dnnl_memory_destroy(xa);
+	if (xb) dnnl_memory_destroy(xb);
+	if (xc) dnnl_memory_destroy(xc);
+	return st;
+}
