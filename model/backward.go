@@ -161,8 +161,8 @@ func (e *Encoder) layerBackward(ws *Workspace, drop *Dropout, l int, g *Weights,
 	if hidden {
 		nn.DropoutBackward(t1, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteFFNOut))
 	}
-	clear(f1)
-	nn.LinearTBackward(f1, G.OutWT, G.OutB, t1, a.G, L.OutWT, BT, F, C)
+	nn.LinearTInputGrad(f1, t1, L.OutWT, BT, F, C, false)
+	nn.LinearTBackward(nil, G.OutWT, G.OutB, t1, a.G, L.OutWT, BT, F, C)
 	clear(f2)
 	nn.GELUBackward(f2, a.H, f1)
 	nn.LinearTBackward(t2, G.InterWT, G.InterB, f2, a.LN1, L.InterWT, BT, C, F)
@@ -174,8 +174,8 @@ func (e *Encoder) layerBackward(ws *Workspace, drop *Dropout, l int, g *Weights,
 	if hidden {
 		nn.DropoutBackward(t1, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteAttnOut))
 	}
-	clear(t2)
-	nn.LinearTBackward(t2, G.AttnOutWT, G.AttnOutB, t1, a.AttY, L.AttnOutWT, BT, C, C)
+	nn.LinearTInputGrad(t2, t1, L.AttnOutWT, BT, C, C, false)
+	nn.LinearTBackward(nil, G.AttnOutWT, G.AttnOutB, t1, a.AttY, L.AttnOutWT, BT, C, C)
 	dqkv := gb.qkv[:3*BT*C]
 	clear(dqkv)
 	if drop != nil && drop.Attention > 0 {

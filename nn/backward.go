@@ -62,14 +62,25 @@ func LinearBackward(din, dw, db, dout, in, w []float32, N, C, OC int) {
 func LinearTBackward(din, dwt, db, dout, in, wt []float32, N, C, OC int) {
 	need("LinearTBackward", "dout", dout, N*OC)
 	if din != nil {
-		need("LinearTBackward", "din", din, N*C)
-		blas.Sgemm(false, true, N, C, OC, 1, dout, OC, wt, OC, 1, din, C)
+		LinearTInputGrad(din, dout, wt, N, C, OC, true)
 	}
 	if dwt != nil {
 		need("LinearTBackward", "dwt", dwt, C*OC)
 		blas.Sgemm(true, false, C, OC, N, 1, in, C, dout, OC, 1, dwt, OC)
 	}
 	biasBackward(db, dout, N, OC)
+}
+
+// LinearTInputGrad is LinearTBackward's input gradient alone: din [N,C] =
+// dout·wtᵀ, added to din when accumulate is set, else overwriting it
+// (which saves clearing a fresh buffer and the product reading it).
+func LinearTInputGrad(din, dout, wt []float32, N, C, OC int, accumulate bool) {
+	need("LinearTInputGrad", "din", din, N*C)
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	blas.Sgemm(false, true, N, C, OC, 1, dout, OC, wt, OC, beta, din, C)
 }
 
 // biasBackward accumulates db [OC] += the column sums of dout [N,OC]

@@ -47,7 +47,7 @@ func TestGradCacheMatchesUncached(t *testing.T) {
 				if math.Abs(l-l0) > 1e-5*math.Abs(l0) {
 					t.Errorf("loss %.8g, uncached %.8g", l, l0)
 				}
-				compareGrads(t, g, g0, 1e-5)
+				compareGrads(t, g, g0, 1e-5, 1e-5)
 			})
 		}
 	}
