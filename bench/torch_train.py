@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import resource
+import sys
 import time
 
 import torch
@@ -46,6 +47,7 @@ def main():
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--per-step", action="store_true", help="print each timed step to stderr")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", action="store_true", help="CPU autocast to bfloat16 (forward and backward)")
     args = ap.parse_args()
@@ -91,8 +93,11 @@ def main():
     for _ in range(args.warmup):
         step()
     t0 = time.perf_counter()
-    for _ in range(args.iters):
+    for i in range(args.iters):
+        ts = time.perf_counter()
         loss = step()
+        if args.per_step:
+            print("step %d: %.2f s" % (i, time.perf_counter() - ts), file=sys.stderr)
     sec = time.perf_counter() - t0
     print(json.dumps({"bench": "train", "engine": "pytorch %s %s" % (torch.__version__, "bf16-autocast" if args.bf16 else "fp32"),
                       "batch": args.batch, "seq": args.seq, "iters": args.iters, "threads": args.threads, "loss": loss,

@@ -20,6 +20,15 @@ func init() {
 	register(command{name: "bench mixed", summary: "time encoding real texts of uneven length, with and without length bucketing", run: benchMixed})
 }
 
+// engineName names kormed's engine in benchmark records: the matrix-product
+// backend and, under --precision bf16, the precision.
+func engineName() string {
+	if blas.CurrentPrecision() == blas.BF16 {
+		return "kormed bf16 " + blas.Backend()
+	}
+	return "kormed " + blas.Backend()
+}
+
 // benchIDs fills a [B,T] batch with the deterministic ids that
 // bench/torch_encode.py and bench/ort_encode.js use, so the three engines
 // time the same input.
@@ -97,7 +106,7 @@ func benchEncode(ctx context.Context, args []string) error {
 	}
 	sec := time.Since(t0).Seconds()
 	res := map[string]any{
-		"engine": "kormed " + blas.Backend(), "batch": *B, "seq": *T, "iters": *iters, "threads": blas.Threads(),
+		"engine": engineName(), "batch": *B, "seq": *T, "iters": *iters, "threads": blas.Threads(),
 		"seconds": sec, "seq_per_s": float64(*B**iters) / sec,
 		"gflop_per_s": encoderFLOPs(&enc.Cfg, *B, *T) * float64(*iters) / sec / 1e9,
 	}

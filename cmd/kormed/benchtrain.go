@@ -101,7 +101,7 @@ func benchTrain(ctx context.Context, args []string) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res := map[string]any{
-		"bench": "train", "engine": "kormed " + blas.Backend(), "batch": *B, "seq": *T, "iters": *iters, "threads": blas.Threads(),
+		"bench": "train", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "batch": *B, "seq": *T, "iters": *iters, "threads": blas.Threads(),
 		"mini_batch": *mini, "dropout": *dropout, "trainable": tw.Trainable(), "loss": lossVal,
 		"seconds_per_step": sec / float64(*iters), "pairs_per_s": float64(*B**iters) / sec,
 		"heap_sys_mib": float64(ms.HeapSys) / (1 << 20),
