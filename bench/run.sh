@@ -29,7 +29,11 @@ OUT=bench-out
 mkdir -p "$OUT"
 R="$OUT/results.jsonl"
 want encode && want mixed && want memory && want train && : >"$R" # a full run starts a fresh results file
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} # Debian's OpenBLAS misdetects these CPUs
+# Debian's OpenBLAS misdetects these CPUs: give PyTorch its fastest kernels
+# for this CPU (AVX-512: SkylakeX; else Haswell), whatever the environment
+# says (some machines here preset Haswell). KORMED_OPENBLAS_CORETYPE overrides.
+if grep -qw avx512f /proc/cpuinfo; then core=SkylakeX; else core=Haswell; fi
+export OPENBLAS_CORETYPE=${KORMED_OPENBLAS_CORETYPE:-$core}
 export OMP_NUM_THREADS=$TH
 go build -o "$OUT/kormed" ./cmd/kormed
 CGO_ENABLED=0 go build -o "$OUT/kormed-purego" ./cmd/kormed
@@ -141,7 +145,7 @@ fi
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 # A partial run appends to the file: the last record of each kind wins.
-enc = list({r["engine"]: r for r in rows if "engine" in r}.values())
+enc = list({r["engine"]: r for r in rows if "engine" in r and "seq_per_s" in r}.values())
 out = []
 ort = next((r for r in reversed(enc) if r["engine"].startswith("onnxruntime")), None)
 pt = next((r for r in reversed(enc) if r["engine"].endswith("fp32")), None)
