@@ -1,10 +1,8 @@
 package dataset
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -128,21 +126,12 @@ func (b *pairBuilder) build() (*Dataset, *LoadReport, error) {
 //
 // give query q1 "강심제", documents d1 and d2, and qrels {q1: {d1: 1, d2: 0}}.
 func ReadCSVPairs(path string) (*Dataset, *LoadReport, error) {
-	f, err := os.Open(path)
+	r, err := OpenCSV(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := csvHeader(header)
+	defer r.Close()
+	header, col := r.Header, r.Col
 	qi, qname := pickColumn(col, "query", "dur_type")
 	ci, cname := pickColumn(col, "context", "description")
 	li, lname := pickColumn(col, "label")

@@ -156,21 +156,12 @@ func blankRecord(rec []string) bool {
 }
 
 func readPairExamples(path string) (*Examples, error) {
-	f, err := os.Open(path)
+	r, err := OpenCSV(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, csvError(path, err)
-	}
-	col := csvHeader(header)
+	defer r.Close()
+	header, col := r.Header, r.Col
 	var idx []int
 	var names []string
 	for _, form := range pairForms {

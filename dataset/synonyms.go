@@ -100,21 +100,13 @@ func readSynonymLines(path string) (*Examples, error) {
 }
 
 func readSynonymCSV(path string) (*Examples, error) {
-	f, err := os.Open(path)
+	r, err := OpenCSV(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, csvError(path, err)
-	}
-	ti, ci, cname := synonymColumns(csvHeader(header))
+	defer r.Close()
+	header := r.Header
+	ti, ci, cname := synonymColumns(r.Col)
 	if ti < 0 {
 		return nil, fmt.Errorf("%s:1: header %q: want columns code,term (or cui,term)", path, shorten(strings.Join(header, ","), 80))
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -55,7 +56,7 @@ func (sr *stageRun) checkpoint() error {
 	if err := safetensors.Write(filepath.Join(tmp, "optimizer.safetensors"), ts, map[string]string{"kormed": "adamw"}); err != nil {
 		return err
 	}
-	if err := writeJSONFile(filepath.Join(tmp, "trainer.json"), &sr.ts); err != nil {
+	if err := eval.WriteJSON(filepath.Join(tmp, "trainer.json"), &sr.ts); err != nil {
 		return err
 	}
 	os.RemoveAll(dir) // an incomplete one (no trainer.json) from an earlier attempt
@@ -68,7 +69,7 @@ func (sr *stageRun) checkpoint() error {
 // pointState names checkpoint name in state.json, logs it and prunes older ones.
 func (sr *stageRun) pointState(name string) error {
 	sr.state.Checkpoint = filepath.Join("checkpoints", name)
-	if err := writeJSONFile(sr.statePath, sr.state); err != nil {
+	if err := eval.WriteJSON(sr.statePath, sr.state); err != nil {
 		return err
 	}
 	sr.log.write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": sr.state.Checkpoint})

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/model"
@@ -173,7 +172,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		rep.Stages = append(rep.Stages, *sr)
 		st.Done = append(st.Done, filepath.Base(dir))
 		st.Checkpoint = ""
-		if err := writeJSONFile(statePath, &st); err != nil {
+		if err := eval.WriteJSON(statePath, &st); err != nil {
 			return rep, err
 		}
 		if err := removeCheckpoints(out, i, s.Name, 0); err != nil {
@@ -190,7 +189,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	if err := writePlot(filepath.Join(out, "loss.png"), lg.path, p.Name); err != nil {
 		fmt.Fprintf(o.Log, "warning: loss plot: %v\n", err)
 	}
-	return rep, writeJSONFile(filepath.Join(out, "report.json"), rep)
+	return rep, eval.WriteJSON(filepath.Join(out, "report.json"), rep)
 }
 
 // stageDir is OUTPUT/NN-name.
@@ -512,12 +511,4 @@ func (sr *stageRun) loadModels(ctx context.Context, from string, loss Loss) erro
 		sr.enc, sr.save = ms[0], ms[0].Save
 	}
 	return nil
-}
-
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(path, append(b, '\n'))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -304,27 +303,12 @@ func (s *drugSynonyms) vote(code string, names []string) string {
 // readIngredientRows reads the main_ingredient and main_ingredient_eng
 // columns of the products CSV.
 func readIngredientRows(path string) ([]ingredientRow, *drugSynonyms, error) {
-	f, err := os.Open(path)
+	r, err := dataset.OpenCSV(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s: empty file", path)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
+	defer r.Close()
+	col := r.Col
 	ki, kok := col["main_ingredient"]
 	ei, eok := col["main_ingredient_eng"]
 	if !kok || !eok {
@@ -338,7 +322,7 @@ func readIngredientRows(path string) ([]ingredientRow, *drugSynonyms, error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err) // csv.ParseError names the line
+			return nil, nil, r.Err(err)
 		}
 		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
