@@ -4,8 +4,8 @@
 // rounded to bfloat16 (round to nearest even), products accumulated in
 // float32, the result float32 — what PyTorch's
 // torch.set_float32_matmul_precision("medium") does on a CPU with
-// AVX512-BF16 or AMX. Primitives are cached by shape; each OS thread keeps
-// its own stream and conversion buffers.
+// AVX512-BF16 or AMX. Each OS thread keeps its own primitives (cached by
+// shape), stream, scratchpad and conversion buffers.
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #include <pthread.h>
@@ -26,6 +26,10 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void to_bf16(uint1
 	for (; i < n; i++) {
 		uint32_t u;
 		memcpy(&u, &src[i], 4);
+		if ((u & 0x7FFFFFFFu) > 0x7F800000u) { // NaN stays a (quiet) NaN
+			dst[i] = (uint16_t)((u >> 16) | 0x40u);
+			continue;
+		}
 		u += 0x7FFFu + ((u >> 16) & 1u);
 		dst[i] = (uint16_t)(u >> 16);
 	}
@@ -42,43 +46,50 @@ typedef struct {
 	int ta, tb;
 	float alpha, beta;
 	dnnl_primitive_t p;
+	size_t scratch; // bytes of user scratchpad the primitive needs
 	unsigned long used;
 } entry;
 
-#define CACHE 64
-static entry cache[CACHE];
-static unsigned long ticks;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+// Every OS thread has its own primitives, stream, scratchpad and conversion
+// buffers: oneDNN 2.6's library-managed scratchpad is shared by the
+// executions of a primitive, so two threads running one primitive at once
+// would overwrite each other's scratch (and a shared cache could evict a
+// primitive another thread is running). Go runs cgo calls on a handful of
+// OS threads, so a few copies of the primitives exist at most.
+#define CACHE 32
+static __thread entry cache[CACHE];
+static __thread unsigned long ticks;
+static __thread dnnl_stream_t tstream;
+static __thread uint16_t *buf_a, *buf_b;
+static __thread size_t cap_a, cap_b;
+static __thread void *scratch;
+static __thread size_t scratch_cap;
+
 static dnnl_engine_t eng;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int eng_ok;
 
 static void init_engine(void) { eng_ok = dnnl_engine_create(&eng, dnnl_cpu, 0) == dnnl_success; }
 
-static __thread dnnl_stream_t tstream;
-static __thread uint16_t *buf_a, *buf_b;
-static __thread size_t cap_a, cap_b;
-
-static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
+static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	if (n > *cap) {
 		free(*buf);
-		*buf = malloc(n * sizeof(uint16_t));
+		*buf = malloc(n);
 		*cap = *buf ? n : 0;
 	}
 	return *buf;
 }
 
 // The matmul of op(A) [m,k] and op(B) [k,n] in the layouts to_bf16_mat
-// leaves, into C [m,n] with row stride ldc: C = alpha·op(A)·op(B) + beta·C.
-static dnnl_primitive_t primitive(long m, long n, long k, int ta, int tb, long ldc, float alpha, float beta) {
-	pthread_mutex_lock(&mu);
+// leaves, into C [m,n] with row stride ldc: C = alpha·op(A)·op(B) + beta·C,
+// with a user-managed scratchpad.
+static entry *primitive(long m, long n, long k, int ta, int tb, long ldc, float alpha, float beta) {
 	for (int i = 0; i < CACHE; i++) {
 		entry *e = &cache[i];
 		if (e->p && e->m == m && e->n == n && e->k == k && e->ta == ta && e->tb == tb && e->ldc == ldc &&
 		    e->alpha == alpha && e->beta == beta) {
 			e->used = ++ticks;
-			pthread_mutex_unlock(&mu);
-			return e->p;
+			return e;
 		}
 	}
 	dnnl_memory_desc_t a, b, c;
@@ -91,11 +102,13 @@ static dnnl_primitive_t primitive(long m, long n, long k, int ta, int tb, long l
 	dnnl_post_ops_t po = NULL;
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_matmul_desc_t md;
+	size_t scratch_bytes = 0;
 	if (dnnl_memory_desc_init_by_strides(&a, 2, ad, dnnl_bf16, as) != dnnl_success ||
 	    dnnl_memory_desc_init_by_strides(&b, 2, bd, dnnl_bf16, bs) != dnnl_success ||
 	    dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs) != dnnl_success ||
 	    dnnl_matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
-	    dnnl_primitive_attr_create(&attr) != dnnl_success)
+	    dnnl_primitive_attr_create(&attr) != dnnl_success ||
+	    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success)
 		goto out;
 	if (alpha != 1.f && dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) != dnnl_success) goto out;
 	if (beta != 0.f) {
@@ -104,20 +117,19 @@ static dnnl_primitive_t primitive(long m, long n, long k, int ta, int tb, long l
 			goto out;
 	}
 	if (dnnl_primitive_desc_create(&pd, &md, attr, eng, NULL) != dnnl_success) goto out;
+	scratch_bytes = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
 	if (dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
 out:
 	if (pd) dnnl_primitive_desc_destroy(pd);
 	if (po) dnnl_post_ops_destroy(po);
 	if (attr) dnnl_primitive_attr_destroy(attr);
-	if (p) {
-		int victim = 0;
-		for (int i = 1; i < CACHE; i++)
-			if (cache[i].used < cache[victim].used) victim = i;
-		if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
-		cache[victim] = (entry){m, n, k, ldc, ta, tb, alpha, beta, p, ++ticks};
-	}
-	pthread_mutex_unlock(&mu);
-	return p;
+	if (!p) return NULL;
+	int victim = 0;
+	for (int i = 1; i < CACHE; i++)
+		if (cache[i].used < cache[victim].used) victim = i;
+	if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
+	cache[victim] = (entry){m, n, k, ldc, ta, tb, alpha, beta, p, scratch_bytes, ++ticks};
+	return &cache[victim];
 }
 
 // kormed_gemm_bf16 computes C = alpha·op(A)·op(B) + beta·C (row-major, as
@@ -133,27 +145,32 @@ int kormed_gemm_bf16(char ta, char tb, long m, long n, long k, float alpha, cons
 		return 2;
 	}
 	int tA = ta == 'T', tB = tb == 'T';
-	dnnl_primitive_t p = primitive(m, n, k, tA, tB, ldc, alpha, beta);
-	if (!p) return 3;
-	uint16_t *A = grow(&buf_a, &cap_a, (size_t)m * k), *B = grow(&buf_b, &cap_b, (size_t)k * n);
-	if (!A || !B) return 4;
+	entry *e = primitive(m, n, k, tA, tB, ldc, alpha, beta);
+	if (!e) return 3;
+	dnnl_primitive_t p = e->p;
+	uint16_t *A = grow_bytes((void **)&buf_a, &cap_a, (size_t)m * k * 2);
+	uint16_t *B = grow_bytes((void **)&buf_b, &cap_b, (size_t)k * n * 2);
+	void *S = e->scratch ? grow_bytes(&scratch, &scratch_cap, e->scratch) : NULL;
+	if (!A || !B || (e->scratch && !S)) return 4;
 	if (tA) to_bf16_mat(A, a, k, m, lda, nt); else to_bf16_mat(A, a, m, k, lda, nt);
 	if (tB) to_bf16_mat(B, b, n, k, ldb, nt); else to_bf16_mat(B, b, k, n, ldb, nt);
-	const dnnl_memory_desc_t *ma, *mb, *mc;
+	const dnnl_memory_desc_t *ma, *mb, *mc, *ms;
 	const_dnnl_primitive_desc_t pd;
 	if (dnnl_primitive_get_primitive_desc(p, &pd) != dnnl_success) return 5;
 	ma = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
 	mb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	mc = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL;
+	ms = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL, xs = NULL;
 	int st = 6;
 	if (dnnl_memory_create(&xa, ma, eng, A) == dnnl_success && dnnl_memory_create(&xb, mb, eng, B) == dnnl_success &&
-	    dnnl_memory_create(&xc, mc, eng, c) == dnnl_success) {
-		dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}};
-		st = dnnl_primitive_execute(p, tstream, 3, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
+	    dnnl_memory_create(&xc, mc, eng, c) == dnnl_success && dnnl_memory_create(&xs, ms, eng, S) == dnnl_success) {
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}, {DNNL_ARG_SCRATCHPAD, xs}};
+		st = dnnl_primitive_execute(p, tstream, 4, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
 	}
 	if (xa) dnnl_memory_destroy(xa);
 	if (xb) dnnl_memory_destroy(xb);
 	if (xc) dnnl_memory_destroy(xc);
+	if (xs) dnnl_memory_destroy(xs);
 	return st;
 }

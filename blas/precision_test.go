@@ -3,6 +3,7 @@ package blas
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -101,5 +102,55 @@ func TestSetPrecision(t *testing.T) {
 	}
 	if err != nil && CurrentPrecision() != FP32 {
 		t.Fatal("a refused precision was set")
+	}
+}
+
+// bf16 products may run concurrently (Encode is safe for concurrent use,
+// attention runs a product per head in goroutines): each goroutine's
+// result, on its own operands, equals the same product run alone, bit for
+// bit.
+func TestBF16Concurrent(t *testing.T) {
+	if err := bf16Supported(); err != nil {
+		t.Skip(err)
+	}
+	defer SetPrecision(FP32)
+	if err := SetPrecision(BF16); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const T, hs, G = 128, 32, 8 // one attention head at 128 tokens: T·T·hs ≥ bf16MinWork
+	as, bs, want := make([][]float32, G), make([][]float32, G), make([][]float32, G)
+	for g := range as {
+		as[g], bs[g], want[g] = make([]float32, T*T), make([]float32, T*hs), make([]float32, T*hs)
+		for i := range as[g] {
+			as[g][i] = float32(r.NormFloat64())
+		}
+		for i := range bs[g] {
+			bs[g][i] = float32(r.NormFloat64())
+		}
+		Sgemm(false, false, T, hs, T, 1, as[g], T, bs[g], hs, 0, want[g], hs)
+	}
+	bad := make([]int, G)
+	for round := 0; round < 50; round++ {
+		var wg sync.WaitGroup
+		for g := 0; g < G; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				got := make([]float32, T*hs)
+				Sgemm(false, false, T, hs, T, 1, as[g], T, bs[g], hs, 0, got, hs)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[g][i]) {
+						bad[g]++
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+	}
+	for g, n := range bad {
+		if n > 0 {
+			t.Errorf("goroutine %d: %d elements differ from the product run alone", g, n)
+		}
 	}
 }

@@ -133,8 +133,8 @@ func AttentionDropoutBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, p
 				dropProbs(pd, pr, T, h, keys[b], th, dscale)
 				pv = pd
 			}
-			blas.Sgemm(false, true, T, T, hs, 1, do, C, v, 3*C, 0, dp, T)  // dP' = dO·Vᵀ
-			blas.Sgemm(true, false, T, hs, T, 1, pv, T, do, C, 1, dv, 3*C) // dV += P'ᵀ·dO
+			blas.SgemmF32(false, true, T, T, hs, 1, do, C, v, 3*C, 0, dp, T)  // dP' = dO·Vᵀ
+			blas.SgemmF32(true, false, T, hs, T, 1, pv, T, do, C, 1, dv, 3*C) // dV += P'ᵀ·dO
 			if p > 0 {
 				dropProbs(dp, dp, T, h, keys[b], th, dscale) // dP = dP' ⊙ mask·scale
 			}
@@ -148,8 +148,8 @@ func AttentionDropoutBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, p
 					dr[j] = prow[j] * (dr[j] - s)
 				}
 			}
-			blas.Sgemm(false, false, T, hs, T, scale, dp, T, k, 3*C, 1, dq, 3*C) // dQ += s·dS·K
-			blas.Sgemm(true, false, T, hs, T, scale, dp, T, q, 3*C, 1, dk, 3*C)  // dK += s·dSᵀ·Q
+			blas.SgemmF32(false, false, T, hs, T, scale, dp, T, k, 3*C, 1, dq, 3*C) // dQ += s·dS·K
+			blas.SgemmF32(true, false, T, hs, T, scale, dp, T, q, 3*C, 1, dk, 3*C)  // dK += s·dSᵀ·Q
 		}
 	})
 }

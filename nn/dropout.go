@@ -115,7 +115,7 @@ func AttentionDropout(out, att, qkv []float32, B, T, C, NH int, p float32, keys 
 			b, h := bh/NH, bh%NH
 			dropProbs(pd, att[bh*T*T:(bh+1)*T*T], T, h, keys[b], th, scale)
 			v := qkv[b*T*3*C+2*C+h*hs:]
-			blas.Sgemm(false, false, T, hs, T, 1, pd, T, v, 3*C, 0, out[b*T*C+h*hs:], C)
+			blas.SgemmF32(false, false, T, hs, T, 1, pd, T, v, 3*C, 0, out[b*T*C+h*hs:], C)
 		}
 	})
 }

@@ -264,7 +264,7 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 			if att != nil {
 				sc = att[bh*T*T : (bh+1)*T*T]
 			}
-			blas.Sgemm(false, true, T, Tk, hs, scale, qkv[base:], 3*C, qkv[base+C:], 3*C, 0, sc, T)
+			blas.SgemmF32(false, true, T, Tk, hs, scale, qkv[base:], 3*C, qkv[base+C:], 3*C, 0, sc, T)
 			for t := 0; t < T; t++ {
 				row := sc[t*T : t*T+Tk]
 				clear(sc[t*T+Tk : (t+1)*T])
@@ -285,7 +285,7 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 					row[t2] *= inv
 				}
 			}
-			blas.Sgemm(false, false, T, hs, Tk, 1, sc, T, qkv[base+2*C:], 3*C, 0, out[b*T*C+h*hs:], C)
+			blas.SgemmF32(false, false, T, hs, Tk, 1, sc, T, qkv[base+2*C:], 3*C, 0, out[b*T*C+h*hs:], C)
 		}
 	})
 }
