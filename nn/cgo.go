@@ -61,7 +61,7 @@ func kLayerNormBackward(din, dw, db, dout, in, w, mean, rstd []float32, N, Cn in
 
 func kAdamW(p, g, m, v []float32, a AdamWParams) {
 	C.kn_adamw(fp(p), fp(g), fp(m), fp(v), C.long(len(p)), C.float(a.Decay), C.float(a.Beta1), C.float(a.Beta2),
-		C.float(1-a.Beta1), C.float(1-a.Beta2), C.float(a.BC2Sqrt), C.float(a.Eps), C.float(a.StepSize), nt())
+		C.float(a.C1), C.float(a.C2), C.float(a.BC2Sqrt), C.float(a.Eps), C.float(a.StepSize), nt())
 }
 
 func kSumSquares(x []float32) float64 { return float64(C.kn_sumsq(fp(x), C.long(len(x)), nt())) }

@@ -8,13 +8,15 @@ import "math"
 type AdamWParams struct {
 	Decay        float32 // 1 − lr·weight_decay, or 1 without decay
 	Beta1, Beta2 float32
+	C1, C2       float32 // 1 − β1 and 1 − β2, rounded from float64 as PyTorch does
 	Eps          float32
 	BC2Sqrt      float32 // √(1 − β2ᵗ)
 	StepSize     float32 // lr / (1 − β1ᵗ)
 }
 
 // AdamW updates p in place from its gradient g and moments m, v, in
-// float32 in PyTorch's order of operations:
+// float32 in PyTorch's order of operations (the C kernel may fuse a
+// multiply-add, so results can differ in the last bit between CPU kinds):
 //
 //	p ← p·decay;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
 //	p ← p − step · m / (√v / √(1−β2ᵗ) + ε)
@@ -28,7 +30,7 @@ func AdamW(p, g, m, v []float32, a AdamWParams) {
 }
 
 func goAdamW(p, g, m, v []float32, a AdamWParams) {
-	c1, c2 := 1-a.Beta1, 1-a.Beta2
+	c1, c2 := a.C1, a.C2
 	parallelRows(len(p), 1<<14, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			pj := p[j] * a.Decay

@@ -309,7 +309,7 @@ func TestOptimKernelsAgree(t *testing.T) {
 		v1[i] *= v1[i]
 	}
 	p2, m2, v2 := append([]float32(nil), p1...), append([]float32(nil), m1...), append([]float32(nil), v1...)
-	a := AdamWParams{Decay: 0.999, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BC2Sqrt: 0.0447, StepSize: 1e-3}
+	a := AdamWParams{Decay: 0.999, Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, Eps: 1e-8, BC2Sqrt: 0.0447, StepSize: 1e-3}
 	kAdamW(p1, g, m1, v1, a)
 	goAdamW(p2, g, m2, v2, a)
 	closeTo(t, "adamw p", p1, p2, 1e-7, 1e-6)

@@ -35,13 +35,20 @@ Output, one safetensors per case (float32 unless said):
   loss, lr, grad_norm     [steps] (grad_norm before clipping)
   grad.<name>             the first step's gradient of each trainable tensor
   param.<name>            every trainable tensor after the last step
-Deterministic (one thread, fixed inputs): re-running gives identical files.
+Deterministic (one thread, fixed inputs, OpenBLAS's Haswell kernels):
+re-running gives identical files. It also writes train/testdata/adamw.json:
+torch.optim.AdamW alone, element by element over three steps.
 """
 import importlib.util
 import json
 import math
 import os
 import sys
+
+# The checked-in fixtures were made with OpenBLAS's Haswell kernels (AVX2,
+# on any x86-64 machine that can regenerate them); OpenBLAS reads this
+# before torch loads it.
+os.environ["OPENBLAS_CORETYPE"] = "Haswell"
 
 import numpy as np
 import torch
@@ -173,7 +180,34 @@ def run_case(case, out_dir):
     print(f"{path}: loss {loss_hist}", file=sys.stderr)
 
 
+def adamw_golden(path):
+    """torch.optim.AdamW alone, element by element: 3 steps on random
+    parameters and gradients, one group with weight decay and one without,
+    at changing learning rates (float32 throughout)."""
+    g = torch.Generator().manual_seed(20261127)
+    p_dec = torch.randn(257, generator=g)
+    p_nod = torch.randn(33, generator=g)
+    a, b = p_dec.clone().requires_grad_(True), p_nod.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": [a], "weight_decay": 0.05}, {"params": [b], "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.98), eps=1e-6)
+    steps = []
+    for lr in (1e-3, 5e-4, 2e-3):
+        for grp in opt.param_groups:
+            grp["lr"] = lr
+        ga, gb = torch.randn(257, generator=g) * 0.1, torch.randn(33, generator=g)
+        a.grad, b.grad = ga.clone(), gb.clone()
+        opt.step()
+        steps.append({"lr": lr, "grad_decay": losses.flat(ga), "grad_nodecay": losses.flat(gb),
+                      "param_decay": losses.flat(a), "param_nodecay": losses.flat(b)})
+    out = {"betas": [0.9, 0.98], "eps": 1e-6, "weight_decay": 0.05,
+           "init_decay": losses.flat(p_dec), "init_nodecay": losses.flat(p_nod), "steps": steps}
+    with open(path, "w") as f:
+        json.dump(out, f)
+        f.write("\n")
+
+
 def main():
+    adamw_golden(os.path.join(ROOT, "train", "testdata", "adamw.json"))
     d = os.path.join(ROOT, "train", "testdata", "steps")
     cases = ref.read_json(os.path.join(d, "cases.json"))
     only = sys.argv[1:]

@@ -68,12 +68,16 @@ func (sr *stageRun) checkpoint() error {
 
 // pointState names checkpoint name in state.json, logs it and prunes older ones.
 func (sr *stageRun) pointState(name string) error {
-	sr.state.Checkpoint = filepath.Join("checkpoints", name)
+	rel := filepath.Join("checkpoints", name)
+	if sr.state.Checkpoint == rel {
+		return nil // already named (an interrupt right after a regular checkpoint)
+	}
+	sr.state.Checkpoint = rel
 	if err := eval.WriteJSON(sr.statePath, sr.state); err != nil {
 		return err
 	}
-	sr.log.write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": sr.state.Checkpoint})
-	return removeCheckpoints(sr.out, sr.idx, sr.s.Name, sr.s.KeepCheckpoints)
+	sr.log.write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": rel})
+	return removeCheckpoints(sr.out, sr.idx, sr.s.Name, sr.s.KeepCheckpoints, name)
 }
 
 // loadCheckpoint restores the optimiser and trainer state (the model was
@@ -114,8 +118,11 @@ func (sr *stageRun) loadCheckpoint(dir string) error {
 	return nil
 }
 
-// removeCheckpoints keeps the newest keep checkpoints of a stage.
-func removeCheckpoints(out string, idx int, name string, keep int) error {
+// removeCheckpoints keeps, of a stage's checkpoints, current (the one
+// state.json names) and the keep−1 newest before it; newer ones — left by
+// an attempt that was killed before naming them — go too (the resumed run
+// writes them again, identically). current "" removes them all but keep.
+func removeCheckpoints(out string, idx int, name string, keep int, current string) error {
 	root := filepath.Join(out, "checkpoints")
 	ents, err := os.ReadDir(root)
 	if err != nil {
@@ -132,8 +139,25 @@ func removeCheckpoints(out string, idx int, name string, keep int) error {
 		}
 	}
 	sort.Strings(mine) // zero-padded steps sort in step order
-	for i := 0; i < len(mine)-keep; i++ {
-		if err := os.RemoveAll(filepath.Join(root, mine[i])); err != nil {
+	kept := 0
+	for i := len(mine) - 1; i >= 0; i-- {
+		n := mine[i]
+		keepIt := false
+		switch {
+		case current == "":
+			keepIt = kept < keep
+		case n == current:
+			keepIt = true
+		case n < current:
+			keepIt = kept < keep-1
+		}
+		if keepIt {
+			if n != current {
+				kept++
+			}
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, n)); err != nil {
 			return err
 		}
 	}

@@ -45,7 +45,11 @@ func (sr *stageRun) devSet() (*dataset.Dataset, error) {
 // evaluate scores the model on the dev set (NDCG@10, Recall@10), keeps the
 // best model in OUTPUT/best/NN-name, and counts evaluations without
 // improvement for early stopping.
+// An evaluation runs to its end even after Ctrl-C (the step loop then
+// checkpoints): a checkpoint must not record a step whose evaluation was
+// cut short.
 func (sr *stageRun) evaluate(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
 	dev, err := sr.devSet()
 	if err != nil {
 		return err
@@ -166,16 +170,23 @@ func (sr *stageRun) finish(ctx context.Context, dir string) (*StageReport, error
 	if sr.ts.Stopped {
 		rep.StoppedAt = sr.ts.Step
 	}
+	// What follows runs to the end even after Ctrl-C: the stage is trained,
+	// and a stage half-saved would have to be trained again.
+	ctx = context.WithoutCancel(ctx)
 	best := sr.bestDir()
 	if s.Dev != "" && sr.ts.BestStep > 0 && sr.ts.BestStep != sr.ts.Step {
 		// The best evaluation came earlier: it is the stage's model.
 		fmt.Fprintf(w, "%s: keeping the best model (step %d, dev NDCG@10 %.2f)\n", s.Name, sr.ts.BestStep, 100*sr.ts.Best)
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(best, dir); err != nil {
-			return nil, err
-		}
+		if _, err := os.Stat(best); err == nil {
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+			if err := os.Rename(best, dir); err != nil {
+				return nil, err
+			}
+		} else if _, err2 := os.Stat(dir); err2 != nil {
+			return nil, fmt.Errorf("the best model %s is missing: %v", best, err)
+		} // else an earlier, interrupted finish already moved it into place
 		enc, err := loadEncoder(dir)
 		if err != nil {
 			return nil, err

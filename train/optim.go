@@ -61,7 +61,8 @@ func (o *AdamW) Update(slots []Slot, lr float64) error {
 	t := float64(o.Step)
 	bc1 := 1 - math.Pow(o.Beta1, t)
 	bc2 := 1 - math.Pow(o.Beta2, t)
-	a := nn.AdamWParams{Decay: 1, Beta1: float32(o.Beta1), Beta2: float32(o.Beta2), Eps: float32(o.Eps),
+	a := nn.AdamWParams{Decay: 1, Beta1: float32(o.Beta1), Beta2: float32(o.Beta2),
+		C1: float32(1 - o.Beta1), C2: float32(1 - o.Beta2), Eps: float32(o.Eps),
 		BC2Sqrt: float32(math.Sqrt(bc2)), StepSize: float32(lr / bc1)}
 	for i, s := range slots {
 		if s.Grad == nil {

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -122,6 +124,60 @@ func TestFreezeResolve(t *testing.T) {
 	} {
 		if _, err := bad.f.Resolve(m); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%+v: error %v, want %q", bad.f, err, bad.want)
+		}
+	}
+}
+
+// AdamW against torch.optim.AdamW element by element (oracle/train_reference.py
+// writes testdata/adamw.json): three steps at changing learning rates, one
+// parameter with weight decay and one without, to float32 rounding.
+func TestAdamWAgainstTorch(t *testing.T) {
+	b, err := os.ReadFile("testdata/adamw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Betas       [2]float64 `json:"betas"`
+		Eps         float64    `json:"eps"`
+		WeightDecay float64    `json:"weight_decay"`
+		InitDecay   []float32  `json:"init_decay"`
+		InitNoDecay []float32  `json:"init_nodecay"`
+	}
+	var raw struct {
+		Steps []struct {
+			LR           float64   `json:"lr"`
+			GradDecay    []float32 `json:"grad_decay"`
+			GradNoDecay  []float32 `json:"grad_nodecay"`
+			ParamDecay   []float32 `json:"param_decay"`
+			ParamNoDecay []float32 `json:"param_nodecay"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &raw); err != nil || len(raw.Steps) != 3 {
+		t.Fatalf("adamw.json: %v (%d steps)", err, len(raw.Steps))
+	}
+	slots := []Slot{
+		{Name: "w", Data: append([]float32(nil), g.InitDecay...), Grad: make([]float32, len(g.InitDecay)), Decay: true},
+		{Name: "b", Data: append([]float32(nil), g.InitNoDecay...), Grad: make([]float32, len(g.InitNoDecay))},
+	}
+	o := NewAdamW(slots, g.Betas[0], g.Betas[1], g.Eps, g.WeightDecay)
+	for i, st := range raw.Steps {
+		copy(slots[0].Grad, st.GradDecay)
+		copy(slots[1].Grad, st.GradNoDecay)
+		if err := o.Update(slots, st.LR); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"decayed", slots[0].Data, st.ParamDecay}, {"not decayed", slots[1].Data, st.ParamNoDecay}} {
+			for j := range c.want {
+				if d := math.Abs(float64(c.got[j] - c.want[j])); d > 2e-7*math.Abs(float64(c.want[j]))+1e-9 {
+					t.Fatalf("step %d, %s [%d]: %.9g, torch %.9g", i+1, c.name, j, c.got[j], c.want[j])
+				}
+			}
 		}
 	}
 }

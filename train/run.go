@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/model"
@@ -75,9 +76,14 @@ var ErrInterrupted = errors.New("training interrupted; a checkpoint was saved: r
 
 // runState is OUTPUT/state.json: how far the run got.
 type runState struct {
-	Fingerprint string   `json:"fingerprint"` // of the pipeline as resolved
-	Done        []string `json:"done"`        // output folders of finished stages, in order
-	Checkpoint  string   `json:"checkpoint,omitempty"`
+	Fingerprint string        `json:"fingerprint"` // of the pipeline as resolved
+	Done        []string      `json:"done"`        // output folders of finished stages, in order
+	Reports     []StageReport `json:"reports"`     // their reports
+	Checkpoint  string        `json:"checkpoint,omitempty"`
+	// The engine settings of the run: a resume with others continues, but
+	// its weights are no longer bit-identical to an uninterrupted run's.
+	Threads   int    `json:"threads"`
+	Precision string `json:"precision"`
 }
 
 // Run executes the pipeline's stages in order. Each stage's model is saved
@@ -125,11 +131,15 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		if st.Fingerprint != fp {
 			return nil, fmt.Errorf("%s: the pipeline (or --model/--max-steps) changed since this run started; resume needs the same recipe — start a new --output", out)
 		}
+		if st.Threads != blas.Threads() || st.Precision != blas.CurrentPrecision().String() {
+			fmt.Fprintf(o.Log, "warning: the run started with --threads %d --precision %s, this resume runs %d threads in %s: it continues, but the weights will not be bit-identical to an uninterrupted run\n",
+				st.Threads, st.Precision, blas.Threads(), blas.CurrentPrecision())
+		}
 	case errors.Is(err, os.ErrNotExist):
 		if o.Resume {
 			fmt.Fprintf(o.Log, "resume: %s has no run yet; starting from the beginning\n", out)
 		}
-		st = runState{Fingerprint: fp}
+		st = runState{Fingerprint: fp, Threads: blas.Threads(), Precision: blas.CurrentPrecision().String()}
 	default:
 		return nil, err
 	}
@@ -155,6 +165,9 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 				return nil, fmt.Errorf("%s: state.json lists stage %q done, the pipeline's stage %d is %q", out, st.Done[i], i+1, s.Name)
 			}
 			fmt.Fprintf(o.Log, "stage %d/%d %s: done earlier (%s)\n", i+1, len(p.Stages), s.Name, dir)
+			if i < len(st.Reports) {
+				rep.Stages = append(rep.Stages, st.Reports[i])
+			}
 			prev = dir
 			continue
 		}
@@ -171,11 +184,12 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		}
 		rep.Stages = append(rep.Stages, *sr)
 		st.Done = append(st.Done, filepath.Base(dir))
+		st.Reports = append(st.Reports, *sr)
 		st.Checkpoint = ""
 		if err := eval.WriteJSON(statePath, &st); err != nil {
 			return rep, err
 		}
-		if err := removeCheckpoints(out, i, s.Name, 0); err != nil {
+		if err := removeCheckpoints(out, i, s.Name, 0, ""); err != nil {
 			return rep, err
 		}
 		prev = dir
@@ -302,10 +316,16 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 	fmt.Fprintf(w, "%d examples, %d epochs, %d optimiser steps of %d×%d examples (sampler %s), warm-up %d steps, %s schedule, lr %g\n",
 		len(sr.data.rows), sr.plan.epochs, total, s.BatchSize, s.Accumulate, s.Sampler, sr.sched.Warmup, s.Schedule, s.LR)
 	if ckpt == "" {
+		// A stage starting over (fresh, or killed before its first
+		// checkpoint) drops whatever an earlier attempt logged for it.
+		if err := r.log.truncate(idx, -1); err != nil {
+			return nil, err
+		}
 		r.log.write(map[string]any{"event": "stage_start", "stage": s.Name, "stage_index": idx, "steps": total,
 			"examples": len(sr.data.rows), "trainable": trainable, "parameters": all, "from": from, "kormed": r.o.Version})
-		// Before the first step: how collapsed is the starting model?
-		if sr.ts.Before, err = sr.diagnose(ctx); err != nil {
+		// Before the first step: how collapsed is the starting model? (To
+		// its end even after Ctrl-C: the loop then checkpoints step 0.)
+		if sr.ts.Before, err = sr.diagnose(context.WithoutCancel(ctx)); err != nil {
 			return nil, err
 		}
 	}
@@ -460,6 +480,9 @@ func (sr *stageRun) loadModels(ctx context.Context, from string, loss Loss) erro
 		hidden, attn = ms[0].Enc.Cfg.DropoutRates()
 	}
 	nc := len(sr.data.rows[0])
+	if s.Dual && nc < 2 {
+		return fmt.Errorf("dual: the data has %d text column; a question and a context encoder need queries and passages (2 or more columns)", nc)
+	}
 	sr.step = &Step{Loss: loss, MaxLength: s.MaxLength, MiniBatch: s.MiniBatch, HiddenDropout: hidden, AttentionDropout: attn}
 	names := []string{""}
 	if s.Dual {

@@ -803,9 +803,11 @@ max_steps = 2
 	if err == nil || !strings.Contains(err.Error(), "changed since this run started") {
 		t.Errorf("resume with another --max-steps: %v", err)
 	}
-	// Resume of the finished run: nothing to redo.
+	// Resume of the finished run: nothing to redo, and the report still
+	// holds both stages (kept in state.json).
 	rep, log = runMust(t, dir, recipe, Options{MaxSteps: 3, Resume: true})
-	if len(rep.Stages) != 0 || !strings.Contains(log, "stage 1/2 long: done earlier") || !strings.Contains(log, "stage 2/2 short: done earlier") {
+	if len(rep.Stages) != 2 || rep.Stages[0].Name != "long" || rep.Stages[0].Steps != 3 || rep.Stages[1].Steps != 2 ||
+		!strings.Contains(log, "stage 1/2 long: done earlier") || !strings.Contains(log, "stage 2/2 short: done earlier") {
 		t.Errorf("resume of a finished run: %+v\n%s", rep.Stages, log)
 	}
 	if !bytes.Equal(weights, runRead(t, filepath.Join(dir, "out", "02-short", "model.safetensors"))) {

@@ -85,6 +85,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C or SIGTERM cancels ctx (a training run checkpoints
+	// and exits); from then on the signals' default action is back, so a
+	// second Ctrl-C ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	if err := c.run(ctx, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) { // -h: the usage was printed
 			return

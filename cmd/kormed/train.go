@@ -48,19 +48,16 @@ func runTrain(ctx context.Context, args []string) error {
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if file == "" && fs.NArg() > 0 {
+	if file == "" && fs.NArg() > 0 { // flags first, then the file, then maybe more flags
 		file = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return err
 		}
+	}
+	if err := applyEngine(); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
