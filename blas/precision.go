@@ -15,8 +15,9 @@ const (
 	// BF16 rounds both operands of the larger products to bfloat16 and
 	// accumulates in float32, as PyTorch's
 	// torch.set_float32_matmul_precision("medium") on a CPU with
-	// AVX512-BF16 or AMX: about twice the speed, about 3 significant
-	// digits per operand (relative error ~2⁻⁹). Everything else (LayerNorm,
+	// AVX512-BF16 or AMX: the products about twice as fast, each operand
+	// rounded to 8 significant bits (relative error ≤ 2⁻⁹, about 2.4
+	// decimal digits). Everything else (LayerNorm,
 	// softmax, GELU, the optimiser, the weights) stays float32.
 	BF16
 )
@@ -43,7 +44,7 @@ var precision atomic.Int32
 
 // bf16MinWork is the m·n·k below which a product stays float32: the
 // operand conversion and primitive call cost more than they save there
-// (attention's per-head products, small batches).
+// (small batches; attention's per-head products use SgemmF32 anyway).
 const bf16MinWork = 1 << 18
 
 // SetPrecision chooses the matrix products' arithmetic. BF16 needs the cgo

@@ -11,7 +11,7 @@ import (
 type gradBuffers struct {
 	store          []float32
 	capBT          int
-	t1, t2, dx     []float32 // [BT,C]
+	t1, t2         []float32 // [BT,C]
 	f1, f2         []float32 // [BT,F]
 	qkv            []float32 // [BT,3C]
 	embTypeScratch []int32
@@ -21,11 +21,11 @@ func (g *gradBuffers) grow(BT, C, F int) {
 	if BT > g.capBT || g.store == nil {
 		g.capBT = BT
 		g.store = nil
-		g.store = make([]float32, BT*(6*C+2*F))
+		g.store = make([]float32, BT*(5*C+2*F))
 	}
 	s := g.store
 	take := func(n int) []float32 { v := s[:n:n]; s = s[n:]; return v }
-	g.t1, g.t2, g.dx = take(BT*C), take(BT*C), take(BT*C)
+	g.t1, g.t2 = take(BT*C), take(BT*C)
 	g.f1, g.f2 = take(BT*F), take(BT*F)
 	g.qkv = take(3 * BT * C)
 }
@@ -95,17 +95,13 @@ func (e *Encoder) Backward(ws *Workspace, g *Weights, dout []float32) error {
 	gb := &ws.grad
 	gb.grow(BT, C, F)
 	dx := dout[:BT*C]
-	var mask []float32
-	if len(ws.mask) > 0 {
-		mask = ws.mask
-	}
 	drop := ws.dropping()
 	for l := len(e.W.Layers) - 1; l >= max(low, 0); l-- {
 		in := ws.Emb
 		if l > 0 {
 			in = ws.Acts[l-1].Out
 		}
-		e.layerBackward(ws, drop, l, g, dx, in, mask, B, T, C, F, NH, l > low)
+		e.layerBackward(ws, drop, l, g, dx, in, B, T, C, F, NH, l > low)
 	}
 	if low >= 0 {
 		return nil
@@ -146,7 +142,7 @@ func (e *Encoder) Backward(ws *Workspace, g *Weights, dout []float32) error {
 // layerBackward is one block's backward (see Backward); dx holds the
 // gradient of the block's output on entry and of its input on return
 // (computed only when needInput).
-func (e *Encoder) layerBackward(ws *Workspace, drop *Dropout, l int, g *Weights, dx, in, mask []float32, B, T, C, F, NH int, needInput bool) {
+func (e *Encoder) layerBackward(ws *Workspace, drop *Dropout, l int, g *Weights, dx, in []float32, B, T, C, F, NH int, needInput bool) {
 	a, L, G := &ws.Acts[l], &e.W.Layers[l], &g.Layers[l]
 	gb := &ws.grad
 	BT := B * T
@@ -195,7 +191,10 @@ func (e *Encoder) layerBackward(ws *Workspace, drop *Dropout, l int, g *Weights,
 //
 // PoolBackward accumulates into dhidden [B,T,C] (and into g's pooler
 // weights when pooling is PoolPooler and they are trainable) the gradient
-// of Pool(hidden, mask, p, normalize) given dout [B,C].
+// of Pool(hidden, mask, p, normalize) given dout [B,C]. (kormed train's
+// stages pool by mean or CLS, what a sentence-transformers folder can
+// save; PoolPooler is there for library users training DPR-style pooler
+// outputs.)
 func (e *Encoder) PoolBackward(dhidden []float32, g *Weights, dout, hidden, mask []float32, B, T int, p Pooling, normalize bool) error {
 	C := e.Cfg.HiddenSize
 	if mask == nil {

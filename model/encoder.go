@@ -56,7 +56,6 @@ type Workspace struct {
 
 	// The batch of the last forward, kept for the backward (Save only).
 	ids, typeIDs []int32
-	mask         []float32
 
 	capBT, capATT int
 	saved         bool
@@ -198,10 +197,6 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 		ws.typeIDs = ws.typeIDs[:0]
 		if typeIDs != nil {
 			ws.typeIDs = append(ws.typeIDs, typeIDs...)
-		}
-		ws.mask = ws.mask[:0]
-		if mask != nil {
-			ws.mask = append(ws.mask, mask...)
 		}
 	}
 

@@ -133,7 +133,8 @@ static inline uint64_t mix64(uint64_t z) {
 	return z ^ (z >> 31);
 }
 
-TC static void drop_span(float *restrict o, const float *restrict in, long n, uint64_t key, uint64_t base,
+// o may be in (dropout in place): elementwise, so no restrict.
+TC static void drop_span(float *o, const float *in, long n, uint64_t key, uint64_t base,
                          uint64_t th, float scale) {
 	for (long j = 0; j < n; j++) {
 		uint64_t h = mix64(key + (base + (uint64_t)j) * 0xD6E8FEB86659FD93ULL);
@@ -281,6 +282,7 @@ void kn_layernorm_backward(float *din, float *dw, float *db, const float *dout, 
 	int T = N * C >= PAR_MIN / 4 ? nt : 1;
 	if (T < 1) T = 1;
 	double *part = calloc((size_t)T * 2 * (size_t)C, sizeof(double));
+	if (!part) abort(); // out of memory for a few KB of partial sums
 #pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num(), nth = omp_get_num_threads();
@@ -339,6 +341,7 @@ TC static double sumsq_span(const float *x, long n) {
 double kn_sumsq(const float *x, long n, int nt) {
 	long chunks = (n + SPAN - 1) / SPAN;
 	double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof(double));
+	if (!part) abort();
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
 	for (long c = 0; c < chunks; c++) {
 		long lo = c * SPAN, hi = lo + SPAN < n ? lo + SPAN : n;

@@ -7,8 +7,9 @@
 # fixtures/golden_len16.safetensors (--max-length 16) from oracle/reference.py.
 # Run from the repository root: sh oracle/make_fixtures.sh
 set -eu
-# Debian's OpenBLAS misdetects these CPUs; the checked-in fixtures were made with SkylakeX kernels.
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+# Debian's OpenBLAS misdetects these CPUs; the checked-in fixtures were made with its SkylakeX
+# kernels (AVX-512; some machines here preset another core type, which changes the last bits).
+export OPENBLAS_CORETYPE=SkylakeX
 go build -o /tmp/kormed-fixtures ./cmd/kormed
 K=/tmp/kormed-fixtures
 rm -rf testdata/models/tiny-bert testdata/models/tiny-xlmr

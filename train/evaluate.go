@@ -277,10 +277,7 @@ func (sr *stageRun) cardOptions(dev map[string]float64) model.SaveOptions {
 	fmt.Fprintf(&b, "Fine-tuned with `kormed train` (pipeline %q), stages run in order, each from the previous one's output:\n\n", sr.p.Name)
 	b.WriteString("| # | stage | data | loss | length | batch | lr | schedule | freeze |\n|---|---|---|---|---|---|---|---|---|\n")
 	for i := 0; i <= sr.idx; i++ {
-		s := sr.p.Stages[i]
-		if sr.o.MaxSteps > 0 && (s.MaxSteps == 0 || s.MaxSteps > sr.o.MaxSteps) {
-			s.MaxSteps = sr.o.MaxSteps // capped by --max-steps, as Run trained it
-		}
+		s := sr.p.Stages[i].capped(sr.o.MaxSteps) // as Run trained it
 		steps := plural(s.Epochs, "epoch")
 		if s.MaxSteps > 0 {
 			steps = plural(s.MaxSteps, "step")

@@ -53,10 +53,10 @@ func (f Freeze) Resolve(m *model.Model) (*Plan, error) {
 		return nil, fmt.Errorf("freeze.embeddings = %q: want none, word or all", f.Embeddings)
 	}
 	if f.BottomLayers < 0 || f.BottomLayers > L {
-		return nil, fmt.Errorf("freeze.bottom_layers = %d: the model has %d layers (0–%d)", f.BottomLayers, L, L-1)
+		return nil, fmt.Errorf("freeze.bottom_layers = %d: the model has %d layers (0 to %d may be frozen)", f.BottomLayers, L, L)
 	}
 	if f.TrainTopLayers < 0 || f.TrainTopLayers > L {
-		return nil, fmt.Errorf("freeze.train_top_layers = %d: the model has %d layers (0–%d)", f.TrainTopLayers, L, L-1)
+		return nil, fmt.Errorf("freeze.train_top_layers = %d: the model has %d layers (1 to %d may be trained)", f.TrainTopLayers, L, L)
 	}
 	if f.TrainTopLayers > 0 && f.BottomLayers > 0 {
 		return nil, fmt.Errorf("freeze: bottom_layers and train_top_layers both set; give one")

@@ -123,8 +123,9 @@ type Stage struct {
 	LogSteps int `toml:"log_steps"`
 }
 
-// stageDefaults are sentence-transformers' / the HF Trainer's defaults
-// where a recipe is silent.
+// stageDefaults are what a recipe does not say: sentence-transformers'
+// fit() defaults (lr 2e-5, weight decay 0.01, max_grad_norm 1, linear
+// schedule, 1 epoch) with a 10% warm-up and batch 32.
 func stageDefaults() Stage {
 	return Stage{Epochs: 1, BatchSize: 32, Accumulate: 1, LR: 2e-5, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
 		Schedule: "linear", WarmupRatio: 0.1, MaxGradNorm: 1, WeightDecay: 0.01, PerGroup: 2, KeepCheckpoints: 2, LogSteps: 1}
@@ -365,6 +366,14 @@ func (p *Pipeline) check() error {
 		}
 	}
 	return nil
+}
+
+// capped is s with max_steps capped at n (--max-steps; n ≤ 0: no cap).
+func (s Stage) capped(n int) Stage {
+	if n > 0 && (s.MaxSteps == 0 || s.MaxSteps > n) {
+		s.MaxSteps = n
+	}
+	return s
 }
 
 var safeStageName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)

@@ -155,10 +155,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	r := &runner{p: p, o: o, out: out, log: lg, state: &st, statePath: statePath}
 	prev := base
 	for i := range p.Stages {
-		s := p.Stages[i]
-		if o.MaxSteps > 0 && (s.MaxSteps == 0 || s.MaxSteps > o.MaxSteps) {
-			s.MaxSteps = o.MaxSteps
-		}
+		s := p.Stages[i].capped(o.MaxSteps)
 		dir := stageDir(out, i, s.Name)
 		if i < len(st.Done) {
 			if st.Done[i] != filepath.Base(dir) {

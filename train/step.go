@@ -99,7 +99,7 @@ type Step struct {
 }
 
 // columnTokens tokenises one column.
-func (s *Step) columnTokens(c int, texts []string) ([]tokenizer.Encoding, error) {
+func (s *Step) columnTokens(c int, texts []string) []tokenizer.Encoding {
 	m := s.Towers[c].M
 	encs := make([]tokenizer.Encoding, len(texts))
 	maxLen := s.MaxLength
@@ -109,7 +109,7 @@ func (s *Step) columnTokens(c int, texts []string) ([]tokenizer.Encoding, error)
 	for i, t := range texts {
 		encs[i] = m.Tok.Encode(s.Prefixes[c]+t, maxLen)
 	}
-	return encs, nil
+	return encs
 }
 
 // rowKeys are the dropout keys of rows lo..hi of column c: a function of
@@ -177,10 +177,7 @@ func (s *Step) LossAndGrad(b *Batch, key uint64, scale float64) (float64, error)
 		if len(b.Texts[c]) != b.Size() {
 			return 0, fmt.Errorf("column %d has %d texts, column 0 %d", c, len(b.Texts[c]), b.Size())
 		}
-		var err error
-		if encs[c], err = s.columnTokens(c, b.Texts[c]); err != nil {
-			return 0, err
-		}
+		encs[c] = s.columnTokens(c, b.Texts[c])
 	}
 	return s.LossAndGradTokens(encs, b.Labels, b.Groups, key, scale)
 }

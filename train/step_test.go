@@ -121,7 +121,7 @@ func TestStepsAgainstPyTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				encs, _ := st.columnTokens(col, texts)
+				encs := st.columnTokens(col, texts)
 				bt := m.Tok.Pad(encs)
 				for i, id := range bt.IDs {
 					if int64(id) != want[i] {
