@@ -20,6 +20,26 @@ func init() {
 	register(command{name: "bench mixed", summary: "time encoding real texts of uneven length, with and without length bucketing", run: benchMixed})
 }
 
+// timeSteps runs step warm times untimed, then iters times timed, and
+// returns the timed seconds; step gets the running index from 0.
+func timeSteps(ctx context.Context, warm, iters int, step func(i int) error) (float64, error) {
+	for i := 0; i < warm; i++ {
+		if err := step(i); err != nil {
+			return 0, err
+		}
+	}
+	t0 := time.Now()
+	for i := 0; i < iters; i++ {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := step(warm + i); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(t0).Seconds(), nil
+}
+
 // engineName names kormed's engine in benchmark records: the matrix-product
 // backend and, under --precision bf16, the precision.
 func engineName() string {
@@ -83,28 +103,16 @@ func benchEncode(ctx context.Context, args []string) error {
 	}
 	out := make([]float32, *B*enc.Cfg.HiddenSize)
 	ws := &model.Workspace{}
-	step := func() error {
+	sec, err := timeSteps(ctx, *warm, *iters, func(int) error {
 		h, err := enc.Forward(ws, ids, nil, mask, *B, *T, nil)
 		if err != nil {
 			return err
 		}
 		return enc.Pool(out, h, mask, *B, *T, model.PoolMean, true)
+	})
+	if err != nil {
+		return err
 	}
-	for i := 0; i < *warm; i++ {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	t0 := time.Now()
-	for i := 0; i < *iters; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	sec := time.Since(t0).Seconds()
 	res := map[string]any{
 		"engine": engineName(), "batch": *B, "seq": *T, "iters": *iters, "threads": blas.Threads(),
 		"seconds": sec, "seq_per_s": float64(*B**iters) / sec,

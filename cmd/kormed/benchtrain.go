@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/model"
@@ -83,21 +82,10 @@ func benchTrain(ctx context.Context, args []string) error {
 		train.ClipGradNorm(tw.Slots, 1)
 		return opt.Update(tw.Slots, 2e-5)
 	}
-	for i := 0; i < *warm; i++ {
-		if err := step(i); err != nil {
-			return err
-		}
+	sec, err := timeSteps(ctx, *warm, *iters, step)
+	if err != nil {
+		return err
 	}
-	t0 := time.Now()
-	for i := 0; i < *iters; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := step(*warm + i); err != nil {
-			return err
-		}
-	}
-	sec := time.Since(t0).Seconds()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res := map[string]any{
