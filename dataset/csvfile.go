@@ -44,6 +44,26 @@ func OpenCSV(path string) (*CSVFile, error) {
 // Close closes the file.
 func (c *CSVFile) Close() error { return c.f.Close() }
 
+// Next returns the next record that is not a blank line, with the line it
+// starts on; io.EOF at the end; a malformed record is an error naming the
+// file and line (see Err).
+func (c *CSVFile) Next() ([]string, int, error) {
+	for {
+		rec, err := c.Read()
+		if err == io.EOF {
+			return nil, 0, io.EOF
+		}
+		if err != nil {
+			return nil, 0, c.Err(err)
+		}
+		if blankRecord(rec) {
+			continue
+		}
+		line, _ := c.FieldPos(0)
+		return rec, line, nil
+	}
+}
+
 // Err turns an error of Read into one naming the file and line (and, for
 // a quote left open, the line where the record started).
 func (c *CSVFile) Err(err error) error { return csvError(c.Path, err) }

@@ -191,16 +191,12 @@ func readPairExamples(path string) (*Examples, error) {
 	need++
 	ex := &Examples{Path: path, Format: FormatPairs, Columns: names, HasLabels: li >= 0}
 	for {
-		rec, err := r.Read()
+		rec, line, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvError(path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if blankRecord(rec) {
-			continue
+			return nil, err
 		}
 		if len(rec) < need {
 			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d (columns %s)", path, line, len(rec), need, strings.Join(header, ","))

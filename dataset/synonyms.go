@@ -113,16 +113,12 @@ func readSynonymCSV(path string) (*Examples, error) {
 	need := max(ti, ci) + 1
 	s := newSynonymSet(path)
 	for {
-		rec, err := r.Read()
+		rec, line, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvError(path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if blankRecord(rec) {
-			continue
+			return nil, err
 		}
 		if len(rec) < need {
 			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d (%s,term)", path, line, len(rec), need, cname)

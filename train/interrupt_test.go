@@ -19,13 +19,7 @@ import (
 func interruptRecipe(t *testing.T, dir, extra string) string {
 	t.Helper()
 	runTriplets(t, dir, "triplets.jsonl", 24)
-	var dev bytes.Buffer
-	dev.WriteString("query,context,label\n")
-	for i := 0; i < 20; i++ {
-		k := runKinds[i%len(runKinds)]
-		fmt.Fprintf(&dev, "%s %d번 알려줘,%s 제품 %d 설명,1\n", k, 100+i, k, 100+i)
-	}
-	runWrite(t, dir, "dev.csv", dev.String())
+	runDev(t, dir)
 	return fmt.Sprintf(`name = "interrupt"
 model = %q
 [[stage]]

@@ -57,6 +57,19 @@ func runTriplets(t *testing.T, dir, name string, n int) string {
 	return runWrite(t, dir, name, b.String())
 }
 
+// runDev writes dev.csv: 20 questions about products the training
+// triplets do not name, each with its description as the positive.
+func runDev(t *testing.T, dir string) string {
+	t.Helper()
+	var dev bytes.Buffer
+	dev.WriteString("query,context,label\n")
+	for i := 0; i < 20; i++ {
+		k := runKinds[i%len(runKinds)]
+		fmt.Fprintf(&dev, "%s %d번 알려줘,%s 제품 %d 설명,1\n", k, 100+i, k, 100+i)
+	}
+	return runWrite(t, dir, "dev.csv", dev.String())
+}
+
 // runRecipe parses a recipe written in dir (relative paths resolve
 // against dir) and runs it into dir/out unless o.Output is set, with the
 // log captured. It returns the report, the log text and Run's error.
@@ -534,13 +547,7 @@ max_steps = 2
 func TestRunDevEarlyStopping(t *testing.T) {
 	dir := t.TempDir()
 	runTriplets(t, dir, "triplets.jsonl", 24)
-	var dev bytes.Buffer
-	dev.WriteString("query,context,label\n")
-	for i := 0; i < 20; i++ {
-		k := runKinds[i%len(runKinds)]
-		fmt.Fprintf(&dev, "%s %d번 알려줘,%s 제품 %d 설명,1\n", k, 100+i, k, 100+i)
-	}
-	devPath := runWrite(t, dir, "dev.csv", dev.String())
+	devPath := runDev(t, dir)
 	recipe := fmt.Sprintf(`name = "early"
 model = %q
 [[stage]]

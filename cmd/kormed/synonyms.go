@@ -317,16 +317,12 @@ func readIngredientRows(path string) ([]ingredientRow, *drugSynonyms, error) {
 	s := &drugSynonyms{path: path}
 	var rows []ingredientRow
 	for {
-		rec, err := r.Read()
+		rec, line, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, nil, r.Err(err)
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
+			return nil, nil, err
 		}
 		if len(rec) <= max(ki, ei) {
 			return nil, nil, fmt.Errorf("%s:%d: %d fields, want at least %d", path, line, len(rec), max(ki, ei)+1)
