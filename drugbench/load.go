@@ -41,6 +41,13 @@ type Product struct {
 	BaseName       string // Name without parenthesised notes and strength, e.g. "페니드정"
 	Strength       string // strength found in the name, e.g. "10밀리그램"; "" if none
 	Line           int    // first line of the product in ProductsFile
+
+	// IngredientCodes is parallel to Ingredients: IngredientCodes[i] is
+	// the MFDS ingredient code of Ingredients[i] without brackets
+	// ("M082272" for "[M082272]디오스민"), "" where the name had no code.
+	// Names are deduplicated, not codes: a code may repeat when the
+	// table spells one ingredient two ways (e.g. a truncated name).
+	IngredientCodes []string
 }
 
 // Type is one MFDS product-type code with all its names and definitions.
@@ -59,7 +66,7 @@ type Source struct {
 }
 
 var (
-	ingCode = regexp.MustCompile(`^\s*\[M\d+\]\s*`)
+	ingCode = regexp.MustCompile(`^\s*\[(M\d+)\]\s*`)
 )
 
 // null maps the literal NULL (any case) and blank fields to "".
@@ -164,9 +171,14 @@ func Load(dir string) (*Source, error) {
 			}
 		}
 		for _, part := range strings.Split(null(get("main_ingredient")), "|") {
+			code := ""
+			if m := ingCode.FindStringSubmatch(part); m != nil {
+				code = m[1]
+			}
 			part = strings.TrimSpace(ingCode.ReplaceAllString(part, ""))
-			if part != "" {
-				p.Ingredients = appendUnique(p.Ingredients, part)
+			if part != "" && !contains(p.Ingredients, part) {
+				p.Ingredients = append(p.Ingredients, part)
+				p.IngredientCodes = append(p.IngredientCodes, code)
 			}
 		}
 		for _, part := range strings.Split(null(get("main_ingredient_eng")), "/") {
