@@ -42,6 +42,7 @@ type Doc struct {
 type Hit struct {
 	ID    string
 	Score float64
+	Doc   int // the document's number: its position in insertion order
 }
 
 // Options configure an index.
@@ -182,6 +183,15 @@ type accumulator struct {
 // ID ascending among equal scores. Only documents sharing at least one term
 // with the query are returned; k <= 0 returns all of them.
 func (ix *Index) Search(query string, k int) []Hit {
+	return ix.SearchFunc(query, k, nil)
+}
+
+// SearchFunc is Search over the documents for which allow(doc) is true
+// (all of them when allow is nil), doc being the document's number. The
+// filter applies while scoring, so up to k allowed documents come back
+// however many better ones it rejects; the statistics (idf, average
+// length) stay those of the whole index.
+func (ix *Index) SearchFunc(query string, k int, allow func(doc int) bool) []Hit {
 	toks := ix.an.Analyze(nil, query)
 	if len(toks) == 0 || len(ix.ids) == 0 {
 		return nil
@@ -217,6 +227,9 @@ func (ix *Index) Search(query string, k int) []Hit {
 		w := float64(q.qtf) * idf64(len(ix.ids), int(hi-lo)) * k1p1
 		docs, tfs := ix.docs[lo:hi], ix.tfs[lo:hi]
 		for i, d := range docs {
+			if allow != nil && !allow(int(d)) {
+				continue
+			}
 			tf := float64(tfs[i])
 			if score[d] == 0 {
 				touched = append(touched, d)
@@ -239,13 +252,16 @@ func (ix *Index) Search(query string, k int) []Hit {
 	}
 	out := make([]Hit, len(h.d))
 	for i, d := range h.d {
-		out[i] = Hit{ID: ix.ids[d], Score: score[d]}
+		out[i] = Hit{ID: ix.ids[d], Score: score[d], Doc: int(d)}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
 			return out[i].Score > out[j].Score
 		}
-		return out[i].ID < out[j].ID
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Doc < out[j].Doc
 	})
 	for _, d := range touched {
 		score[d] = 0

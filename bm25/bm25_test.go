@@ -31,7 +31,7 @@ func checkHits(t *testing.T, got []Hit, want []Hit) {
 		t.Fatalf("got %d hits %v, want %v", len(got), got, want)
 	}
 	for i := range want {
-		if got[i].ID != want[i].ID || !near(got[i].Score, want[i].Score) {
+		if got[i].ID != want[i].ID || got[i].Doc != want[i].Doc || !near(got[i].Score, want[i].Score) {
 			t.Fatalf("hit %d = %+v, want %+v (all: %v)", i, got[i], want[i], got)
 		}
 	}
@@ -57,15 +57,15 @@ func TestHandWorkedScores(t *testing.T) {
 	if idf, df := ix.IDF("두통"); df != 2 || !near(idf, idf2) {
 		t.Fatalf("IDF(두통) = %v, %d", idf, df)
 	}
-	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", s2}, {"d1", s1}})
+	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", s2, 1}, {"d1", s1, 0}})
 	// 두통 해열: d1 gets 두통 + 해열 (same df, same tf, same length) = 2·s1;
 	// d3: 해열 tf 1 at length 3 → ln 1.6 · 2.2/2.3125.
 	s3 := idf2 * 2.2 / 2.3125
-	checkHits(t, ix.Search("두통 해열", 10), []Hit{{"d1", 2 * s1}, {"d2", s2}, {"d3", s3}})
+	checkHits(t, ix.Search("두통 해열", 10), []Hit{{"d1", 2 * s1, 0}, {"d2", s2, 1}, {"d3", s3, 2}})
 	// A repeated query term counts twice; d2 and d3 tie and sort by ID.
-	checkHits(t, ix.Search("감기 감기", 10), []Hit{{"d2", 2 * s3}, {"d3", 2 * s3}})
+	checkHits(t, ix.Search("감기 감기", 10), []Hit{{"d2", 2 * s3, 1}, {"d3", 2 * s3, 2}})
 	// k cuts after sorting; k <= 0 returns every match.
-	checkHits(t, ix.Search("두통 해열", 1), []Hit{{"d1", 2 * s1}})
+	checkHits(t, ix.Search("두통 해열", 1), []Hit{{"d1", 2 * s1, 0}})
 	if got := ix.Search("두통 해열", 0); len(got) != 3 {
 		t.Fatalf("k=0 returned %d hits", len(got))
 	}
@@ -84,7 +84,7 @@ func TestParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	idf2 := math.Log(1.6)
-	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", idf2 * 6 / 4}, {"d1", idf2 * 3 / 3}})
+	checkHits(t, ix.Search("두통", 10), []Hit{{"d2", idf2 * 6 / 4, 1}, {"d1", idf2 * 3 / 3, 0}})
 	if o := ix.Options(); o.Analyzer != "bigram" || o.K1 != 2 {
 		t.Fatalf("options %+v", o)
 	}
@@ -306,4 +306,91 @@ func FuzzDecode(f *testing.F) {
 			got.Search("두통 해열 감기", 3)
 		}
 	})
+}
+
+func TestAppendEqualsBuild(t *testing.T) {
+	docs := []Doc{
+		{ID: "a", Text: "타이레놀정 500밀리그램 해열 진통제"},
+		{ID: "b", Text: "판콜에이내복액 감기약 해열"},
+		{ID: "c", Text: "아스피린 장용정 혈전 예방"},
+		{ID: "d", Text: "게보린정 두통 치통 생리통 진통제"},
+		{ID: "e", Text: "베아제정 소화제 더부룩함"},
+		{ID: "f", Text: "타이레놀 8시간 이알서방정 해열 진통"},
+	}
+	opts := Options{Analyzer: "bigram"}
+	whole, err := Build(docs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Build(docs[:2], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, err := base.Append(docs[2:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := mid.Append(docs[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Len() != 2 || mid.Len() != 4 || all.Len() != 6 {
+		t.Fatalf("lengths %d %d %d", base.Len(), mid.Len(), all.Len())
+	}
+	if all.Terms() != whole.Terms() || all.Postings() != whole.Postings() || all.AvgDocLen() != whole.AvgDocLen() {
+		t.Fatalf("appended index differs: terms %d/%d postings %d/%d", all.Terms(), whole.Terms(), all.Postings(), whole.Postings())
+	}
+	for _, q := range []string{"해열 진통제", "타이레놀", "두통", "소화", "혈전 예방 아스피린"} {
+		want, got := whole.Search(q, 0), all.Search(q, 0)
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%q: appended %v, built %v", q, got, want)
+		}
+	}
+	// The base index still answers from its own two documents.
+	if hs := base.Search("두통", 0); len(hs) != 0 {
+		t.Errorf("base changed: %v", hs)
+	}
+	// An updated document: "a" again, the old version filtered out.
+	upd, err := all.Append([]Doc{{ID: "a", Text: "타이레놀정 새 설명 소화"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := upd.SearchFunc("소화", 0, func(d int) bool { return d != 0 })
+	if len(hs) != 2 || hs[0].Doc != 6 && hs[1].Doc != 6 {
+		t.Errorf("updated doc not found by number: %+v", hs)
+	}
+	for _, h := range upd.SearchFunc("타이레놀", 0, func(d int) bool { return d != 0 }) {
+		if h.Doc == 0 {
+			t.Errorf("filtered document returned: %+v", h)
+		}
+	}
+	if _, err := all.Append([]Doc{{ID: "x"}, {ID: "x"}}); err == nil {
+		t.Error("duplicate IDs within one Append accepted")
+	}
+}
+
+func TestSearchFuncKeepsTopKFull(t *testing.T) {
+	var docs []Doc
+	for i := 0; i < 50; i++ {
+		docs = append(docs, Doc{ID: fmt.Sprintf("d%02d", i), Text: strings.Repeat("해열 ", 1+i%7) + "진통제"})
+	}
+	ix, err := Build(docs, Options{Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := func(d int) bool { return d%2 == 1 }
+	hs := ix.SearchFunc("해열", 10, odd)
+	if len(hs) != 10 {
+		t.Fatalf("got %d hits, want 10", len(hs))
+	}
+	all := ix.Search("해열", 0)
+	var want []Hit
+	for _, h := range all {
+		if odd(h.Doc) {
+			want = append(want, h)
+		}
+	}
+	if !reflect.DeepEqual(hs, want[:10]) {
+		t.Errorf("filtered top 10 %v, want %v", hs, want[:10])
+	}
 }
