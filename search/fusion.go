@@ -1,0 +1,126 @@
+package search
+
+import (
+	"math"
+	"sort"
+)
+
+// Ranked is one retriever's result: a document and its raw score, the
+// list ordered best first.
+type Ranked struct {
+	ID    string
+	Score float64
+}
+
+// Fused is one document after fusion: its fused score and, for each input
+// list, its 1-based rank and raw score there (rank 0: not in that list).
+type Fused struct {
+	ID     string
+	Score  float64
+	Ranks  []int
+	Scores []float64
+}
+
+// RRFK is the rank constant of reciprocal-rank fusion (Cormack, Clarke and
+// Büttcher, 2009; the value Weaviate, Elasticsearch and OpenSearch use).
+const RRFK = 60
+
+// RRF fuses ranked lists by reciprocal rank: a document's score is
+// Σ_i w_i / (k + r_i) over the lists i where it has 1-based rank r_i. Raw
+// scores are ignored, so lists on different scales (BM25, cosine) combine
+// without normalisation. Results are ordered by fused score descending,
+// then ID ascending.
+//
+// Worked example, k = 60, weights bm25 0.25, dense 0.75 (alpha 0.75):
+//
+//	bm25:  A (12.1), B (9.0), C (3.2)
+//	dense: B (0.91), C (0.88), D (0.80)
+//
+//	A: 0.25/61                 = 0.004098
+//	B: 0.25/62 + 0.75/61       = 0.004032 + 0.012295 = 0.016327
+//	C: 0.25/63 + 0.75/62       = 0.003968 + 0.012097 = 0.016065
+//	D:           0.75/63       = 0.011905
+//
+//	fused: B, C, D, A
+//
+// Weaviate's rankedFusion computes w/(k + r − 1) with a 0-based rank r; the
+// two differ only by that one-place offset.
+func RRF(lists [][]Ranked, weights []float64, k float64) []Fused {
+	return fuse(lists, weights, func(_, rank int) float64 {
+		return 1 / (k + float64(rank+1))
+	})
+}
+
+// RelativeScore fuses ranked lists by their min-max normalised scores: in
+// each list a score s becomes (s − min)/(max − min) (1 when all scores of
+// the list are equal), and a document's fused score is Σ_i w_i · norm_i over
+// the lists where it appears. Unlike RRF it keeps how far apart the scores
+// are: a clear winner in one list stays a clear winner. This is Weaviate's
+// relativeScoreFusion. Results are ordered by fused score descending, then
+// ID ascending.
+//
+// Worked example, weights bm25 0.25, dense 0.75 (alpha 0.75):
+//
+//	bm25:  A (12.0), B (9.0), C (3.0)   → A 1, B 0.6667, C 0
+//	dense: B (0.90), C (0.88), D (0.80) → B 1, C 0.8, D 0
+//
+//	A: 0.25·1                  = 0.25
+//	B: 0.25·0.6667 + 0.75·1    = 0.9167
+//	C: 0.25·0     + 0.75·0.8   = 0.6
+//	D:              0.75·0     = 0
+//
+//	fused: B, C, A, D
+func RelativeScore(lists [][]Ranked, weights []float64) []Fused {
+	lo := make([]float64, len(lists))
+	span := make([]float64, len(lists))
+	for i, l := range lists {
+		if len(l) == 0 {
+			continue
+		}
+		mn, mx := math.Inf(1), math.Inf(-1)
+		for _, r := range l {
+			mn = math.Min(mn, r.Score)
+			mx = math.Max(mx, r.Score)
+		}
+		lo[i], span[i] = mn, mx-mn
+	}
+	return fuse(lists, weights, func(i, rank int) float64 {
+		if span[i] == 0 {
+			return 1
+		}
+		return (lists[i][rank].Score - lo[i]) / span[i]
+	})
+}
+
+// fuse sums weights[i]·contrib(list i, rank) per document.
+func fuse(lists [][]Ranked, weights []float64, contrib func(list, rank int) float64) []Fused {
+	at := make(map[string]int)
+	var out []Fused
+	for i, l := range lists {
+		w := 1.0
+		if i < len(weights) {
+			w = weights[i]
+		}
+		for r, x := range l {
+			j, ok := at[x.ID]
+			if !ok {
+				j = len(out)
+				at[x.ID] = j
+				out = append(out, Fused{ID: x.ID, Ranks: make([]int, len(lists)), Scores: make([]float64, len(lists))})
+			}
+			if out[j].Ranks[i] != 0 {
+				continue // a repeated ID counts at its best rank only
+			}
+			out[j].Ranks[i] = r + 1
+			out[j].Scores[i] = x.Score
+			out[j].Score += w * contrib(i, r)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Score != out[b].Score {
+			return out[a].Score > out[b].Score
+		}
+		return out[a].ID < out[b].ID
+	})
+	return out
+}

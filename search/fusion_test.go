@@ -1,0 +1,67 @@
+package search
+
+import (
+	"math"
+	"testing"
+)
+
+func checkFused(t *testing.T, got []Fused, ids []string, scores []float64) {
+	t.Helper()
+	if len(got) != len(ids) {
+		t.Fatalf("got %d results %+v, want %v", len(got), got, ids)
+	}
+	for i := range ids {
+		if got[i].ID != ids[i] || math.Abs(got[i].Score-scores[i]) > 5e-7 {
+			t.Fatalf("result %d = %s %.6f, want %s %.6f (all %+v)", i, got[i].ID, got[i].Score, ids[i], scores[i], got)
+		}
+	}
+}
+
+// The worked examples of the doc comments.
+func TestRRFWorkedExample(t *testing.T) {
+	bm := []Ranked{{"A", 12.1}, {"B", 9.0}, {"C", 3.2}}
+	de := []Ranked{{"B", 0.91}, {"C", 0.88}, {"D", 0.80}}
+	got := RRF([][]Ranked{bm, de}, []float64{0.25, 0.75}, RRFK)
+	checkFused(t, got, []string{"B", "C", "D", "A"}, []float64{0.016327, 0.016065, 0.011905, 0.004098})
+	if b := got[0]; b.Ranks[0] != 2 || b.Ranks[1] != 1 || b.Scores[0] != 9.0 || b.Scores[1] != 0.91 {
+		t.Errorf("B's parts %+v", b)
+	}
+	if a := got[3]; a.Ranks[1] != 0 || a.Scores[1] != 0 {
+		t.Errorf("A has a dense part: %+v", a)
+	}
+}
+
+func TestRelativeScoreWorkedExample(t *testing.T) {
+	bm := []Ranked{{"A", 12}, {"B", 9}, {"C", 3}}
+	de := []Ranked{{"B", 0.90}, {"C", 0.88}, {"D", 0.80}}
+	got := RelativeScore([][]Ranked{bm, de}, []float64{0.25, 0.75})
+	checkFused(t, got, []string{"B", "C", "A", "D"}, []float64{0.25*2.0/3 + 0.75, 0.75 * 0.8, 0.25, 0})
+}
+
+func TestFusionEdges(t *testing.T) {
+	// Alpha 0 and 1 reduce to one list's order.
+	bm := []Ranked{{"x", 3}, {"y", 2}, {"z", 1}}
+	de := []Ranked{{"z", 0.9}, {"y", 0.5}}
+	for _, f := range []func([][]Ranked, []float64) []Fused{
+		func(l [][]Ranked, w []float64) []Fused { return RRF(l, w, RRFK) },
+		RelativeScore,
+	} {
+		got := f([][]Ranked{bm, de}, []float64{1, 0})
+		if got[0].ID != "x" || got[1].ID != "y" || got[2].ID != "z" {
+			t.Errorf("alpha 0: %+v", got)
+		}
+		got = f([][]Ranked{bm, de}, []float64{0, 1})
+		if got[0].ID != "z" {
+			t.Errorf("alpha 1: %+v", got)
+		}
+	}
+	// Equal scores in a list normalise to 1; ties order by ID.
+	got := RelativeScore([][]Ranked{{{"b", 5}, {"a", 5}}, nil}, []float64{0.5, 0.5})
+	checkFused(t, got, []string{"a", "b"}, []float64{0.5, 0.5})
+	// A repeated ID counts once, at its best rank.
+	got = RRF([][]Ranked{{{"a", 2}, {"a", 1}}}, []float64{1}, RRFK)
+	checkFused(t, got, []string{"a"}, []float64{1.0 / 61})
+	if got := RRF(nil, nil, RRFK); len(got) != 0 {
+		t.Errorf("empty input: %+v", got)
+	}
+}
