@@ -64,9 +64,18 @@ func lookup(args []string) (command, []string, bool) {
 
 func main() {
 	args := os.Args[1:]
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage()
 		os.Exit(2)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// "kormed help" lists the commands; "kormed help embed" is
+		// "kormed embed -h". Asking for help is not an error.
+		if len(args) == 1 {
+			usage()
+			return
+		}
+		args = append(args[1:], "-h")
 	}
 	c, rest, ok := lookup(args)
 	if !ok {
