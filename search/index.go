@@ -1,0 +1,550 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/vector"
+)
+
+// Dense index kinds.
+const (
+	DenseAuto  = "auto"  // exact below Options.ANNThreshold documents, HNSW above
+	DenseExact = "exact" // float32 scan
+	DenseInt8  = "int8"  // int8 scan, exact re-scoring
+	DenseBF16  = "bf16"  // bf16 scan, exact re-scoring
+	DenseHNSW  = "hnsw"  // HNSW graph
+)
+
+// DefaultANNThreshold is the corpus size from which DenseAuto builds HNSW:
+// below it an exact scan takes under a millisecond on two cores.
+const DefaultANNThreshold = 20000
+
+// Options configure an embedded index.
+type Options struct {
+	// Analyzer, K1 and B configure BM25 (package bm25's defaults when
+	// zero).
+	Analyzer string  `json:"analyzer"`
+	K1       float64 `json:"k1"`
+	B        float64 `json:"b"`
+	// Model is the embedding model; Model.Name "" means BM25 only.
+	Model ModelInfo `json:"model"`
+	// Dense is the dense index kind (DenseAuto when empty); ANNThreshold
+	// the size from which DenseAuto uses HNSW.
+	Dense        string            `json:"dense"`
+	ANNThreshold int               `json:"ann_threshold"`
+	HNSW         vector.HNSWParams `json:"hnsw"`
+	Alpha        float64           `json:"alpha"`  // default hybrid alpha
+	Fusion       string            `json:"fusion"` // default fusion
+}
+
+// Default hybrid settings, chosen on the drug benchmark (see README,
+// "Hybrid search").
+const (
+	DefaultAlpha  = 0.5
+	DefaultFusion = FusionRRF
+)
+
+func (o *Options) resolve() error {
+	if o.Dense == "" {
+		o.Dense = DenseAuto
+	}
+	switch o.Dense {
+	case DenseAuto, DenseExact, DenseInt8, DenseBF16, DenseHNSW:
+	default:
+		return fmt.Errorf("search: dense index %q: want auto, exact, int8, bf16 or hnsw", o.Dense)
+	}
+	if o.ANNThreshold <= 0 {
+		o.ANNThreshold = DefaultANNThreshold
+	}
+	if o.HNSW.M == 0 {
+		o.HNSW = vector.DefaultHNSWParams()
+	}
+	if o.Fusion == "" {
+		o.Fusion = DefaultFusion
+	}
+	if o.Fusion != FusionRRF && o.Fusion != FusionRelative {
+		return fmt.Errorf("search: fusion %q: want rrf or relative", o.Fusion)
+	}
+	if o.Alpha < 0 || o.Alpha > 1 {
+		return fmt.Errorf("search: alpha %v: want [0, 1]", o.Alpha)
+	}
+	if o.Model.Name != "" && o.Model.Dim <= 0 {
+		return fmt.Errorf("search: model %s: dimension %d", o.Model.Name, o.Model.Dim)
+	}
+	return nil
+}
+
+// Index is the embedded backend: documents, a BM25 index and a dense
+// index side by side, in memory, numbered in insertion order. Updates and
+// deletions leave tombstones that searches skip (BM25 statistics keep
+// counting them, as Lucene's do, until Compact). Searches run
+// concurrently; writers are serialised and hold readers off only while
+// the new state is swapped in (and while HNSW inserts new vectors).
+//
+// An Index opened from a directory (Open) persists every write in a
+// write-ahead log before applying it; see store.go.
+type Index struct {
+	opts Options
+
+	wmu sync.Mutex   // serialises writers
+	mu  sync.RWMutex // guards the state below
+	st  *state
+	log *wal   // nil for an in-memory index
+	gen string // the loaded generation
+	dir string // "" for an in-memory index
+}
+
+// state is the searchable content.
+type state struct {
+	docs   []Doc
+	dead   bitset // tombstones
+	ndead  int
+	byID   map[string]int
+	bm     *bm25.Index
+	flat   *vector.Flat // nil without a model
+	quant  *vector.Quantized
+	hnsw   *vector.HNSW
+	fields map[string]map[string][]int // field → value → doc numbers (ascending)
+	dur    map[string][]int            // DUR type → doc numbers
+}
+
+// New returns an empty in-memory index.
+func New(opts Options) (*Index, error) {
+	if err := opts.resolve(); err != nil {
+		return nil, err
+	}
+	bm, err := bm25.Build(nil, bm25.Options{Analyzer: opts.Analyzer, K1: opts.K1, B: opts.B})
+	if err != nil {
+		return nil, err
+	}
+	o := bm.Options()
+	opts.Analyzer, opts.K1, opts.B = o.Analyzer, o.K1, o.B
+	ix := &Index{opts: opts, st: &state{byID: map[string]int{}, bm: bm, fields: map[string]map[string][]int{}, dur: map[string][]int{}}}
+	if opts.Model.Name != "" {
+		ix.st.flat = vector.NewFlat(opts.Model.Dim)
+	}
+	return ix, nil
+}
+
+// Options returns the index's settings.
+func (ix *Index) Options() Options { return ix.opts }
+
+// Len is the number of live documents.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.st.docs) - ix.st.ndead
+}
+
+// Info describes the index.
+func (ix *Index) Info(context.Context) (Info, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	fields := make([]string, 0, len(ix.st.fields))
+	for f := range ix.st.fields {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	return Info{Backend: "embedded", Docs: len(ix.st.docs) - ix.st.ndead, Model: ix.opts.Model,
+		Analyzer: ix.opts.Analyzer, Fields: fields, Generated: ix.gen}, nil
+}
+
+// Get returns the live document with id.
+func (ix *Index) Get(_ context.Context, id string) (Doc, bool, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.st.byID[id]
+	if !ok {
+		return Doc{}, false, nil
+	}
+	return ix.st.docs[n], true, nil
+}
+
+// Docs calls fn for every live document in insertion order with its
+// vector (nil without a model), stopping at the first error.
+func (ix *Index) Docs(fn func(d Doc, vec []float32) error) error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for n, d := range ix.st.docs {
+		if ix.st.dead.has(n) {
+			continue
+		}
+		var v []float32
+		if ix.st.flat != nil {
+			v = ix.st.flat.Row(n)
+		}
+		if err := fn(d, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the write-ahead log.
+func (ix *Index) Close() error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ix.log == nil {
+		return nil
+	}
+	err := ix.log.close()
+	ix.log = nil
+	return err
+}
+
+// checkDocs validates a write.
+func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
+	seen := make(map[string]bool, len(docs))
+	for i, d := range docs {
+		if d.ID == "" {
+			return fmt.Errorf("document %d: empty id", i+1)
+		}
+		if seen[d.ID] {
+			return fmt.Errorf("document %d: id %q repeated in one request", i+1, d.ID)
+		}
+		seen[d.ID] = true
+		for f := range d.Fields {
+			if f == "" {
+				return fmt.Errorf("document %q: empty field name", d.ID)
+			}
+		}
+	}
+	if ix.opts.Model.Name == "" {
+		if vecs != nil {
+			return fmt.Errorf("search: vectors given to a BM25-only index")
+		}
+		return nil
+	}
+	if len(vecs) != len(docs) {
+		return fmt.Errorf("search: %d vectors for %d documents", len(vecs), len(docs))
+	}
+	for i, v := range vecs {
+		if len(v) != ix.opts.Model.Dim {
+			return fmt.Errorf("document %q: vector dimension %d, index has %d", docs[i].ID, len(v), ix.opts.Model.Dim)
+		}
+	}
+	return nil
+}
+
+// Upsert adds documents, replacing those with the same id.
+func (ix *Index) Upsert(_ context.Context, docs []Doc, vecs [][]float32) error {
+	if err := ix.checkDocs(docs, vecs); err != nil {
+		return err
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	end, err := ix.beginWrite()
+	if err != nil {
+		return err
+	}
+	defer end()
+	if ix.log != nil {
+		if err := ix.log.upsert(docs, vecs); err != nil {
+			return err
+		}
+	}
+	return ix.apply(docs, vecs)
+}
+
+// apply appends docs to the state (the caller holds wmu).
+func (ix *Index) apply(docs []Doc, vecs [][]float32) error {
+	old := ix.st
+	bdocs := make([]bm25.Doc, len(docs))
+	for i, d := range docs {
+		bdocs[i] = bm25.Doc{ID: d.ID, Text: docText(d)}
+	}
+	bm, err := old.bm.Append(bdocs)
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	st := ix.st
+	st.bm = bm
+	for i, d := range docs {
+		n := len(st.docs)
+		if prev, ok := st.byID[d.ID]; ok {
+			st.kill(prev)
+		}
+		st.docs = append(st.docs, d)
+		st.byID[d.ID] = n
+		st.index(n, d)
+		if st.flat != nil {
+			if _, err := st.flat.Add(vecs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	ix.syncDense()
+	return nil
+}
+
+// syncDense brings the dense index up to the flat matrix (the caller holds
+// mu for writing): HNSW gets the new rows, a quantised copy is extended.
+func (ix *Index) syncDense() {
+	st := ix.st
+	if st.flat == nil {
+		return
+	}
+	n := st.flat.Len()
+	kind := ix.opts.Dense
+	if kind == DenseAuto {
+		kind = DenseExact
+		if n >= ix.opts.ANNThreshold || st.hnsw != nil {
+			kind = DenseHNSW
+		}
+	}
+	switch kind {
+	case DenseHNSW:
+		if st.hnsw == nil {
+			st.hnsw = vector.NewHNSW(st.flat, ix.opts.HNSW)
+			st.hnsw.AddAll(0)
+			return
+		}
+		for i := st.hnsw.Len(); i < n; i++ {
+			st.hnsw.Add(i)
+		}
+	case DenseInt8, DenseBF16:
+		if st.quant == nil {
+			q, err := vector.Quantize(st.flat, kind)
+			if err != nil {
+				panic(err) // kinds are validated in resolve
+			}
+			st.quant = q
+			return
+		}
+		st.quant.Sync()
+	}
+}
+
+func (st *state) kill(n int) {
+	if !st.dead.has(n) {
+		st.dead.set(n)
+		st.ndead++
+	}
+}
+
+// Delete removes documents by id.
+func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	end, err := ix.beginWrite()
+	if err != nil {
+		return 0, err
+	}
+	defer end()
+	if ix.log != nil {
+		if err := ix.log.delete(ids); err != nil {
+			return 0, err
+		}
+	}
+	return ix.applyDelete(ids), nil
+}
+
+func (ix *Index) applyDelete(ids []string) int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	found := 0
+	for _, id := range ids {
+		if n, ok := ix.st.byID[id]; ok {
+			ix.st.kill(n)
+			delete(ix.st.byID, id)
+			found++
+		}
+	}
+	return found
+}
+
+// allowed returns the documents a query may return: live, matching the
+// filters, without an excluded DUR type; nil means all documents.
+func (st *state) allowed(q *Query) (bitset, error) {
+	if len(q.Filters) == 0 && len(q.ExcludeDUR) == 0 && st.ndead == 0 {
+		return nil, nil
+	}
+	n := len(st.docs)
+	allow := newBitset(n)
+	allow.fill(n)
+	names := make([]string, 0, len(q.Filters))
+	for f := range q.Filters {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		vals, ok := st.fields[f]
+		if !ok {
+			return nil, fmt.Errorf("filter on unknown field %q (fields: %s)", f, strings.Join(sortedKeys(st.fields), ", "))
+		}
+		any := newBitset(n)
+		for _, v := range q.Filters[f] {
+			for _, d := range vals[v] {
+				any.set(d)
+			}
+		}
+		allow.and(any)
+	}
+	for _, t := range q.ExcludeDUR {
+		for _, d := range st.dur[t] {
+			allow.clear(d)
+		}
+	}
+	allow.andNot(st.dead)
+	return allow, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func dedup(xs []string) []string {
+	if len(xs) < 2 {
+		return xs
+	}
+	out := slices.Clone(xs)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// candidates is how many hits each retriever contributes to a fusion.
+func candidates(k int) int { return max(4*k, 100) }
+
+// Search runs one resolved query.
+func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := ix.st
+	allow, err := st.allowed(&q)
+	if err != nil {
+		return nil, err
+	}
+	k := q.K
+	var lists [][]Ranked
+	var weights []float64
+	useBM := q.Mode == ModeBM25 || q.Mode == ModeHybrid && q.Alpha < 1
+	useDense := q.Mode == ModeDense || q.Mode == ModeHybrid && q.Alpha > 0
+	if useDense && (st.flat == nil || q.Vector == nil) {
+		return nil, fmt.Errorf("search: %s search needs a dense model; this index is BM25 only", q.Mode)
+	}
+	depth := k
+	if useBM && useDense {
+		depth = candidates(k)
+	}
+	var bmList, deList []Ranked
+	if useBM {
+		var fn func(int) bool
+		if allow != nil {
+			fn = allow.has
+		}
+		for _, h := range st.bm.SearchFunc(q.Query, depth, fn) {
+			bmList = append(bmList, Ranked{ID: numID(h.Doc), Score: h.Score})
+		}
+		lists = append(lists, bmList)
+		weights = append(weights, 1-q.Alpha)
+	}
+	if useDense {
+		if len(q.Vector) != st.flat.Dim() {
+			return nil, fmt.Errorf("search: query vector dimension %d, index has %d", len(q.Vector), st.flat.Dim())
+		}
+		var va *vector.Bitset
+		if allow != nil {
+			va = allow.vector(len(st.docs))
+		}
+		var rs []vector.Result
+		switch {
+		case st.hnsw != nil:
+			rs = st.hnsw.Search(q.Vector, depth, va)
+		case st.quant != nil:
+			rs = st.quant.Search(q.Vector, depth, va)
+		default:
+			rs = st.flat.Search(q.Vector, depth, va)
+		}
+		for _, r := range rs {
+			deList = append(deList, Ranked{ID: numID(r.Index), Score: float64(r.Score)})
+		}
+		lists = append(lists, deList)
+		weights = append(weights, q.Alpha)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var fused []Fused
+	switch {
+	case len(lists) == 1:
+		fused = RRF(lists, []float64{1}, RRFK) // one list: keep its order
+		for i := range fused {
+			fused[i].Score = fused[i].Scores[0]
+		}
+	case q.Fusion == FusionRelative:
+		fused = RelativeScore(lists, weights)
+	default:
+		fused = RRF(lists, weights, RRFK)
+	}
+	if len(fused) > k {
+		fused = fused[:k]
+	}
+	hits := make([]Hit, len(fused))
+	for i, f := range fused {
+		n := idNum(f.ID)
+		d := st.docs[n]
+		h := Hit{ID: d.ID, Score: f.Score, Title: d.Title, Fields: d.Fields, DUR: d.DUR}
+		li := 0
+		if useBM {
+			if f.Ranks[li] > 0 {
+				h.BM25 = &Part{Rank: f.Ranks[li], Score: f.Scores[li]}
+			}
+			li++
+		}
+		if useDense && f.Ranks[li] > 0 {
+			h.Dense = &Part{Rank: f.Ranks[li], Score: f.Scores[li]}
+		}
+		h.Warnings = warnings(d, q.FlagDUR)
+		hits[i] = h
+	}
+	return hits, nil
+}
+
+// Fusion works on string keys; inside the index they are document
+// numbers, fixed-width so that ID order is number order.
+func numID(n int) string { return fmt.Sprintf("%010d", n) }
+func idNum(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// warnings lists the DUR types of d among flag, in flag's order.
+func warnings(d Doc, flag []string) []string {
+	var out []string
+	for _, t := range flag {
+		for _, f := range d.DUR {
+			if f.Type == t {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// docText is what BM25 indexes: title and text.
+func docText(d Doc) string {
+	if d.Title == "" {
+		return d.Text
+	}
+	return d.Title + " " + d.Text
+}

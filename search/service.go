@@ -1,0 +1,342 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kormed/kormed/dur"
+)
+
+// Encoder embeds queries and passages; *model.Model is one.
+type Encoder interface {
+	EncodeQueries(ctx context.Context, texts []string) ([][]float32, error)
+	EncodePassages(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// RequestError is a request the service refuses (HTTP 400).
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func badRequest(format string, a ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, a...)}
+}
+
+// IsRequestError reports whether err is the caller's fault.
+func IsRequestError(err error) bool {
+	var re *RequestError
+	return errors.As(err, &re)
+}
+
+// Limits of a request.
+const (
+	MaxQueryBytes = 4096
+	MaxDocs       = 1000 // documents per Upsert
+)
+
+// Service answers search requests over a Backend: it validates requests,
+// fills in defaults, applies the DUR population rules, embeds the query
+// with the index's model and adds snippets with the matched terms.
+type Service struct {
+	Backend Backend
+	// Enc embeds queries and documents; nil for a BM25-only service.
+	Enc Encoder
+	// Alpha and Fusion are the hybrid defaults; Safety the default
+	// population policy (SafetyFlag when empty).
+	Alpha  float64
+	Fusion string
+	Safety string
+	// Model is what Enc is (checked against the index by NewService).
+	Model ModelInfo
+	info  Info
+}
+
+// NewService checks that enc is the model the backend's index was built
+// with (same name, dimension, pooling and prefixes) and returns the
+// service. enc nil makes a BM25-only service.
+func NewService(ctx context.Context, b Backend, enc Encoder, model ModelInfo) (*Service, error) {
+	info, err := b.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Backend: b, Alpha: DefaultAlpha, Fusion: DefaultFusion, Safety: SafetyFlag, info: info}
+	if enc != nil {
+		if info.Model.Name == "" {
+			return nil, fmt.Errorf("the index was built without a model (BM25 only); serve it without --model or rebuild it with one")
+		}
+		if err := sameModel(info.Model, model); err != nil {
+			return nil, err
+		}
+		s.Enc, s.Model = enc, model
+	}
+	return s, nil
+}
+
+// sameModel explains how the query model differs from the index's.
+func sameModel(ix, q ModelInfo) error {
+	var diffs []string
+	if ix.Name != q.Name {
+		diffs = append(diffs, fmt.Sprintf("name %q vs %q", ix.Name, q.Name))
+	}
+	if ix.Revision != "" && q.Revision != "" && ix.Revision != q.Revision {
+		diffs = append(diffs, fmt.Sprintf("revision %s vs %s", ix.Revision, q.Revision))
+	}
+	if ix.Dim != q.Dim {
+		diffs = append(diffs, fmt.Sprintf("dimension %d vs %d", ix.Dim, q.Dim))
+	}
+	if ix.Pooling != q.Pooling {
+		diffs = append(diffs, fmt.Sprintf("pooling %s vs %s", ix.Pooling, q.Pooling))
+	}
+	if ix.Query != q.Query || ix.Passage != q.Passage {
+		diffs = append(diffs, fmt.Sprintf("prefixes %q/%q vs %q/%q", ix.Query, ix.Passage, q.Query, q.Passage))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("the query model differs from the one the index was built with (index vs query: %s); use the index's model or re-index", strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// Info describes the backend.
+func (s *Service) Info(ctx context.Context) (Info, error) { return s.Backend.Info(ctx) }
+
+// Dense reports whether the service has a dense model.
+func (s *Service) Dense() bool { return s.Enc != nil }
+
+// Resolve validates req and fills in defaults.
+func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
+	q := Query{Request: req}
+	var notes []string
+	q.Query = strings.TrimSpace(q.Query)
+	switch {
+	case q.Query == "":
+		return q, nil, nil, badRequest("query: empty")
+	case len(q.Query) > MaxQueryBytes:
+		return q, nil, nil, badRequest("query: %d bytes, at most %d", len(q.Query), MaxQueryBytes)
+	case !utf8.ValidString(q.Query):
+		return q, nil, nil, badRequest("query: not valid UTF-8")
+	}
+	if q.K == 0 {
+		q.K = 10
+	}
+	if q.K < 1 || q.K > MaxK {
+		return q, nil, nil, badRequest("k: %d, want 1 to %d", q.K, MaxK)
+	}
+	switch q.Mode {
+	case "":
+		q.Mode = ModeHybrid
+		if s.Enc == nil {
+			q.Mode = ModeBM25
+			notes = append(notes, "no dense model: BM25 only")
+		}
+	case ModeBM25:
+	case ModeDense, ModeHybrid:
+		if s.Enc == nil {
+			return q, nil, nil, badRequest("mode: %s needs a dense model; this service runs BM25 only (start it with --model)", q.Mode)
+		}
+	default:
+		return q, nil, nil, badRequest("mode: %q, want bm25, dense or hybrid", q.Mode)
+	}
+	q.Alpha = s.Alpha
+	if req.Alpha != nil {
+		q.Alpha = *req.Alpha
+		if math.IsNaN(q.Alpha) || q.Alpha < 0 || q.Alpha > 1 {
+			return q, nil, nil, badRequest("alpha: %v, want 0 to 1", q.Alpha)
+		}
+	}
+	if q.Mode != ModeHybrid {
+		q.Alpha = 0
+		if q.Mode == ModeDense {
+			q.Alpha = 1
+		}
+	}
+	if q.Fusion == "" {
+		q.Fusion = s.Fusion
+	}
+	if q.Fusion != FusionRRF && q.Fusion != FusionRelative {
+		return q, nil, nil, badRequest("fusion: %q, want rrf or relative", q.Fusion)
+	}
+	for f, vals := range q.Filters {
+		if f == "" || len(vals) == 0 {
+			return q, nil, nil, badRequest("filters: field %q needs at least one value", f)
+		}
+	}
+	safety := q.Safety
+	if safety == "" {
+		safety = s.Safety
+	}
+	var rules []Rule
+	switch safety {
+	case SafetyOff:
+	case SafetyFlag, SafetyStrict:
+		for _, m := range dur.Populations(q.Query) {
+			r := Rule{Word: m.Word, Population: m.Population, Types: m.Types, Action: "flag"}
+			if safety == SafetyStrict {
+				r.Action = "exclude"
+				q.ExcludeDUR = appendNew(q.ExcludeDUR, m.Types...)
+			} else {
+				q.FlagDUR = appendNew(q.FlagDUR, m.Types...)
+			}
+			rules = append(rules, r)
+		}
+	default:
+		return q, nil, nil, badRequest("safety: %q, want off, flag or strict", safety)
+	}
+	q.Safety = safety
+	return q, rules, notes, nil
+}
+
+func appendNew(xs []string, ys ...string) []string {
+	for _, y := range ys {
+		found := false
+		for _, x := range xs {
+			found = found || x == y
+		}
+		if !found {
+			xs = append(xs, y)
+		}
+	}
+	return xs
+}
+
+// Search answers one request.
+func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
+	start := time.Now()
+	q, rules, notes, err := s.Resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	if q.Mode != ModeBM25 {
+		v, err := s.Enc.EncodeQueries(ctx, []string{q.Query})
+		if err != nil {
+			return nil, err
+		}
+		q.Vector = normalized(v[0])
+	}
+	hits, err := s.Backend.Search(ctx, q)
+	if err != nil {
+		if strings.Contains(err.Error(), "unknown field") {
+			return nil, &RequestError{Msg: err.Error()}
+		}
+		return nil, err
+	}
+	terms := queryTerms(q.Query)
+	for i := range hits {
+		h := &hits[i]
+		if h.Snippet == "" {
+			d, ok, err := s.Backend.Get(ctx, h.ID)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				h.Snippet, h.SnippetHTML, h.Terms = snippet(d.Title, d.Text, terms, snippetRunes)
+			}
+		}
+	}
+	resp := &Response{Hits: hits, Mode: q.Mode, Rules: rules, Notes: notes}
+	if resp.Hits == nil {
+		resp.Hits = []Hit{}
+	}
+	if q.Mode == ModeHybrid {
+		resp.Alpha, resp.Fusion = q.Alpha, q.Fusion
+	}
+	resp.TookMS = float64(time.Since(start).Microseconds()) / 1000
+	return resp, nil
+}
+
+func normalized(v []float32) []float32 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(ss))
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = x * inv
+	}
+	return out
+}
+
+// CheckDocs validates documents for Upsert.
+func CheckDocs(docs []Doc) error {
+	if len(docs) == 0 {
+		return badRequest("documents: none given")
+	}
+	if len(docs) > MaxDocs {
+		return badRequest("documents: %d, at most %d per request", len(docs), MaxDocs)
+	}
+	seen := make(map[string]bool, len(docs))
+	for i, d := range docs {
+		switch {
+		case strings.TrimSpace(d.ID) == "":
+			return badRequest("documents[%d].id: empty", i)
+		case len(d.ID) > 512 || !utf8.ValidString(d.ID) || strings.ContainsAny(d.ID, "\x00\n"):
+			return badRequest("documents[%d].id: too long or not printable UTF-8", i)
+		case seen[d.ID]:
+			return badRequest("documents[%d].id: %q repeated", i, d.ID)
+		case strings.TrimSpace(d.Title+d.Text) == "":
+			return badRequest("documents[%d] (%s): empty title and text", i, d.ID)
+		case !utf8.ValidString(d.Title) || !utf8.ValidString(d.Text):
+			return badRequest("documents[%d] (%s): not valid UTF-8", i, d.ID)
+		}
+		seen[d.ID] = true
+		for f := range d.Fields {
+			if f == "" {
+				return badRequest("documents[%d].fields: empty field name", i)
+			}
+		}
+	}
+	return nil
+}
+
+// Upsert embeds and stores documents.
+func (s *Service) Upsert(ctx context.Context, docs []Doc) error {
+	if err := CheckDocs(docs); err != nil {
+		return err
+	}
+	var vecs [][]float32
+	if s.Enc != nil {
+		texts := make([]string, len(docs))
+		for i, d := range docs {
+			texts[i] = docText(d)
+		}
+		v, err := s.Enc.EncodePassages(ctx, texts)
+		if err != nil {
+			return err
+		}
+		for i := range v {
+			v[i] = normalized(v[i])
+		}
+		vecs = v
+	}
+	return s.Backend.Upsert(ctx, docs, vecs)
+}
+
+// Embed embeds texts as queries or passages.
+func (s *Service) Embed(ctx context.Context, texts []string, as string) ([][]float32, error) {
+	if s.Enc == nil {
+		return nil, badRequest("this service has no dense model")
+	}
+	if len(texts) == 0 || len(texts) > MaxDocs {
+		return nil, badRequest("texts: %d, want 1 to %d", len(texts), MaxDocs)
+	}
+	for i, t := range texts {
+		if !utf8.ValidString(t) || len(t) > 64<<10 {
+			return nil, badRequest("texts[%d]: not valid UTF-8 or over 64 KiB", i)
+		}
+	}
+	switch as {
+	case "query":
+		return s.Enc.EncodeQueries(ctx, texts)
+	case "passage", "":
+		return s.Enc.EncodePassages(ctx, texts)
+	}
+	return nil, badRequest("as: %q, want query or passage", as)
+}

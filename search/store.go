@@ -1,0 +1,596 @@
+package search
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/vector"
+)
+
+// An index directory:
+//
+//	DIR/index.json         the manifest: format, generation, settings, model
+//	DIR/g000003/docs.jsonl one live document per line, numbered from 0
+//	DIR/g000003/bm25.idx   package bm25's file
+//	DIR/g000003/vectors.bin package vector's Flat (with a model)
+//	DIR/g000003/hnsw.bin   the HNSW graph (when one was built)
+//	DIR/g000003/wal.jsonl  writes since the generation was made
+//	DIR/.lock              flock(2) held while writing
+//
+// A generation is never modified after the manifest names it, except for
+// appends to its write-ahead log. Replacing the index (kormed index again,
+// Compact) writes a new generation directory, renames it into place and
+// then rewrites the manifest atomically, so a reader sees the old or the
+// new index, never a mixture; serving processes notice the new manifest
+// and swap (Index.Reload).
+const (
+	ManifestFile = "index.json"
+	FormatVersion = 1
+	docsFile      = "docs.jsonl"
+	bm25File      = "bm25.idx"
+	vectorsFile   = "vectors.bin"
+	hnswFile      = "hnsw.bin"
+	walFile       = "wal.jsonl"
+	lockFile      = ".lock"
+)
+
+// Manifest is index.json.
+type Manifest struct {
+	Format     int       `json:"format"`
+	Generation string    `json:"generation"`
+	Created    time.Time `json:"created"`
+	Docs       int       `json:"docs"` // in the generation, before its log
+	Options    Options   `json:"options"`
+	HNSW       bool      `json:"hnsw_built"`
+}
+
+// ReadManifest reads DIR/index.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: not a kormed index (no %s; build one with 'kormed index')", dir, ManifestFile)
+		}
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Format != FormatVersion {
+		return nil, fmt.Errorf("%s: format %d, this kormed reads %d (rebuild the index)", path, m.Format, FormatVersion)
+	}
+	if m.Generation == "" || strings.ContainsAny(m.Generation, `/\.`) {
+		return nil, fmt.Errorf("%s: bad generation %q", path, m.Generation)
+	}
+	return &m, nil
+}
+
+// lock takes the directory's writer lock.
+func lockDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: lock: %w", dir, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// Open loads the index in dir, replaying its write-ahead log; later writes
+// are logged there.
+func Open(dir string) (*Index, error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		if _, e := os.Stat(dir); e != nil {
+			return nil, fmt.Errorf("%s: not a kormed index: %w", dir, e)
+		}
+		return nil, err
+	}
+	defer unlock()
+	return openLocked(dir)
+}
+
+func openLocked(dir string) (*Index, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	gdir := filepath.Join(dir, m.Generation)
+	ix, err := New(m.Options)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	ix.gen = m.Generation
+	docs, err := readDocs(filepath.Join(gdir, docsFile))
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) != m.Docs {
+		return nil, fmt.Errorf("%s: %d documents, the manifest says %d", filepath.Join(gdir, docsFile), len(docs), m.Docs)
+	}
+	bm, err := bm25.Load(filepath.Join(gdir, bm25File))
+	if err != nil {
+		return nil, err
+	}
+	if bm.Len() != len(docs) {
+		return nil, fmt.Errorf("%s: %d documents, docs.jsonl has %d", filepath.Join(gdir, bm25File), bm.Len(), len(docs))
+	}
+	st := ix.st
+	st.bm = bm
+	if m.Options.Model.Name != "" {
+		f, err := readFlat(filepath.Join(gdir, vectorsFile))
+		if err != nil {
+			return nil, err
+		}
+		if f.Len() != len(docs) || f.Dim() != m.Options.Model.Dim {
+			return nil, fmt.Errorf("%s: %d×%d vectors, want %d×%d", filepath.Join(gdir, vectorsFile), f.Len(), f.Dim(), len(docs), m.Options.Model.Dim)
+		}
+		st.flat = f
+		if m.HNSW {
+			p := filepath.Join(gdir, hnswFile)
+			r, err := os.Open(p)
+			if err != nil {
+				return nil, err
+			}
+			h, err := vector.ReadHNSW(bufio.NewReaderSize(r, 1<<20), f)
+			r.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			st.hnsw = h
+		}
+	}
+	for n, d := range docs {
+		st.docs = append(st.docs, d)
+		st.byID[d.ID] = n
+		st.index(n, d)
+	}
+	ix.syncDense()
+	// Replay the log.
+	log, err := openWAL(filepath.Join(gdir, walFile), func(r walRecord) error {
+		switch r.Op {
+		case "upsert":
+			if err := ix.checkDocs(r.Docs, r.Vecs); err != nil {
+				return err
+			}
+			return ix.apply(r.Docs, r.Vecs)
+		case "delete":
+			ix.applyDelete(r.IDs)
+			return nil
+		}
+		return fmt.Errorf("unknown op %q", r.Op)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ix.log = log
+	ix.dir = dir
+	return ix, nil
+}
+
+func readFlat(path string) (*vector.Flat, error) {
+	r, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f, err := vector.ReadFlat(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// index adds document n's fields and DUR types to the postings.
+func (st *state) index(n int, d Doc) {
+	for f, vals := range d.Fields {
+		m := st.fields[f]
+		if m == nil {
+			m = map[string][]int{}
+			st.fields[f] = m
+		}
+		for _, v := range dedup(vals) {
+			m[v] = append(m[v], n)
+		}
+	}
+	var types []string
+	for _, fl := range d.DUR {
+		types = append(types, fl.Type)
+	}
+	for _, t := range dedup(types) {
+		st.dur[t] = append(st.dur[t], n)
+	}
+}
+
+func readDocs(path string) ([]Doc, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var docs []Doc
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var d Doc
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		docs = append(docs, d)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return docs, nil
+}
+
+// nextGeneration names the generation after the current one.
+func nextGeneration(dir string) string {
+	n := 0
+	if m, err := ReadManifest(dir); err == nil {
+		n, _ = strconv.Atoi(strings.TrimPrefix(m.Generation, "g"))
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if v, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "g")); err == nil && strings.HasPrefix(e.Name(), "g") && v > n {
+			n = v
+		}
+	}
+	return fmt.Sprintf("g%06d", n+1)
+}
+
+// Save writes ix's live documents as a new generation of the index in dir
+// (created if needed) and makes it current; the previous generation is
+// removed. Documents are renumbered without tombstones, so Save is also
+// the compaction. Writes that a serving process logged in the previous
+// generation after this index was loaded are carried over when keepLog is
+// true and the model is the same; the count is returned.
+func (ix *Index) Save(dir string) error {
+	_, err := ix.save(dir, false)
+	return err
+}
+
+func (ix *Index) save(dir string, keepLog bool) (carried int, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	// Write the generation without the lock (it is a new directory).
+	tmp, err := os.MkdirTemp(dir, ".gen-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	hnsw, err := ix.writeGeneration(tmp)
+	if err != nil {
+		return 0, err
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	old, _ := ReadManifest(dir)
+	gen := nextGeneration(dir)
+	if keepLog && old != nil && old.Generation != ix.gen {
+		carried, err = carryLog(filepath.Join(dir, old.Generation, walFile), filepath.Join(tmp, walFile), old.Options.Model, ix.opts.Model)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, gen)); err != nil {
+		return 0, err
+	}
+	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: ix.Len(), Options: ix.opts, HNSW: hnsw}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := atomicfile.WriteBytes(filepath.Join(dir, ManifestFile), append(data, '\n')); err != nil {
+		return 0, err
+	}
+	syncDir(dir)
+	if old != nil && old.Generation != gen {
+		os.RemoveAll(filepath.Join(dir, old.Generation))
+	}
+	if ix.log != nil {
+		ix.log.close()
+		ix.log = nil
+	}
+	if ix.dir == dir || ix.dir == "" {
+		// This index now is the new generation: compact it in memory and
+		// log there.
+		ix.dir = dir
+		if err := ix.swapLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return carried, nil
+}
+
+// writeGeneration writes the live documents to gdir.
+func (ix *Index) writeGeneration(gdir string) (hnsw bool, err error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := ix.st
+	var live []int
+	for n := range st.docs {
+		if !st.dead.has(n) {
+			live = append(live, n)
+		}
+	}
+	err = atomicfile.WriteFile(filepath.Join(gdir, docsFile), func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for _, n := range live {
+			if err := enc.Encode(st.docs[n]); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return false, err
+	}
+	// BM25: the current index if it has no tombstones, else rebuilt.
+	bm := st.bm
+	if st.ndead > 0 {
+		bdocs := make([]bm25.Doc, len(live))
+		for i, n := range live {
+			bdocs[i] = bm25.Doc{ID: st.docs[n].ID, Text: docText(st.docs[n])}
+		}
+		o := st.bm.Options()
+		if bm, err = bm25.Build(bdocs, o); err != nil {
+			return false, err
+		}
+	}
+	if err := bm.Save(filepath.Join(gdir, bm25File)); err != nil {
+		return false, err
+	}
+	if st.flat == nil {
+		return false, nil
+	}
+	flat, h := st.flat, st.hnsw
+	if st.ndead > 0 {
+		flat = vector.NewFlat(st.flat.Dim())
+		for _, n := range live {
+			if _, err := flat.Add(st.flat.Row(n)); err != nil {
+				return false, err
+			}
+		}
+		if h != nil {
+			h = vector.NewHNSW(flat, ix.opts.HNSW)
+			h.AddAll(0)
+		}
+	}
+	err = atomicfile.WriteFile(filepath.Join(gdir, vectorsFile), func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if _, err := flat.WriteTo(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	if err != nil || h == nil {
+		return false, err
+	}
+	err = atomicfile.WriteFile(filepath.Join(gdir, hnswFile), func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if _, err := h.WriteTo(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	return err == nil, err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Reload swaps in the index's current generation if the manifest names
+// another one than the loaded one (a re-index finished); searches running
+// meanwhile finish on the old state. It reports whether it swapped.
+func (ix *Index) Reload() (bool, error) {
+	if ix.dir == "" {
+		return false, nil
+	}
+	m, err := ReadManifest(ix.dir)
+	if err != nil {
+		return false, err
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if m.Generation == ix.gen {
+		return false, nil
+	}
+	unlock, err := lockDir(ix.dir)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	return true, ix.swapLocked()
+}
+
+// beginWrite takes the directory lock for a logged write (the caller
+// holds wmu) and first swaps in a newer generation if a re-index made one,
+// so the write lands in the current log.
+func (ix *Index) beginWrite() (func(), error) {
+	if ix.dir == "" {
+		return func() {}, nil
+	}
+	unlock, err := lockDir(ix.dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ReadManifest(ix.dir)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if m.Generation != ix.gen {
+		if err := ix.swapLocked(); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
+}
+
+// swapLocked loads the current generation in place of the loaded one (the
+// caller holds wmu and the directory lock).
+func (ix *Index) swapLocked() error {
+	fresh, err := openLocked(ix.dir)
+	if err != nil {
+		return err
+	}
+	if ix.log != nil {
+		ix.log.close()
+	}
+	ix.mu.Lock()
+	ix.opts, ix.st, ix.gen, ix.log = fresh.opts, fresh.st, fresh.gen, fresh.log
+	ix.mu.Unlock()
+	return nil
+}
+
+// Generation is the loaded generation ("" for an in-memory index).
+func (ix *Index) Generation() string { return ix.gen }
+
+// --- write-ahead log
+
+type walRecord struct {
+	Op   string      `json:"op"`
+	Docs []Doc       `json:"docs,omitempty"`
+	Vecs [][]float32 `json:"vecs,omitempty"`
+	IDs  []string    `json:"ids,omitempty"`
+}
+
+type wal struct {
+	f    *os.File
+	path string
+}
+
+// openWAL replays path's records through fn and opens it for appending.
+// A torn last record (a crash while writing it) is cut off; a bad record
+// before the last is an error naming its line.
+func openWAL(path string, fn func(walRecord) error) (*wal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	good, line := 0, 0
+	for len(data[good:]) > 0 {
+		nl := bytes.IndexByte(data[good:], '\n')
+		line++
+		if nl < 0 {
+			break // torn: no newline
+		}
+		var r walRecord
+		if err := json.Unmarshal(data[good:good+nl], &r); err != nil {
+			if good+nl+1 == len(data) {
+				break // torn last line
+			}
+			f.Close()
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if err := fn(r); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		good += nl + 1
+	}
+	if good < len(data) {
+		fmt.Fprintf(os.Stderr, "search: %s: dropping a torn last record (%d bytes) left by a crash\n", path, len(data)-good)
+		if err := f.Truncate(int64(good)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &wal{f: f, path: path}, nil
+}
+
+func (w *wal) write(r walRecord) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := w.f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("%s: %w", w.path, err)
+	}
+	return w.f.Sync()
+}
+
+func (w *wal) upsert(docs []Doc, vecs [][]float32) error {
+	return w.write(walRecord{Op: "upsert", Docs: docs, Vecs: vecs})
+}
+
+func (w *wal) delete(ids []string) error { return w.write(walRecord{Op: "delete", IDs: ids}) }
+
+func (w *wal) close() error { return w.f.Close() }
+
+// carryLog copies the records of an old generation's log into a new one
+// when the model is unchanged.
+func carryLog(from, to string, oldModel, newModel ModelInfo) (int, error) {
+	data, err := os.ReadFile(from)
+	if err != nil || len(data) == 0 {
+		return 0, nil
+	}
+	n := bytes.Count(data, []byte{'\n'})
+	if oldModel != newModel {
+		fmt.Fprintf(os.Stderr, "search: %d API writes of the previous generation not carried over: the model changed (%s → %s)\n", n, oldModel.Name, newModel.Name)
+		return 0, nil
+	}
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	return n, atomicfile.WriteBytes(to, data)
+}
+
+// Generations lists the generation directories in dir (for tests and
+// tools).
+func Generations(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "g") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
