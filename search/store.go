@@ -37,7 +37,7 @@ import (
 // new index, never a mixture; serving processes notice the new manifest
 // and swap (Index.Reload).
 const (
-	ManifestFile = "index.json"
+	ManifestFile  = "index.json"
 	FormatVersion = 1
 	docsFile      = "docs.jsonl"
 	bm25File      = "bm25.idx"
