@@ -14,16 +14,19 @@
 #   - GradCache: peak RSS of a step at batch 32, 256 and 1,024 with
 #     mini-batch 32, and without GradCache for contrast;
 #   - the drug recipe end to end on the demo's model (trained from random
-#     weights): wall time, drug-bench test NDCG@10 per query kind before and after.
+#     weights): wall time, drug-bench test NDCG@10 per query kind before and after;
+#   - dense vector search (bench/vectorcmp, its own module): top-10 over 10,000
+#     and 100,000 clustered 384-d vectors, kormed's exact, int8, bf16 and HNSW
+#     indexes against chromem-go v0.7.0, one query at a time (~5 minutes).
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro train gradcache recipe (default: all).
-# ~35 minutes in all.
+# sections: encode mixed memory micro train gradcache recipe vector (default: all).
+# ~40 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 TH=${1:-2}
 shift || true
-SECTIONS=${*:-encode mixed memory micro train gradcache recipe}
+SECTIONS=${*:-encode mixed memory micro train gradcache recipe vector}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT=bench-out
 mkdir -p "$OUT"
@@ -141,6 +144,13 @@ cat "$RO/time.json" | tee -a "$R"
 kinds "$RO/train/model" trained | tee -a "$R"
 fi
 
+if want vector; then
+echo "== vector: dense top-10, clustered 384-d vectors, kormed flat/int8/bf16/HNSW vs chromem-go, GOMAXPROCS $TH" >&2
+for n in 10000 100000; do
+	(cd bench/vectorcmp && GOMAXPROCS=$TH go run . -n $n -dim 384 -jsonl "$PWD/$R") | tee "$OUT/vector_$n.md"
+done
+fi
+
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -184,6 +194,13 @@ if rc:
     t = next((r for r in reversed(rows) if r.get("bench") == "recipe-train"), None)
     if t:
         out.append("\nThree stages trained in %.0f s (peak RSS %.0f MiB)." % (t["seconds"], t["max_rss_kb"] / 1024))
+vec = list({(r["n"], r["engine"]): r for r in rows if r.get("bench") == "vector"}.values())
+if vec:
+    out += ["\nDense top-10 search, clustered 384-d vectors, one query at a time (bench/vectorcmp; index bytes exclude the Flat the others share):\n",
+            "| rows | engine | p50 ms | p99 ms | recall@10 | build docs/s | index bytes/vector |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in vec:
+        out.append("| %d | %s | %.3f | %.3f | %.4f | %.0f | %.0f |" % (r["n"], r["engine"], r["p50_ms"], r["p99_ms"], r["recall_at_10"],
+                   r["build_docs_per_s"], r["index_bytes"] / r["n"]))
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY

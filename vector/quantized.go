@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -75,6 +76,12 @@ func (q *Quantized) Add(vecs ...[]float32) (first int, err error) {
 // Sync encodes the rows added to the Flat since the last Sync.
 func (q *Quantized) Sync() {
 	f := q.flat
+	if q.kind == "bf16" {
+		q.b16 = slices.Grow(q.b16, (f.Len()-q.n)*f.dim)
+	} else {
+		q.i8 = slices.Grow(q.i8, (f.Len()-q.n)*f.dim)
+		q.scale = slices.Grow(q.scale, f.Len()-q.n)
+	}
 	for i := q.n; i < f.Len(); i++ {
 		row := f.Row(i)
 		if q.kind == "bf16" {
