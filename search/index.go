@@ -418,8 +418,10 @@ func dedup(xs []string) []string {
 	return slices.Compact(out)
 }
 
-// candidates is how many hits each retriever contributes to a fusion.
-func candidates(k int) int { return max(4*k, 100) }
+// Candidates is how many hits each retriever contributes to a hybrid
+// search for k results: enough that a document ranked low by one
+// retriever and high by the other is still fused.
+func Candidates(k int) int { return max(4*k, 100) }
 
 // Search runs one resolved query.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
@@ -440,7 +442,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	depth := k
 	if useBM && useDense {
-		depth = candidates(k)
+		depth = Candidates(k)
 	}
 	var bmList, deList []Ranked
 	if useBM {

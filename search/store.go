@@ -284,6 +284,9 @@ func (ix *Index) save(dir string, keepLog bool) (carried int, err error) {
 		return 0, err
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return 0, err
+	}
 	hnsw, err := ix.writeGeneration(tmp)
 	if err != nil {
 		return 0, err

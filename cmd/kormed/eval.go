@@ -16,6 +16,7 @@ import (
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/metrics"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/model"
 )
 
@@ -23,7 +24,8 @@ func init() {
 	register(command{name: "eval", summary: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", run: runEval})
 }
 
-const evalUsage = `usage: kormed eval --retriever bm25[,dense] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
+const evalUsage = `usage: kormed eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
+                   [--alpha 0.5[,0.3,...]] [--fusion rrf[,relative]]
                    --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN]
 
 Runs each retriever over the dataset, prints NDCG/Recall/F1/MRR at each k (×100),
@@ -33,13 +35,17 @@ every result in OUTPUT/results.
 
 --data is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), a CSV
 pairs file (query,context,label) or a JSONL triplets file (query, document,
-hard_negative). One BM25 run per analyzer, one dense run per model.
+hard_negative). One BM25 run per analyzer, one dense run per model, one hybrid
+run per model, alpha and fusion (BM25 with the first analyzer fused with the dense
+model exactly as 'kormed serve' fuses: alpha is the dense weight).
 `
 
 func runEval(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), evalUsage+"\nflags:\n"); fs.PrintDefaults() }
-	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense")
+	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense, hybrid")
+	alphas := fs.String("alpha", fmt.Sprint(search.DefaultAlpha), "comma-separated hybrid alphas (dense weight, 0 to 1)")
+	fusions := fs.String("fusion", search.DefaultFusion, "comma-separated hybrid fusions: rrf, relative")
 	models := fs.String("model", "", "comma-separated models for dense runs: folder or Hugging Face id")
 	analyzers := fs.String("analyzer", analysis.Default, "comma-separated BM25 analyzers: "+strings.Join(analysis.Names(), ", "))
 	k1 := fs.Float64("k1", bm25.DefaultK1, "BM25 k1")
@@ -91,7 +97,9 @@ func runEval(ctx context.Context, args []string) error {
 	type plan struct {
 		spec  eval.Spec
 		model string // for dense: the --model value, loaded lazily
+		base  *eval.HybridBase
 	}
+	bases := map[string]*eval.HybridBase{} // one per model, shared by its hybrid runs
 	var plans []plan
 	for _, r := range splitList(*retrievers) {
 		switch r {
@@ -110,8 +118,35 @@ func runEval(ctx context.Context, args []string) error {
 			for _, m := range ms {
 				plans = append(plans, plan{spec: eval.Spec{Name: "dense-" + shortModelName(m), Retriever: "dense", Model: m}, model: m})
 			}
+		case "hybrid":
+			ms := splitList(*models)
+			if len(ms) == 0 {
+				return errors.New("--retriever hybrid needs --model")
+			}
+			an := splitList(*analyzers)[0]
+			for _, m := range ms {
+				if bases[m] == nil {
+					bases[m] = &eval.HybridBase{BM25: &eval.BM25{Options: bm25.Options{Analyzer: an, K1: *k1, B: *b}}}
+				}
+				for _, fu := range splitList(*fusions) {
+					if fu != search.FusionRRF && fu != search.FusionRelative {
+						return fmt.Errorf("--fusion %q: want rrf or relative", fu)
+					}
+					for _, as := range splitList(*alphas) {
+						a, err := strconv.ParseFloat(as, 64)
+						if err != nil || a < 0 || a > 1 {
+							return fmt.Errorf("--alpha %q: want a number from 0 to 1", as)
+						}
+						plans = append(plans, plan{spec: eval.Spec{
+							Name:      fmt.Sprintf("hybrid-%s-a%s-%s-%s", fu, as, an, shortModelName(m)),
+							Retriever: "hybrid", Model: m, Analyzer: an,
+							R: &eval.Hybrid{Base: bases[m], Alpha: a, Fusion: fu},
+						}, model: m, base: bases[m]})
+					}
+				}
+			}
 		default:
-			return fmt.Errorf("unknown retriever %q (want bm25 or dense)", r)
+			return fmt.Errorf("unknown retriever %q (want bm25, dense or hybrid)", r)
 		}
 	}
 	if len(plans) == 0 {
@@ -130,7 +165,16 @@ func runEval(ctx context.Context, args []string) error {
 	for _, p := range plans {
 		s := p.spec
 		var dense *eval.Dense
-		if p.model != "" {
+		switch {
+		case p.base != nil:
+			if p.base.Dense == nil {
+				enc, err := loadEvalModel(ctx, p.model, hubOpts())
+				if err != nil {
+					return err
+				}
+				p.base.Dense = &eval.Dense{Enc: enc}
+			}
+		case p.model != "":
 			enc, err := loadEvalModel(ctx, p.model, hubOpts())
 			if err != nil {
 				return err

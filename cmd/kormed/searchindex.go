@@ -1,0 +1,543 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/drugbench"
+	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/progress"
+	"github.com/kormed/kormed/search"
+)
+
+func init() {
+	register(command{name: "index", summary: "build a search index (BM25 + dense vectors + metadata + DUR flags) for 'kormed serve'", run: runIndex})
+}
+
+func runIndex(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("index", flag.ContinueOnError)
+	corpus := fs.String("corpus", "", "documents: a BEIR folder or corpus.jsonl ({\"_id\",\"title\",\"text\",\"metadata\":{…}}), or the MFDS drug table (a folder holding "+drugbench.ProductsFile+", or the CSV itself)")
+	out := fs.String("out", "", "index folder to write (an existing index gets a new generation, swapped in atomically)")
+	modelArg := fs.String("model", "", "embedding model (folder or Hugging Face id); none: a BM25-only index")
+	durFile := fs.String("dur", "", "DUR records in the MFDS DUR open API format (JSON or CSV) to attach to products")
+	an := fs.String("analyzer", analysis.Default, "BM25 analyzer: "+strings.Join(analysis.Names(), ", "))
+	dense := fs.String("dense", search.DenseAuto, "dense index: auto (exact below --ann-threshold documents, HNSW above), exact, int8, bf16 or hnsw")
+	annThreshold := fs.Int("ann-threshold", search.DefaultANNThreshold, "corpus size from which --dense auto builds HNSW")
+	batch := fs.Int("batch", 256, "documents embedded and staged per batch (the unit of resumption)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	hubOpts := hubFlags(fs)
+	engine := engineFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *corpus == "" || *out == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return errors.New("need --corpus and --out")
+	}
+	if err := engine(); err != nil {
+		return err
+	}
+	src, err := openCorpus(*corpus)
+	if err != nil {
+		return err
+	}
+	var durIx *durAttacher
+	if *durFile != "" {
+		recs, err := dur.ReadFile(*durFile)
+		if err != nil {
+			return err
+		}
+		durIx = &durAttacher{records: recs}
+		fmt.Fprintf(os.Stderr, "read %d DUR records from %s\n", len(recs), *durFile)
+	}
+	opts := search.Options{Analyzer: *an, Dense: *dense, ANNThreshold: *annThreshold}
+	var m *model.Model
+	if *modelArg != "" {
+		dir, err := resolveModel(ctx, *modelArg, hubOpts())
+		if err != nil {
+			return err
+		}
+		if model.IsPair(dir) {
+			return fmt.Errorf("%s is a bi-encoder (DPR pair); kormed index takes a single encoder for now", *modelArg)
+		}
+		if m, err = model.Load(dir); err != nil {
+			return err
+		}
+		m.SetName(*modelArg)
+		opts.Model = modelInfo(m)
+	}
+	fp := fmt.Sprintf("%s|%s|%s", src.fingerprint, *durFile, fileStamp(*durFile))
+	b, err := search.NewBuilder(*out, opts, fp)
+	if err != nil {
+		return err
+	}
+	if n := b.Resumed(); n > 0 {
+		fmt.Fprintf(os.Stderr, "resuming: %d documents already staged in %s\n", n, *out)
+	}
+	var bar *progress.Bar
+	if !*quiet {
+		bar = progress.New(os.Stderr, "index", int64(src.count))
+		bar.Add(int64(b.Len()))
+	}
+	start := time.Now()
+	var pending []search.Doc
+	flushed := 0
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if durIx != nil {
+			durIx.attach(pending)
+		}
+		var vecs [][]float32
+		if m != nil {
+			texts := make([]string, len(pending))
+			for i, d := range pending {
+				texts[i] = eval.DocText(dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text})
+			}
+			v, err := m.EncodePassages(ctx, texts)
+			if err != nil {
+				return err
+			}
+			vecs = v
+			for i := range vecs {
+				vecs[i] = unit(vecs[i])
+			}
+		}
+		if err := b.Add(pending, vecs); err != nil {
+			return err
+		}
+		flushed += len(pending)
+		if bar != nil {
+			bar.Add(int64(len(pending)))
+		}
+		pending = pending[:0]
+		return nil
+	}
+	seen := map[string]string{}
+	err = src.each(func(where string, d search.Doc) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.ID == "" {
+			return fmt.Errorf("%s: empty document id", where)
+		}
+		if prev, dup := seen[d.ID]; dup {
+			return fmt.Errorf("%s: document id %q repeated (first at %s)", where, d.ID, prev)
+		}
+		seen[d.ID] = where
+		if b.Has(d.ID) {
+			return nil
+		}
+		pending = append(pending, d)
+		if len(pending) >= *batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(os.Stderr, "\ninterrupted: %d documents staged; run the same command again to resume\n", b.Len())
+		}
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	embedded := time.Since(start)
+	ix, carried, err := b.Finish(func(stage string) {
+		if !*quiet {
+			fmt.Fprintf(os.Stderr, "building: %s\n", stage)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	info, _ := ix.Info(ctx)
+	fmt.Fprintf(os.Stderr, "indexed %d documents (%d new, %.0f docs/s) with %s", info.Docs, flushed, float64(flushed)/max(embedded.Seconds(), 1e-9), info.Analyzer)
+	if m != nil {
+		fmt.Fprintf(os.Stderr, " + %s (dim %d, %s)", opts.Model.Name, opts.Model.Dim, ix.Options().Dense)
+	} else {
+		fmt.Fprint(os.Stderr, " (BM25 only: no --model)")
+	}
+	fmt.Fprintf(os.Stderr, " in %s; generation %s in %s\n", time.Since(start).Round(time.Millisecond), ix.Generation(), *out)
+	if durIx != nil {
+		fmt.Fprintf(os.Stderr, "DUR: %d products flagged (%s)\n", durIx.flagged, durIx.summary())
+	}
+	if carried > 0 {
+		fmt.Fprintf(os.Stderr, "carried over %d API writes logged in the previous generation\n", carried)
+	}
+	serveCmd := "kormed serve --index " + *out
+	if m != nil {
+		serveCmd += " --model " + *modelArg
+	}
+	fmt.Fprintf(os.Stderr, "serve it: %s\n", serveCmd)
+	return nil
+}
+
+// modelInfo is what an index records of its model.
+func modelInfo(m *model.Model) search.ModelInfo {
+	mi := search.ModelInfo{Name: m.Name(), Dim: m.Dim(), Pooling: string(m.Pooling), Query: m.QueryPrefix, Passage: m.PassagePrefix}
+	if dir := m.Dir(); filepath.Base(filepath.Dir(dir)) == "snapshots" {
+		mi.Revision = filepath.Base(dir) // a Hugging Face cache snapshot: the commit
+	}
+	return mi
+}
+
+func unit(v []float32) []float32 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(ss))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
+}
+
+func fileStamp(path string) string {
+	if path == "" {
+		return ""
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d@%d", st.Size(), st.ModTime().UnixNano())
+}
+
+// corpusSource is a document stream.
+type corpusSource struct {
+	fingerprint string
+	count       int // documents, for the progress bar (0: unknown)
+	each        func(fn func(where string, d search.Doc) error) error
+}
+
+// openCorpus recognises the drug table, a BEIR folder or a JSONL file.
+func openCorpus(path string) (*corpusSource, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	drugDir := ""
+	switch {
+	case st.IsDir():
+		if _, err := os.Stat(filepath.Join(path, drugbench.ProductsFile)); err == nil {
+			drugDir = path
+		}
+	case strings.EqualFold(filepath.Ext(path), ".csv"):
+		if filepath.Base(path) != drugbench.ProductsFile {
+			return nil, fmt.Errorf("%s: kormed index reads the MFDS drug table %s (or JSONL corpora)", path, drugbench.ProductsFile)
+		}
+		drugDir = filepath.Dir(path)
+	}
+	if drugDir != "" {
+		return drugCorpus(drugDir)
+	}
+	file := corpusPath(path)
+	fst, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	n, err := countLines(file)
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(file)
+	return &corpusSource{
+		fingerprint: fmt.Sprintf("jsonl:%s:%d@%d", abs, fst.Size(), fst.ModTime().UnixNano()),
+		count:       n,
+		each: func(fn func(string, search.Doc) error) error {
+			return readJSONLCorpus(file, fn)
+		},
+	}, nil
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		if len(strings.TrimSpace(sc.Text())) > 0 {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+// readJSONLCorpus reads BEIR documents plus kormed's metadata: "metadata"
+// (string, number or list values become keyword fields) and "fields".
+func readJSONLCorpus(path string, fn func(string, search.Doc) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := strings.TrimSpace(sc.Text())
+		if raw == "" {
+			continue
+		}
+		var rec struct {
+			ID       json.RawMessage     `json:"_id"`
+			AltID    json.RawMessage     `json:"id"`
+			Title    string              `json:"title"`
+			Text     string              `json:"text"`
+			Metadata map[string]any      `json:"metadata"`
+			Fields   map[string][]string `json:"fields"`
+			DUR      []dur.Flag          `json:"dur"`
+		}
+		where := fmt.Sprintf("%s:%d", path, line)
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		idRaw := rec.ID
+		if len(idRaw) == 0 {
+			idRaw = rec.AltID
+		}
+		id, err := jsonID(idRaw)
+		if err != nil {
+			return fmt.Errorf("%s: _id: %w", where, err)
+		}
+		d := search.Doc{ID: id, Title: rec.Title, Text: rec.Text, Fields: rec.Fields, DUR: rec.DUR}
+		for k, v := range rec.Metadata {
+			vals, err := metaValues(v)
+			if err != nil {
+				return fmt.Errorf("%s: metadata.%s: %w", where, k, err)
+			}
+			if d.Fields == nil {
+				d.Fields = map[string][]string{}
+			}
+			d.Fields[k] = append(d.Fields[k], vals...)
+		}
+		if err := fn(where, d); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func jsonID(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String(), nil
+	}
+	return "", fmt.Errorf("want a string or a number, got %s", raw)
+}
+
+func metaValues(v any) ([]string, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{x}, nil
+	case float64, bool:
+		return []string{fmt.Sprint(x)}, nil
+	case []any:
+		var out []string
+		for _, e := range x {
+			s, err := metaValues(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a string, number, boolean or list of them")
+}
+
+// drugCorpus makes one document per MFDS product: the drug benchmark's
+// document text, with the product type, type code, company and
+// ingredients as fields, and 전문/일반 from drug_summary_100.csv where it
+// lists the product.
+func drugCorpus(dir string) (*corpusSource, error) {
+	src, err := drugbench.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	bench, err := drugbench.Build(src, drugbench.Options{})
+	if err != nil {
+		return nil, err
+	}
+	class, err := readDrugClasses(filepath.Join(dir, "drug_summary_100.csv"))
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, drugbench.ProductsFile)
+	fst, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(file)
+	return &corpusSource{
+		fingerprint: fmt.Sprintf("drug:%s:%d@%d", abs, fst.Size(), fst.ModTime().UnixNano()),
+		count:       len(src.Products),
+		each: func(fn func(string, search.Doc) error) error {
+			for i, p := range src.Products {
+				bd := bench.Docs[i]
+				d := search.Doc{ID: bd.ID, Title: bd.Title, Text: bd.Text, Fields: map[string][]string{}}
+				if t := src.Types[p.TypeCode]; t != nil && len(t.Names) > 0 {
+					d.Fields["type"] = []string{t.Names[0]}
+				}
+				if p.TypeCode != "" {
+					d.Fields["type_code"] = []string{p.TypeCode}
+				}
+				if p.Company != "" {
+					d.Fields["company"] = []string{p.Company}
+				}
+				if len(p.Ingredients) > 0 {
+					d.Fields["ingredient"] = p.Ingredients
+				}
+				if len(p.IngredientCodes) > 0 {
+					d.Fields["ingredient_code"] = p.IngredientCodes
+				}
+				if c := class[p.Seq]; c != "" {
+					d.Fields["class"] = []string{c}
+				}
+				if err := fn(fmt.Sprintf("%s:%d", file, p.Line), d); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}, nil
+}
+
+// readDrugClasses maps item_sequence to 전문/일반 from the permit summary
+// table, when it is there.
+func readDrugClasses(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	seqCol, classCol := -1, -1
+	for i, h := range head {
+		switch strings.TrimPrefix(h, "\ufeff") {
+		case "item_sequence":
+			seqCol = i
+		case "special_general_type":
+			classCol = i
+		}
+	}
+	if seqCol < 0 || classCol < 0 {
+		return nil, fmt.Errorf("%s: no item_sequence or special_general_type column", path)
+	}
+	out := map[string]string{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(rec) <= max(seqCol, classCol) {
+			continue
+		}
+		c := strings.TrimSuffix(rec[classCol], "의약품") // 일반의약품 → 일반
+		if c == "NULL" || c == "" {
+			continue
+		}
+		out[rec[seqCol]] = c
+	}
+	return out, nil
+}
+
+// durAttacher attaches DUR records to documents as they are indexed: by
+// item sequence (the document id), ingredient code or ingredient name
+// (the "ingredient_code" and "ingredient" fields).
+type durAttacher struct {
+	records []dur.Record
+	flagged int
+	types   map[string]int
+}
+
+func (a *durAttacher) attach(docs []search.Doc) {
+	ps := make([]dur.Product, len(docs))
+	for i, d := range docs {
+		ps[i] = dur.Product{Seq: d.ID, Name: d.Title, Ingredients: d.Fields["ingredient"], IngredientCodes: d.Fields["ingredient_code"]}
+	}
+	flags := dur.Attach(a.records, ps)
+	if a.types == nil {
+		a.types = map[string]int{}
+	}
+	for i := range docs {
+		if fl := flags[docs[i].ID]; len(fl) > 0 {
+			docs[i].DUR = append(docs[i].DUR, fl...)
+			a.flagged++
+			for _, f := range fl {
+				a.types[f.Type]++
+			}
+		}
+	}
+}
+
+func (a *durAttacher) summary() string {
+	ts := make([]string, 0, len(a.types))
+	for t := range a.types {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	for i, t := range ts {
+		ts[i] = fmt.Sprintf("%s %d", t, a.types[t])
+	}
+	return strings.Join(ts, ", ")
+}

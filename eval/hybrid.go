@@ -1,0 +1,106 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/metrics"
+	"github.com/kormed/kormed/search"
+)
+
+// Hybrid fuses a BM25 run and a dense run per query, exactly as the search
+// service does (package search's RRF or relative-score fusion over each
+// retriever's top search.Candidates(k), weight Alpha on the dense side),
+// so fusion settings are measured like any retriever.
+//
+// Several Hybrid retrievers may share one Base: the corpus is indexed and
+// the two runs are made once, and each Hybrid only fuses.
+type Hybrid struct {
+	Base   *HybridBase
+	Alpha  float64
+	Fusion string // search.FusionRRF or search.FusionRelative
+}
+
+// HybridBase holds the two retrievers of one or more Hybrid runs.
+type HybridBase struct {
+	BM25  *BM25
+	Dense *Dense
+
+	indexed bool
+	depth   int
+	runs    [2]map[string][]metrics.Hit
+	queries []dataset.Query
+}
+
+// Index indexes the corpus with both retrievers, once per base.
+func (h *Hybrid) Index(ctx context.Context, corpus []dataset.Doc) error {
+	b := h.Base
+	if b.indexed {
+		return nil
+	}
+	if err := b.BM25.Index(ctx, corpus); err != nil {
+		return err
+	}
+	if err := b.Dense.Index(ctx, corpus); err != nil {
+		return err
+	}
+	b.indexed = true
+	return nil
+}
+
+// Search runs both retrievers (once per base and query set) and fuses.
+func (h *Hybrid) Search(ctx context.Context, queries []dataset.Query, k int) (map[string][]metrics.Hit, error) {
+	if h.Fusion != search.FusionRRF && h.Fusion != search.FusionRelative {
+		return nil, fmt.Errorf("hybrid: fusion %q, want rrf or relative", h.Fusion)
+	}
+	b := h.Base
+	depth := search.Candidates(k)
+	if b.runs[0] == nil || b.depth != depth || !sameQueries(b.queries, queries) {
+		var err error
+		if b.runs[0], err = b.BM25.Search(ctx, queries, depth); err != nil {
+			return nil, err
+		}
+		if b.runs[1], err = b.Dense.Search(ctx, queries, depth); err != nil {
+			return nil, err
+		}
+		b.depth, b.queries = depth, queries
+	}
+	out := make(map[string][]metrics.Hit, len(queries))
+	for _, q := range queries {
+		lists := make([][]search.Ranked, 2)
+		for i, run := range b.runs {
+			for _, x := range run[q.ID] {
+				lists[i] = append(lists[i], search.Ranked{ID: x.ID, Score: x.Score})
+			}
+		}
+		w := []float64{1 - h.Alpha, h.Alpha}
+		var fused []search.Fused
+		if h.Fusion == search.FusionRelative {
+			fused = search.RelativeScore(lists, w)
+		} else {
+			fused = search.RRF(lists, w, search.RRFK)
+		}
+		if len(fused) > k {
+			fused = fused[:k]
+		}
+		hits := make([]metrics.Hit, len(fused))
+		for i, f := range fused {
+			hits[i] = metrics.Hit{ID: f.ID, Score: f.Score}
+		}
+		out[q.ID] = hits
+	}
+	return out, nil
+}
+
+func sameQueries(a, b []dataset.Query) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Text != b[i].Text {
+			return false
+		}
+	}
+	return true
+}
