@@ -16,8 +16,8 @@ import (
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/metrics"
-	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/search"
 )
 
 func init() {
