@@ -550,3 +550,41 @@ func docText(d Doc) string {
 	}
 	return d.Title + " " + d.Text
 }
+
+// Facet is one value of a keyword field and how many live documents hold
+// it.
+type Facet struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Facets returns the n most frequent values of field among live documents
+// (all of them when n <= 0), by count descending then value; nil for an
+// unknown field.
+func (ix *Index) Facets(field string, n int) []Facet {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := ix.st
+	var out []Facet
+	for v, docs := range st.fields[field] {
+		c := 0
+		for _, d := range docs {
+			if !st.dead.has(d) {
+				c++
+			}
+		}
+		if c > 0 {
+			out = append(out, Facet{Value: v, Count: c})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Value < out[j].Value
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
