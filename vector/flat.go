@@ -209,8 +209,8 @@ func (f *Flat) scan(q []float32, lo, hi int, allow *Bitset, t *topK) {
 	}
 }
 
-// Flat files: "KVF1"-style header — magic "KMVF", version 1, dim (uint32),
-// a zero uint32, rows (uint64) — then the rows as float32, then the CRC.
+// Flat files: magic "KMVF", version 1, dim (uint32), a zero uint32, rows
+// (uint64), then the rows as float32, then the CRC.
 const (
 	flatMagic   = "KMVF"
 	flatVersion = 1

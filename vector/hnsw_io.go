@@ -17,7 +17,7 @@ const (
 // entry point and top level, then each row's level (one byte), the
 // in-graph bitset, the layer-0 links (a count and 2M slots a row, uint32),
 // the upper layers' links of the rows above layer 0, and a CRC-32C. At M 16
-// that is about 143 bytes a row: 14.3 MB for 100,000 rows.
+// that is about 138 bytes a row: 13.8 MB for 100,000 rows.
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	e := newEncoder(w)
 	e.bytes([]byte(hnswMagic))
