@@ -1,0 +1,477 @@
+// Package weaviate is kormed's scale-out search backend: a search.Backend
+// over a Weaviate (v1.35) collection, through the official Go client
+// (github.com/weaviate/weaviate-go-client/v5, REST and GraphQL; no gRPC).
+//
+// One index is one Weaviate class with vectorizer "none": kormed computes
+// the vectors (documents and queries, L2-normalised, cosine distance) and
+// Weaviate stores and searches them. The class holds
+//
+//   - doc_id: the kormed document id (the object id is ObjectID(doc_id), a
+//     UUID v5, so an upsert of the same id replaces the object);
+//   - title, text: tokenized with kagome_kr (Korean morphemes) for BM25;
+//   - f_<field>: one text[] property per keyword field with "field"
+//     tokenization, for exact-match filters (see encodeField for the names);
+//   - dur_types: the DUR types (text[], field tokenization) for ExcludeDUR,
+//     and dur_json: the full []dur.Flag as JSON, not indexed;
+//
+// and its description records the index's embedding model (search.Info's
+// Model), so that Open refuses a class built with another model.
+//
+// Searches map onto Weaviate's: bm25 is a BM25 query on title and text,
+// dense a nearVector query, hybrid Weaviate's hybrid query with our vector,
+// alpha and fusionType (rankedFusion for rrf, relativeScoreFusion for
+// relative). Filters and ExcludeDUR become a where filter, which Weaviate
+// applies inside every search (as an allow list before ranking, also in
+// both halves of a hybrid search), so a filtered search still returns k
+// hits when k documents match.
+package weaviate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-openapi/strfmt"
+	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
+	"github.com/weaviate/weaviate/entities/models"
+
+	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/search"
+)
+
+// Options configure Open.
+type Options struct {
+	// Model is the embedding model of the index's vectors. When the class
+	// exists, Open refuses it unless it was built with the same model (name,
+	// revision, dim, pooling and prefixes); a zero Model (Name "" and Dim 0)
+	// is a BM25-only index. Nil accepts whatever the class records.
+	Model *search.ModelInfo
+	// Create creates the class when it does not exist (with Model; nil
+	// Model creates a BM25-only index). Without it Open fails on a missing
+	// class.
+	Create bool
+	// Generated is recorded as Info.Generated when the class is created.
+	Generated string
+	// VectorIndex is the vector index type of a created class: "hnsw" (the
+	// default, approximate) or "flat" (exact brute force).
+	VectorIndex string
+	// ExactParts makes hybrid searches fill every hit's BM25 and Dense
+	// parts with exact ranks and scores by also running the two sub-searches
+	// on their own (two more queries per search); without it the parts come
+	// from Weaviate's explainScore, which gives ranks for rrf and raw scores
+	// for relative fusion but not both (see Search).
+	ExactParts bool
+	// BatchSize is the number of objects per batch request (default 100).
+	BatchSize int
+	// Timeout bounds each request (default 60s).
+	Timeout time.Duration
+	// APIKey is sent as a bearer token (Weaviate API-key authentication);
+	// "" for anonymous access.
+	APIKey string
+	// Headers are added to every request.
+	Headers map[string]string
+}
+
+// Backend is a kormed index in a Weaviate class. It is safe for concurrent
+// use.
+type Backend struct {
+	c     *client.Client
+	class string
+	meta  meta
+	opts  Options
+
+	mu     sync.Mutex
+	fields map[string]string // field name -> property name
+}
+
+var _ search.Backend = (*Backend)(nil)
+
+// Open connects to the Weaviate server at rawURL (e.g.
+// "http://127.0.0.1:18080") and opens the index in class, creating it when
+// opts.Create is set. Class names are Weaviate's: a capital letter then
+// letters, digits and underscores.
+func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("weaviate: bad server URL %q (want http://host:port)", rawURL)
+	}
+	if !validClassName(class) {
+		return nil, fmt.Errorf("weaviate: bad class name %q (want a capital letter, then letters, digits or _)", class)
+	}
+	switch opts.VectorIndex {
+	case "":
+		opts.VectorIndex = "hnsw"
+	case "hnsw", "flat":
+	default:
+		return nil, fmt.Errorf("weaviate: unknown vector index type %q (want hnsw or flat)", opts.VectorIndex)
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	headers := map[string]string{}
+	for k, v := range opts.Headers {
+		headers[k] = v
+	}
+	if opts.APIKey != "" {
+		headers["Authorization"] = "Bearer " + opts.APIKey
+	}
+	c, err := client.NewClient(client.Config{
+		Scheme:  u.Scheme,
+		Host:    u.Host + strings.TrimRight(u.Path, "/"),
+		Headers: headers,
+		Timeout: opts.Timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weaviate: %w", err)
+	}
+	b := &Backend{c: c, class: class, opts: opts}
+
+	cls, err := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
+	switch {
+	case statusCode(err) == http.StatusNotFound:
+		if !opts.Create {
+			return nil, fmt.Errorf("weaviate: class %s does not exist at %s", class, rawURL)
+		}
+		m := meta{Kormed: metaVersion, Analyzer: Analyzer, Generated: opts.Generated}
+		if opts.Model != nil {
+			m.Model = *opts.Model
+		}
+		if m.Model.Dim < 0 || (m.Model.Name != "") != (m.Model.Dim > 0) {
+			return nil, fmt.Errorf("weaviate: model %q with dim %d: a model needs a name and a positive dim", m.Model.Name, m.Model.Dim)
+		}
+		if err := c.Schema().ClassCreator().WithClass(newClass(class, m, opts.VectorIndex)).Do(ctx); err != nil {
+			// Someone else may have created it meanwhile: read it back.
+			cls, err2 := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
+			if err2 != nil {
+				return nil, fmt.Errorf("weaviate: create class %s: %w", class, err)
+			}
+			return b.load(cls)
+		}
+		b.meta = m
+		b.fields = map[string]string{}
+		return b, nil
+	case err != nil:
+		return nil, fmt.Errorf("weaviate: get class %s: %w", class, err)
+	}
+	return b.load(cls)
+}
+
+// load checks an existing class and takes its metadata and fields.
+func (b *Backend) load(cls *models.Class) (*Backend, error) {
+	m, err := parseMeta(b.class, cls.Description)
+	if err != nil {
+		return nil, err
+	}
+	if b.opts.Model != nil && !sameModel(*b.opts.Model, m.Model) {
+		return nil, fmt.Errorf("weaviate: class %s was built with %s, not %s", b.class, describeModel(m.Model), describeModel(*b.opts.Model))
+	}
+	if cls.Vectorizer != "" && cls.Vectorizer != "none" {
+		return nil, fmt.Errorf("weaviate: class %s has vectorizer %q; kormed supplies its own vectors (vectorizer none)", b.class, cls.Vectorizer)
+	}
+	fields, err := checkClass(cls)
+	if err != nil {
+		return nil, err
+	}
+	b.meta = m
+	b.fields = fields
+	return b, nil
+}
+
+// statusCode is the HTTP status of a client error, 0 if none.
+func statusCode(err error) int {
+	var we *fault.WeaviateClientError
+	if errors.As(err, &we) {
+		return we.StatusCode
+	}
+	return 0
+}
+
+// Class is the Weaviate class of the index.
+func (b *Backend) Class() string { return b.class }
+
+// Model is the embedding model the index was built with.
+func (b *Backend) Model() search.ModelInfo { return b.meta.Model }
+
+// Info describes the index; Docs is the class's object count.
+func (b *Backend) Info(ctx context.Context) (search.Info, error) {
+	q := fmt.Sprintf("{Aggregate{%s{meta{count}}}}", b.class)
+	var out struct {
+		Aggregate map[string][]struct {
+			Meta struct {
+				Count int `json:"count"`
+			} `json:"meta"`
+		} `json:"Aggregate"`
+	}
+	if err := b.graphQL(ctx, q, &out); err != nil {
+		return search.Info{}, fmt.Errorf("weaviate: count %s: %w", b.class, err)
+	}
+	n := 0
+	if rows := out.Aggregate[b.class]; len(rows) > 0 {
+		n = rows[0].Meta.Count
+	}
+	return search.Info{
+		Backend:   "weaviate",
+		Docs:      n,
+		Model:     b.meta.Model,
+		Analyzer:  b.meta.Analyzer,
+		Fields:    b.fieldNames(),
+		Generated: b.meta.Generated,
+	}, nil
+}
+
+func (b *Backend) fieldNames() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	names := make([]string, 0, len(b.fields))
+	for f := range b.fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// fieldProps returns a copy of the field -> property map.
+func (b *Backend) fieldProps() map[string]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := make(map[string]string, len(b.fields))
+	for f, p := range b.fields {
+		m[f] = p
+	}
+	return m
+}
+
+// ensureFields adds a property for every field the class lacks.
+func (b *Backend) ensureFields(ctx context.Context, docs []search.Doc) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var missing []string
+	seen := map[string]bool{}
+	for _, d := range docs {
+		for f := range d.Fields {
+			if _, ok := b.fields[f]; !ok && !seen[f] {
+				seen[f] = true
+				missing = append(missing, f)
+			}
+		}
+	}
+	sort.Strings(missing)
+	for _, f := range missing {
+		if f == "" {
+			return errors.New("weaviate: a field with an empty name")
+		}
+		p := fieldProperty(f)
+		if err := b.c.Schema().PropertyCreator().WithClassName(b.class).WithProperty(p).Do(ctx); err != nil {
+			// Another writer may have added it: accept it if the class has it now.
+			cls, err2 := b.c.Schema().ClassGetter().WithClassName(b.class).Do(ctx)
+			if err2 != nil || !hasProperty(cls, p.Name) {
+				return fmt.Errorf("weaviate: add field %q to class %s: %w", f, b.class, err)
+			}
+		}
+		b.fields[f] = p.Name
+	}
+	return nil
+}
+
+func hasProperty(c *models.Class, name string) bool {
+	for _, p := range c.Properties {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Upsert adds or replaces documents (the whole object: fields a new version
+// lacks are gone), in batches of Options.BatchSize. vecs holds one vector of
+// the model's dim per document, nil for a BM25-only index. New keyword
+// fields are added to the class first.
+func (b *Backend) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float32) error {
+	dim := b.meta.Model.Dim
+	switch {
+	case dim == 0 && vecs != nil:
+		return fmt.Errorf("weaviate: class %s is a BM25-only index; Upsert got vectors", b.class)
+	case dim > 0 && len(vecs) != len(docs):
+		return fmt.Errorf("weaviate: Upsert got %d vectors for %d documents", len(vecs), len(docs))
+	}
+	// The last version of an id wins, as if upserted one by one.
+	last := make(map[string]int, len(docs))
+	for i, d := range docs {
+		if d.ID == "" {
+			return fmt.Errorf("weaviate: document %d has no id", i)
+		}
+		if dim > 0 && len(vecs[i]) != dim {
+			return fmt.Errorf("weaviate: document %s: vector of dim %d, the index's model has %d", d.ID, len(vecs[i]), dim)
+		}
+		last[d.ID] = i
+	}
+	if err := b.ensureFields(ctx, docs); err != nil {
+		return err
+	}
+	props := b.fieldProps()
+	objs := make([]*models.Object, 0, b.opts.BatchSize)
+	flush := func() error {
+		if len(objs) == 0 {
+			return nil
+		}
+		res, err := b.c.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
+		objs = objs[:0]
+		if err != nil {
+			return fmt.Errorf("weaviate: batch upsert into %s: %w", b.class, err)
+		}
+		for _, r := range res {
+			if r.Result != nil && r.Result.Errors != nil && len(r.Result.Errors.Error) > 0 {
+				var msgs []string
+				for _, e := range r.Result.Errors.Error {
+					msgs = append(msgs, e.Message)
+				}
+				return fmt.Errorf("weaviate: upsert object %s into %s: %s", r.ID, b.class, strings.Join(msgs, "; "))
+			}
+		}
+		return nil
+	}
+	for i, d := range docs {
+		if last[d.ID] != i {
+			continue
+		}
+		o, err := b.object(d, props)
+		if err != nil {
+			return err
+		}
+		if dim > 0 {
+			o.Vector = models.C11yVector(vecs[i])
+		}
+		objs = append(objs, o)
+		if len(objs) == b.opts.BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// object is the Weaviate object of a document.
+func (b *Backend) object(d search.Doc, props map[string]string) (*models.Object, error) {
+	p := map[string]interface{}{
+		propDocID: d.ID,
+		propTitle: d.Title,
+		propText:  d.Text,
+	}
+	for f, vals := range d.Fields {
+		if len(vals) > 0 {
+			p[props[f]] = vals
+		}
+	}
+	if len(d.DUR) > 0 {
+		p[propDURTypes] = durTypes(d.DUR)
+		js, err := json.Marshal(d.DUR)
+		if err != nil {
+			return nil, fmt.Errorf("weaviate: document %s: DUR flags: %w", d.ID, err)
+		}
+		p[propDURJSON] = string(js)
+	}
+	return &models.Object{
+		Class:      b.class,
+		ID:         strfmt.UUID(ObjectID(d.ID)),
+		Properties: p,
+	}, nil
+}
+
+// durTypes are the distinct types of flags, in order of appearance.
+func durTypes(flags []dur.Flag) []string {
+	var types []string
+	seen := map[string]bool{}
+	for _, f := range flags {
+		if !seen[f.Type] {
+			seen[f.Type] = true
+			types = append(types, f.Type)
+		}
+	}
+	return types
+}
+
+// Delete removes documents by id, reporting how many existed.
+func (b *Backend) Delete(ctx context.Context, ids []string) (int, error) {
+	const chunk = 1000 // well below QUERY_MAXIMUM_RESULTS (default 10000)
+	uniq := make([]string, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	n := 0
+	for len(uniq) > 0 {
+		part := uniq[:min(chunk, len(uniq))]
+		uniq = uniq[len(part):]
+		where := filters.Where().WithPath([]string{propDocID}).WithOperator(filters.ContainsAny).WithValueText(part...)
+		res, err := b.c.Batch().ObjectsBatchDeleter().WithClassName(b.class).WithWhere(where).WithOutput("minimal").Do(ctx)
+		if err != nil {
+			return n, fmt.Errorf("weaviate: delete from %s: %w", b.class, err)
+		}
+		if res.Results != nil {
+			n += int(res.Results.Successful)
+			if res.Results.Failed > 0 {
+				return n, fmt.Errorf("weaviate: delete from %s: %d of %d objects failed", b.class, res.Results.Failed, res.Results.Matches)
+			}
+		}
+	}
+	return n, nil
+}
+
+// Get returns one document.
+func (b *Backend) Get(ctx context.Context, id string) (search.Doc, bool, error) {
+	objs, err := b.c.Data().ObjectsGetter().WithClassName(b.class).WithID(ObjectID(id)).Do(ctx)
+	if statusCode(err) == http.StatusNotFound {
+		return search.Doc{}, false, nil
+	}
+	if err != nil {
+		return search.Doc{}, false, fmt.Errorf("weaviate: get %s from %s: %w", id, b.class, err)
+	}
+	if len(objs) == 0 || objs[0] == nil {
+		return search.Doc{}, false, nil
+	}
+	props, _ := objs[0].Properties.(map[string]interface{})
+	raw := make(map[string]json.RawMessage, len(props))
+	for k, v := range props {
+		js, err := json.Marshal(v)
+		if err != nil {
+			return search.Doc{}, false, err
+		}
+		raw[k] = js
+	}
+	r, err := parseRow(raw)
+	if err != nil {
+		return search.Doc{}, false, fmt.Errorf("weaviate: get %s from %s: %w", id, b.class, err)
+	}
+	if r.docID != id {
+		return search.Doc{}, false, nil
+	}
+	return search.Doc{ID: r.docID, Title: r.title, Text: r.text, Fields: r.fields, DUR: r.dur}, true, nil
+}
+
+// Drop deletes the class and everything in it.
+func (b *Backend) Drop(ctx context.Context) error {
+	if err := b.c.Schema().ClassDeleter().WithClassName(b.class).Do(ctx); err != nil {
+		return fmt.Errorf("weaviate: delete class %s: %w", b.class, err)
+	}
+	return nil
+}
+
+// Close releases nothing: the client holds no connection of its own
+// beyond Go's HTTP connection pool.
+func (b *Backend) Close() error { return nil }
