@@ -2,9 +2,10 @@
 # Installs what kormed's build, tests and benchmarks need on a fresh Debian
 # machine with Go: oneDNN (cgo matrix products), PyTorch and sentencepiece
 # (the reference oracle; OpenBLAS so its matrix products are not the
-# reference BLAS), numpy. Idempotent; needs root (or sudo).
+# reference BLAS), numpy, and Chromium with a Korean font for the web
+# page's browser test. Idempotent; needs root (or sudo).
 set -euo pipefail
-pkgs=(libdnnl-dev libopenblas0-pthread python3-torch python3-numpy python3-sentencepiece sentencepiece gcc)
+pkgs=(libdnnl-dev libopenblas0-pthread python3-torch python3-numpy python3-sentencepiece sentencepiece gcc chromium fonts-nanum)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
