@@ -506,7 +506,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	for i, f := range fused {
 		n := idNum(f.ID)
 		d := st.docs[n]
-		h := Hit{ID: d.ID, Score: f.Score, Title: d.Title, Fields: d.Fields, DUR: d.DUR}
+		h := Hit{ID: d.ID, Score: f.Score, Title: d.Title, Text: d.Text, Fields: d.Fields, DUR: d.DUR}
 		li := 0
 		if useBM {
 			if f.Ranks[li] > 0 {

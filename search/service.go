@@ -227,15 +227,21 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	terms := queryTerms(q.Query)
 	for i := range hits {
 		h := &hits[i]
-		if h.Snippet == "" {
+		if h.Snippet != "" {
+			continue
+		}
+		title, text := h.Title, h.Text
+		if text == "" { // a backend that does not return the text
 			d, ok, err := s.Backend.Get(ctx, h.ID)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				h.Snippet, h.SnippetHTML, h.Terms = snippet(d.Title, d.Text, terms, snippetRunes)
+				title, text = d.Title, d.Text
 			}
 		}
+		h.Snippet, h.SnippetHTML, h.Terms = snippet(title, text, terms, snippetRunes)
+		h.Text = ""
 	}
 	resp := &Response{Hits: hits, Mode: q.Mode, Rules: rules, Notes: notes}
 	if resp.Hits == nil {

@@ -94,6 +94,9 @@ type Hit struct {
 
 	Title  string              `json:"title,omitempty"`
 	Fields map[string][]string `json:"fields,omitempty"`
+	// Text is the document's text, for the Service to make the snippet
+	// from; it is not sent.
+	Text string `json:"-"`
 	// Snippet is a passage of the text; SnippetHTML is the same passage
 	// HTML-escaped with the query's matched terms in <mark> elements.
 	Snippet     string `json:"snippet"`

@@ -244,7 +244,7 @@ func (s *searcher) run(ctx context.Context, mode string, limit int, alpha float6
 func (s *searcher) hits(rows []row, mode string) []search.Hit {
 	hits := make([]search.Hit, len(rows))
 	for i, r := range rows {
-		h := search.Hit{ID: r.docID, Title: r.title, Fields: r.fields, DUR: r.dur, Warnings: warnings(r.dur, s.q.FlagDUR)}
+		h := search.Hit{ID: r.docID, Title: r.title, Text: r.text, Fields: r.fields, DUR: r.dur, Warnings: warnings(r.dur, s.q.FlagDUR)}
 		switch mode {
 		case search.ModeDense:
 			if r.add.Distance != nil {
