@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Flat is a dense matrix of n rows of dim float32 values, stored row-major
@@ -94,8 +95,9 @@ func checkQuery(q []float32, dim int) {
 //
 // It scans every allowed row, four rows per kernel call (each query value
 // loaded once for the four), and keeps the best k in a min-heap whose root
-// is the bar a row must beat. Large scans are split into row blocks, one
-// goroutine each, whose heaps are merged at the end.
+// is the bar a row must beat. Large scans are split into blocks of rows
+// that GOMAXPROCS goroutines (SetThreads) take in turn, each keeping its
+// own heap; the heaps are merged at the end.
 func (f *Flat) Search(q []float32, k int, allow *Bitset) []Result {
 	checkQuery(q, f.dim)
 	return f.search(q, k, allow, f.Len())
@@ -124,37 +126,59 @@ func (f *Flat) search(q []float32, k int, allow *Bitset, rows int) []Result {
 		parts = runtime.GOMAXPROCS(0)
 	}
 	parts = max(1, min(parts, work*f.dim/parMinFloats))
-	if parts == 1 {
-		t := newTopK(k)
-		f.scan(q, 0, rows, allow, t)
-		return t.sorted()
+	t := parScan(rows, parts, blockRows(f.dim, 1), k, func(lo, hi int, t *topK) { f.scan(q, lo, hi, allow, t) })
+	return t.sorted()
+}
+
+// blockRows is the number of rows a scan block holds: about parMinFloats
+// values of bytesPer bytes (512 KiB for float32), in whole 64-row bitset
+// words. At dim 384, 384 float32 rows: 100,000 rows make 261 blocks.
+func blockRows(dim, bytesPer int) int {
+	b := parMinFloats * 4 / bytesPer / dim
+	return max(64, (b+63)&^63)
+}
+
+// parScan runs scan over rows 0..rows-1 in blocks of block rows (a
+// multiple of 64), which up to parts goroutines, the caller's among them,
+// take in turn, each into its own heap; it returns the merged best k.
+// Blocks are handed out as goroutines ask for them, not split in equal
+// halves up front: on a machine shared with other processes a goroutine
+// whose core is taken away does fewer blocks instead of holding the
+// search up.
+func parScan(rows, parts, block, k int, scan func(lo, hi int, t *topK)) *topK {
+	nb := (rows + block - 1) / block
+	parts = min(parts, nb)
+	t := newTopK(k)
+	if parts <= 1 {
+		scan(0, rows, t)
+		return t
 	}
-	// Blocks of whole 64-row bitset words.
-	block := (rows + parts - 1) / parts
-	block = (block + 63) &^ 63
-	tops := make([]*topK, parts)
-	var wg sync.WaitGroup
-	for p := 1; p < parts; p++ {
-		lo, hi := p*block, min((p+1)*block, rows)
-		if lo >= hi {
-			continue
+	var next atomic.Int64
+	work := func(t *topK) {
+		for {
+			b := int(next.Add(1)) - 1
+			if b >= nb {
+				return
+			}
+			scan(b*block, min((b+1)*block, rows), t)
 		}
+	}
+	tops := make([]*topK, parts-1)
+	var wg sync.WaitGroup
+	for p := range tops {
 		tops[p] = newTopK(k)
 		wg.Add(1)
 		go func(t *topK) {
 			defer wg.Done()
-			f.scan(q, lo, hi, allow, t)
+			work(t)
 		}(tops[p])
 	}
-	t := newTopK(k)
-	f.scan(q, 0, min(block, rows), allow, t)
+	work(t)
 	wg.Wait()
-	for _, o := range tops[1:] {
-		if o != nil {
-			t.merge(o)
-		}
+	for _, o := range tops {
+		t.merge(o)
 	}
-	return t.sorted()
+	return t
 }
 
 // scan offers rows lo..hi-1 that allow holds to t (lo a multiple of 64

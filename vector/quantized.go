@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
-	"sync"
 )
 
 // Quantized scans compact copies of a Flat's rows — int8 (1 byte a value)
@@ -133,40 +132,12 @@ func (q *Quantized) Search(query []float32, k int, allow *Bitset) []Result {
 		parts = runtime.GOMAXPROCS(0)
 	}
 	// The scan reads a quarter (int8) or half (bf16) of the Flat's bytes.
-	per := parMinFloats
+	bytesPer := 2
 	if q.kind == "int8" {
-		per *= 4
-	} else {
-		per *= 2
+		bytesPer = 1
 	}
-	parts = max(1, min(parts, work*q.flat.dim/per))
-	cand := newTopK(c)
-	if parts == 1 {
-		q.scan(query, 0, q.n, allow, cand)
-	} else {
-		block := ((q.n+parts-1)/parts + 63) &^ 63
-		tops := make([]*topK, parts)
-		var wg sync.WaitGroup
-		for p := 1; p < parts; p++ {
-			lo, hi := p*block, min((p+1)*block, q.n)
-			if lo >= hi {
-				continue
-			}
-			tops[p] = newTopK(c)
-			wg.Add(1)
-			go func(t *topK) {
-				defer wg.Done()
-				q.scan(query, lo, hi, allow, t)
-			}(tops[p])
-		}
-		q.scan(query, 0, min(block, q.n), allow, cand)
-		wg.Wait()
-		for _, o := range tops[1:] {
-			if o != nil {
-				cand.merge(o)
-			}
-		}
-	}
+	parts = max(1, min(parts, work*q.flat.dim*bytesPer/4/parMinFloats))
+	cand := parScan(q.n, parts, blockRows(q.flat.dim, bytesPer), c, func(lo, hi int, t *topK) { q.scan(query, lo, hi, allow, t) })
 	t := newTopK(min(k, c))
 	for _, r := range cand.h {
 		t.push(r.Index, dot(query, q.flat.Row(r.Index)))

@@ -61,6 +61,7 @@ func main() {
 	efc := flag.Int("efc", 200, "HNSW EfConstruction")
 	m := flag.Int("m", 16, "HNSW M")
 	chrom := flag.Bool("chromem", true, "run chromem-go")
+	passes := flag.Int("passes", 3, "timed passes over the queries (the one with the lowest p50 is reported)")
 	jsonl := flag.String("jsonl", "", "also append one JSON line per engine to this file")
 	flag.Parse()
 	threads := runtime.GOMAXPROCS(0)
@@ -91,23 +92,33 @@ func main() {
 	for i, q := range queries {
 		truth[i] = f.Search(q, *k, nil)
 	}
+	// score runs the queries -passes times (after a warm-up of 20) and
+	// reports the latencies of the pass with the lowest p50: on a shared
+	// machine the others mostly measure the neighbours.
 	score := func(search func(q []float32) []vector.Result) (p50, p99, rec, exact float64) {
 		lat := make([]float64, len(queries))
 		for i := 0; i < min(20, len(queries)); i++ {
 			search(queries[i]) // warm-up
 		}
-		var rs, ex float64
-		for i, q := range queries {
-			st := time.Now()
-			got := search(q)
-			lat[i] = float64(time.Since(st).Nanoseconds()) / 1e6
-			rs += recall(got, truth[i])
-			if sameRows(got, truth[i]) {
-				ex++
+		p50 = math.Inf(1)
+		for pass := 0; pass < *passes; pass++ {
+			var rs, ex float64
+			for i, q := range queries {
+				st := time.Now()
+				got := search(q)
+				lat[i] = float64(time.Since(st).Nanoseconds()) / 1e6
+				rs += recall(got, truth[i])
+				if sameRows(got, truth[i]) {
+					ex++
+				}
 			}
+			slices.Sort(lat)
+			if pct(lat, 50) < p50 {
+				p50, p99 = pct(lat, 50), pct(lat, 99)
+			}
+			rec, exact = rs/float64(len(queries)), ex/float64(len(queries))
 		}
-		slices.Sort(lat)
-		return pct(lat, 50), pct(lat, 99), rs / float64(len(queries)), ex / float64(len(queries))
+		return p50, p99, rec, exact
 	}
 	p50, p99, rec, ex := score(func(q []float32) []vector.Result { return f.Search(q, *k, nil) })
 	add(row{Engine: "kormed flat (exact)", P50ms: p50, P99ms: p99, Recall: rec, Exact: ex, BuildS: bt, DocsPerS: float64(*n) / bt, IndexBytes: flatMem,
@@ -189,8 +200,11 @@ func main() {
 			Note: fmt.Sprintf("scan split over runtime.NumCPU() = %d goroutines; keeps the caller's vectors, not counted", runtime.NumCPU())})
 	}
 
-	fmt.Printf("\nDense top-%d, %d × %d clustered vectors (%d clusters, spread %.1f), %d queries one at a time, GOMAXPROCS %d, %s\n\n",
-		*k, *n, *dim, *clusters, *spread, len(queries), threads, time.Now().Format("2006-01-02"))
+	fmt.Printf("\nDense top-%d, %d × %d clustered vectors (%d clusters, spread %.1f), %d queries one at a time (best p50 of %d passes), GOMAXPROCS %d, %s\n\n",
+		*k, *n, *dim, *clusters, *spread, len(queries), *passes, threads, time.Now().Format("2006-01-02"))
+	if p := pressure(); p != "" {
+		fmt.Printf("CPU pressure at the end (/proc/pressure/cpu, share of time some runnable task waited for a core): %s\n\n", p)
+	}
 	fmt.Printf("| engine | p50 ms | p99 ms | recall@%d | same rows as exact | build s | build docs/s | index MB | bytes/vector | note |\n", *k)
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range rows {
@@ -208,6 +222,21 @@ func main() {
 		}
 		out.Close()
 	}
+}
+
+// pressure returns the CPU pressure averages of Linux's PSI ("" where
+// there are none): how much other work competed for the cores.
+func pressure() string {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 4 {
+		return ""
+	}
+	return strings.Join(f[1:4], " ") + " (%)"
 }
 
 func timeIt(fn func()) float64 {
