@@ -289,9 +289,10 @@ func (s *Server) dispatch(rt route) http.Handler {
 		allow = append(allow, "OPTIONS")
 	}
 	allowed := strings.Join(allow, ", ")
+	name := strings.TrimSuffix(rt.pattern, "{$}") // the metrics label
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := reqInfoOf(r)
-		info.route = rt.pattern
+		info.route = name
 		if rt.methods == nil {
 			info.route = "other"
 			writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (see /openapi.json)")
