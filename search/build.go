@@ -34,6 +34,7 @@ const stagingDir = ".staging"
 // complete once its vector is; a torn tail is cut off on resume.
 type Builder struct {
 	dir, stage string
+	source     string
 	opts       Options
 	docs, vecs *os.File
 	seen       map[string]bool
@@ -59,7 +60,7 @@ func NewBuilder(dir string, opts Options, fingerprint string) (*Builder, error) 
 		return nil, err
 	}
 	opts = probe.opts
-	b := &Builder{dir: dir, stage: filepath.Join(dir, stagingDir), opts: opts, seen: map[string]bool{}}
+	b := &Builder{dir: dir, stage: filepath.Join(dir, stagingDir), opts: opts, seen: map[string]bool{}, source: fingerprint}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -143,6 +144,25 @@ func (b *Builder) resume() error {
 	}
 	b.n, b.resumed = n, n
 	return b.openFiles()
+}
+
+// UpToDate reports whether dir's current generation was built from
+// fingerprint with opts and no build is staged: a rerun has nothing to do.
+func UpToDate(dir string, opts Options, fingerprint string) bool {
+	if _, err := os.Stat(filepath.Join(dir, stagingDir)); err == nil {
+		return false
+	}
+	m, err := ReadManifest(dir)
+	if err != nil || m.Source != fingerprint {
+		return false
+	}
+	probe, err := New(opts)
+	if err != nil {
+		return false
+	}
+	a, _ := json.Marshal(probe.opts)
+	b, _ := json.Marshal(m.Options)
+	return bytes.Equal(a, b)
 }
 
 // Resumed is how many documents a resumed build found staged.
@@ -274,7 +294,7 @@ func (b *Builder) Finish(progress func(stage string)) (*Index, int, error) {
 		ix.syncDense()
 	}
 	progress("write")
-	carried, err := ix.save(b.dir, true)
+	carried, err := ix.save(b.dir, true, b.source)
 	if err != nil {
 		return nil, 0, err
 	}

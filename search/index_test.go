@@ -336,7 +336,7 @@ func TestIndexPersistence(t *testing.T) {
 	c := newTestIndex(t, true)
 	extra := []Doc{{ID: "10", Title: "노스카나겔", Text: "흉터 연고"}}
 	c.Upsert(ctx, extra, vecsFor(extra, true))
-	if _, err := c.save(dir, true); err != nil {
+	if _, err := c.save(dir, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	if gens := Generations(dir); len(gens) != 1 || gens[0] != c.Generation() {
@@ -417,6 +417,9 @@ func TestBuilderResume(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, stagingDir)); !os.IsNotExist(err) {
 		t.Errorf("staging left behind: %v", err)
+	}
+	if !UpToDate(dir, opts, "corpus-v1") || UpToDate(dir, opts, "corpus-v2") {
+		t.Error("UpToDate wrong")
 	}
 	// Other input discards a stale staging area.
 	s, err := NewBuilder(dir, opts, "corpus-v2")

@@ -55,6 +55,9 @@ type Manifest struct {
 	Docs       int       `json:"docs"` // in the generation, before its log
 	Options    Options   `json:"options"`
 	HNSW       bool      `json:"hnsw_built"`
+	// Source identifies the input a Builder made the generation from
+	// (its fingerprint), so a rerun over the same input can skip work.
+	Source string `json:"source,omitempty"`
 }
 
 // ReadManifest reads DIR/index.json.
@@ -268,11 +271,11 @@ func nextGeneration(dir string) string {
 // generation after this index was loaded are carried over when keepLog is
 // true and the model is the same; the count is returned.
 func (ix *Index) Save(dir string) error {
-	_, err := ix.save(dir, false)
+	_, err := ix.save(dir, false, "")
 	return err
 }
 
-func (ix *Index) save(dir string, keepLog bool) (carried int, err error) {
+func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
@@ -310,7 +313,7 @@ func (ix *Index) save(dir string, keepLog bool) (carried int, err error) {
 	if err := os.Rename(tmp, filepath.Join(dir, gen)); err != nil {
 		return 0, err
 	}
-	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: ix.Len(), Options: ix.opts, HNSW: hnsw}
+	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: ix.Len(), Options: ix.opts, HNSW: hnsw, Source: source}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ManifestFile), append(data, '\n')); err != nil {
 		return 0, err

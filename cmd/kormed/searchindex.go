@@ -24,6 +24,7 @@ import (
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/weaviate"
 )
 
 func init() {
@@ -41,6 +42,10 @@ func runIndex(ctx context.Context, args []string) error {
 	annThreshold := fs.Int("ann-threshold", search.DefaultANNThreshold, "corpus size from which --dense auto builds HNSW")
 	batch := fs.Int("batch", 256, "documents embedded and staged per batch (the unit of resumption)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	backend := fs.String("backend", "embedded", "embedded (the index folder is the index) or weaviate (the folder is built too, then every document and vector is pushed to a Weaviate class)")
+	wURL := fs.String("weaviate-url", "http://127.0.0.1:18080", "Weaviate URL (--backend weaviate)")
+	wClass := fs.String("class", "KormedDocs", "Weaviate class (collection) name (--backend weaviate)")
+	wKey := fs.String("weaviate-api-key", os.Getenv("WEAVIATE_API_KEY"), "Weaviate API key (default $WEAVIATE_API_KEY; none: anonymous)")
 	hubOpts := hubFlags(fs)
 	engine := engineFlags(fs)
 	fs.Usage = func() {
@@ -56,6 +61,9 @@ func runIndex(ctx context.Context, args []string) error {
 	}
 	if err := engine(); err != nil {
 		return err
+	}
+	if *backend != "embedded" && *backend != "weaviate" {
+		return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 	}
 	src, err := openCorpus(*corpus)
 	if err != nil {
@@ -87,6 +95,18 @@ func runIndex(ctx context.Context, args []string) error {
 		opts.Model = modelInfo(m)
 	}
 	fp := fmt.Sprintf("%s|%s|%s", src.fingerprint, *durFile, fileStamp(*durFile))
+	if search.UpToDate(*out, opts, fp) {
+		fmt.Fprintf(os.Stderr, "%s is up to date with %s\n", *out, *corpus)
+		if *backend == "weaviate" {
+			ix, err := search.Open(*out)
+			if err != nil {
+				return err
+			}
+			defer ix.Close()
+			return pushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet)
+		}
+		return nil
+	}
 	b, err := search.NewBuilder(*out, opts, fp)
 	if err != nil {
 		return err
@@ -195,7 +215,76 @@ func runIndex(ctx context.Context, args []string) error {
 	if m != nil {
 		serveCmd += " --model " + *modelArg
 	}
+	if *backend == "weaviate" {
+		if err := pushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet); err != nil {
+			return err
+		}
+		serveCmd += fmt.Sprintf(" --backend weaviate --weaviate-url %s --class %s", *wURL, *wClass)
+	}
 	fmt.Fprintf(os.Stderr, "serve it: %s\n", serveCmd)
+	return nil
+}
+
+// pushWeaviate copies every document and vector of ix into a Weaviate
+// class (created with the index's model if missing; a class built with
+// another model is refused). Upserts are idempotent (object ids derive from
+// document ids), so an interrupted push is finished by running it again.
+func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string, quiet bool) error {
+	info, err := ix.Info(ctx)
+	if err != nil {
+		return err
+	}
+	mi := info.Model
+	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, Create: true, Generated: ix.Generation(), APIKey: key})
+	if err != nil {
+		return err
+	}
+	defer wb.Close()
+	var bar *progress.Bar
+	if !quiet {
+		bar = progress.New(os.Stderr, "weaviate", int64(info.Docs))
+	}
+	const batch = 200
+	var docs []search.Doc
+	var vecs [][]float32
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		if err := wb.Upsert(ctx, docs, vecs); err != nil {
+			return err
+		}
+		if bar != nil {
+			bar.Add(int64(len(docs)))
+		}
+		docs, vecs = docs[:0], nil
+		return nil
+	}
+	start := time.Now()
+	err = ix.Docs(func(d search.Doc, v []float32) error {
+		docs = append(docs, d)
+		if v != nil {
+			vecs = append(vecs, v)
+		}
+		if len(docs) == batch {
+			return flush()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	winfo, err := wb.Info(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d)\n", info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs)
 	return nil
 }
 
