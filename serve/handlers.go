@@ -534,6 +534,8 @@ type Health struct {
 	Analyzer   string   `json:"analyzer,omitempty"`
 	Generation string   `json:"generation,omitempty"`
 	Safety     string   `json:"safety"`
+	Alpha      float64  `json:"alpha"`
+	Fusion     string   `json:"fusion"`
 	Writable   bool     `json:"writable"`
 	Version    string   `json:"version"`
 	Error      string   `json:"error,omitempty"`
@@ -541,6 +543,7 @@ type Health struct {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := Health{Status: "ok", Model: s.svc.Model.Name, Dense: s.svc.Dense(), Safety: s.svc.Safety,
+		Alpha: s.svc.Alpha, Fusion: s.svc.Fusion,
 		Writable: s.opts.APIKey != "", Version: s.opts.Version, Fields: []string{}}
 	if h.Safety == "" {
 		h.Safety = search.SafetyFlag

@@ -447,7 +447,8 @@ func TestHealthzAndFacets(t *testing.T) {
 	var h Health
 	r.json(t, &h)
 	if r.status != 200 || h.Status != "ok" || h.Docs != 10 || h.Backend != "embedded" || h.Model != testModel.Name || !h.Dense ||
-		!slices.Equal(h.Fields, []string{"class", "company", "ingredient", "type"}) || h.Writable || h.Version != "1.2.3" {
+		!slices.Equal(h.Fields, []string{"class", "company", "ingredient", "type"}) || h.Writable || h.Version != "1.2.3" ||
+		h.Alpha != search.DefaultAlpha || h.Fusion != search.DefaultFusion || h.Safety != "flag" {
 		t.Errorf("healthz %d %+v", r.status, h)
 	}
 	_, ts2 := newTestServer(t, newService(t, false, nil), Options{APIKey: "k"})

@@ -28,7 +28,7 @@
   const alphaOut = $('alpha-out');
   const safety = $('safety');
 
-  const app = { dense: false, fields: [], seq: 0, ctrl: null };
+  const app = { dense: false, fields: [], seq: 0, ctrl: null, alpha: 0.5, safety: 'flag' };
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -93,8 +93,9 @@
     if (!app.dense && mode !== 'bm25') mode = 'bm25';
     const r = $('mode-' + mode);
     if (r) r.checked = true;
-    if (s.alpha !== null && s.alpha !== undefined && s.alpha !== '' && !isNaN(+s.alpha)) alpha.value = s.alpha;
-    safety.value = ['flag', 'strict', 'off'].includes(s.safety) ? s.safety : 'flag';
+    const a = s.alpha !== null && s.alpha !== undefined && s.alpha !== '' && !isNaN(+s.alpha) ? +s.alpha : app.alpha;
+    alpha.value = String(a);
+    safety.value = ['flag', 'strict', 'off'].includes(s.safety) ? s.safety : app.safety;
     ensureOption($('f-type'), s.type);
     $('f-type').value = s.type;
     ensureOption($('f-class'), s.class);
@@ -107,8 +108,8 @@
     const p = new URLSearchParams();
     if (s.q) p.set('q', s.q);
     if (s.mode && s.mode !== defaultMode()) p.set('mode', s.mode);
-    if (s.mode === 'hybrid' && +s.alpha !== 0.5) p.set('alpha', s.alpha);
-    if (s.safety && s.safety !== 'flag') p.set('safety', s.safety);
+    if (s.mode === 'hybrid' && Math.abs(+s.alpha - app.alpha) > 1e-9) p.set('alpha', s.alpha);
+    if (s.safety && s.safety !== app.safety) p.set('safety', s.safety);
     if (s.type) p.set('filter.type', s.type);
     if (s.class) p.set('filter.class', s.class);
     if (s.exclude.length) p.set('exclude_dur', s.exclude.join(','));
@@ -163,6 +164,8 @@
       const h = await getJSON('healthz');
       app.dense = !!h.dense;
       app.fields = h.fields || [];
+      if (typeof h.alpha === 'number') app.alpha = h.alpha;
+      if (h.safety) app.safety = h.safety;
       const info = $('index-info');
       info.textContent = '';
       info.append('문서 ' + h.docs.toLocaleString('ko-KR') + '건 · ' + h.backend + ' · ');
