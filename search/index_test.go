@@ -355,8 +355,27 @@ func TestIndexPersistence(t *testing.T) {
 	if swapped, _ := b.Reload(); swapped {
 		t.Error("second Reload swapped again")
 	}
+	// A re-index with another model is not swapped in.
+	d, err := New(Options{Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Upsert(ctx, []Doc{{ID: "z", Text: "BM25만"}}, nil)
+	if _, err := d.save(dir, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if swapped, err := b.Reload(); swapped || err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Errorf("reload across models: %v %v", swapped, err)
+	}
+	if err := b.Upsert(ctx, add, vecsFor(add, true)); err == nil {
+		t.Error("write after a re-index with another model accepted")
+	}
+	if _, ok, _ := b.Get(ctx, "10"); !ok {
+		t.Error("the served index changed")
+	}
 	b.Close()
 	c.Close()
+	d.Close()
 }
 
 func TestBuilderResume(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -80,7 +81,7 @@ func NewService(ctx context.Context, b Backend, enc Encoder, model ModelInfo) (*
 // sameModel explains how the query model differs from the index's.
 func sameModel(ix, q ModelInfo) error {
 	var diffs []string
-	if ix.Name != q.Name {
+	if !sameName(ix.Name, q.Name) {
 		diffs = append(diffs, fmt.Sprintf("name %q vs %q", ix.Name, q.Name))
 	}
 	if ix.Revision != "" && q.Revision != "" && ix.Revision != q.Revision {
@@ -99,6 +100,17 @@ func sameModel(ix, q ModelInfo) error {
 		return fmt.Errorf("the query model differs from the one the index was built with (index vs query: %s); use the index's model or re-index", strings.Join(diffs, "; "))
 	}
 	return nil
+}
+
+// sameName compares model names: hub ids as written, local folders by
+// their cleaned absolute paths ("./m" is "m").
+func sameName(a, b string) bool {
+	if a == b {
+		return true
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // Info describes the backend.

@@ -131,6 +131,11 @@ func TestSnippet(t *testing.T) {
 	if !reflect.DeepEqual(found, []string{"타이레놀", "두통"}) {
 		t.Errorf("found %v (terms %v)", found, terms)
 	}
+	// A compound query word highlights its part in the text.
+	_, marked, found = snippet("게보린정", "두통, 치통에 쓰는 진통제.", queryTerms("임산부 두통약"), 160)
+	if !strings.Contains(marked, "<mark>두통</mark>") || len(found) == 0 {
+		t.Errorf("compound: %q %v", marked, found)
+	}
 	// A long text: the window moves to the match.
 	long := strings.Repeat("가나다라 ", 100) + "여기에 두통 이야기" + strings.Repeat(" 마바사", 100)
 	plain, marked, _ = snippet("", long, []string{"두통"}, 40)

@@ -42,6 +42,21 @@ func queryTerms(query string) []string {
 	return out
 }
 
+// subTerms returns the substrings of term, two characters or longer, from
+// the longest down: "두통약" → 두통약, 두통, 통약. snippet tries them when the
+// whole word is not in the text, so a Korean compound still highlights its
+// matching part, as the bigram analyzer matched it.
+func subTerms(term string) []string {
+	r := []rune(term)
+	var out []string
+	for n := len(r); n >= 2; n-- {
+		for i := 0; i+n <= len(r); i++ {
+			out = append(out, string(r[i:i+n]))
+		}
+	}
+	return out
+}
+
 // match is a [start, end) byte range of the normalised text.
 type match struct{ start, end int }
 
@@ -63,7 +78,15 @@ func snippet(title, text string, terms []string, n int) (plain, marked string, f
 	var ms []match
 	used := map[string]bool{}
 	taken := make([]bool, len(low))
-	for _, t := range terms {
+	for _, term := range terms {
+		// The whole term, else its longest parts found in the text.
+		t := term
+		for _, sub := range subTerms(term) {
+			if strings.Contains(low, strings.ToLower(sub)) {
+				t = sub
+				break
+			}
+		}
 		lt := strings.ToLower(t)
 		for i := 0; ; {
 			j := strings.Index(low[i:], lt)

@@ -438,6 +438,10 @@ func (ix *Index) Reload() (bool, error) {
 	if m.Generation == ix.gen {
 		return false, nil
 	}
+	if m.Options.Model != ix.opts.Model {
+		return false, fmt.Errorf("%s: generation %s was built with model %q (dim %d), this process serves %q (dim %d): not swapped; restart with the new model",
+			ix.dir, m.Generation, m.Options.Model.Name, m.Options.Model.Dim, ix.opts.Model.Name, ix.opts.Model.Dim)
+	}
 	unlock, err := lockDir(ix.dir)
 	if err != nil {
 		return false, err
@@ -463,6 +467,10 @@ func (ix *Index) beginWrite() (func(), error) {
 		return nil, err
 	}
 	if m.Generation != ix.gen {
+		if m.Options.Model != ix.opts.Model {
+			unlock()
+			return nil, fmt.Errorf("%s: a re-index with model %q replaced the one this process serves (%q): write refused; restart with the new model", ix.dir, m.Options.Model.Name, ix.opts.Model.Name)
+		}
 		if err := ix.swapLocked(); err != nil {
 			unlock()
 			return nil, err
