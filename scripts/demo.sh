@@ -6,8 +6,12 @@
 # recipe (recipes/drug.toml: drug types → DUR types → products), evaluate
 # the trained encoder, write the leaderboard (markdown, HTML, PNG) with all
 # of them and a collapse diagnosis, and embed the drug product names with
-# the trained model. Output goes to demo-out/ (or $1); about 5 minutes on
-# 2 cores.
+# the trained model, then index the drug products (BM25 + the trained
+# model's vectors + metadata + the sample DUR flags) for the search
+# service, measure hybrid search, and print the command that serves it.
+# Output goes to demo-out/ (or the first argument); about 4 minutes on 2
+# cores. With --serve it goes on to serve the index in the foreground
+# (Ctrl-C stops it); without, it finishes on its own.
 #
 # No pretrained weights can be downloaded here, so by default the recipe
 # trains a small encoder (hidden 128, 2 layers, the drug-text Unigram
@@ -18,7 +22,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-OUT=${1:-demo-out}
+SERVE=0
+ARGS=()
+for a in "$@"; do
+	case "$a" in
+	--serve) SERVE=1 ;;
+	*) ARGS+=("$a") ;;
+	esac
+done
+OUT=${ARGS[0]:-demo-out}
+ADDR=${ADDR:-127.0.0.1:8080}
 DATA=${DATA:-../shared/data/drugs}
 THREADS=${THREADS:-0}
 mkdir -p "$OUT"
@@ -48,9 +61,23 @@ $K eval --retriever dense --model "$OUT/train/model" --name dense-trained --data
 	--output "$OUT/runs" --diagnose --threads "$THREADS"
 awk -F'","' 'NR > 1 && NR <= 501 { print $5 }' "$DATA/drug_data_20_per_product_type.csv" >"$OUT/drug-names.txt"
 $K embed --model "$OUT/train/model" --input "$OUT/drug-names.txt" --as passage --output "$OUT/drug-names.npy" --threads "$THREADS"
+
+# The search service: index the products with the trained model, measure
+# hybrid search (the service's fusion) beside BM25 and dense.
+$K index --corpus "$DATA" --out "$OUT/index" --model "$OUT/train/model" --dur testdata/dur/dur_sample.json \
+	--threads "$THREADS" --quiet
+$K eval --retriever hybrid --model "$OUT/train/model" --data "$OUT/drug-bench" --split test --output "$OUT/runs" \
+	--threads "$THREADS" >/dev/null
 echo
 cat "$OUT/runs/leaderboard.md"
 echo
 echo "Leaderboard: $OUT/runs/leaderboard.md, .html, .png"
 echo "Trained model: $OUT/train/model (sentence-transformers folder; train log $OUT/train/train.jsonl, loss curve $OUT/train/loss.png)"
 echo "Embeddings of 500 drug names: $OUT/drug-names.npy"
+echo "Search index: $OUT/index (2,268 products, BM25 + dense + DUR flags from testdata/dur, a hand-written sample)"
+echo
+echo "Serve it:  $K serve --index $OUT/index --model $OUT/train/model --addr $ADDR"
+echo "then open: http://$ADDR/"
+if [ "$SERVE" = 1 ]; then
+	exec "$K" serve --index "$OUT/index" --model "$OUT/train/model" --addr "$ADDR" --threads "$THREADS"
+fi
