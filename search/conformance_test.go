@@ -1,0 +1,40 @@
+package search_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/searchtest"
+)
+
+// TestConformance runs the backend suite (also run against Weaviate) on
+// the embedded index: in memory, with each dense index kind, and opened
+// from disk so writes go through the log.
+func TestConformance(t *testing.T) {
+	for _, dense := range []string{search.DenseExact, search.DenseInt8, search.DenseBF16, search.DenseHNSW} {
+		t.Run(dense, func(t *testing.T) {
+			searchtest.Run(t, func(t *testing.T) search.Backend {
+				ix, err := search.New(search.Options{Analyzer: "bigram", Model: searchtest.Model, Dense: dense})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ix
+			})
+		})
+	}
+	t.Run("on-disk", func(t *testing.T) {
+		searchtest.Run(t, func(t *testing.T) search.Backend {
+			ix, err := search.New(search.Options{Model: searchtest.Model})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "ix")
+			if err := ix.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ix.Close() })
+			return ix
+		})
+	})
+}
