@@ -593,3 +593,34 @@ func (ix *Index) Facets(field string, n int) []Facet {
 	}
 	return out
 }
+
+// ANNRecall measures the HNSW index against exact search: recall@k over n
+// of the index's own vectors used as queries (spread evenly over the
+// corpus). ok is false when the dense side is exact.
+func (ix *Index) ANNRecall(n, k int) (recall float64, ok bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := ix.st
+	if st.hnsw == nil || st.flat == nil || st.flat.Len() == 0 {
+		return 0, false
+	}
+	rows := st.flat.Len()
+	n = min(n, rows)
+	found, total := 0, 0
+	for i := 0; i < n; i++ {
+		q := st.flat.Row(i * rows / n)
+		exact := st.flat.Search(q, k, nil)
+		approx := st.hnsw.Search(q, k, nil)
+		in := make(map[int]bool, len(approx))
+		for _, r := range approx {
+			in[r.Index] = true
+		}
+		for _, r := range exact {
+			if in[r.Index] {
+				found++
+			}
+		}
+		total += len(exact)
+	}
+	return float64(found) / float64(max(total, 1)), true
+}

@@ -469,6 +469,12 @@ func TestHNSWAbove(t *testing.T) {
 	if ix.st.hnsw == nil {
 		t.Fatal("no HNSW above the threshold")
 	}
+	if r, ok := ix.ANNRecall(100, 10); !ok || r < 0.95 {
+		t.Errorf("ANN recall@10 %v %v", r, ok)
+	}
+	if _, ok := newTestIndex(t, true).ANNRecall(10, 10); ok {
+		t.Error("recall reported for an exact index")
+	}
 	q := query("제품 17 설명", ModeDense, 10, 1)
 	q.Filters = map[string][]string{"class": {"전문"}}
 	hs, err := ix.Search(ctx, q)

@@ -205,6 +205,9 @@ func runIndex(ctx context.Context, args []string) error {
 		fmt.Fprint(os.Stderr, " (BM25 only: no --model)")
 	}
 	fmt.Fprintf(os.Stderr, " in %s; generation %s in %s\n", time.Since(start).Round(time.Millisecond), ix.Generation(), *out)
+	if r, ok := ix.ANNRecall(200, 10); ok {
+		fmt.Fprintf(os.Stderr, "HNSW recall@10 against exact search: %.3f (200 of the index's vectors as queries)\n", r)
+	}
 	if durIx != nil {
 		fmt.Fprintf(os.Stderr, "DUR: %d products flagged (%s)\n", durIx.flagged, durIx.summary())
 	}
