@@ -563,10 +563,16 @@ type Facet struct {
 	Count int    `json:"count"`
 }
 
+// Faceter is a Backend that counts the values of its keyword fields (both
+// backends are).
+type Faceter interface {
+	Facets(ctx context.Context, field string, n int) ([]Facet, error)
+}
+
 // Facets returns the n most frequent values of field among live documents
 // (all of them when n <= 0), by count descending then value; nil for an
 // unknown field.
-func (ix *Index) Facets(field string, n int) []Facet {
+func (ix *Index) Facets(_ context.Context, field string, n int) ([]Facet, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	st := ix.st
@@ -591,7 +597,7 @@ func (ix *Index) Facets(field string, n int) []Facet {
 	if n > 0 && len(out) > n {
 		out = out[:n]
 	}
-	return out
+	return out, nil
 }
 
 // ANNRecall measures the HNSW index against exact search: recall@k over n

@@ -149,15 +149,16 @@ func TestSnippet(t *testing.T) {
 
 func TestFacets(t *testing.T) {
 	ix := newTestIndex(t, false)
-	got := ix.Facets("class", 0)
+	ctx := context.Background()
+	got, _ := ix.Facets(ctx, "class", 0)
 	if !reflect.DeepEqual(got, []Facet{{"일반", 6}, {"전문", 2}}) {
 		t.Errorf("facets %v", got)
 	}
 	ix.Delete(context.Background(), []string{"5"})
-	if got := ix.Facets("class", 1); !reflect.DeepEqual(got, []Facet{{"일반", 6}}) {
+	if got, _ := ix.Facets(ctx, "class", 1); !reflect.DeepEqual(got, []Facet{{"일반", 6}}) {
 		t.Errorf("after delete %v", got)
 	}
-	if ix.Facets("nope", 3) != nil {
+	if fs, err := ix.Facets(ctx, "nope", 3); fs != nil || err != nil {
 		t.Error("unknown field has facets")
 	}
 }

@@ -395,16 +395,11 @@ type FacetsResponse struct {
 	Fields map[string][]search.Facet `json:"fields"`
 }
 
-// Facet counting: a backend with a Facets method (the embedded index)
-// counts itself; one that can only list its documents is counted here.
-type (
-	faceter interface {
-		Facets(field string, n int) []search.Facet
-	}
-	docLister interface {
-		Docs(fn func(d search.Doc, vec []float32) error) error
-	}
-)
+// Facet counting: a search.Faceter (the embedded index, Weaviate) counts
+// itself; a backend that can only list its documents is counted here.
+type docLister interface {
+	Docs(fn func(d search.Doc, vec []float32) error) error
+}
 
 // maxFacetValues bounds the n parameter of /v1/facets.
 const maxFacetValues = 1000
@@ -453,9 +448,13 @@ func (s *Server) facets(w http.ResponseWriter, r *http.Request) {
 	}
 	out := FacetsResponse{Fields: map[string][]search.Facet{}}
 	switch b := s.svc.Backend.(type) {
-	case faceter:
+	case search.Faceter:
 		for _, f := range fields {
-			vals := b.Facets(f, n)
+			vals, err := b.Facets(r.Context(), f, n)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			if vals == nil {
 				vals = []search.Facet{}
 			}

@@ -26,6 +26,14 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() {
+					// Facets, on what the suite left: p01 deleted, 9 documents.
+					fs, err := b.Facets(context.Background(), "class", 0)
+					if err != nil || len(fs) != 2 || fs[0] != (search.Facet{Value: "일반", Count: 7}) || fs[1] != (search.Facet{Value: "전문", Count: 2}) {
+						t.Errorf("facets %v %v", fs, err)
+					}
+					if fs, err := b.Facets(context.Background(), "nope", 3); fs != nil || err != nil {
+						t.Errorf("facets of an unknown field: %v %v", fs, err)
+					}
 					if err := b.Drop(context.Background()); err != nil {
 						t.Errorf("drop %s: %v", class, err)
 					}

@@ -475,3 +475,41 @@ func (b *Backend) Drop(ctx context.Context) error {
 // Close releases nothing: the client holds no connection of its own
 // beyond Go's HTTP connection pool.
 func (b *Backend) Close() error { return nil }
+
+// Facets returns the n most frequent values of a keyword field (all up to
+// 1,000 when n <= 0) with their object counts, through Weaviate's
+// Aggregate topOccurrences; nil for a field the class does not have.
+func (b *Backend) Facets(ctx context.Context, field string, n int) ([]search.Facet, error) {
+	prop, ok := b.fieldProps()[field]
+	if !ok {
+		return nil, nil
+	}
+	if n <= 0 {
+		n = 1000
+	}
+	q := fmt.Sprintf("{Aggregate{%s{%s{topOccurrences(limit:%d){value occurs}}}}}", b.class, prop, n)
+	var out struct {
+		Aggregate map[string][]map[string]struct {
+			Top []struct {
+				Value  string `json:"value"`
+				Occurs int    `json:"occurs"`
+			} `json:"topOccurrences"`
+		} `json:"Aggregate"`
+	}
+	if err := b.graphQL(ctx, q, &out); err != nil {
+		return nil, fmt.Errorf("weaviate: facets of %s: %w", field, err)
+	}
+	var fs []search.Facet
+	if rows := out.Aggregate[b.class]; len(rows) > 0 {
+		for _, t := range rows[0][prop].Top {
+			fs = append(fs, search.Facet{Value: t.Value, Count: t.Occurs})
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Count != fs[j].Count {
+			return fs[i].Count > fs[j].Count
+		}
+		return fs[i].Value < fs[j].Value
+	})
+	return fs, nil
+}
