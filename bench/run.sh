@@ -146,8 +146,9 @@ fi
 
 if want vector; then
 echo "== vector: dense top-10, clustered 384-d vectors, kormed flat/int8/bf16/HNSW vs chromem-go, GOMAXPROCS $TH" >&2
+RA="$PWD/$R" # the program runs in its own module's folder
 for n in 10000 100000; do
-	(cd bench/vectorcmp && GOMAXPROCS=$TH go run . -n $n -dim 384 -jsonl "$PWD/$R") | tee "$OUT/vector_$n.md"
+	(cd bench/vectorcmp && GOMAXPROCS=$TH go run . -n $n -dim 384 -jsonl "$RA") | tee "$OUT/vector_$n.md"
 done
 fi
 
@@ -196,7 +197,7 @@ if rc:
         out.append("\nThree stages trained in %.0f s (peak RSS %.0f MiB)." % (t["seconds"], t["max_rss_kb"] / 1024))
 vec = list({(r["n"], r["engine"]): r for r in rows if r.get("bench") == "vector"}.values())
 if vec:
-    out += ["\nDense top-10 search, clustered 384-d vectors, one query at a time (bench/vectorcmp; index bytes exclude the Flat the others share):\n",
+    out += ["\nDense top-10 search, clustered 384-d vectors, one query at a time (bench/vectorcmp; bytes/vector: the Flat's for flat, what int8, bf16 and HNSW add to it, chromem-go's without the vectors it keeps by reference):\n",
             "| rows | engine | p50 ms | p99 ms | recall@10 | build docs/s | index bytes/vector |", "|---:|---|---:|---:|---:|---:|---:|"]
     for r in vec:
         out.append("| %d | %s | %.3f | %.3f | %.4f | %.0f | %.0f |" % (r["n"], r["engine"], r["p50_ms"], r["p99_ms"], r["recall_at_10"],

@@ -31,7 +31,8 @@ type HNSWParams struct {
 }
 
 // DefaultHNSWParams returns M 16, EfConstruction 200, EfSearch 64, Seed 1:
-// recall@10 above 0.95 on clustered 384-dimensional data at 100,000 rows.
+// recall@10 0.974 on 100,000 clustered 384-dimensional rows (bench/vectorcmp;
+// 0.998 with ef 128, at 1.5× the time).
 func DefaultHNSWParams() HNSWParams {
 	return HNSWParams{M: 16, EfConstruction: 200, EfSearch: 64, Seed: 1}
 }
