@@ -185,7 +185,22 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 	switch safety {
 	case SafetyOff:
 	case SafetyFlag, SafetyStrict:
-		for _, m := range dur.Populations(q.Query) {
+		ms := dur.Populations(q.Query)
+		// Strip until no population word is left ("65세 이상 노인": one
+		// population, two words).
+		rest := q.Query
+		for i := 0; i < 8; i++ {
+			next := withoutPopulation(rest, dur.Populations(rest))
+			if next == rest || next == "" {
+				break
+			}
+			rest = next
+		}
+		if rest != q.Query {
+			notes = append(notes, fmt.Sprintf("searched for %q: the population word is a safety condition, not a search term", rest))
+			q.Query = rest
+		}
+		for _, m := range ms {
 			r := Rule{Word: m.Word, Population: m.Population, Types: m.Types, Action: "flag"}
 			if safety == SafetyStrict {
 				r.Action = "exclude"
@@ -200,6 +215,37 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 	}
 	q.Safety = safety
 	return q, rules, notes, nil
+}
+
+// withoutPopulation removes from query the words that named a population
+// — the word itself or with a short ending ("임산부가", "노인분께", "65세 이상")
+// — so that "임산부가 먹어도 되는 두통약" searches for headache medicine
+// instead of matching "산부" in 에산부톨. A longer word that merely contains
+// the population word (a product name such as 어린이부루펜시럽) stays.
+func withoutPopulation(query string, ms []dur.Match) string {
+	if len(ms) == 0 {
+		return query
+	}
+	toks := strings.Fields(query)
+	drop := make([]bool, len(toks))
+	for _, m := range ms {
+		for _, part := range strings.Fields(m.Word) {
+			for i, t := range toks {
+				lt := strings.ToLower(t)
+				if !drop[i] && strings.HasPrefix(lt, part) && utf8.RuneCountInString(lt[len(part):]) <= 3 {
+					drop[i] = true
+					break
+				}
+			}
+		}
+	}
+	var keep []string
+	for i, t := range toks {
+		if !drop[i] {
+			keep = append(keep, t)
+		}
+	}
+	return strings.Join(keep, " ")
 }
 
 func appendNew(xs []string, ys ...string) []string {

@@ -2,6 +2,8 @@ package search
 
 import (
 	"context"
+
+	"github.com/kormed/kormed/dur"
 	"reflect"
 	"strings"
 	"testing"
@@ -113,6 +115,29 @@ func TestServicePopulationRules(t *testing.T) {
 	plain, _ := svc.Search(ctx, Request{Query: "타이레놀 두통", Mode: ModeBM25})
 	if len(plain.Rules) != 0 {
 		t.Errorf("rules without a population: %+v", plain.Rules)
+	}
+}
+
+func TestWithoutPopulation(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"임산부가 먹어도 되는 두통약", "먹어도 되는 두통약"},
+		{"65세 이상 노인 수면제", "노인 수면제"}, // one population per call; Resolve repeats
+		{"어린이부루펜시럽 어린이가 먹어도 돼?", "어린이부루펜시럽 먹어도 돼?"},
+		{"두통약", "두통약"},
+	} {
+		if got := withoutPopulation(c.in, dur.Populations(c.in)); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	svc := newTestService(t)
+	q, _, notes, err := svc.Resolve(Request{Query: "65세 이상 노인 수면제"})
+	if err != nil || q.Query != "수면제" || len(notes) != 1 {
+		t.Errorf("resolved %q, notes %v, %v", q.Query, notes, err)
+	}
+	// Only a population word: the query stays as it is.
+	resp, err := svc.Search(context.Background(), Request{Query: "임산부", Mode: ModeBM25})
+	if err != nil || len(resp.Rules) != 1 {
+		t.Errorf("population only: %+v %v", resp, err)
 	}
 }
 
