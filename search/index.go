@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -101,8 +102,9 @@ type Index struct {
 	mu  sync.RWMutex // guards the state below
 	st  *state
 	log *wal   // nil for an in-memory index
-	gen string // the loaded generation
-	dir string // "" for an in-memory index
+	gen    string // the loaded generation
+	dir    string // "" for an in-memory index
+	closed bool
 }
 
 // state is the searchable content.
@@ -138,7 +140,11 @@ func New(opts Options) (*Index, error) {
 }
 
 // Options returns the index's settings.
-func (ix *Index) Options() Options { return ix.opts }
+func (ix *Index) Options() Options {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.opts
+}
 
 // Len is the number of live documents.
 func (ix *Index) Len() int {
@@ -195,6 +201,7 @@ func (ix *Index) Docs(fn func(d Doc, vec []float32) error) error {
 func (ix *Index) Close() error {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	ix.closed = true
 	if ix.log == nil {
 		return nil
 	}
@@ -202,6 +209,8 @@ func (ix *Index) Close() error {
 	ix.log = nil
 	return err
 }
+
+var errClosed = errors.New("search: index closed")
 
 // checkDocs validates a write.
 func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
@@ -239,19 +248,22 @@ func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
 
 // Upsert adds documents, replacing those with the same id.
 func (ix *Index) Upsert(_ context.Context, docs []Doc, vecs [][]float32) error {
-	if err := ix.checkDocs(docs, vecs); err != nil {
-		return err
-	}
 	if len(docs) == 0 {
 		return nil
 	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	if ix.closed {
+		return errClosed
+	}
 	end, err := ix.beginWrite()
 	if err != nil {
 		return err
 	}
 	defer end()
+	if err := ix.checkDocs(docs, vecs); err != nil {
+		return err
+	}
 	if ix.log != nil {
 		if err := ix.log.upsert(docs, vecs); err != nil {
 			return err
@@ -342,6 +354,9 @@ func (st *state) kill(n int) {
 func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	if ix.closed {
+		return 0, errClosed
+	}
 	end, err := ix.beginWrite()
 	if err != nil {
 		return 0, err

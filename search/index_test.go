@@ -490,3 +490,69 @@ func TestHNSWAbove(t *testing.T) {
 		}
 	}
 }
+
+// Two processes serving one index directory: each one's writes land in
+// the log after the other's (never over them) and each sees the other's
+// after a Reload.
+func TestSharedLog(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "ix")
+	base := newTestIndex(t, true)
+	if err := base.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	base.Close()
+	a, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id string) []Doc {
+		return []Doc{{ID: id, Title: "제품 " + id, Text: "설명 " + id}}
+	}
+	for _, w := range []struct {
+		ix *Index
+		id string
+	}{{b, "b1"}, {a, "a1"}, {b, "b2"}, {a, "a2"}} {
+		d := doc(w.id)
+		if err := w.ix.Upsert(ctx, d, vecsFor(d, true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a caught up with b's writes before each of its own; b sees a2
+	// after a Reload (or its next write).
+	if _, ok, _ := a.Get(ctx, "b2"); !ok {
+		t.Error("a does not see b's write")
+	}
+	if _, ok, _ := b.Get(ctx, "a2"); ok {
+		t.Error("b saw a2 before reloading")
+	}
+	if _, err := b.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.Get(ctx, "a2"); !ok {
+		t.Error("b does not see a2 after Reload")
+	}
+	if _, err := b.Delete(ctx, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b.Close()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for id, want := range map[string]bool{"b1": true, "b2": true, "a2": true, "a1": false} {
+		if _, ok, _ := c.Get(ctx, id); ok != want {
+			t.Errorf("after reopening, %s present = %v, want %v", id, ok, want)
+		}
+	}
+	// Writes after Close are refused, not silently unlogged.
+	if err := a.Upsert(ctx, doc("late"), vecsFor(doc("late"), true)); err == nil {
+		t.Error("upsert after Close accepted")
+	}
+}

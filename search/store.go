@@ -170,19 +170,7 @@ func openLocked(dir string) (*Index, error) {
 	}
 	ix.syncDense()
 	// Replay the log.
-	log, err := openWAL(filepath.Join(gdir, walFile), func(r walRecord) error {
-		switch r.Op {
-		case "upsert":
-			if err := ix.checkDocs(r.Docs, r.Vecs); err != nil {
-				return err
-			}
-			return ix.apply(r.Docs, r.Vecs)
-		case "delete":
-			ix.applyDelete(r.IDs)
-			return nil
-		}
-		return fmt.Errorf("unknown op %q", r.Op)
-	})
+	log, err := openWAL(filepath.Join(gdir, walFile), ix)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +288,9 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	}
 	defer unlock()
 	old, _ := ReadManifest(dir)
+	if ix.dir == dir && old != nil && old.Generation != ix.gen {
+		return 0, fmt.Errorf("%s: generation %s replaced the one this index loaded (%s): Reload before saving", dir, old.Generation, ix.gen)
+	}
 	gen := nextGeneration(dir)
 	if keepLog && old != nil && old.Generation != ix.gen {
 		carried, err = carryLog(filepath.Join(dir, old.Generation, walFile), filepath.Join(tmp, walFile), old.Options.Model, ix.opts.Model)
@@ -313,26 +304,30 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := os.Rename(tmp, filepath.Join(dir, gen)); err != nil {
 		return 0, err
 	}
+	if err := syncDir(dir); err != nil {
+		return 0, err
+	}
 	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: ix.Len(), Options: ix.opts, HNSW: hnsw, Source: source}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ManifestFile), append(data, '\n')); err != nil {
 		return 0, err
 	}
 	syncDir(dir)
-	if old != nil && old.Generation != gen {
-		os.RemoveAll(filepath.Join(dir, old.Generation))
+	// Remove the previous generation, and any left by a crash between a
+	// rename and its manifest.
+	for _, g := range Generations(dir) {
+		if g != gen {
+			os.RemoveAll(filepath.Join(dir, g))
+		}
 	}
 	if ix.log != nil {
 		ix.log.close()
 		ix.log = nil
 	}
-	if ix.dir == dir || ix.dir == "" {
-		// This index now is the new generation: compact it in memory and
-		// log there.
-		ix.dir = dir
-		if err := ix.swapLocked(); err != nil {
-			return 0, err
-		}
+	// This index now is the new generation (compacted) and logs there.
+	ix.dir = dir
+	if err := ix.swapLocked(); err != nil {
+		return 0, err
 	}
 	return carried, nil
 }
@@ -436,7 +431,16 @@ func (ix *Index) Reload() (bool, error) {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	if m.Generation == ix.gen {
-		return false, nil
+		// Same generation: apply what other processes logged meanwhile.
+		if ix.log == nil {
+			return false, nil
+		}
+		unlock, err := lockDir(ix.dir)
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
+		return false, ix.catchUp()
 	}
 	if m.Options.Model != ix.opts.Model {
 		return false, fmt.Errorf("%s: generation %s was built with model %q (dim %d), this process serves %q (dim %d): not swapped; restart with the new model",
@@ -476,6 +480,12 @@ func (ix *Index) beginWrite() (func(), error) {
 			return nil, err
 		}
 	}
+	if ix.log != nil {
+		if err := ix.catchUp(); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
 	return unlock, nil
 }
 
@@ -496,7 +506,11 @@ func (ix *Index) swapLocked() error {
 }
 
 // Generation is the loaded generation ("" for an in-memory index).
-func (ix *Index) Generation() string { return ix.gen }
+func (ix *Index) Generation() string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.gen
+}
 
 // --- write-ahead log
 
@@ -508,24 +522,18 @@ type walRecord struct {
 }
 
 type wal struct {
-	f    *os.File
-	path string
+	f      *os.File
+	path   string
+	off    int64 // bytes of the log this process has applied
+	broken error // a failed write that could not be undone
 }
 
-// openWAL replays path's records through fn and opens it for appending.
-// A torn last record (a crash while writing it) is cut off; a bad record
-// before the last is an error naming its line.
-func openWAL(path string, fn func(walRecord) error) (*wal, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	good, line := 0, 0
+// parseWAL splits data into records. A torn last record (no newline, or
+// bad JSON on the last line: a crash while writing it) ends the good part;
+// a bad record before the last is an error naming its line (first is the
+// line number of data's first line).
+func parseWAL(path string, data []byte, first int) (recs []walRecord, good int, err error) {
+	line := first - 1
 	for len(data[good:]) > 0 {
 		nl := bytes.IndexByte(data[good:], '\n')
 		line++
@@ -537,14 +545,81 @@ func openWAL(path string, fn func(walRecord) error) (*wal, error) {
 			if good+nl+1 == len(data) {
 				break // torn last line
 			}
-			f.Close()
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, 0, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		if err := fn(r); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		if r.Op != "upsert" && r.Op != "delete" {
+			return nil, 0, fmt.Errorf("%s:%d: unknown op %q", path, line, r.Op)
 		}
+		recs = append(recs, r)
 		good += nl + 1
+	}
+	return recs, good, nil
+}
+
+// replay applies records, batching consecutive upserts into one apply
+// (one BM25 append) as long as their ids do not repeat.
+func (ix *Index) replay(recs []walRecord) error {
+	var docs []Doc
+	var vecs [][]float32
+	seen := map[string]bool{}
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		if ix.opts.Model.Name == "" {
+			vecs = nil
+		}
+		if err := ix.checkDocs(docs, vecs); err != nil {
+			return err
+		}
+		err := ix.apply(docs, vecs)
+		docs, vecs, seen = nil, nil, map[string]bool{}
+		return err
+	}
+	for _, r := range recs {
+		if r.Op == "delete" {
+			if err := flush(); err != nil {
+				return err
+			}
+			ix.applyDelete(r.IDs)
+			continue
+		}
+		for _, d := range r.Docs {
+			if seen[d.ID] {
+				if err := flush(); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		for _, d := range r.Docs {
+			seen[d.ID] = true
+		}
+		docs = append(docs, r.Docs...)
+		vecs = append(vecs, r.Vecs...)
+	}
+	return flush()
+}
+
+// openWAL replays path's records into ix and opens the log for appending;
+// a torn last record is cut off.
+func openWAL(path string, ix *Index) (*wal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	recs, good, err := parseWAL(path, data, 1)
+	if err == nil {
+		err = ix.replay(recs)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	if good < len(data) {
 		fmt.Fprintf(os.Stderr, "search: %s: dropping a torn last record (%d bytes) left by a crash\n", path, len(data)-good)
@@ -553,22 +628,58 @@ func openWAL(path string, fn func(walRecord) error) (*wal, error) {
 			return nil, err
 		}
 	}
-	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &wal{f: f, path: path}, nil
+	return &wal{f: f, path: path, off: int64(good)}, nil
 }
 
+// catchUp applies the records other processes appended since this one last
+// read the log (the caller holds the directory lock and wmu).
+func (ix *Index) catchUp() error {
+	w := ix.log
+	st, err := w.f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() <= w.off {
+		return nil
+	}
+	data := make([]byte, st.Size()-w.off)
+	if _, err := w.f.ReadAt(data, w.off); err != nil {
+		return fmt.Errorf("%s: %w", w.path, err)
+	}
+	recs, good, err := parseWAL(w.path, data, 1)
+	if err != nil {
+		return err
+	}
+	if err := ix.replay(recs); err != nil {
+		return fmt.Errorf("%s: %w", w.path, err)
+	}
+	w.off += int64(good)
+	return nil
+}
+
+// write appends one record durably. A failed write is cut back off, so
+// the log never holds a partial record followed by good ones.
 func (w *wal) write(r walRecord) error {
+	if w.broken != nil {
+		return fmt.Errorf("%s: the log is unusable after an earlier failure (%v); restart", w.path, w.broken)
+	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if _, err := w.f.Write(append(data, '\n')); err != nil {
+	data = append(data, '\n')
+	_, err = w.f.Write(data)
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if err != nil {
+		if terr := w.f.Truncate(w.off); terr != nil {
+			w.broken = err
+		}
 		return fmt.Errorf("%s: %w", w.path, err)
 	}
-	return w.f.Sync()
+	w.off += int64(len(data))
+	return nil
 }
 
 func (w *wal) upsert(docs []Doc, vecs [][]float32) error {
@@ -580,19 +691,22 @@ func (w *wal) delete(ids []string) error { return w.write(walRecord{Op: "delete"
 func (w *wal) close() error { return w.f.Close() }
 
 // carryLog copies the records of an old generation's log into a new one
-// when the model is unchanged.
+// when the model is unchanged; every record is parsed first, so a damaged
+// log fails the re-index before anything is swapped.
 func carryLog(from, to string, oldModel, newModel ModelInfo) (int, error) {
 	data, err := os.ReadFile(from)
 	if err != nil || len(data) == 0 {
 		return 0, nil
 	}
-	n := bytes.Count(data, []byte{'\n'})
+	recs, good, err := parseWAL(from, data, 1)
+	if err != nil {
+		return 0, fmt.Errorf("re-index: the previous generation's log is damaged, not swapping: %w", err)
+	}
 	if oldModel != newModel {
-		fmt.Fprintf(os.Stderr, "search: %d API writes of the previous generation not carried over: the model changed (%s → %s)\n", n, oldModel.Name, newModel.Name)
+		fmt.Fprintf(os.Stderr, "search: %d API writes of the previous generation not carried over: the model changed (%s → %s)\n", len(recs), oldModel.Name, newModel.Name)
 		return 0, nil
 	}
-	data = data[:bytes.LastIndexByte(data, '\n')+1]
-	return n, atomicfile.WriteBytes(to, data)
+	return len(recs), atomicfile.WriteBytes(to, data[:good])
 }
 
 // Generations lists the generation directories in dir (for tests and
