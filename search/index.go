@@ -98,10 +98,10 @@ func (o *Options) resolve() error {
 type Index struct {
 	opts Options
 
-	wmu sync.Mutex   // serialises writers
-	mu  sync.RWMutex // guards the state below
-	st  *state
-	log *wal   // nil for an in-memory index
+	wmu    sync.Mutex   // serialises writers
+	mu     sync.RWMutex // guards the state below
+	st     *state
+	log    *wal   // nil for an in-memory index
 	gen    string // the loaded generation
 	dir    string // "" for an in-memory index
 	closed bool
