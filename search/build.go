@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
@@ -35,6 +36,7 @@ const stagingDir = ".staging"
 type Builder struct {
 	dir, stage string
 	source     string
+	lock       *os.File // DIR/.build.lock, held until Finish
 	opts       Options
 	docs, vecs *os.File
 	seen       map[string]bool
@@ -64,6 +66,16 @@ func NewBuilder(dir string, opts Options, fingerprint string) (*Builder, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// One build at a time per index folder.
+	lf, err := os.OpenFile(filepath.Join(dir, ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("%s: another 'kormed index' is building into this folder", dir)
+	}
+	b.lock = lf
 	want := stageMeta{Fingerprint: fingerprint, Options: opts}
 	wantJSON, _ := json.Marshal(want)
 	if data, err := os.ReadFile(filepath.Join(b.stage, "meta.json")); err == nil {
@@ -165,6 +177,44 @@ func UpToDate(dir string, opts Options, fingerprint string) bool {
 	return bytes.Equal(a, b)
 }
 
+// Close releases the build lock without finishing (the staged documents
+// stay for a later resume).
+func (b *Builder) Close() {
+	if b.docs != nil {
+		b.docs.Close()
+	}
+	if b.vecs != nil {
+		b.vecs.Close()
+	}
+	if b.lock != nil {
+		b.lock.Close()
+		b.lock = nil
+	}
+}
+
+// truncate cuts both staging files back to the b.n documents that are
+// complete.
+func (b *Builder) truncate() {
+	if b.vecs != nil {
+		b.vecs.Truncate(int64(b.n) * int64(4*b.opts.Model.Dim))
+	}
+	if st, err := b.docs.Stat(); err == nil {
+		data, err := os.ReadFile(filepath.Join(b.stage, docsFile))
+		if err == nil && int64(len(data)) == st.Size() {
+			good, n := 0, 0
+			for n < b.n {
+				nl := bytes.IndexByte(data[good:], '\n')
+				if nl < 0 {
+					break
+				}
+				good += nl + 1
+				n++
+			}
+			b.docs.Truncate(int64(good))
+		}
+	}
+}
+
 // Resumed is how many documents a resumed build found staged.
 func (b *Builder) Resumed() int { return b.resumed }
 
@@ -202,10 +252,12 @@ func (b *Builder) Add(docs []Doc, vecs [][]float32) error {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
 			}
 		}
-		if _, err := b.vecs.Write(buf); err != nil {
-			return err
+		_, err := b.vecs.Write(buf)
+		if err == nil {
+			err = b.vecs.Sync()
 		}
-		if err := b.vecs.Sync(); err != nil {
+		if err != nil {
+			b.truncate()
 			return err
 		}
 	}
@@ -217,10 +269,14 @@ func (b *Builder) Add(docs []Doc, vecs [][]float32) error {
 			return err
 		}
 	}
-	if _, err := b.docs.Write(buf.Bytes()); err != nil {
-		return err
+	_, err := b.docs.Write(buf.Bytes())
+	if err == nil {
+		err = b.docs.Sync()
 	}
-	if err := b.docs.Sync(); err != nil {
+	if err != nil {
+		// Keep the two files in step: drop this batch's vectors and any
+		// partial document lines (resume would also cut them).
+		b.truncate()
 		return err
 	}
 	for _, d := range docs {
@@ -301,5 +357,6 @@ func (b *Builder) Finish(progress func(stage string)) (*Index, int, error) {
 	if err := os.RemoveAll(b.stage); err != nil {
 		return nil, 0, err
 	}
+	b.Close()
 	return ix, carried, nil
 }

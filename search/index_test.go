@@ -392,7 +392,13 @@ func TestBuilderResume(t *testing.T) {
 	if err := b.Add(docs[3:5], vecsFor(docs[3:5], true)); err != nil {
 		t.Fatal(err)
 	}
-	// Crash: a torn document line and a half vector at the end.
+	// A second build into the same folder is refused while one runs.
+	if _, err := NewBuilder(dir, opts, "corpus-v1"); err == nil || !strings.Contains(err.Error(), "another") {
+		t.Errorf("concurrent build: %v", err)
+	}
+	// Crash: a torn document line and a half vector at the end; the
+	// process's lock goes with it.
+	b.Close()
 	f, _ := os.OpenFile(filepath.Join(dir, stagingDir, docsFile), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"id":"6","title":"베아`)
 	f.Close()

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,9 +38,25 @@ func IsRequestError(err error) bool {
 
 // Limits of a request.
 const (
-	MaxQueryBytes = 4096
-	MaxDocs       = 1000 // documents per Upsert
+	MaxQueryBytes   = 4096
+	MaxDocs         = 1000 // documents per Upsert
+	MaxFilterFields = 16   // fields in Request.Filters
+	MaxValues       = 256  // values per filter field, DUR types per list
+	MaxValueBytes   = 512  // bytes per value
 )
+
+// checkValues validates a list of filter values or DUR types.
+func checkValues(what string, vals []string) error {
+	if len(vals) > MaxValues {
+		return badRequest("%s: %d values, at most %d", what, len(vals), MaxValues)
+	}
+	for i, v := range vals {
+		if len(v) > MaxValueBytes || !utf8.ValidString(v) {
+			return badRequest("%s[%d]: over %d bytes or not valid UTF-8", what, i, MaxValueBytes)
+		}
+	}
+	return nil
+}
 
 // Service answers search requests over a Backend: it validates requests,
 // fills in defaults, applies the DUR population rules, embeds the query
@@ -54,6 +72,7 @@ type Service struct {
 	Safety string
 	// Model is what Enc is (checked against the index by NewService).
 	Model ModelInfo
+	mu    sync.Mutex
 	info  Info
 }
 
@@ -172,11 +191,25 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 	if q.Fusion != FusionRRF && q.Fusion != FusionRelative {
 		return q, nil, nil, badRequest("fusion: %q, want rrf or relative", q.Fusion)
 	}
+	if len(q.Filters) > MaxFilterFields {
+		return q, nil, nil, badRequest("filters: %d fields, at most %d", len(q.Filters), MaxFilterFields)
+	}
 	for f, vals := range q.Filters {
 		if f == "" || len(vals) == 0 {
 			return q, nil, nil, badRequest("filters: field %q needs at least one value", f)
 		}
+		if err := checkValues("filters."+f, vals); err != nil {
+			return q, nil, nil, err
+		}
+		q.Filters[f] = dedup(vals)
 	}
+	if err := checkValues("exclude_dur", q.ExcludeDUR); err != nil {
+		return q, nil, nil, err
+	}
+	if err := checkValues("flag_dur", q.FlagDUR); err != nil {
+		return q, nil, nil, err
+	}
+	q.ExcludeDUR, q.FlagDUR = appendNew(nil, q.ExcludeDUR...), appendNew(nil, q.FlagDUR...)
 	safety := q.Safety
 	if safety == "" {
 		safety = s.Safety
@@ -268,6 +301,9 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkFields(ctx, q.Filters); err != nil {
+		return nil, err
+	}
 	if q.Mode != ModeBM25 {
 		v, err := s.Enc.EncodeQueries(ctx, []string{q.Query})
 		if err != nil {
@@ -277,9 +313,6 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	}
 	hits, err := s.Backend.Search(ctx, q)
 	if err != nil {
-		if strings.Contains(err.Error(), "unknown field") {
-			return nil, &RequestError{Msg: err.Error()}
-		}
 		return nil, err
 	}
 	terms := queryTerms(q.Query)
@@ -310,6 +343,37 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	}
 	resp.TookMS = float64(time.Since(start).Microseconds()) / 1000
 	return resp, nil
+}
+
+// checkFields refuses a filter on a field the index does not have (the
+// same answer from every backend). The field list is cached and fetched
+// again when a filter names one it lacks (documents may add fields).
+func (s *Service) checkFields(ctx context.Context, filters map[string][]string) error {
+	for refreshed := false; ; refreshed = true {
+		s.mu.Lock()
+		known := s.info.Fields
+		s.mu.Unlock()
+		missing := ""
+		for f := range filters {
+			if !slices.Contains(known, f) {
+				missing = f
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if refreshed {
+			return badRequest("filters: unknown field %q (fields: %s)", missing, strings.Join(known, ", "))
+		}
+		info, err := s.Backend.Info(ctx)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.info = info
+		s.mu.Unlock()
+	}
 }
 
 func normalized(v []float32) []float32 {
@@ -364,6 +428,9 @@ func CheckDocs(docs []Doc) error {
 func (s *Service) Upsert(ctx context.Context, docs []Doc) error {
 	if err := CheckDocs(docs); err != nil {
 		return err
+	}
+	if s.Enc == nil && s.info.Model.Name != "" {
+		return &RequestError{Msg: fmt.Sprintf("this server runs without the index's model (%s): it searches BM25 only and cannot embed new documents; start it with --model", s.info.Model.Name)}
 	}
 	var vecs [][]float32
 	if s.Enc != nil {

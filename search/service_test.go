@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/kormed/kormed/dur"
 	"reflect"
@@ -161,8 +162,19 @@ func TestSnippet(t *testing.T) {
 	if !strings.Contains(marked, "<mark>두통</mark>") || len(found) == 0 {
 		t.Errorf("compound: %q %v", marked, found)
 	}
+	// Lower-casing that changes byte lengths (Ⱥ → ⱥ is 2 → 3 bytes, K → k
+	// 3 → 1) must not shift the marks or split a character.
+	_, marked, _ = snippet("", "Ⱥ두통Ⱥ\u212a 두통약", []string{"두통"}, 160)
+	if marked != "Ⱥ<mark>두통</mark>Ⱥ\u212a <mark>두통</mark>약" || !utf8.ValidString(marked) {
+		t.Errorf("length-changing case: %q", marked)
+	}
+	// A very long query word does not blow up (its parts are not tried).
+	long := strings.Repeat("a", 3000)
+	if subs := subTerms(long); subs != nil {
+		t.Errorf("%d parts of a 3000-rune word", len(subs))
+	}
 	// A long text: the window moves to the match.
-	long := strings.Repeat("가나다라 ", 100) + "여기에 두통 이야기" + strings.Repeat(" 마바사", 100)
+	long = strings.Repeat("가나다라 ", 100) + "여기에 두통 이야기" + strings.Repeat(" 마바사", 100)
 	plain, marked, _ = snippet("", long, []string{"두통"}, 40)
 	if !strings.HasPrefix(plain, "…") || !strings.HasSuffix(plain, "…") || !strings.Contains(marked, "<mark>두통</mark>") {
 		t.Errorf("window: %q", marked)

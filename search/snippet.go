@@ -13,6 +13,10 @@ import (
 // snippetRunes is the length of a hit's snippet.
 const snippetRunes = 160
 
+// maxSubTermRunes bounds the words whose parts are tried (a word of n
+// runes has n(n−1)/2 parts).
+const maxSubTermRunes = 16
+
 // queryTerms are the strings highlighted in hits: the query's words
 // (normalised as the index normalises text, trailing Korean particles
 // kept) and its content morphemes, two characters or longer, longest
@@ -48,6 +52,9 @@ func queryTerms(query string) []string {
 // matching part, as the bigram analyzer matched it.
 func subTerms(term string) []string {
 	r := []rune(term)
+	if len(r) > maxSubTermRunes {
+		return nil // a long word is matched whole only
+	}
 	var out []string
 	for n := len(r); n >= 2; n-- {
 		for i := 0; i+n <= len(r); i++ {
@@ -71,10 +78,7 @@ func snippet(title, text string, terms []string, n int) (plain, marked string, f
 	// Matching is on a lower-cased copy with the same byte offsets where
 	// lower-casing keeps lengths (Hangul, ASCII); elsewhere it falls back
 	// to no highlighting rather than wrong offsets.
-	low := strings.ToLower(full)
-	if len(low) != len(full) {
-		low = full
-	}
+	low := lowerSameLength(full)
 	var ms []match
 	used := map[string]bool{}
 	taken := make([]bool, len(low))
@@ -82,12 +86,12 @@ func snippet(title, text string, terms []string, n int) (plain, marked string, f
 		// The whole term, else its longest parts found in the text.
 		t := term
 		for _, sub := range subTerms(term) {
-			if strings.Contains(low, strings.ToLower(sub)) {
+			if strings.Contains(low, lowerSameLength(sub)) {
 				t = sub
 				break
 			}
 		}
-		lt := strings.ToLower(t)
+		lt := lowerSameLength(t)
 		for i := 0; ; {
 			j := strings.Index(low[i:], lt)
 			if j < 0 {
@@ -158,6 +162,25 @@ func snippet(title, text string, terms []string, n int) (plain, marked string, f
 		mb.WriteString("…")
 	}
 	return pb.String(), mb.String(), found
+}
+
+// lowerSameLength lower-cases s rune by rune, keeping a rune as it is
+// where its lower case has another UTF-8 length, so that byte offsets in
+// the result are offsets in s.
+func lowerSameLength(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		l := unicode.ToLower(r)
+		if r == utf8.RuneError || utf8.RuneLen(l) != size {
+			b.WriteString(s[i : i+size]) // invalid bytes and length changes stay
+		} else {
+			b.WriteRune(l)
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // runeOffsets returns the byte offset of every rune of s, plus len(s).

@@ -94,7 +94,17 @@ func runIndex(ctx context.Context, args []string) error {
 		m.SetName(*modelArg)
 		opts.Model = modelInfo(m)
 	}
+	// The fingerprint names every input: the corpus files, the DUR file and
+	// the model's files (its weights can change under the same name when a
+	// training run writes to the same folder).
 	fp := fmt.Sprintf("%s|%s|%s", src.fingerprint, *durFile, fileStamp(*durFile))
+	if m != nil {
+		for _, f := range []string{"config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "modules.json"} {
+			if st := fileStamp(filepath.Join(m.Dir(), f)); st != "" {
+				fp += "|" + f + ":" + st
+			}
+		}
+	}
 	if search.UpToDate(*out, opts, fp) {
 		fmt.Fprintf(os.Stderr, "%s is up to date with %s\n", *out, *corpus)
 		if *backend == "weaviate" {
@@ -417,7 +427,9 @@ func readJSONLCorpus(path string, fn func(string, search.Doc) error) error {
 			DUR      []dur.Flag          `json:"dur"`
 		}
 		where := fmt.Sprintf("%s:%d", path, line)
-		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber() // metadata numbers keep their text: 200806432, not 2.00806432e+08
+		if err := dec.Decode(&rec); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		idRaw := rec.ID
@@ -470,7 +482,9 @@ func metaValues(v any) ([]string, error) {
 		return nil, nil
 	case string:
 		return []string{x}, nil
-	case float64, bool:
+	case json.Number:
+		return []string{x.String()}, nil
+	case bool:
 		return []string{fmt.Sprint(x)}, nil
 	case []any:
 		var out []string
@@ -504,13 +518,14 @@ func drugCorpus(dir string) (*corpusSource, error) {
 		return nil, err
 	}
 	file := filepath.Join(dir, drugbench.ProductsFile)
-	fst, err := os.Stat(file)
-	if err != nil {
-		return nil, err
+	abs, _ := filepath.Abs(dir)
+	fp := "drug:" + abs
+	csvs, _ := filepath.Glob(filepath.Join(dir, "*.csv")) // the products, type definitions, permit summaries
+	for _, f := range csvs {
+		fp += "|" + filepath.Base(f) + ":" + fileStamp(f)
 	}
-	abs, _ := filepath.Abs(file)
 	return &corpusSource{
-		fingerprint: fmt.Sprintf("drug:%s:%d@%d", abs, fst.Size(), fst.ModTime().UnixNano()),
+		fingerprint: fp,
 		count:       len(src.Products),
 		each: func(fn func(string, search.Doc) error) error {
 			for i, p := range src.Products {

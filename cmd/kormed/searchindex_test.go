@@ -32,7 +32,7 @@ func TestIndexResumeAfterSIGKILL(t *testing.T) {
 	const n = 3000
 	for i := 0; i < n; i++ {
 		k := kinds[i%len(kinds)]
-		fmt.Fprintf(&buf, `{"_id":"doc-%04d","title":"제품 %d %s","text":"%s 설명 %d번, 성분 %d","metadata":{"kind":%q,"n":%d}}`+"\n", i, i, k, k, i, i%37, k, i%5)
+		fmt.Fprintf(&buf, `{"_id":"doc-%04d","title":"제품 %d %s","text":"%s 설명 %d번, 성분 %d","metadata":{"kind":%q,"n":%d,"seq":%d}}`+"\n", i, i, k, k, i, i%37, k, i%5, 200806432+i)
 	}
 	os.WriteFile(corpus, buf.Bytes(), 0o644)
 	model := "../../testdata/models/tiny-xlmr"
@@ -104,8 +104,12 @@ func TestIndexResumeAfterSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	if info, _ := ix.Info(context.Background()); info.Docs != n || len(info.Fields) != 2 {
+	if info, _ := ix.Info(context.Background()); info.Docs != n || len(info.Fields) != 3 {
 		t.Errorf("info %+v", info)
+	}
+	// Numbers in metadata keep their text.
+	if d, ok, _ := ix.Get(context.Background(), "doc-0007"); !ok || strings.Join(d.Fields["seq"], ",") != "200806439" || strings.Join(d.Fields["n"], ",") != "2" {
+		t.Errorf("doc-0007 fields %v", d.Fields)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
@@ -173,6 +174,10 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		return err
 	}
 	svc.Safety = *safety
+	// Load the Korean morphological dictionary now (≈1.6 s; the union and
+	// morph analyzers and the highlighting use it) rather than in the
+	// first requests.
+	analysis.LoadMorph()
 
 	srv := serve.New(svc, serve.Options{
 		APIKey:           *apiKey,

@@ -209,6 +209,9 @@ func Run(t *testing.T, open Open) {
 		if len(r.Hits) != 4 {
 			t.Errorf("type filter returned %d of 4", len(r.Hits))
 		}
+		if _, err := svc.Search(ctx, search.Request{Query: "진통제", Filters: map[string][]string{"nofield": {"x"}}}); !search.IsRequestError(err) {
+			t.Errorf("unknown filter field: %v, want a request error", err)
+		}
 	})
 	t.Run("DUR", func(t *testing.T) {
 		r := do(search.Request{Query: "진통제", Mode: search.ModeDense, K: 10, ExcludeDUR: []string{"임부금기"}, FlagDUR: []string{"노인주의"}})
