@@ -18,15 +18,21 @@
 #   - dense vector search (bench/vectorcmp, its own module): top-10 over 10,000
 #     and 100,000 clustered 384-d vectors, kormed's exact, int8, bf16 and HNSW
 #     indexes against chromem-go v0.7.0, one query at a time (~5 minutes).
+#   - the search service (search): index build docs/s, heap and disk per
+#     document at 10k and 100k; drug-bench quality and one-client latency per
+#     mode, kormed's embedded index beside Weaviate 1.35.2 (scripts/weaviate.sh);
+#     a 16-client load test per mode with the malformed-request sweep, on the
+#     embedded backend and on Weaviate (~12 minutes; runs scripts/demo.sh for its
+#     trained model and index).
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro train gradcache recipe vector (default: all).
+# sections: encode mixed memory micro train gradcache recipe vector search (default: all).
 # ~40 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 TH=${1:-2}
 shift || true
-SECTIONS=${*:-encode mixed memory micro train gradcache recipe vector}
+SECTIONS=${*:-encode mixed memory micro train gradcache recipe vector search}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT=bench-out
 mkdir -p "$OUT"
@@ -150,6 +156,39 @@ RA="$PWD/$R" # the program runs in its own module's folder
 for n in 10000 100000; do
 	(cd bench/vectorcmp && GOMAXPROCS=$TH go run . -n $n -dim 384 -jsonl "$RA") | tee "$OUT/vector_$n.md"
 done
+fi
+
+if want search; then
+echo "== search service: index build, embedded vs Weaviate on the drug benchmark, load test" >&2
+SO="$OUT/search"
+mkdir -p "$SO"
+# The demo trains the drug recipe and indexes the products with the result.
+[ -f "$SO/demo/index/index.json" ] || THREADS=$TH bash scripts/demo.sh "$SO/demo" >"$SO/demo.log" 2>&1
+DM="$SO/demo/train/model"
+IX="$SO/demo/index"
+$K bench index --docs 10000,100000 2>/dev/null | tee "$OUT/search_index.md"
+export KORMED_WEAVIATE_PORT=18290 KORMED_WEAVIATE_GRPC_PORT=50291 KORMED_WEAVIATE_STATE="$PWD/$SO/weaviate"
+WURL=$(bash scripts/weaviate.sh start)
+trap 'bash scripts/weaviate.sh stop >/dev/null 2>&1 || true' EXIT
+$K index --corpus ../shared/data/drugs --out "$IX" --model "$DM" --dur testdata/dur/dur_sample.json --quiet \
+	--backend weaviate --weaviate-url "$WURL" --class BenchDrugs --threads "$TH"
+# Weaviate's BM25 answers from an incomplete index for a while after a batch
+# import (measured here: NDCG@10 16 right after the push, 75.9 twenty seconds
+# later, then stable); wait before measuring.
+sleep 60
+$K bench search --index "$IX" --model "$DM" --data "$SO/demo/drug-bench" --weaviate-url "$WURL" --class BenchDrugs \
+	--threads "$TH" | tee "$OUT/search_quality.md"
+load() { # backend flags...
+	$K serve "$@" --model "$DM" --addr 127.0.0.1:18299 --threads "$TH" --log-level warn >"$SO/serve.log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do curl -sf http://127.0.0.1:18299/healthz >/dev/null && break; sleep 0.2; done
+	$K bench load --url http://127.0.0.1:18299 --queries "$SO/demo/drug-bench/queries.jsonl" --clients 16 --duration 10s || true
+	kill -TERM $pid
+	wait $pid || true
+}
+{ echo "embedded:"; load --index "$IX"; echo; echo "Weaviate:"; load --backend weaviate --weaviate-url "$WURL" --class BenchDrugs; } | tee "$OUT/search_load.md"
+bash scripts/weaviate.sh stop
+trap - EXIT
 fi
 
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
