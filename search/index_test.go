@@ -29,7 +29,7 @@ func (e charEncoder) vec(s string) []float32 {
 			v[h.Sum32()%uint32(e.dim)] += float32(n)
 		}
 	}
-	return normalized(v)
+	return Normalized(v)
 }
 
 func (e charEncoder) EncodeQueries(_ context.Context, t []string) ([][]float32, error) {

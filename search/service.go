@@ -309,7 +309,7 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		q.Vector = normalized(v[0])
+		q.Vector = Normalized(v[0])
 	}
 	hits, err := s.Backend.Search(ctx, q)
 	if err != nil {
@@ -376,7 +376,9 @@ func (s *Service) checkFields(ctx context.Context, filters map[string][]string) 
 	}
 }
 
-func normalized(v []float32) []float32 {
+// Normalized returns v scaled to unit length (a copy; a zero vector is
+// returned as is): how documents and queries are stored and compared.
+func Normalized(v []float32) []float32 {
 	var ss float64
 	for _, x := range v {
 		ss += float64(x) * float64(x)
@@ -443,7 +445,7 @@ func (s *Service) Upsert(ctx context.Context, docs []Doc) error {
 			return err
 		}
 		for i := range v {
-			v[i] = normalized(v[i])
+			v[i] = Normalized(v[i])
 		}
 		vecs = v
 	}

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -151,7 +150,7 @@ func runIndex(ctx context.Context, args []string) error {
 			}
 			vecs = v
 			for i := range vecs {
-				vecs[i] = unit(vecs[i])
+				vecs[i] = search.Normalized(vecs[i])
 			}
 		}
 		if err := b.Add(pending, vecs); err != nil {
@@ -308,21 +307,6 @@ func modelInfo(m *model.Model) search.ModelInfo {
 		mi.Revision = filepath.Base(dir) // a Hugging Face cache snapshot: the commit
 	}
 	return mi
-}
-
-func unit(v []float32) []float32 {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= inv
-	}
-	return v
 }
 
 func fileStamp(path string) string {
