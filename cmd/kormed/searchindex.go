@@ -20,6 +20,7 @@ import (
 	"github.com/kormed/kormed/drugbench"
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
@@ -32,6 +33,8 @@ func init() {
 
 func runIndex(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("index", flag.ContinueOnError)
+	add := fs.String("add", "", "add or replace the documents of this JSONL file (BEIR lines with metadata) in the existing index --out, without rebuilding it")
+	del := fs.String("delete", "", "comma-separated document ids to delete from the existing index --out")
 	corpus := fs.String("corpus", "", "documents: a BEIR folder or corpus.jsonl ({\"_id\",\"title\",\"text\",\"metadata\":{…}}), or the MFDS drug table (a folder holding "+drugbench.ProductsFile+", or the CSV itself)")
 	out := fs.String("out", "", "index folder to write (an existing index gets a new generation, swapped in atomically)")
 	modelArg := fs.String("model", "", "embedding model (folder or Hugging Face id); none: a BM25-only index")
@@ -48,11 +51,17 @@ func runIndex(ctx context.Context, args []string) error {
 	hubOpts := hubFlags(fs)
 	engine := engineFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.")
+		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if (*add != "" || *del != "") && *out != "" && *corpus == "" && fs.NArg() == 0 {
+		if err := engine(); err != nil {
+			return err
+		}
+		return indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, hubOpts())
 	}
 	if *corpus == "" || *out == "" || fs.NArg() != 0 {
 		fs.Usage()
@@ -297,6 +306,104 @@ func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string,
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d)\n", info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs)
+	return nil
+}
+
+// indexUpdate adds documents to and deletes documents from an existing
+// index through search.Service, as POST/DELETE /v1/documents do.
+func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, hubOpts hub.Options) error {
+	ix, err := search.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	info, err := ix.Info(ctx)
+	if err != nil {
+		return err
+	}
+	var enc search.Encoder
+	var mi search.ModelInfo
+	if info.Model.Name != "" && add != "" {
+		name := modelArg
+		if name == "" {
+			name = info.Model.Name
+		}
+		mdir, err := resolveModel(ctx, name, hubOpts)
+		if err != nil {
+			return fmt.Errorf("the index embeds with %s, which is needed to add documents: %w", name, err)
+		}
+		m, err := model.Load(mdir)
+		if err != nil {
+			return err
+		}
+		m.SetName(name)
+		enc, mi = m, modelInfo(m)
+	}
+	svc, err := search.NewService(ctx, ix, enc, mi)
+	if err != nil {
+		return err
+	}
+	if add != "" {
+		var durIx *durAttacher
+		if durFile != "" {
+			recs, err := dur.ReadFile(durFile)
+			if err != nil {
+				return err
+			}
+			durIx = &durAttacher{records: recs}
+		}
+		var batch []search.Doc
+		n := 0
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			if durIx != nil {
+				durIx.attach(batch)
+			}
+			if err := svc.Upsert(ctx, batch); err != nil {
+				return err
+			}
+			n += len(batch)
+			batch = batch[:0]
+			return nil
+		}
+		err := readJSONLCorpus(add, func(where string, d search.Doc) error {
+			if d.ID == "" {
+				return fmt.Errorf("%s: empty document id", where)
+			}
+			for _, b := range batch {
+				if b.ID == d.ID {
+					if err := flush(); err != nil {
+						return err
+					}
+					break
+				}
+			}
+			batch = append(batch, d)
+			if len(batch) == 256 {
+				return flush()
+			}
+			return ctx.Err()
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			return fmt.Errorf("after adding %d documents: %w", n, err)
+		}
+		fmt.Fprintf(os.Stderr, "added or replaced %d documents from %s\n", n, add)
+	}
+	if del != "" {
+		ids := splitList(del)
+		n, err := ix.Delete(ctx, ids)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "deleted %d of %d ids\n", n, len(ids))
+	}
+	after, _ := ix.Info(ctx)
+	fmt.Fprintf(os.Stderr, "%s now holds %d documents (generation %s)\n", dir, after.Docs, after.Generated)
 	return nil
 }
 

@@ -213,3 +213,43 @@ func TestIndexDrugTable(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexAddDelete updates an index in place from the command line.
+func TestIndexAddDelete(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "c.jsonl")
+	os.WriteFile(corpus, []byte(`{"_id":"a","title":"타이레놀정","text":"해열 진통제"}
+{"_id":"b","title":"베아제정","text":"소화제"}
+`), 0o644)
+	out := filepath.Join(dir, "ix")
+	model := "../../testdata/models/tiny-xlmr"
+	if err := runIndex(context.Background(), []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	add := filepath.Join(dir, "add.jsonl")
+	os.WriteFile(add, []byte(`{"_id":"c","title":"판콜에이내복액","text":"감기약","metadata":{"class":"일반"}}
+{"_id":"a","title":"타이레놀정500밀리그램","text":"새 설명"}
+`), 0o644)
+	// The index's recorded model is used when --model is not given.
+	if err := runIndex(context.Background(), []string{"--out", out, "--add", add, "--delete", "b,zz"}); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := search.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	if info, _ := ix.Info(ctx); info.Docs != 2 {
+		t.Errorf("%d documents, want 2", info.Docs)
+	}
+	if d, ok, _ := ix.Get(ctx, "a"); !ok || d.Text != "새 설명" {
+		t.Errorf("a: %+v", d)
+	}
+	if _, ok, _ := ix.Get(ctx, "b"); ok {
+		t.Error("b not deleted")
+	}
+	if d, ok, _ := ix.Get(ctx, "c"); !ok || d.Fields["class"][0] != "일반" {
+		t.Errorf("c: %+v", d)
+	}
+}
