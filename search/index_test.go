@@ -562,3 +562,51 @@ func TestSharedLog(t *testing.T) {
 		t.Error("upsert after Close accepted")
 	}
 }
+
+func TestCompact(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "ix")
+	base := newTestIndex(t, true)
+	if err := base.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	base.Close()
+	a, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a.Delete(ctx, []string{"1", "2"})
+	upd := []Doc{{ID: "3", Title: "게보린정", Text: "새 설명"}}
+	a.Upsert(ctx, upd, vecsFor(upd, true))
+	// Another process logs a write after a's last read of the log.
+	late := []Doc{{ID: "late", Title: "늦은 문서", Text: "다른 프로세스"}}
+	if err := other.Upsert(ctx, late, vecsFor(late, true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := ReadManifest(dir)
+	if m.Docs != 6 { // 8 − 2 deleted; "late" was logged after a read the log
+		t.Errorf("compacted generation holds %d documents, want 6", m.Docs)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, m.Generation, walFile))
+	if n := strings.Count(string(data), "\n"); n != 1 {
+		t.Errorf("compacted log holds %d records, want 1 (the other process's)", n)
+	}
+	if _, ok, _ := a.Get(ctx, "late"); !ok {
+		t.Error("the other process's write was lost")
+	}
+	if d, _, _ := a.Get(ctx, "3"); d.Text != "새 설명" {
+		t.Errorf("3: %+v", d)
+	}
+	if a.st.ndead != 0 {
+		t.Errorf("%d tombstones after compaction", a.st.ndead)
+	}
+}

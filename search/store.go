@@ -292,8 +292,15 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 		return 0, fmt.Errorf("%s: generation %s replaced the one this index loaded (%s): Reload before saving", dir, old.Generation, ix.gen)
 	}
 	gen := nextGeneration(dir)
-	if keepLog && old != nil && old.Generation != ix.gen {
-		carried, err = carryLog(filepath.Join(dir, old.Generation, walFile), filepath.Join(tmp, walFile), old.Options.Model, ix.opts.Model)
+	if keepLog && old != nil {
+		// A re-index carries the whole previous log; compacting the
+		// generation this index loaded carries only what other processes
+		// logged after this index last read the log.
+		var from int64
+		if old.Generation == ix.gen && ix.dir == dir && ix.log != nil {
+			from = ix.log.off
+		}
+		carried, err = carryLog(filepath.Join(dir, old.Generation, walFile), from, filepath.Join(tmp, walFile), old.Options.Model, ix.opts.Model)
 		if err != nil {
 			return 0, err
 		}
@@ -505,6 +512,21 @@ func (ix *Index) swapLocked() error {
 	return nil
 }
 
+// Compact rewrites an opened index as a new generation without tombstones
+// and with an empty log (what the log held is in the generation); writes
+// other processes log meanwhile are carried over. Servers reload it.
+func (ix *Index) Compact() error {
+	if ix.dir == "" {
+		return errors.New("search: Compact needs an index opened from a folder")
+	}
+	m, err := ReadManifest(ix.dir)
+	if err != nil {
+		return err
+	}
+	_, err = ix.save(ix.dir, true, m.Source)
+	return err
+}
+
 // Generation is the loaded generation ("" for an in-memory index).
 func (ix *Index) Generation() string {
 	ix.mu.RLock()
@@ -693,11 +715,12 @@ func (w *wal) close() error { return w.f.Close() }
 // carryLog copies the records of an old generation's log into a new one
 // when the model is unchanged; every record is parsed first, so a damaged
 // log fails the re-index before anything is swapped.
-func carryLog(from, to string, oldModel, newModel ModelInfo) (int, error) {
+func carryLog(from string, offset int64, to string, oldModel, newModel ModelInfo) (int, error) {
 	data, err := os.ReadFile(from)
-	if err != nil || len(data) == 0 {
+	if err != nil || int64(len(data)) <= offset {
 		return 0, nil
 	}
+	data = data[offset:]
 	recs, good, err := parseWAL(from, data, 1)
 	if err != nil {
 		return 0, fmt.Errorf("re-index: the previous generation's log is damaged, not swapping: %w", err)

@@ -35,6 +35,7 @@ func runIndex(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("index", flag.ContinueOnError)
 	add := fs.String("add", "", "add or replace the documents of this JSONL file (BEIR lines with metadata) in the existing index --out, without rebuilding it")
 	del := fs.String("delete", "", "comma-separated document ids to delete from the existing index --out")
+	compact := fs.Bool("compact", false, "rewrite the existing index --out without deleted documents and with an empty log (after --add/--delete if given)")
 	corpus := fs.String("corpus", "", "documents: a BEIR folder or corpus.jsonl ({\"_id\",\"title\",\"text\",\"metadata\":{…}}), or the MFDS drug table (a folder holding "+drugbench.ProductsFile+", or the CSV itself)")
 	out := fs.String("out", "", "index folder to write (an existing index gets a new generation, swapped in atomically)")
 	modelArg := fs.String("model", "", "embedding model (folder or Hugging Face id); none: a BM25-only index")
@@ -51,17 +52,17 @@ func runIndex(ctx context.Context, args []string) error {
 	hubOpts := hubFlags(fs)
 	engine := engineFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).")
+		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--compact] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if (*add != "" || *del != "") && *out != "" && *corpus == "" && fs.NArg() == 0 {
+	if (*add != "" || *del != "" || *compact) && *out != "" && *corpus == "" && fs.NArg() == 0 {
 		if err := engine(); err != nil {
 			return err
 		}
-		return indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, hubOpts())
+		return indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, *compact, hubOpts())
 	}
 	if *corpus == "" || *out == "" || fs.NArg() != 0 {
 		fs.Usage()
@@ -311,7 +312,7 @@ func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string,
 
 // indexUpdate adds documents to and deletes documents from an existing
 // index through search.Service, as POST/DELETE /v1/documents do.
-func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, hubOpts hub.Options) error {
+func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, compact bool, hubOpts hub.Options) error {
 	ix, err := search.Open(dir)
 	if err != nil {
 		return err
@@ -401,6 +402,11 @@ func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, h
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "deleted %d of %d ids\n", n, len(ids))
+	}
+	if compact {
+		if err := ix.Compact(); err != nil {
+			return err
+		}
 	}
 	after, _ := ix.Info(ctx)
 	fmt.Fprintf(os.Stderr, "%s now holds %d documents (generation %s)\n", dir, after.Docs, after.Generated)

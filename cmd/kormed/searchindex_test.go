@@ -234,6 +234,13 @@ func TestIndexAddDelete(t *testing.T) {
 	if err := runIndex(context.Background(), []string{"--out", out, "--add", add, "--delete", "b,zz"}); err != nil {
 		t.Fatal(err)
 	}
+	m0, _ := search.ReadManifest(out)
+	if err := runIndex(context.Background(), []string{"--out", out, "--compact"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := search.ReadManifest(out); m.Docs != 2 || m.Generation == m0.Generation {
+		t.Errorf("after --compact: %+v (before %s)", m, m0.Generation)
+	}
 	ix, err := search.Open(out)
 	if err != nil {
 		t.Fatal(err)
