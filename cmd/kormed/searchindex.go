@@ -100,7 +100,15 @@ func runIndex(ctx context.Context, args []string) error {
 		if m, err = model.Load(dir); err != nil {
 			return err
 		}
-		m.SetName(*modelArg)
+		// A local folder is recorded by its absolute path, so 'kormed serve'
+		// finds the model from any working directory; a hub id as given.
+		name := *modelArg
+		if st, err := os.Stat(name); err == nil && st.IsDir() {
+			if abs, err := filepath.Abs(name); err == nil {
+				name = abs
+			}
+		}
+		m.SetName(name)
 		opts.Model = modelInfo(m)
 	}
 	// The fingerprint names every input: the corpus files, the DUR file and
