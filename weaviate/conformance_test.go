@@ -31,6 +31,9 @@ func TestConformance(t *testing.T) {
 					if err != nil || len(fs) != 2 || fs[0] != (search.Facet{Value: "일반", Count: 7}) || fs[1] != (search.Facet{Value: "전문", Count: 2}) {
 						t.Errorf("facets %v %v", fs, err)
 					}
+					if ids, err := b.IDs(context.Background()); err != nil || len(ids) != 9 {
+						t.Errorf("IDs: %d %v", len(ids), err)
+					}
 					if fs, err := b.Facets(context.Background(), "nope", 3); fs != nil || err != nil {
 						t.Errorf("facets of an unknown field: %v %v", fs, err)
 					}

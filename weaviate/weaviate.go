@@ -513,3 +513,36 @@ func (b *Backend) Facets(ctx context.Context, field string, n int) ([]search.Fac
 	})
 	return fs, nil
 }
+
+// IDs returns the document ids of every object in the class, paging
+// through them with Weaviate's cursor (after: the last object id).
+func (b *Backend) IDs(ctx context.Context) ([]string, error) {
+	const page = 1000
+	var out []string
+	after := ""
+	for {
+		cursor := ""
+		if after != "" {
+			cursor = fmt.Sprintf(", after:%q", after)
+		}
+		q := fmt.Sprintf("{Get{%s(limit:%d%s){%s _additional{id}}}}", b.class, page, cursor, propDocID)
+		var res struct {
+			Get map[string][]map[string]any `json:"Get"`
+		}
+		if err := b.graphQL(ctx, q, &res); err != nil {
+			return nil, fmt.Errorf("weaviate: list %s: %w", b.class, err)
+		}
+		rows := res.Get[b.class]
+		for _, r := range rows {
+			if id, ok := r[propDocID].(string); ok {
+				out = append(out, id)
+			}
+			if add, ok := r["_additional"].(map[string]any); ok {
+				after, _ = add["id"].(string)
+			}
+		}
+		if len(rows) < page {
+			return out, nil
+		}
+	}
+}

@@ -310,6 +310,25 @@ func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string,
 	if bar != nil {
 		bar.Finish()
 	}
+	// The class mirrors the index: documents the index no longer holds
+	// (removed from the corpus, deleted) are deleted from the class.
+	have, err := wb.IDs(ctx)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, id := range have {
+		if _, ok, _ := ix.Get(ctx, id); !ok {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		n, err := wb.Delete(ctx, stale)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "deleted %d documents from %s that the index no longer holds\n", n, class)
+	}
 	winfo, err := wb.Info(ctx)
 	if err != nil {
 		return err
