@@ -14,22 +14,28 @@ import (
 )
 
 func init() {
-	register(command{name: "testmodel", summary: "write a random-weight BERT/XLM-R model in the Hugging Face layout", run: runTestmodel})
+	register(command{name: "testmodel", summary: "write a random-weight BERT/XLM-R encoder or Llama/EXAONE decoder in the Hugging Face layout", run: runTestmodel})
 }
 
 func runTestmodel(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("testmodel", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|small|e5-small --seed N --out DIR [flags]\n\n"+
+		fmt.Fprint(fs.Output(), "usage: kormed testmodel --arch bert|xlmr --shape tiny|small|e5-small --seed N --out DIR [flags]\n"+
+			"       kormed testmodel --arch llama|exaone --shape tiny|exaone-2.4b --seed N --out DIR [flags]\n\n"+
 			"Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json,\n"+
 			"special_tokens_map.json and the sentence-transformers module files of a random-weight\n"+
 			"encoder (deterministic from --seed), loadable by kormed, transformers and\n"+
 			"sentence-transformers. The tokenizer class follows tokenizer.json: XLMRobertaTokenizer\n"+
-			"for Unigram (as multilingual-e5-small), BertTokenizer for WordPiece.\n\n")
+			"for Unigram (as multilingual-e5-small), BertTokenizer for WordPiece.\n\n"+
+			"With --arch llama or exaone it writes a decoder-only LM (package decoder): config.json with\n"+
+			"the model type's real keys, model.safetensors (or --shards N with an index),\n"+
+			"generation_config.json and a minimal byte-level BPE tokenizer.json (bytes only, no merges).\n"+
+			"exaone-2.4b is EXAONE-3.5-2.4B-Instruct's config (vocab 102400, hidden 2560, 30 layers;\n"+
+			"--layers N fewer).\n\n")
 		fs.PrintDefaults()
 	}
-	arch := fs.String("arch", "bert", "architecture: bert (BertModel) or xlmr (XLMRobertaModel)")
-	shape := fs.String("shape", "tiny", "tiny (hidden 32, 2 layers), small (hidden 128, 2 layers: the demo's model) or e5-small (multilingual-e5-small's shape, vocab 250037)")
+	arch := fs.String("arch", "bert", "architecture: bert (BertModel), xlmr (XLMRobertaModel), llama (LlamaForCausalLM) or exaone (EXAONE 3.x)")
+	shape := fs.String("shape", "tiny", "encoders: tiny (hidden 32, 2 layers), small (hidden 128, 2 layers: the demo's model) or e5-small (multilingual-e5-small's shape, vocab 250037); decoders: tiny (hidden 64, 2 layers, 4 heads, 2 KV heads, vocab 512, llama3 rope scaling) or exaone-2.4b")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "output folder (required)")
 	tok := fs.String("tokenizer", "", "tokenizer.json to copy (default: the repository's testdata/tokenizers wordpiece or unigram)")
@@ -40,6 +46,11 @@ func runTestmodel(ctx context.Context, args []string) error {
 	prefix := fs.String("prefix", "", `prefix in front of every weight name, e.g. "roberta."`)
 	noPooler := fs.Bool("no-pooler", false, "leave out the BERT pooler weights")
 	extras := fs.Bool("extras", false, "also write tensors a real checkpoint carries that the loader must skip (position_ids buffer, LM head)")
+	layers := fs.Int("layers", 0, "decoders: number of layers (default: the shape's)")
+	headDim := fs.Int("head-dim", 0, "decoders: head_dim (default: hidden/heads)")
+	tie := fs.String("tie", "", "decoders: tie_word_embeddings true or false (default: the shape's)")
+	attnBias := fs.Bool("attention-bias", false, "llama: q/k/v/o projection biases")
+	shards := fs.Int("shards", 1, "decoders: split the weights over N safetensors files with an index")
 	maxSeq := fs.Int("max-seq-length", 0, "sentence_bert_config.json max_seq_length (default 64 for tiny, 512 for e5-small)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -51,12 +62,21 @@ func runTestmodel(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("--out is required")
 	}
-	if *pooling != "mean" && *pooling != "cls" {
-		return fmt.Errorf("--pooling %q: want mean or cls", *pooling)
-	}
 	dt := safetensors.DType(strings.ToUpper(*dtype))
 	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
 		return fmt.Errorf("--dtype %q: want F32, F16 or BF16", *dtype)
+	}
+	if *arch == "llama" || *arch == "exaone" {
+		o := testmodel.DecoderOptions{Arch: *arch, Shape: *shape, Seed: *seed, Std: *std, DType: dt, Layers: *layers,
+			HeadDim: *headDim, Tie: *tie, AttentionBias: *attnBias, Shards: *shards}
+		if err := testmodel.WriteDecoder(*out, o); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s %s decoder (seed %d) to %s\n", *arch, *shape, *seed, *out)
+		return nil
+	}
+	if *pooling != "mean" && *pooling != "cls" {
+		return fmt.Errorf("--pooling %q: want mean or cls", *pooling)
 	}
 	o := testmodel.Options{Arch: *arch, Shape: *shape, Seed: *seed, Tokenizer: *tok, Std: *std,
 		Pooling: model.Pooling(*pooling), Normalize: *normalize, DType: dt, Prefix: *prefix,

@@ -1,0 +1,184 @@
+package decoder
+
+import (
+	"fmt"
+
+	"github.com/kormed/kormed/nn"
+)
+
+// Cache is the key/value cache of one sequence: every layer's rotated keys
+// and values of the positions run so far. It grows as positions are added
+// (to at most max_position_embeddings). Reset empties it for a new
+// sequence. A Cache is used by one goroutine at a time.
+type Cache struct {
+	K, V [][]float32 // per layer [Len,KD] (capacity beyond Len is scratch)
+	Len  int         // positions cached: the next token's position
+	kd   int
+}
+
+// NewCache returns an empty cache for m.
+func (m *Model) NewCache() *Cache {
+	return &Cache{K: make([][]float32, m.Cfg.NumLayers), V: make([][]float32, m.Cfg.NumLayers),
+		kd: m.Cfg.NumKVHeads * m.Cfg.HeadDim}
+}
+
+// Reset empties the cache, keeping its memory.
+func (c *Cache) Reset() { c.Len = 0 }
+
+// Truncate drops the positions from n on (n ≤ Len), e.g. to reuse a
+// shared prompt.
+func (c *Cache) Truncate(n int) {
+	if n < c.Len {
+		c.Len = max(n, 0)
+	}
+}
+
+func (c *Cache) grow(n int) {
+	if len(c.K) == 0 || cap(c.K[0]) >= n*c.kd {
+		return
+	}
+	nc := max(n, 2*cap(c.K[0])/max(c.kd, 1), 16) * c.kd
+	for l := range c.K {
+		k := make([]float32, nc)
+		v := make([]float32, nc)
+		copy(k, c.K[l][:c.Len*c.kd])
+		copy(v, c.V[l][:c.Len*c.kd])
+		c.K[l], c.V[l] = k, v
+	}
+}
+
+// LayerActs are one layer's activations for the T positions of a forward.
+// At inference one LayerActs is reused by every layer; with Workspace.Save
+// each layer keeps its own, with what a backward needs.
+type LayerActs struct {
+	In      []float32 // [T,C] layer input (Save only)
+	LN1     []float32 // [T,C] attention RMSNorm output
+	LN1Rstd []float32 // [T]
+	QKV     []float32 // [T,QD+2KD] projections; q and k rotated
+	Att     []float32 // [NH,T,P+T] softmax probabilities (Save only)
+	AttY    []float32 // [T,QD] attention output before o_proj
+	Mid     []float32 // [T,C] residual after attention = MLP RMSNorm input (Save only)
+	LN2     []float32 // [T,C]
+	LN2Rstd []float32 // [T]
+	GU      []float32 // [T,2F] gate | up pre-activations
+	H       []float32 // [T,F] silu(gate)·up
+}
+
+// Workspace holds the buffers of a forward, grown on demand and reused. A
+// Workspace is used by one goroutine at a time.
+type Workspace struct {
+	// Save keeps every layer's activations (Acts[l]) for a backward pass.
+	Save bool
+
+	T, P      int       // tokens and cached positions before them, of the last forward
+	X         []float32 // [T,C] residual stream (the last layer's output after a forward)
+	Cos, Sin  []float32 // [T,HeadDim/2] rotary tables of the positions
+	Tmp       []float32 // [T,C] projection output
+	Acts      []LayerActs
+	Final     []float32 // [T,C] final RMSNorm output
+	FinalRstd []float32 // [T]
+	Logits    []float32 // [T,V] or [1,V]
+}
+
+func buf(s []float32, n int) []float32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]float32, n)
+}
+
+// Forward runs ids at positions c.Len…c.Len+len(ids)-1 (a prompt, or the
+// next token of a generation), appending their keys and values to c, and
+// returns the logits: [len(ids),V] for every position when all is true,
+// else [1,V] for the last one. The slice is ws.Logits, valid until ws is
+// used again. With c nil the ids are a whole sequence from position 0.
+func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32, error) {
+	cfg := &m.Cfg
+	C, F, V, NH, NKV, hd := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim
+	QD, KD := NH*hd, NKV*hd
+	QKVD := QD + 2*KD
+	T := len(ids)
+	if T == 0 {
+		return nil, fmt.Errorf("decoder: no tokens")
+	}
+	if c == nil {
+		c = m.NewCache()
+	}
+	P := c.Len
+	if P+T > cfg.MaxPositions {
+		return nil, fmt.Errorf("%w: %d positions, limit %d", ErrContext, P+T, cfg.MaxPositions)
+	}
+	ids32 := make([]int32, T)
+	for i, id := range ids {
+		if id < 0 || id >= V {
+			return nil, fmt.Errorf("decoder: token id %d out of the vocabulary [0,%d)", id, V)
+		}
+		ids32[i] = int32(id)
+	}
+	c.grow(P + T)
+	ws.T, ws.P = T, P
+	ws.X = buf(ws.X, T*C)
+	ws.Tmp = buf(ws.Tmp, T*C)
+	ws.Cos = buf(ws.Cos, T*hd/2)
+	ws.Sin = buf(ws.Sin, T*hd/2)
+	nActs := 1
+	if ws.Save {
+		nActs = cfg.NumLayers
+	}
+	if len(ws.Acts) != nActs {
+		ws.Acts = make([]LayerActs, nActs)
+	}
+	eps := float32(cfg.RMSNormEps)
+	nn.Embedding(ws.X, ids32, m.W.Embed, C)
+	nn.RoPETable(ws.Cos, ws.Sin, m.InvFreq, P, T)
+	X := ws.X
+	for l := range m.W.Layers {
+		L := &m.W.Layers[l]
+		a := &ws.Acts[min(l, nActs-1)]
+		a.LN1, a.LN1Rstd = buf(a.LN1, T*C), buf(a.LN1Rstd, T)
+		a.QKV, a.AttY = buf(a.QKV, T*QKVD), buf(a.AttY, T*QD)
+		a.LN2, a.LN2Rstd = buf(a.LN2, T*C), buf(a.LN2Rstd, T)
+		a.GU, a.H = buf(a.GU, T*2*F), buf(a.H, T*F)
+		var att []float32
+		if ws.Save {
+			a.In, a.Mid = buf(a.In, T*C), buf(a.Mid, T*C)
+			a.Att = buf(a.Att, NH*T*(P+T))
+			att = a.Att
+			copy(a.In, X)
+		}
+		// Attention block.
+		nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
+		nn.LinearT(a.QKV, a.LN1, L.QKVWT, L.QKVB, T, C, QKVD)
+		nn.RoPE(a.QKV, QKVD, ws.Cos, ws.Sin, T, NH, hd)
+		nn.RoPE(a.QKV[QD:], QKVD, ws.Cos, ws.Sin, T, NKV, hd)
+		K, Vc := c.K[l], c.V[l]
+		for t := 0; t < T; t++ {
+			row := a.QKV[t*QKVD:]
+			copy(K[(P+t)*KD:(P+t+1)*KD], row[QD:QD+KD])
+			copy(Vc[(P+t)*KD:(P+t+1)*KD], row[QD+KD:QKVD])
+		}
+		nn.CausalAttention(a.AttY, att, a.QKV, QKVD, K, Vc, KD, T, P, NH, NKV, hd)
+		nn.LinearT(ws.Tmp, a.AttY, L.OWT, L.OB, T, QD, C)
+		nn.Add(X, X, ws.Tmp)
+		if ws.Save {
+			copy(a.Mid, X)
+		}
+		// MLP block.
+		nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
+		nn.LinearT(a.GU, a.LN2, L.GateUpWT, L.GateUpB, T, C, 2*F)
+		nn.SwiGLU(a.H, a.GU, T, F)
+		nn.LinearT(ws.Tmp, a.H, L.DownWT, L.DownB, T, F, C)
+		nn.Add(X, X, ws.Tmp)
+	}
+	c.Len = P + T
+	ws.Final, ws.FinalRstd = buf(ws.Final, T*C), buf(ws.FinalRstd, T)
+	nn.RMSNorm(ws.Final, ws.FinalRstd, X, m.W.Norm, T, C, eps)
+	if all {
+		ws.Logits = buf(ws.Logits, T*V)
+		nn.Linear(ws.Logits, ws.Final, m.W.LMHead, nil, T, C, V)
+	} else {
+		ws.Logits = buf(ws.Logits, V)
+		nn.Linear(ws.Logits, ws.Final[(T-1)*C:], m.W.LMHead, nil, 1, C, V)
+	}
+	return ws.Logits, nil
+}
