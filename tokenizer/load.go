@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -25,6 +26,7 @@ type fileJSON struct {
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
+	Decoder       json.RawMessage `json:"decoder"`
 	Padding       *struct {
 		PadID    *int   `json:"pad_id"`
 		PadToken string `json:"pad_token"`
@@ -84,7 +86,13 @@ func parse(data []byte) (*Tokenizer, error) {
 			t.vocab[id] = a.Content
 		}
 		t.added = append(t.added, addedToken{id: int32(id), content: a.Content, lstrip: a.LStrip,
-			rstrip: a.RStrip, singleWord: a.SingleWord})
+			rstrip: a.RStrip, singleWord: a.SingleWord, special: a.Special})
+		if a.Special {
+			if t.special == nil {
+				t.special = map[int32]bool{}
+			}
+			t.special[int32(id)] = true
+		}
 	}
 	sortAdded(t.added)
 	var err error
@@ -97,6 +105,7 @@ func parse(data []byte) (*Tokenizer, error) {
 	if err := t.parsePost(f.PostProcessor); err != nil {
 		return nil, err
 	}
+	t.decoder = parseDecoder(f.Decoder)
 	t.padID = 0
 	found := false
 	if f.Padding != nil && f.Padding.PadID != nil {
@@ -125,6 +134,10 @@ func (t *Tokenizer) lookup(tok string) (int32, bool) {
 	}
 	if t.wordpiece != nil {
 		id, ok := t.wordpiece.start[tok]
+		return id, ok
+	}
+	if t.bpe != nil {
+		id, ok := t.bpe.vocab[tok]
 		return id, ok
 	}
 	return 0, false
@@ -285,10 +298,16 @@ func (t *Tokenizer) loadModel(raw json.RawMessage) error {
 		}
 		t.wordpiece = newWordPiece(pieces, unk, prefix, maxChars)
 		t.kind, t.vocab = "wordpiece", pieces
+	case "BPE":
+		m, err := loadBPE(raw)
+		if err != nil {
+			return err
+		}
+		t.bpe, t.kind, t.vocab = m, "bpe", append([]string(nil), m.pieces...)
 	case "":
 		return errors.New("model.type: missing")
 	default:
-		return fmt.Errorf("model.type: %q not supported (Unigram, WordPiece)", ty.Type)
+		return fmt.Errorf("model.type: %q not supported (Unigram, WordPiece, BPE)", ty.Type)
 	}
 	return nil
 }
@@ -486,6 +505,65 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 		return append(out, whitespaceSplit{}), nil
 	case "Whitespace":
 		return append(out, whitespacePre{}), nil
+	case "ByteLevel":
+		var s struct {
+			AddPrefixSpace *bool `json:"add_prefix_space"`
+			UseRegex       *bool `json:"use_regex"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s: %v", field, err)
+		}
+		b := byteLevel{addPrefixSpace: s.AddPrefixSpace == nil || *s.AddPrefixSpace}
+		if s.UseRegex == nil || *s.UseRegex {
+			re, err := compileSplitRegex(gpt2Pattern)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", field, err)
+			}
+			b.re = re
+		}
+		return append(out, b), nil
+	case "Split":
+		var s struct {
+			Pattern struct {
+				String *string `json:"String"`
+				Regex  *string `json:"Regex"`
+			} `json:"pattern"`
+			Behavior string `json:"behavior"`
+			Invert   bool   `json:"invert"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s: %v", field, err)
+		}
+		beh, ok := behaviors[s.Behavior]
+		if !ok {
+			return nil, fmt.Errorf("%s.behavior: %q (want Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous)", field, s.Behavior)
+		}
+		sp := splitPre{behavior: beh, invert: s.Invert}
+		switch {
+		case s.Pattern.Regex != nil:
+			re, err := compileSplitRegex(*s.Pattern.Regex)
+			if err != nil {
+				return nil, fmt.Errorf("%s.pattern.Regex: %v", field, err)
+			}
+			sp.re = re
+		case s.Pattern.String != nil:
+			sp.literal = *s.Pattern.String
+		default:
+			return nil, fmt.Errorf("%s.pattern: want String or Regex", field)
+		}
+		return append(out, sp), nil
+	case "Digits":
+		var s struct {
+			Individual bool `json:"individual_digits"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s: %v", field, err)
+		}
+		sp := splitPre{digits: true, behavior: behContiguous}
+		if s.Individual {
+			sp.behavior = behIsolated
+		}
+		return append(out, sp), nil
 	case "":
 		return nil, fmt.Errorf("%s.type: missing", field)
 	}
@@ -493,14 +571,44 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 }
 
 func (t *Tokenizer) parsePost(raw json.RawMessage) error {
-	const field = "post_processor"
+	t.post = postProcessor{single: []tmplItem{{seq: 0}}, pair: []tmplItem{{seq: 0}, {seq: 1, typeID: 1}}}
+	return t.parsePostIn(raw, "post_processor")
+}
+
+// parsePostIn reads one post-processor into t.post. ByteLevel only trims offsets, which
+// kormed does not keep, so it adds nothing; Sequence applies its processors in order (one
+// that adds special tokens, such as Llama-3's ByteLevel + TemplateProcessing).
+func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 	if len(raw) == 0 || string(raw) == "null" {
-		t.post = postProcessor{single: []tmplItem{{seq: 0}}, pair: []tmplItem{{seq: 0}, {seq: 1, typeID: 1}}}
 		return nil
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
 		return fmt.Errorf("%s: %v", field, err)
+	}
+	switch ty.Type {
+	case "ByteLevel":
+		return nil
+	case "Sequence":
+		var s struct {
+			Processors []json.RawMessage `json:"processors"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("%s: %v", field, err)
+		}
+		adds := 0
+		for i, p := range s.Processors {
+			var pt typed
+			if json.Unmarshal(p, &pt) == nil && pt.Type != "ByteLevel" {
+				if adds++; adds > 1 {
+					return fmt.Errorf("%s.processors[%d]: more than one processor adding special tokens is not supported", field, i)
+				}
+			}
+			if err := t.parsePostIn(p, fmt.Sprintf("%s.processors[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	special := func(tok string, id int32, typeID int32) tmplItem {
 		return tmplItem{seq: -1, ids: []int32{id}, toks: []string{tok}, typeID: typeID}
@@ -608,5 +716,95 @@ func (t *Tokenizer) parsePost(raw json.RawMessage) error {
 	case "":
 		return fmt.Errorf("%s.type: missing", field)
 	}
-	return fmt.Errorf("%s.type: %q not supported (TemplateProcessing, RobertaProcessing, BertProcessing)", field, ty.Type)
+	return fmt.Errorf("%s.type: %q not supported (TemplateProcessing, RobertaProcessing, BertProcessing, ByteLevel, Sequence)", field, ty.Type)
+}
+
+// parseDecoder names the decoder Decode applies. Decoders Decode does not implement do not
+// fail Load (encoding does not need them); Decode reports them.
+func parseDecoder(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var ty typed
+	if json.Unmarshal(raw, &ty) != nil || ty.Type == "" {
+		return "?"
+	}
+	if ty.Type == "Sequence" { // a Sequence of ByteLevel decoders is ByteLevel
+		var s struct {
+			Decoders []json.RawMessage `json:"decoders"`
+		}
+		if json.Unmarshal(raw, &s) != nil || len(s.Decoders) == 0 {
+			return "Sequence"
+		}
+		for _, d := range s.Decoders {
+			if parseDecoder(d) != "ByteLevel" {
+				return "Sequence"
+			}
+		}
+		return "ByteLevel"
+	}
+	return ty.Type
+}
+
+// loadBPE reads a BPE model: vocab {token: id}, merges as "a b" strings or [a, b] pairs.
+func loadBPE(raw json.RawMessage) (*bpeModel, error) {
+	var m struct {
+		Vocab        map[string]int32  `json:"vocab"`
+		Merges       []json.RawMessage `json:"merges"`
+		Dropout      *float64          `json:"dropout"`
+		UnkToken     *string           `json:"unk_token"`
+		Prefix       *string           `json:"continuing_subword_prefix"`
+		Suffix       *string           `json:"end_of_word_suffix"`
+		FuseUnk      bool              `json:"fuse_unk"`
+		ByteFallback bool              `json:"byte_fallback"`
+		IgnoreMerges bool              `json:"ignore_merges"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("model (BPE): %v", err)
+	}
+	if len(m.Vocab) == 0 {
+		return nil, errors.New("model.vocab: empty")
+	}
+	if m.Dropout != nil && *m.Dropout > 0 {
+		return nil, fmt.Errorf("model.dropout: %g not supported (BPE dropout is random; kormed encodes deterministically)", *m.Dropout)
+	}
+	n := 0
+	for p, id := range m.Vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("model.vocab[%q]: negative id %d", p, id)
+		}
+		n = max(n, int(id)+1)
+	}
+	pieces := make([]string, n)
+	for p, id := range m.Vocab {
+		if pieces[id] != "" {
+			return nil, fmt.Errorf("model.vocab[%q]: id %d also used by %q", p, id, pieces[id])
+		}
+		pieces[id] = p
+	}
+	merges := make([][2]string, len(m.Merges))
+	for i, r := range m.Merges {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok {
+				return nil, fmt.Errorf("model.merges[%d]: %q is not \"left right\"", i, s)
+			}
+			merges[i] = [2]string{a, b}
+			continue
+		}
+		var pr []string
+		if err := json.Unmarshal(r, &pr); err != nil || len(pr) != 2 {
+			return nil, fmt.Errorf("model.merges[%d]: want \"left right\" or [left, right]", i)
+		}
+		merges[i] = [2]string{pr[0], pr[1]}
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return newBPE(pieces, m.Vocab, merges, str(m.UnkToken), m.FuseUnk, m.ByteFallback, m.IgnoreMerges,
+		str(m.Prefix), str(m.Suffix))
 }

@@ -1,10 +1,13 @@
 // Package tokenizer loads Hugging Face tokenizer.json files and encodes text exactly as the
-// tokenizers library does, in pure Go, for the two model families kormed uses:
+// tokenizers library does, in pure Go, for three model families:
 //
 //   - Unigram (sentencepiece; XLM-R, multilingual-e5, bge-m3, KoE5): Precompiled charsmap
 //     normalisation, Metaspace pre-tokenisation, Viterbi with fused unknowns, byte fallback.
 //   - WordPiece (BERT, klue/bert-base, SapBERT, DPR): BertNormalizer, BertPreTokenizer,
 //     greedy longest-match-first WordPiece.
+//   - BPE (GPT-2, RoBERTa, Llama-3, Qwen2, EXAONE): byte-level BPE with the ByteLevel
+//     pre-tokenizer (GPT-2's split regex), Split and Digits pre-tokenizers, rank-priority
+//     merges, ignore_merges, byte fallback; Decode reverses the ByteLevel byte mapping.
 //
 // Special (added) tokens are matched in the raw text before normalisation; post-processing
 // (TemplateProcessing, RobertaProcessing, BertProcessing), truncation (longest_first for pairs)
@@ -41,6 +44,7 @@ type addedToken struct {
 	content        string
 	lstrip, rstrip bool
 	singleWord     bool
+	special        bool
 }
 
 // Tokenizer is a loaded tokenizer.json.
@@ -51,9 +55,12 @@ type Tokenizer struct {
 	pretoks     []preTokenizer
 	unigram     *unigramModel
 	wordpiece   *wordpieceModel
+	bpe         *bpeModel
 	added       []addedToken // longest content first
 	post        postProcessor
 	vocab       []string // id -> token
+	special     map[int32]bool
+	decoder     string // "ByteLevel", "" (none: tokens joined by spaces) or an unsupported type
 	padID       int32
 	pool        sync.Pool
 }
@@ -64,6 +71,8 @@ type scratch struct {
 	sp1, sp2 []span
 	lattice  []vNode
 	rev      []piece
+	syms     []bpeSym
+	heap     []bpeCand
 	ids      []int32
 	toks     []string
 }
@@ -73,7 +82,7 @@ func (sc *scratch) emit(id int32, tok string) {
 	sc.toks = append(sc.toks, tok)
 }
 
-// Kind is "unigram" or "wordpiece".
+// Kind is "unigram", "wordpiece" or "bpe".
 func (t *Tokenizer) Kind() string { return t.kind }
 
 // VocabSize is the number of ids (model vocabulary plus added tokens beyond it).
@@ -306,9 +315,12 @@ func (t *Tokenizer) encodeSegment(sc *scratch, seg string, first bool) {
 	sc.sp1, sc.sp2 = spans, other
 	for _, s := range spans {
 		w := sc.arena[s.start:s.end]
-		if t.unigram != nil {
+		switch {
+		case t.unigram != nil:
 			t.unigram.tokenize(sc, w)
-		} else {
+		case t.bpe != nil:
+			t.bpe.tokenize(sc, w)
+		default:
 			t.wordpiece.tokenize(sc, w)
 		}
 	}

@@ -232,7 +232,7 @@ func TestRobertaProcessing(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]string{
-		`{"model":{"type":"BPE","vocab":{}}}`:                                                                                             `model.type: "BPE" not supported`,
+		`{"model":{"type":"WordLevel","vocab":{}}}`:                                                                                       `model.type: "WordLevel" not supported`,
 		`{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",-1],["b"]]}}`:                                                                `model.vocab[1]`,
 		`{"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"a":0,"b":5}}}`:                                                        `id 5 outside`,
 		`{"model":{"type":"WordPiece","vocab":{"a":0}}}`:                                                                                  `model.unk_token: "[UNK]" not in model.vocab`,
