@@ -3,8 +3,6 @@ package testmodel
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -195,21 +193,7 @@ func DecoderTensors(c map[string]any, o DecoderOptions) []safetensors.Tensor {
 	QD, KD := num("num_attention_heads")*num("head_dim"), num("num_key_value_heads")*num("head_dim")
 	var ts []safetensors.Tensor
 	add := func(name string, shape []int, norm bool) {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		r := rand.New(rand.NewPCG(o.Seed, h.Sum64()))
-		v := make([]float32, n)
-		for i := range v {
-			x := o.Std * r.NormFloat64()
-			if norm {
-				x++
-			}
-			v[i] = float32(x)
-		}
+		v := randomValues(o.Seed, name, shape, o.Std, norm)
 		ts = append(ts, safetensors.Tensor{Name: name, DType: o.DType, Shape: shape, Floats: v})
 	}
 	tied, _ := c["tie_word_embeddings"].(bool)

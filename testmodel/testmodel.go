@@ -258,21 +258,7 @@ func Tensors(cfg model.Config, o Options) []safetensors.Tensor {
 	prefix := o.Prefix
 	add := func(name string, shape []int, kind int) {
 		name = prefix + name
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		r := rand.New(rand.NewPCG(o.Seed, h.Sum64()))
-		v := make([]float32, n)
-		for i := range v {
-			x := o.Std * r.NormFloat64()
-			if kind == lnWeight {
-				x += 1
-			}
-			v[i] = float32(x)
-		}
+		v := randomValues(o.Seed, name, shape, o.Std, kind == lnWeight)
 		ts = append(ts, safetensors.Tensor{Name: name, DType: o.DType, Shape: shape, Floats: v})
 	}
 	add("embeddings.word_embeddings.weight", []int{cfg.VocabSize, C}, matrix)
@@ -328,4 +314,26 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
+
+// randomValues draws a tensor's values from N(0, std²) — plus 1 for a norm
+// weight (one) — from a stream seeded by seed and the tensor's name, so a
+// tensor's values do not depend on which other tensors a model has.
+func randomValues(seed uint64, name string, shape []int, std float64, one bool) []float32 {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	r := rand.New(rand.NewPCG(seed, h.Sum64()))
+	v := make([]float32, n)
+	for i := range v {
+		x := std * r.NormFloat64()
+		if one {
+			x++
+		}
+		v[i] = float32(x)
+	}
+	return v
 }
