@@ -14,8 +14,9 @@
 // Model.Generate decodes greedily or by sampling.
 //
 // As in package model, each layer's forward writes the activations a
-// backward needs into a Workspace (all layers' with Workspace.Save); the
-// backward itself is not written yet.
+// backward needs into a Workspace (all layers' with Workspace.Save). For
+// training, TrainForward, CausalLMLoss and Backward (backward.go) compute
+// the gradients of the top N blocks, the final norm and the LM head.
 package decoder
 
 import (
