@@ -11,6 +11,9 @@
 //	GET    /v1/documents/{id}  one document
 //	DELETE /v1/documents/{id}  {deleted: 1} (API key)
 //	GET    /v1/facets          field → most frequent values with counts
+//	POST   /v1/chat/completions OpenAI chat completions (streamed or not) by Options.Generator
+//	GET    /v1/models          OpenAI model list
+//	POST   /v1/ask             {question, k, stream} → an answer with numbered sources (RAG)
 //	GET    /healthz            {status, docs, backend, model, dense, …}
 //	GET    /metrics            Prometheus text format
 //	GET    /openapi.json       the OpenAPI 3.1 document
@@ -38,6 +41,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kormed/kormed/llm"
+	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
 )
 
@@ -85,6 +90,14 @@ type Options struct {
 	ReloadInterval time.Duration
 	// Version is reported by /metrics (kormed_build_info) and /healthz.
 	Version string
+	// Generator answers POST /v1/chat/completions and POST /v1/ask (an
+	// llm.Client proxying to an OpenAI-compatible server, or kormed's own
+	// decoder); nil answers them with 501. GeneratorModel names it in
+	// GET /v1/models and in replies when the request names no model.
+	Generator      llm.Generator
+	GeneratorModel string
+	// Ask holds the defaults of POST /v1/ask (k, thresholds, budget).
+	Ask rag.Options
 }
 
 // Server is the HTTP service over one search.Service.
@@ -254,6 +267,9 @@ func (s *Server) build() http.Handler {
 		{pattern: "/v1/documents", api: true, methods: map[string]http.HandlerFunc{"POST": s.upsert}},
 		{pattern: "/v1/documents/{id}", api: true, methods: map[string]http.HandlerFunc{"GET": s.getDoc, "DELETE": s.deleteDoc}},
 		{pattern: "/v1/facets", api: true, methods: map[string]http.HandlerFunc{"GET": s.facets}},
+		{pattern: "/v1/chat/completions", api: true, methods: map[string]http.HandlerFunc{"POST": s.chatCompletions}},
+		{pattern: "/v1/models", api: true, methods: map[string]http.HandlerFunc{"GET": s.models}},
+		{pattern: "/v1/ask", api: true, methods: map[string]http.HandlerFunc{"POST": s.ask}},
 		{pattern: "/healthz", api: true, methods: map[string]http.HandlerFunc{"GET": s.healthz}},
 		{pattern: "/metrics", api: true, methods: map[string]http.HandlerFunc{"GET": s.metricsHandler}},
 		{pattern: "/openapi.json", api: true, methods: map[string]http.HandlerFunc{"GET": s.openapi}},
