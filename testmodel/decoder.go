@@ -257,6 +257,16 @@ func byteLevelAlphabet() [256]rune {
 	return m
 }
 
+// exaoneChatTemplate is EXAONE-3.5-*-Instruct's chat_template (the same
+// as EXAONE-3.0-7.8B-Instruct's): a tiny exaone decoder gets it in
+// tokenizer_config.json, so chat code paths run on it.
+const exaoneChatTemplate = "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}{{ '[|system|][|endofturn|]\n' }}{% endif %}{{ '[|' + message['role'] + '|]' + message['content'] }}{% if message['role'] == 'user' %}{{ '\n' }}{% else %}{{ '[|endofturn|]\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '[|assistant|]' }}{% endif %}"
+
+// llama3ChatTemplate is Meta-Llama-3-8B-Instruct's chat_template, a tiny
+// llama decoder's (its header tokens are plain bytes in the tiny
+// vocabulary).
+const llama3ChatTemplate = "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+
 // writeByteBPE writes a minimal valid byte-level BPE tokenizer.json (the
 // 256 byte tokens, no merges: every byte is a token) with the special
 // tokens at the config's ids, and tokenizer_config.json.
@@ -309,6 +319,9 @@ func writeByteBPE(dir string, cfg map[string]any) error {
 	}
 	tc := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "[BOS]", "eos_token": special[cfg["eos_token_id"].(int)],
 		"pad_token": "[PAD]", "unk_token": "[UNK]", "model_max_length": cfg["max_position_embeddings"], "clean_up_tokenization_spaces": false,
-		"add_bos_token": false}
+		"add_bos_token": false, "chat_template": llama3ChatTemplate}
+	if cfg["model_type"] == "exaone" {
+		tc["chat_template"] = exaoneChatTemplate
+	}
 	return writeJSON(filepath.Join(dir, "tokenizer_config.json"), tc)
 }

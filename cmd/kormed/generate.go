@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kormed/kormed/chat"
+)
+
+func init() {
+	register(command{name: "generate", summary: "generate text with a decoder model (Llama, EXAONE), optionally through its chat template", run: runGenerate})
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ", ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runGenerate(ctx context.Context, args []string) error {
+	return generate(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: kormed generate --model M [flags] PROMPT   (PROMPT - reads stdin)\n\n"+
+			"Generates a continuation of PROMPT with a decoder-only model (Llama or EXAONE 3.x), streaming\n"+
+			"the text to stdout as it comes and the speed to stderr. With --chat the prompt is a user\n"+
+			"message rendered through the model's chat template (tokenizer_config.json's chat_template,\n"+
+			"or --template) with the assistant's generation prompt. Decoding is greedy unless\n"+
+			"generation_config.json has do_sample or --temperature > 0; it stops at the model's EOS ids,\n"+
+			"a --stop string (cut from the output) or --max-new-tokens.\n\n")
+		fs.PrintDefaults()
+	}
+	modelArg := fs.String("model", "", "model folder or Hugging Face id (required)")
+	useChat := fs.Bool("chat", false, "apply the chat template: PROMPT is the user's message")
+	system := fs.String("system", "", "system message (with --chat)")
+	tmplFile := fs.String("template", "", "chat template file (Jinja) to use instead of the model's (implies --chat)")
+	maxNew := fs.Int("max-new-tokens", 0, "most new tokens (default: generation_config.json's max_new_tokens, else 256)")
+	temp := fs.Float64("temperature", 0, "sampling temperature; 0 decodes greedily (default: generation_config.json's when do_sample)")
+	topK := fs.Int("top-k", 0, "sample from the k most likely tokens (0: all; default: generation_config.json's)")
+	topP := fs.Float64("top-p", 0, "nucleus sampling: the smallest set of tokens with this probability (default: generation_config.json's)")
+	repPen := fs.Float64("repetition-penalty", 0, "CTRL repetition penalty, 1 = none (default: generation_config.json's)")
+	seed := fs.Uint64("seed", 0, "seed of the sampling draws")
+	var stops stringList
+	fs.Var(&stops, "stop", "stop when the text contains this string (repeatable)")
+	quiet := fs.Bool("quiet", false, "no speed line on stderr")
+	applyEngine := engineFlags(fs)
+	hubOpts := hubFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := applyEngine(); err != nil {
+		return err
+	}
+	if *modelArg == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("--model and one PROMPT argument are required")
+	}
+	prompt := fs.Arg(0)
+	if prompt == "-" {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return err
+		}
+		prompt = strings.TrimRight(string(b), "\r\n")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	dir, err := resolveModel(ctx, *modelArg, hubOpts())
+	if err != nil {
+		return err
+	}
+	g, err := chat.Load(dir)
+	if err != nil {
+		return err
+	}
+	if *tmplFile != "" {
+		b, err := os.ReadFile(*tmplFile)
+		if err != nil {
+			return err
+		}
+		t, err := chat.ParseTemplate(string(b))
+		if err != nil {
+			return err
+		}
+		if g.Template != nil {
+			t.Vars = g.Template.Vars
+		} else if cfgVars, err := chat.LoadTemplateVars(dir); err == nil {
+			t.Vars = cfgVars
+		}
+		g.Template, *useChat = t, true
+	}
+	if *system != "" && !*useChat {
+		return errors.New("--system needs --chat")
+	}
+	opts := chat.Options{MaxNewTokens: *maxNew, Sampling: g.Defaults.Sampling(), Stop: stops}
+	s := &opts.Sampling
+	if set["temperature"] {
+		s.Temperature = *temp
+	}
+	if set["top-k"] {
+		s.TopK = *topK
+	}
+	if set["top-p"] {
+		s.TopP = *topP
+	}
+	if set["repetition-penalty"] {
+		s.RepetitionPenalty = *repPen
+	}
+	if (set["top-k"] || set["top-p"]) && !set["temperature"] && s.Temperature == 0 {
+		// Asking for top-k/top-p asks for sampling.
+		s.Temperature = g.Defaults.Temperature
+	}
+	s.Seed = *seed
+	if *useChat {
+		if g.Template == nil {
+			return fmt.Errorf("%s has no chat template (tokenizer_config.json chat_template or chat_template.jinja): pass --template FILE, or leave out --chat", *modelArg)
+		}
+		if prompt, err = g.ChatPrompt(*system, prompt); err != nil {
+			return err
+		}
+		opts.Raw = true // the template holds the BOS token where the model wants one
+	}
+	wrote := false
+	var last string
+	res, err := g.Generate(ctx, prompt, opts, func(p string) error {
+		wrote, last = true, p
+		_, err := io.WriteString(stdout, p)
+		return err
+	})
+	if wrote && !strings.HasSuffix(last, "\n") {
+		fmt.Fprintln(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "%d new tokens (prompt %d) in %.2fs: %.1f tokens/s (first token %.0f ms); stop: %s\n",
+			len(res.IDs), res.PromptTokens, res.Duration.Seconds(), res.TokensPerSecond(), float64(res.Prefill.Microseconds())/1000, res.StopReason)
+	}
+	return nil
+}
