@@ -62,6 +62,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	maxDocBody := fs.Int64("max-documents-body", serve.DefaultMaxDocumentBytes, "largest /v1/documents request body in bytes")
 	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
+	llmOpts := llmFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +70,10 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if err := applyEngine(); err != nil {
+		return err
+	}
+	llmGen, llmModel, err := llmOpts()
+	if err != nil {
 		return err
 	}
 	switch *safety {
@@ -188,6 +193,8 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		Reload:           reload,
 		ReloadInterval:   *reloadEvery,
 		Version:          version,
+		Generator:        llmGen,
+		GeneratorModel:   llmModel,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -201,6 +208,9 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	fmt.Fprintf(stderr, "kormed serve: %s (%d documents, %s backend, %s)\n", where, info.Docs, info.Backend, desc)
 	if *apiKey == "" {
 		fmt.Fprintln(stderr, "kormed serve: writes are disabled (no --api-key or KORMED_API_KEY)")
+	}
+	if llmGen != nil {
+		fmt.Fprintf(stderr, "kormed serve: answers (/v1/ask, /v1/chat/completions) by %s\n", llmModel)
 	}
 	fmt.Fprintf(stderr, "kormed serve: open %s  (API: %sopenapi.json)\n", url, url)
 	if listening != nil {

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/llm"
+	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/rag"
+	"github.com/kormed/kormed/search"
+)
+
+func init() {
+	register(command{name: "ask", summary: "answer a question from an index with an LLM, citing the sources (RAG)", run: runAsk})
+}
+
+func runAsk(ctx context.Context, args []string) error {
+	return askMain(ctx, args, os.Stdout, os.Stderr)
+}
+
+// llmFlags adds --llm-url, --llm-model, --llm-key and --llm-timeout to fs;
+// after fs.Parse the returned function gives the generator (nil, "" when
+// neither --llm-url nor --llm-model is set and defURL is "") and its model.
+func llmFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, error) {
+	url := fs.String("llm-url", defURL, "OpenAI-compatible API base: Ollama http://localhost:11434/v1, vLLM http://HOST:8000/v1, llama.cpp http://HOST:8080/v1, https://api.openai.com/v1")
+	name := fs.String("llm-model", os.Getenv("KORMED_LLM_MODEL"), "model the LLM server serves, e.g. qwen2.5:7b or exaone3.5:2.4b (default $KORMED_LLM_MODEL)")
+	key := fs.String("llm-key", "", "API key sent as Authorization: Bearer (default $OPENAI_API_KEY)")
+	timeout := fs.Duration("llm-timeout", llm.DefaultTimeout, "bound on one LLM request, the streamed answer included")
+	return func() (llm.Generator, string, error) {
+		if *url == "" && *name == "" {
+			return nil, "", nil
+		}
+		if *url == "" {
+			*url = llm.DefaultBaseURL
+		}
+		if *name == "" {
+			return nil, "", errors.New("--llm-model is required with --llm-url (e.g. --llm-model qwen2.5:7b for Ollama; 'ollama list' shows the models)")
+		}
+		if !strings.HasPrefix(*url, "http://") && !strings.HasPrefix(*url, "https://") {
+			return nil, "", fmt.Errorf("--llm-url %q: want an http:// or https:// URL such as %s", *url, llm.DefaultBaseURL)
+		}
+		c := llm.New(*url, *name)
+		if *key != "" {
+			c.APIKey = *key
+		}
+		c.Timeout = *timeout
+		return c, *name, nil
+	}
+}
+
+func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: kormed ask \"질문\" --index DIR [--model M] [--llm-url URL] --llm-model NAME [--stream] [flags]\n\n"+
+			"Answers a question from an index built by 'kormed index': retrieves --k sources (hybrid with\n"+
+			"a model, else BM25), asks an OpenAI-compatible LLM server (Ollama by default) to answer in\n"+
+			"Korean from them citing [n], and prints the answer, the sources and, for questions about\n"+
+			"dosing, pregnancy or age, the DUR warnings of the cited products. When no source is relevant\n"+
+			"it says so without asking the LLM.\n\n")
+		fs.PrintDefaults()
+	}
+	indexDir := fs.String("index", "", "index folder written by 'kormed index'")
+	modelArg := fs.String("model", "", "query model (folder or Hugging Face id); default: the index's model if available locally, else BM25 only")
+	k := fs.Int("k", rag.DefaultK, "sources to retrieve")
+	stream := fs.Bool("stream", false, "print the answer as it is generated")
+	asJSON := fs.Bool("json", false, "print the whole answer as JSON")
+	budget := fs.Int("budget", rag.DefaultBudget, "characters of source text in the prompt")
+	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "least cosine for a source only the dense side found (negative: never)")
+	mode := fs.String("mode", "", "search mode: bm25, dense or hybrid (default hybrid with a model)")
+	maxTokens := fs.Int("max-tokens", 0, "bound on the answer's tokens (0: the server's default)")
+	gen := llmFlags(fs, llm.DefaultBaseURL)
+	hubOpts := hubFlags(fs)
+	// The question may come before or after the flags.
+	var question []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		question = append(question, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	q := strings.TrimSpace(strings.Join(question, " "))
+	if q == "" {
+		fs.Usage()
+		return errors.New("no question: kormed ask \"타이레놀 복용량은?\" --index DIR --llm-model NAME")
+	}
+	if *indexDir == "" {
+		fs.Usage()
+		return errors.New("--index is required")
+	}
+	g, name, err := gen()
+	if err != nil {
+		return err
+	}
+	svc, closeIx, err := openIndexService(ctx, *indexDir, *modelArg, hubOpts(), stderr)
+	if err != nil {
+		return err
+	}
+	defer closeIx()
+	opts := rag.Options{K: *k, Budget: *budget, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
+	var emit func(string) error
+	streamed := false
+	if *stream && !*asJSON {
+		emit = func(p string) error {
+			streamed = true
+			_, err := io.WriteString(stdout, p)
+			return err
+		}
+	}
+	a, err := rag.Ask(ctx, svc, g, q, opts, emit)
+	if a == nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if e := enc.Encode(a); e != nil {
+			return e
+		}
+		return err
+	}
+	if !streamed {
+		io.WriteString(stdout, a.Text)
+	}
+	io.WriteString(stdout, "\n")
+	if err != nil {
+		return err
+	}
+	printSources(stdout, a)
+	return nil
+}
+
+// printSources writes the sources and DUR warnings of an answer.
+func printSources(w io.Writer, a *rag.Answer) {
+	if len(a.Sources) > 0 {
+		fmt.Fprintln(w, "\n출처:")
+		for _, s := range a.Sources {
+			mark := " "
+			if s.Cited {
+				mark = "*"
+			}
+			fmt.Fprintf(w, " %s[%d] %s (%s, %.3f)\n", mark, s.N, s.Title, s.ID, s.Score)
+		}
+	}
+	if len(a.Warnings) > 0 {
+		fmt.Fprintln(w, "\nDUR 주의:")
+		for _, x := range a.Warnings {
+			line := fmt.Sprintf("  [%d] %s — %s", x.N, x.Title, x.Type)
+			if x.Content != "" {
+				line += ": " + x.Content
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	for _, n := range a.Notes {
+		fmt.Fprintln(w, "참고:", n)
+	}
+}
+
+// openIndexService opens an embedded index with its query model (the
+// given one, else the index's own when it is available locally, else
+// BM25 only, said on stderr).
+func openIndexService(ctx context.Context, dir, modelArg string, hopts hub.Options, stderr io.Writer) (*search.Service, func(), error) {
+	ix, err := search.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*search.Service, func(), error) {
+		ix.Close()
+		return nil, nil, err
+	}
+	info, err := ix.Info(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	var enc search.Encoder
+	var mi search.ModelInfo
+	switch {
+	case modelArg != "":
+		if info.Model.Name == "" {
+			return fail(fmt.Errorf("%s was built without a model (BM25 only); drop --model", dir))
+		}
+		mdir, err := resolveModel(ctx, modelArg, hopts)
+		if err != nil {
+			return fail(err)
+		}
+		m, err := model.Load(mdir)
+		if err != nil {
+			return fail(err)
+		}
+		m.SetName(modelArg)
+		if modelArg != info.Model.Name {
+			if idir, err := localModel(ctx, info.Model, hopts); err == nil && sameDir(idir, mdir) {
+				m.SetName(info.Model.Name)
+			}
+		}
+		enc, mi = m, modelInfo(m)
+	case info.Model.Name != "":
+		mdir, err := localModel(ctx, info.Model, hopts)
+		if err != nil {
+			fmt.Fprintf(stderr, "kormed ask: the index was built with %s, which is not available here (%v); searching BM25 only — pass --model to load it\n", info.Model.Name, err)
+			break
+		}
+		m, err := model.Load(mdir)
+		if err != nil {
+			return fail(fmt.Errorf("loading the index's model %s from %s: %w", info.Model.Name, mdir, err))
+		}
+		m.SetName(info.Model.Name)
+		enc, mi = m, modelInfo(m)
+	}
+	svc, err := search.NewService(ctx, ix, enc, mi)
+	if err != nil {
+		return fail(err)
+	}
+	return svc, func() { ix.Close() }, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kormed/kormed/llm"
+	"github.com/kormed/kormed/rag"
+	"github.com/kormed/kormed/search"
+)
+
+// fakeLLM is an OpenAI-compatible server that answers by naming source
+// [1] of the prompt, streamed or not; it records the models asked for.
+func fakeLLM(t *testing.T) (*httptest.Server, *[]string) {
+	var models []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" {
+			io.WriteString(w, `{"object":"list","data":[{"id":"qwen2.5:7b","object":"model","created":1,"owned_by":"library"}]}`)
+			return
+		}
+		var req struct {
+			Model    string        `json:"model"`
+			Messages []llm.Message `json:"messages"`
+			Stream   bool          `json:"stream"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		models = append(models, req.Model)
+		user := req.Messages[len(req.Messages)-1].Content
+		title := strings.SplitN(strings.SplitN(user, "[1] ", 2)[1], " — ", 2)[0]
+		pieces := []string{title + "은", " 해열진통제입니다", " [1]."}
+		if !req.Stream {
+			b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion", "created": 1, "model": req.Model,
+				"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": strings.Join(pieces, "")}, "finish_reason": "stop"}}})
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, p := range pieces {
+			b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": req.Model,
+				"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": p}, "finish_reason": nil}}})
+			io.WriteString(w, "data: "+string(b)+"\n\n")
+		}
+		io.WriteString(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &models
+}
+
+func TestAskCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ix")
+	writeIndex(t, dir, serveDocs, nil, search.ModelInfo{})
+	up, models := fakeLLM(t)
+	for _, stream := range []bool{false, true} {
+		args := []string{"타이레놀 해열진통제", "--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "qwen2.5:7b", "--k", "2"}
+		if stream {
+			args = append(args, "--stream")
+		}
+		var out, errb bytes.Buffer
+		if err := askMain(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("stream %v: %v\n%s", stream, err, errb.String())
+		}
+		s := out.String()
+		if !strings.HasPrefix(s, "타이레놀정500밀리그램은 해열진통제입니다 [1].\n") || !strings.Contains(s, "출처:\n *[1] 타이레놀정500밀리그램 (1, ") {
+			t.Errorf("stream %v:\n%s", stream, s)
+		}
+	}
+	if len(*models) != 2 || (*models)[0] != "qwen2.5:7b" {
+		t.Errorf("models %v", *models)
+	}
+	// --json, the question after the flags.
+	var out bytes.Buffer
+	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--json", "타이레놀"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var a rag.Answer
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil || a.Question != "타이레놀" || len(a.Cited) != 1 || a.Sources[0].ID != "1" {
+		t.Errorf("%v %s", err, out.String())
+	}
+	// Errors: no question, no model, the LLM server down.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--index", dir, "--llm-model", "m"}, "no question"},
+		{[]string{"질문", "--index", dir, "--llm-url", up.URL + "/v1"}, "--llm-model is required"},
+		{[]string{"질문", "--llm-model", "m"}, "--index is required"},
+		{[]string{"타이레놀", "--index", dir, "--llm-url", "http://127.0.0.1:1/v1", "--llm-model", "m"}, "no LLM server at http://127.0.0.1:1/v1"},
+	} {
+		err := askMain(context.Background(), tc.args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}
+
+func TestServeAsk(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ix")
+	writeIndex(t, dir, serveDocs, nil, search.ModelInfo{})
+	up, _ := fakeLLM(t)
+	url, stderr, _ := startServe(t, "--index", dir, "--llm-url", up.URL+"/v1", "--llm-model", "qwen2.5:7b")
+	var a rag.Answer
+	if code := callServe(t, "POST", url+"v1/ask", `{"question":"감기약 콧물","k":2}`, &a); code != 200 || a.Sources[0].Title != "판콜에이내복액" || a.Text != "판콜에이내복액은 해열진통제입니다 [1]." {
+		t.Errorf("%d %+v", code, a)
+	}
+	var list struct {
+		Data []llm.Model `json:"data"`
+	}
+	callServe(t, "GET", url+"v1/models", "", &list)
+	if len(list.Data) != 1 || list.Data[0].ID != "qwen2.5:7b" {
+		t.Errorf("models %+v", list)
+	}
+	if !strings.Contains(stderr.String(), "answers (/v1/ask, /v1/chat/completions) by qwen2.5:7b") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
