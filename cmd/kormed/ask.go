@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/model"
@@ -33,7 +34,19 @@ func llmFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, er
 	name := fs.String("llm-model", os.Getenv("KORMED_LLM_MODEL"), "model the LLM server serves, e.g. qwen2.5:7b or exaone3.5:2.4b (default $KORMED_LLM_MODEL)")
 	key := fs.String("llm-key", "", "API key sent as Authorization: Bearer (default $OPENAI_API_KEY)")
 	timeout := fs.Duration("llm-timeout", llm.DefaultTimeout, "bound on one LLM request, the streamed answer included")
+	engine := fs.String("generator", "", "answer with kormed's own decoder instead of an LLM server: a decoder model folder or Hugging Face id (EXAONE 3.x, Llama; 'kormed testmodel --arch exaone' writes a tiny one)")
 	return func() (llm.Generator, string, error) {
+		if *engine != "" {
+			dir, err := resolveModel(context.Background(), *engine, hub.Options{Log: os.Stderr, Progress: os.Stderr})
+			if err != nil {
+				return nil, "", err
+			}
+			g, err := chat.Load(dir)
+			if err != nil {
+				return nil, "", err
+			}
+			return g.LLM(*engine), *engine, nil
+		}
 		if *url == "" && *name == "" {
 			return nil, "", nil
 		}

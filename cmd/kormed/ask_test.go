@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/testmodel"
 )
 
 // fakeLLM is an OpenAI-compatible server that answers by naming source
@@ -119,5 +121,31 @@ func TestServeAsk(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "answers (/v1/ask, /v1/chat/completions) by qwen2.5:7b") {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// TestAskOwnDecoder answers with kormed's own decoder (--generator), a
+// tiny random EXAONE given room for the prompt.
+func TestAskOwnDecoder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ix")
+	writeIndex(t, dir, serveDocs, nil, search.ModelInfo{})
+	gdir := filepath.Join(t.TempDir(), "exaone")
+	if err := testmodel.WriteDecoder(gdir, testmodel.DecoderOptions{Arch: "exaone", Shape: "tiny", Std: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(gdir, "config.json")
+	raw, _ := os.ReadFile(cfgPath)
+	var cfg map[string]any
+	json.Unmarshal(raw, &cfg)
+	cfg["max_position_embeddings"] = 4096
+	raw, _ = json.Marshal(cfg)
+	os.WriteFile(cfgPath, raw, 0o644)
+	var out, errb bytes.Buffer
+	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--json", "타이레놀 해열진통제"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var a rag.Answer
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil || len(a.Sources) == 0 || a.Sources[0].ID != "1" || a.Text == "" || a.Model != gdir {
+		t.Errorf("%v %s", err, out.String())
 	}
 }
