@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kormed/kormed/lmtrain"
 	"github.com/kormed/kormed/train"
 )
 
@@ -65,6 +66,9 @@ func runTrain(ctx context.Context, args []string) error {
 	if file == "" {
 		fs.Usage()
 		return errors.New("a pipeline file is required")
+	}
+	if lmtrain.IsRecipe(file) { // a decoder stage (loss = "causal_lm"): package lmtrain
+		return runLMRecipe(ctx, file, sets, *modelRef, *output, *resume, *maxSteps, hubOpts(), *noProgress)
 	}
 	p, err := train.ReadPipeline(file, sets...)
 	if err != nil {
