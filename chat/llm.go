@@ -15,7 +15,9 @@ import (
 // the generation prompt; a request's temperature and top_p override
 // generation_config.json's (temperature 0: greedy), max_tokens caps the
 // reply and stop strings end it.
-func (g *Generator) LLM(name string) llm.Generator { return engine{g: g, name: name, created: time.Now().Unix()} }
+func (g *Generator) LLM(name string) llm.Generator {
+	return engine{g: g, name: name, created: time.Now().Unix()}
+}
 
 type engine struct {
 	g       *Generator
