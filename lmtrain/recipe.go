@@ -2,14 +2,14 @@ package lmtrain
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kormed/kormed/train"
 )
 
 // Recipe is a pipeline TOML file (the format of package train's
@@ -158,7 +158,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		return nil, fmt.Errorf("%s: batch_size = %d: causal_lm trains batch 1 (use accumulate for larger effective batches)", where, s.BatchSize)
 	}
 	dir := filepath.Dir(path)
-	model, err := expandEnv(f.Model, "model")
+	model, err := train.ExpandEnv(f.Model, "model")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -168,7 +168,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		}
 	}
 	rel := func(v, field string) (string, error) {
-		v, err := expandEnv(v, field)
+		v, err := train.ExpandEnv(v, field)
 		if err != nil || v == "" || filepath.IsAbs(v) {
 			return v, err
 		}
@@ -208,29 +208,4 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		return nil, fmt.Errorf("%s: %v", where, err)
 	}
 	return &Recipe{Name: name, Config: c, Path: path}, nil
-}
-
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// expandEnv replaces ${VAR} and ${VAR:-default} (an unset variable
-// without a default is an error), as package train's recipes.
-func expandEnv(s, field string) (string, error) {
-	var missing string
-	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
-		g := envRef.FindStringSubmatch(m)
-		if v, ok := os.LookupEnv(g[1]); ok && v != "" {
-			return v
-		}
-		if g[2] != "" {
-			return g[3]
-		}
-		if missing == "" {
-			missing = g[1]
-		}
-		return m
-	})
-	if missing != "" {
-		return "", errors.New(field + ": environment variable " + missing + " is not set (write ${" + missing + ":-default} for a default)")
-	}
-	return out, nil
 }

@@ -14,8 +14,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
@@ -494,44 +492,12 @@ func loadCheckpoint(dir string, tr *Trainer, total int) (trainerState, error) {
 }
 
 // removeCheckpoints keeps current and the keep−1 newest checkpoints before
-// it (current "": the keep newest; keep 0 with current "": none).
+// it (current "": the keep newest; keep 0 with current "": none, and the
+// folder goes).
 func removeCheckpoints(out string, keep int, current string) error {
 	root := filepath.Join(out, "checkpoints")
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
+	if err := train.PruneCheckpoints(root, "step-", keep, current); err != nil {
 		return err
-	}
-	var names []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "step-") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	kept := 0
-	for i := len(names) - 1; i >= 0; i-- {
-		n := names[i]
-		keepIt := false
-		switch {
-		case current == "":
-			keepIt = kept < keep
-		case n == current:
-			keepIt = true
-		case n < current:
-			keepIt = kept < keep-1
-		}
-		if keepIt {
-			if n != current {
-				kept++
-			}
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(root, n)); err != nil {
-			return err
-		}
 	}
 	if current == "" && keep == 0 {
 		os.Remove(root)

@@ -123,7 +123,14 @@ func (sr *stageRun) loadCheckpoint(dir string) error {
 // an attempt that was killed before naming them — go too (the resumed run
 // writes them again, identically). current "" removes them all but keep.
 func removeCheckpoints(out string, idx int, name string, keep int, current string) error {
-	root := filepath.Join(out, "checkpoints")
+	return PruneCheckpoints(filepath.Join(out, "checkpoints"), checkpointPrefix(idx, name), keep, current)
+}
+
+// PruneCheckpoints deletes, of the checkpoint folders in root whose names
+// start with prefix (and end in a zero-padded step, so that names sort in
+// step order), all but current and the keep−1 newest before it; with
+// current "" all but the keep newest. A missing root is no error.
+func PruneCheckpoints(root, prefix string, keep int, current string) error {
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -132,13 +139,12 @@ func removeCheckpoints(out string, idx int, name string, keep int, current strin
 		return err
 	}
 	var mine []string
-	pre := checkpointPrefix(idx, name)
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), pre) {
+		if strings.HasPrefix(e.Name(), prefix) {
 			mine = append(mine, e.Name())
 		}
 	}
-	sort.Strings(mine) // zero-padded steps sort in step order
+	sort.Strings(mine)
 	kept := 0
 	for i := len(mine) - 1; i >= 0; i-- {
 		n := mine[i]

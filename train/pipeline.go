@@ -263,9 +263,9 @@ func strconvQuote(s string) string {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// expandEnv replaces ${VAR} and ${VAR:-default}; an unset variable without
-// a default is an error naming it.
-func expandEnv(s, field string) (string, error) {
+// ExpandEnv replaces ${VAR} and ${VAR:-default} in a recipe value; an
+// unset variable without a default is an error naming it and field.
+func ExpandEnv(s, field string) (string, error) {
 	var missing string
 	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
 		g := envRef.FindStringSubmatch(m)
@@ -307,11 +307,11 @@ func (p *Pipeline) expand() error {
 		return s
 	}
 	var err error
-	if p.Model, err = expandEnv(p.Model, "model"); err != nil {
+	if p.Model, err = ExpandEnv(p.Model, "model"); err != nil {
 		return err
 	}
 	p.Model = modelRef(p.Model)
-	if p.Output, err = expandEnv(p.Output, "output"); err != nil {
+	if p.Output, err = ExpandEnv(p.Output, "output"); err != nil {
 		return err
 	}
 	p.Output = rel(p.Output)
@@ -322,7 +322,7 @@ func (p *Pipeline) expand() error {
 			v    *string
 			path bool
 		}{{"data", &s.Data, true}, {"dev", &s.Dev, true}, {"codemix", &s.CodeMix, true}, {"from", &s.From, false}} {
-			v, err := expandEnv(*f.v, fmt.Sprintf("stage %d (%s): %s", i+1, s.Name, f.name))
+			v, err := ExpandEnv(*f.v, fmt.Sprintf("stage %d (%s): %s", i+1, s.Name, f.name))
 			if err != nil {
 				return err
 			}
