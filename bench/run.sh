@@ -24,8 +24,14 @@
 #     a 16-client load test per mode with the malformed-request sweep, on the
 #     embedded backend and on Weaviate (~12 minutes; runs scripts/demo.sh for its
 #     trained model and index).
+#   - decoder (not in the default list: ~4 minutes; ~15 minutes and ~16 GiB of RAM with
+#     DECODER_LAYERS=30): a decoder LM at EXAONE-3.5-2.4B's shape (random
+#     weights, DECODER_LAYERS layers, default 8), 512-token prompt then 32
+#     greedy tokens with the KV cache: kormed fp32 and --precision bf16, kormed
+#     on BF16 weights, PyTorch fp32 (bench/torch_decode.py), one after the
+#     other (each holds the whole model); generation against the bandwidth bound.
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro train gradcache recipe vector search (default: all).
+# sections: encode mixed memory micro train gradcache recipe vector search (default: all), decoder.
 # ~40 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -189,6 +195,18 @@ load() { # backend flags...
 { echo "embedded:"; load --index "$IX"; echo; echo "Weaviate:"; load --backend weaviate --weaviate-url "$WURL" --class BenchDrugs; } | tee "$OUT/search_load.md"
 bash scripts/weaviate.sh stop
 trap - EXIT
+fi
+
+if want decoder; then
+DL=${DECODER_LAYERS:-8}
+echo "== decoder: EXAONE-3.5-2.4B shape, $DL layers, 512-token prompt + 32 greedy tokens, $TH threads" >&2
+DM="$OUT/exaone-2.4b-l$DL"
+[ -f "$DM/model.safetensors" ] || $K testmodel --arch exaone --shape exaone-2.4b --layers "$DL" --seed 1 --out "$DM" 2>/dev/null
+[ -f "$DM-bf16/model.safetensors" ] || $K testmodel --arch exaone --shape exaone-2.4b --layers "$DL" --seed 1 --dtype BF16 --out "$DM-bf16" 2>/dev/null
+/usr/bin/python3 bench/torch_decode.py --model "$DM" --prompt 512 --new 32 --threads "$TH" 2>/dev/null | tee -a "$R"
+$K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" | tee -a "$R"
+$K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" --precision bf16 | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 fi
 
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
