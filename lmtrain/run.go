@@ -1,8 +1,6 @@
 package lmtrain
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,7 +14,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/eval"
@@ -279,11 +276,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			return &done, nil
 		}
 	}
-	lg, err := openLog(filepath.Join(c.Output, "train.jsonl"))
+	lg, err := train.OpenLog(filepath.Join(c.Output, "train.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	defer lg.close()
+	defer lg.Close()
 	var ts trainerState
 	ts.Seed = c.Seed
 	if st.Checkpoint != "" {
@@ -292,14 +289,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			return nil, err
 		}
 		fmt.Fprintf(w, "resuming at step %d/%d from %s\n", ts.Step, total, dir)
-		if err := lg.truncate(ts.Step); err != nil {
+		if err := truncateLog(lg, ts.Step); err != nil {
 			return nil, err
 		}
 	} else {
-		if err := lg.truncate(-1); err != nil {
+		if err := truncateLog(lg, -1); err != nil {
 			return nil, err
 		}
-		lg.write(map[string]any{"event": "start", "step": 0, "steps": total, "examples": len(exs), "truncated": bs.Truncated,
+		lg.Write(map[string]any{"event": "start", "step": 0, "steps": total, "examples": len(exs), "truncated": bs.Truncated,
 			"skipped": bs.Skipped, "tokens": bs.Tokens, "trainable": trainable, "parameters": all, "model": c.Model,
 			"top_n": c.TopN, "kormed": c.Version})
 	}
@@ -340,7 +337,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		ts.Last = loss
 		ts.Elapsed = elapsed0 + time.Since(start).Seconds()
 		if ts.Step%c.LogSteps == 0 || ts.Step == total {
-			lg.write(map[string]any{"step": ts.Step, "epoch": epochOf[i], "loss": loss, "lr": lr, "grad_norm": norm,
+			lg.Write(map[string]any{"step": ts.Step, "epoch": epochOf[i], "loss": loss, "lr": lr, "grad_norm": norm,
 				"examples": ts.Examples, "tokens": ts.Tokens, "elapsed_s": ts.Elapsed})
 		}
 		bar.SetStatus(fmt.Sprintf("loss %.4f lr %.2e", loss, lr))
@@ -359,7 +356,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	rep.FirstLoss, rep.LastLoss, rep.Seconds = ts.First, ts.Last, ts.Elapsed
-	lg.write(map[string]any{"event": "done", "step": ts.Step, "first_loss": ts.First, "last_loss": ts.Last, "model": rep.Model, "elapsed_s": ts.Elapsed})
+	lg.Write(map[string]any{"event": "done", "step": ts.Step, "first_loss": ts.First, "last_loss": ts.Last, "model": rep.Model, "elapsed_s": ts.Elapsed})
 	if err := eval.WriteJSON(filepath.Join(c.Output, "report.json"), rep); err != nil {
 		return nil, err
 	}
@@ -390,7 +387,7 @@ type checkpointer struct {
 	out, statePath string
 	keep           int
 	st             *runState
-	log            *jsonLog
+	log            *train.Log
 }
 
 func (ck *checkpointer) save(tr *Trainer, ts trainerState) error {
@@ -434,7 +431,7 @@ func (ck *checkpointer) save(tr *Trainer, ts trainerState) error {
 	if err := eval.WriteJSON(ck.statePath, ck.st); err != nil {
 		return err
 	}
-	ck.log.write(map[string]any{"event": "checkpoint", "step": ts.Step, "path": rel})
+	ck.log.Write(map[string]any{"event": "checkpoint", "step": ts.Step, "path": rel})
 	return removeCheckpoints(ck.out, ck.keep, name)
 }
 
@@ -505,60 +502,13 @@ func removeCheckpoints(out string, keep int, current string) error {
 	return nil
 }
 
-// jsonLog is the run's JSONL log, one record a line written with one
-// system call (as package train's).
-type jsonLog struct {
-	path string
-	f    *os.File
-}
-
-func openLog(path string) (*jsonLog, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &jsonLog{path: path, f: f}, nil
-}
-
-func (l *jsonLog) write(rec map[string]any) {
-	rec["time"] = time.Now().UTC().Format(time.RFC3339)
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return
-	}
-	l.f.Write(append(b, '\n'))
-}
-
-func (l *jsonLog) close() error { return l.f.Close() }
-
-// truncate drops the records after step (a resume redoes them) and a torn
-// last line; step −1 drops everything.
-func (l *jsonLog) truncate(step int) error {
-	b, err := os.ReadFile(l.path)
-	if err != nil {
-		return err
-	}
-	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 1<<16), 16<<20)
-	for sc.Scan() {
+// truncateLog drops the records after step (a resume redoes them) and a
+// torn last line; step −1 drops everything.
+func truncateLog(l *train.Log, step int) error {
+	return l.Keep(func(line []byte) bool {
 		var r struct {
 			Step int `json:"step"`
 		}
-		if step < 0 || json.Unmarshal(sc.Bytes(), &r) != nil || r.Step > step {
-			continue
-		}
-		keep.Write(sc.Bytes())
-		keep.WriteByte('\n')
-	}
-	l.f.Close()
-	if err := atomicfile.WriteBytes(l.path, keep.Bytes()); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	l.f = f
-	return nil
+		return step >= 0 && json.Unmarshal(line, &r) == nil && r.Step <= step
+	})
 }

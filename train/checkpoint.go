@@ -76,7 +76,7 @@ func (sr *stageRun) pointState(name string) error {
 	if err := eval.WriteJSON(sr.statePath, sr.state); err != nil {
 		return err
 	}
-	sr.log.write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": rel})
+	sr.log.Write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": rel})
 	return removeCheckpoints(sr.out, sr.idx, sr.s.Name, sr.s.KeepCheckpoints, name)
 }
 

@@ -61,7 +61,7 @@ func (sr *stageRun) evaluate(ctx context.Context) error {
 	ndcg, rec := res.Metrics[metrics.Key(metrics.NameNDCG, 10)], res.Metrics[metrics.Key(metrics.NameRecall, 10)]
 	sr.lastDev = map[string]float64{"NDCG@10": ndcg, "Recall@10": rec}
 	better := ndcg > sr.ts.Best
-	sr.log.write(map[string]any{"event": "eval", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step,
+	sr.log.Write(map[string]any{"event": "eval", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step,
 		"ndcg@10": ndcg, "recall@10": rec, "best": better})
 	mark := ""
 	if better {
@@ -226,7 +226,7 @@ func (sr *stageRun) finish(ctx context.Context, dir string) (*StageReport, error
 			fmt.Fprintf(w, "!!! Use hard negatives or graded labels (mnrl on triplets, cosent), fewer epochs, or drop this stage.\n\n")
 		}
 	}
-	sr.log.write(rec)
+	sr.log.Write(rec)
 	fmt.Fprintf(w, "%s: %d steps, loss %.4f → %.4f, %.1fs; saved %s\n", s.Name, sr.ts.Step, sr.ts.First, sr.ts.Last, sr.ts.Elapsed, dir)
 	if err := writePlot(filepath.Join(sr.out, "loss.png"), sr.log.path, sr.p.Name); err != nil {
 		fmt.Fprintf(w, "warning: loss plot: %v\n", err)

@@ -10,23 +10,25 @@ import (
 	"github.com/kormed/kormed/atomicfile"
 )
 
-// jsonLog is the run's JSONL log, one record a line, each written with
+// Log is a training run's JSONL log, one record a line, each written with
 // one system call, so a killed process loses at most the line in flight.
-type jsonLog struct {
+// Package lmtrain's runner writes the same log.
+type Log struct {
 	path string
 	f    *os.File
 }
 
-func openLog(path string) (*jsonLog, error) {
+// OpenLog opens path for appending, creating it if needed.
+func OpenLog(path string) (*Log, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &jsonLog{path: path, f: f}, nil
+	return &Log{path: path, f: f}, nil
 }
 
-// write appends one record with the time.
-func (l *jsonLog) write(rec map[string]any) {
+// Write appends one record with the time.
+func (l *Log) Write(rec map[string]any) {
 	rec["time"] = time.Now().UTC().Format(time.RFC3339)
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -35,34 +37,29 @@ func (l *jsonLog) write(rec map[string]any) {
 	l.f.Write(append(b, '\n'))
 }
 
-func (l *jsonLog) close() error { return l.f.Close() }
+// Close closes the log.
+func (l *Log) Close() error { return l.f.Close() }
 
-// truncate drops what a resumed stage will redo: records of stage idx
-// after step, of later stages, and a torn last line.
-func (l *jsonLog) truncate(idx, step int) error {
+// Keep rewrites the log (atomically) with only the lines for which keep
+// returns true — what a resumed run will not redo; lines that are not JSON
+// (a torn last line) are dropped before keep sees them.
+func (l *Log) Keep(keep func(line []byte) bool) error {
 	b, err := os.ReadFile(l.path)
 	if err != nil {
 		return err
 	}
-	var keep bytes.Buffer
+	var kept bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 1<<16), 16<<20)
 	for sc.Scan() {
-		var r struct {
-			Stage *int `json:"stage_index"`
-			Step  int  `json:"step"`
-		}
-		if json.Unmarshal(sc.Bytes(), &r) != nil {
+		if !json.Valid(sc.Bytes()) || !keep(sc.Bytes()) {
 			continue
 		}
-		if r.Stage != nil && (*r.Stage > idx || *r.Stage == idx && r.Step > step) {
-			continue
-		}
-		keep.Write(sc.Bytes())
-		keep.WriteByte('\n')
+		kept.Write(sc.Bytes())
+		kept.WriteByte('\n')
 	}
 	l.f.Close()
-	if err := atomicfile.WriteBytes(l.path, keep.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(l.path, kept.Bytes()); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_WRONLY, 0o644)
@@ -71,4 +68,19 @@ func (l *jsonLog) truncate(idx, step int) error {
 	}
 	l.f = f
 	return nil
+}
+
+// truncateLog drops what a resumed stage will redo: records of stage idx
+// after step, of later stages, and a torn last line.
+func truncateLog(l *Log, idx, step int) error {
+	return l.Keep(func(line []byte) bool {
+		var r struct {
+			Stage *int `json:"stage_index"`
+			Step  int  `json:"step"`
+		}
+		if json.Unmarshal(line, &r) != nil {
+			return false
+		}
+		return r.Stage == nil || *r.Stage < idx || *r.Stage == idx && r.Step <= step
+	})
 }

@@ -146,11 +146,11 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	lg, err := openLog(filepath.Join(out, "train.jsonl"))
+	lg, err := OpenLog(filepath.Join(out, "train.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	defer lg.close()
+	defer lg.Close()
 	rep := &Report{Output: out}
 	r := &runner{p: p, o: o, out: out, log: lg, state: &st, statePath: statePath}
 	prev := base
@@ -229,7 +229,7 @@ type runner struct {
 	p         *Pipeline
 	o         Options
 	out       string
-	log       *jsonLog
+	log       *Log
 	state     *runState
 	statePath string
 }
@@ -305,7 +305,7 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 			return nil, err
 		}
 		fmt.Fprintf(w, "resuming %s at step %d/%d from %s\n", s.Name, sr.ts.Step, total, ckpt)
-		if err := r.log.truncate(idx, sr.ts.Step); err != nil {
+		if err := truncateLog(r.log, idx, sr.ts.Step); err != nil {
 			return nil, err
 		}
 	}
@@ -315,10 +315,10 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 	if ckpt == "" {
 		// A stage starting over (fresh, or killed before its first
 		// checkpoint) drops whatever an earlier attempt logged for it.
-		if err := r.log.truncate(idx, -1); err != nil {
+		if err := truncateLog(r.log, idx, -1); err != nil {
 			return nil, err
 		}
-		r.log.write(map[string]any{"event": "stage_start", "stage": s.Name, "stage_index": idx, "steps": total,
+		r.log.Write(map[string]any{"event": "stage_start", "stage": s.Name, "stage_index": idx, "steps": total,
 			"examples": len(sr.data.rows), "trainable": trainable, "parameters": all, "from": from, "kormed": r.o.Version})
 		// Before the first step: how collapsed is the starting model? (To
 		// its end even after Ctrl-C: the loop then checkpoints step 0.)
@@ -423,7 +423,7 @@ func (sr *stageRun) oneStep() error {
 	}
 	sr.ts.Last = total
 	if sr.ts.Step%sr.s.LogSteps == 0 || sr.ts.Step == len(sr.plan.steps) {
-		sr.log.write(map[string]any{"stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "epoch": sr.plan.epoch[i],
+		sr.log.Write(map[string]any{"stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "epoch": sr.plan.epoch[i],
 			"loss": total, "lr": lr, "grad_norm": norm, "examples": sr.ts.Examples, "elapsed_s": sr.ts.Elapsed})
 	}
 	return nil
