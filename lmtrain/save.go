@@ -1,9 +1,7 @@
 package lmtrain
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/train"
 )
@@ -114,7 +113,7 @@ func Save(m *decoder.Model, src, dir string, trained map[string]bool) error {
 	for _, n := range names {
 		card += "- `" + n + "`\n"
 	}
-	return replaceDir(dir, func(tmp string) error {
+	return model.ReplaceDir(dir, func(tmp string) error {
 		for _, n := range copies {
 			b, err := os.ReadFile(filepath.Join(src, n))
 			if err != nil {
@@ -129,59 +128,4 @@ func Save(m *decoder.Model, src, dir string, trained map[string]bool) error {
 		}
 		return safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"})
 	})
-}
-
-// replaceDir builds dir by fill in a temporary folder beside it and then
-// swaps it in (the old folder, if any, is removed after the swap).
-func replaceDir(dir string, fill func(tmp string) error) error {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	parent, base := filepath.Dir(dir), filepath.Base(dir)
-	exists := false
-	if fi, err := os.Lstat(dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("save %s: exists and is not a folder", dir)
-		}
-		exists = true
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp")
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if err := fill(tmp); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	old := tmp + ".old"
-	if exists {
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("save %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if exists {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	committed = true
-	if exists {
-		os.RemoveAll(old)
-	}
-	return nil
 }

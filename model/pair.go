@@ -98,7 +98,7 @@ func (p *Pair) EncodePassages(ctx context.Context, texts []string) ([][]float32,
 // Save writes the pair folder atomically: both encoders as complete
 // sentence-transformers folders, then pair.json.
 func (p *Pair) Save(dir string, o SaveOptions) error {
-	return replaceDir(dir, func(tmp string) error {
+	return ReplaceDir(dir, func(tmp string) error {
 		qo, po := o, o
 		qo.Name, po.Name = o.Name+" (question encoder)", o.Name+" (context encoder)"
 		if o.Name == "" {

@@ -126,7 +126,7 @@ func (m *Model) Save(dir string, o SaveOptions) error {
 		{"README.md", m.card(o)},
 	}, stf...)
 	tensors := m.Enc.W.Tensors(cfg)
-	return replaceDir(dir, func(tmp string) error {
+	return ReplaceDir(dir, func(tmp string) error {
 		if err := writeFiles(tmp, files); err != nil {
 			return err
 		}
@@ -592,12 +592,14 @@ func writeFiles(dir string, files []namedFile) error {
 	return nil
 }
 
-// replaceDir builds a folder with fill in a temporary sibling of dir and
+// ReplaceDir builds a folder with fill in a temporary sibling of dir and
 // then renames it to dir. An existing dir must be an empty folder or a
 // model folder (holding config.json or modules.json); it is renamed aside
 // just before the new folder takes its place and then removed. If fill
 // or a rename fails, the temporary folder is removed and dir is as it was.
-func replaceDir(dir string, fill func(tmp string) error) error {
+// Every model folder kormed writes (encoders, pairs, fine-tuned decoders)
+// is written through it.
+func ReplaceDir(dir string, fill func(tmp string) error) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
