@@ -13,7 +13,6 @@ import (
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/llm"
-	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
 )
@@ -198,40 +197,9 @@ func openIndexService(ctx context.Context, dir, modelArg string, hopts hub.Optio
 	if err != nil {
 		return fail(err)
 	}
-	var enc search.Encoder
-	var mi search.ModelInfo
-	switch {
-	case modelArg != "":
-		if info.Model.Name == "" {
-			return fail(fmt.Errorf("%s was built without a model (BM25 only); drop --model", dir))
-		}
-		mdir, err := resolveModel(ctx, modelArg, hopts)
-		if err != nil {
-			return fail(err)
-		}
-		m, err := model.Load(mdir)
-		if err != nil {
-			return fail(err)
-		}
-		m.SetName(modelArg)
-		if modelArg != info.Model.Name {
-			if idir, err := localModel(ctx, info.Model, hopts); err == nil && sameDir(idir, mdir) {
-				m.SetName(info.Model.Name)
-			}
-		}
-		enc, mi = m, modelInfo(m)
-	case info.Model.Name != "":
-		mdir, err := localModel(ctx, info.Model, hopts)
-		if err != nil {
-			fmt.Fprintf(stderr, "kormed ask: the index was built with %s, which is not available here (%v); searching BM25 only — pass --model to load it\n", info.Model.Name, err)
-			break
-		}
-		m, err := model.Load(mdir)
-		if err != nil {
-			return fail(fmt.Errorf("loading the index's model %s from %s: %w", info.Model.Name, mdir, err))
-		}
-		m.SetName(info.Model.Name)
-		enc, mi = m, modelInfo(m)
+	enc, mi, err := indexModel(ctx, info, modelArg, dir, hopts, stderr, "kormed ask", "searching")
+	if err != nil {
+		return fail(err)
 	}
 	svc, err := search.NewService(ctx, ix, enc, mi)
 	if err != nil {

@@ -137,42 +137,9 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	}
 
 	// The query model.
-	var enc search.Encoder
-	var mi search.ModelInfo
-	switch {
-	case *modelArg != "":
-		if info.Model.Name == "" {
-			return fmt.Errorf("%s was built without a model (BM25 only); serve it without --model, or rebuild it with 'kormed index --model %s'", where, *modelArg)
-		}
-		dir, err := resolveModel(ctx, *modelArg, hubOpts())
-		if err != nil {
-			return err
-		}
-		m, err := model.Load(dir)
-		if err != nil {
-			return err
-		}
-		m.SetName(*modelArg)
-		// The same folder under another spelling (./x vs x, a path vs
-		// the hub id) is the index's model.
-		if *modelArg != info.Model.Name {
-			if idir, err := localModel(ctx, info.Model, hubOpts()); err == nil && sameDir(idir, dir) {
-				m.SetName(info.Model.Name)
-			}
-		}
-		enc, mi = m, modelInfo(m)
-	case info.Model.Name != "":
-		dir, err := localModel(ctx, info.Model, hubOpts())
-		if err != nil {
-			fmt.Fprintf(stderr, "kormed serve: the index was built with %s, which is not available here (%v); serving BM25 only — pass --model to load it\n", info.Model.Name, err)
-			break
-		}
-		m, err := model.Load(dir)
-		if err != nil {
-			return fmt.Errorf("loading the index's model %s from %s: %w", info.Model.Name, dir, err)
-		}
-		m.SetName(info.Model.Name)
-		enc, mi = m, modelInfo(m)
+	enc, mi, err := indexModel(ctx, info, *modelArg, where, hubOpts(), stderr, "kormed serve", "serving")
+	if err != nil {
+		return err
 	}
 	svc, err := search.NewService(ctx, b, enc, mi)
 	if err != nil {
@@ -217,6 +184,49 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		listening(url)
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// indexModel loads the query model for an index: --model (checked against
+// the index later by search.NewService; the same folder under another
+// spelling — ./x vs x, a path vs the hub id — counts as the index's
+// model), else the model the index records when it is here (never
+// downloaded), else none: the caller then runs BM25 only, which is said on
+// stderr as "<cmd>: … <doing> BM25 only".
+func indexModel(ctx context.Context, info search.Info, modelArg, where string, hopts hub.Options, stderr io.Writer, cmd, doing string) (search.Encoder, search.ModelInfo, error) {
+	switch {
+	case modelArg != "":
+		if info.Model.Name == "" {
+			return nil, search.ModelInfo{}, fmt.Errorf("%s was built without a model (BM25 only); drop --model, or rebuild it with 'kormed index --model %s'", where, modelArg)
+		}
+		dir, err := resolveModel(ctx, modelArg, hopts)
+		if err != nil {
+			return nil, search.ModelInfo{}, err
+		}
+		m, err := model.Load(dir)
+		if err != nil {
+			return nil, search.ModelInfo{}, err
+		}
+		m.SetName(modelArg)
+		if modelArg != info.Model.Name {
+			if idir, err := localModel(ctx, info.Model, hopts); err == nil && sameDir(idir, dir) {
+				m.SetName(info.Model.Name)
+			}
+		}
+		return m, modelInfo(m), nil
+	case info.Model.Name != "":
+		dir, err := localModel(ctx, info.Model, hopts)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: the index was built with %s, which is not available here (%v); %s BM25 only — pass --model to load it\n", cmd, info.Model.Name, err, doing)
+			return nil, search.ModelInfo{}, nil
+		}
+		m, err := model.Load(dir)
+		if err != nil {
+			return nil, search.ModelInfo{}, fmt.Errorf("loading the index's model %s from %s: %w", info.Model.Name, dir, err)
+		}
+		m.SetName(info.Model.Name)
+		return m, modelInfo(m), nil
+	}
+	return nil, search.ModelInfo{}, nil
 }
 
 // localModel finds the index's model without downloading: a folder as
