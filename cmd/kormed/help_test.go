@@ -16,7 +16,7 @@ func TestHelpExitsZero(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	runs := [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "embed"}}
+	runs := [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "-h"}, {"help", "embed"}}
 	for _, n := range names {
 		runs = append(runs, append(strings.Fields(n), "-h"), append(strings.Fields(n), "--help"))
 	}

@@ -71,7 +71,7 @@ func main() {
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		// "kormed help" lists the commands; "kormed help embed" is
 		// "kormed embed -h". Asking for help is not an error.
-		if len(args) == 1 {
+		if len(args) == 1 || strings.HasPrefix(args[1], "-") { // "kormed help -h"
 			usage()
 			return
 		}
