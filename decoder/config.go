@@ -43,11 +43,11 @@ type RopeScaling struct {
 // rawConfig holds every key either model type uses.
 type rawConfig struct {
 	ModelType             string          `json:"model_type"`
-	HiddenSize            int             `json:"hidden_size"`
+	HiddenSize            *int            `json:"hidden_size"`
 	IntermediateSize      *int            `json:"intermediate_size"`
 	NumHiddenLayers       *int            `json:"num_hidden_layers"`
 	NumLayers             *int            `json:"num_layers"`
-	NumAttentionHeads     int             `json:"num_attention_heads"`
+	NumAttentionHeads     *int            `json:"num_attention_heads"`
 	NumKeyValueHeads      *int            `json:"num_key_value_heads"`
 	HeadDim               *int            `json:"head_dim"`
 	RMSNormEps            *float64        `json:"rms_norm_eps"`
@@ -55,8 +55,8 @@ type rawConfig struct {
 	RopeTheta             *float64        `json:"rope_theta"`
 	RopeScaling           map[string]any  `json:"rope_scaling"`
 	MaxPositionEmbeddings *int            `json:"max_position_embeddings"`
-	VocabSize             int             `json:"vocab_size"`
-	BOSTokenID            *int            `json:"bos_token_id"`
+	VocabSize             *int            `json:"vocab_size"`
+	BOSTokenID            json.RawMessage `json:"bos_token_id"`
 	EOSTokenID            json.RawMessage `json:"eos_token_id"`
 	PadTokenID            *int            `json:"pad_token_id"`
 	AttentionBias         bool            `json:"attention_bias"`
@@ -82,15 +82,21 @@ func LoadConfig(dir string) (*Config, error) {
 }
 
 // ParseConfig reads a Llama or EXAONE 3.x config.json. Defaults are those
-// of transformers' LlamaConfig and EXAONE's ExaoneConfig.
+// of transformers' LlamaConfig and of LG AI Research's ExaoneConfig
+// (configuration_exaone.py of the EXAONE 3.5 repositories): for exaone a
+// missing hidden_size is 2048, num_attention_heads 32, vocab_size 102400,
+// num_layers 32 (num_hidden_layers is its alias), intermediate_size
+// 4·hidden_size (also when 0 or null), layer_norm_epsilon 1e-5, rope_theta
+// 10000, max_position_embeddings 2048, bos_token_id 0, eos_token_id 2 and
+// tie_word_embeddings true. EXAONE's modeling code (modeling_exaone.py)
+// derives the head size from hidden_size/num_attention_heads and has no
+// projection biases: a head_dim that disagrees, or attention_bias/mlp_bias,
+// is an error.
 func ParseConfig(b []byte) (*Config, error) {
 	var r rawConfig
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
-	c := &Config{ModelType: r.ModelType, HiddenSize: r.HiddenSize, NumHeads: r.NumAttentionHeads, VocabSize: r.VocabSize,
-		BOSTokenID: -1, PadTokenID: -1, AttentionBias: r.AttentionBias, MLPBias: r.MLPBias}
-	act := r.HiddenAct
 	pick := func(p *int, def int) int {
 		if p != nil {
 			return *p
@@ -103,8 +109,12 @@ func ParseConfig(b []byte) (*Config, error) {
 		}
 		return def
 	}
+	c := &Config{ModelType: r.ModelType, BOSTokenID: -1, PadTokenID: -1, AttentionBias: r.AttentionBias, MLPBias: r.MLPBias}
+	act := r.HiddenAct
+	bosDef, eosDef, tieDef := -1, json.RawMessage(nil), false
 	switch r.ModelType {
 	case "llama":
+		c.HiddenSize, c.NumHeads, c.VocabSize = pick(r.HiddenSize, 0), pick(r.NumAttentionHeads, 0), pick(r.VocabSize, 0)
 		c.NumLayers = pick(r.NumHiddenLayers, 32)
 		c.RMSNormEps = pickF(r.RMSNormEps, 1e-6)
 		c.MaxPositions = pick(r.MaxPositionEmbeddings, 2048)
@@ -113,17 +123,23 @@ func ParseConfig(b []byte) (*Config, error) {
 			act = "silu"
 		}
 	case "exaone":
-		c.NumLayers = pick(r.NumLayers, 32)
+		c.HiddenSize, c.NumHeads, c.VocabSize = pick(r.HiddenSize, 2048), pick(r.NumAttentionHeads, 32), pick(r.VocabSize, 102400)
+		// ExaoneConfig.attribute_map: num_hidden_layers → num_layers.
+		c.NumLayers = pick(r.NumLayers, pick(r.NumHiddenLayers, 32))
 		c.RMSNormEps = pickF(r.LayerNormEpsilon, 1e-5)
 		c.MaxPositions = pick(r.MaxPositionEmbeddings, 2048)
-		c.IntermediateSize = pick(r.IntermediateSize, 4*r.HiddenSize)
+		// "if intermediate_size: … else: hidden_size * 4".
+		if c.IntermediateSize = pick(r.IntermediateSize, 0); c.IntermediateSize == 0 {
+			c.IntermediateSize = 4 * c.HiddenSize
+		}
 		act = r.ActivationFunction
 		if act == "" {
 			act = "silu"
 		}
 		if r.AttentionBias || r.MLPBias {
-			return nil, fmt.Errorf("exaone with attention_bias/mlp_bias: unsupported")
+			return nil, fmt.Errorf("exaone with attention_bias/mlp_bias: EXAONE 3.x has no projection biases")
 		}
+		bosDef, eosDef, tieDef = 0, json.RawMessage("2"), true
 	default:
 		return nil, fmt.Errorf("model_type %q: want llama or exaone", r.ModelType)
 	}
@@ -136,14 +152,24 @@ func ParseConfig(b []byte) (*Config, error) {
 	if r.RopeParameters != nil && r.RopeScaling == nil {
 		r.RopeScaling = r.RopeParameters // transformers ≥ 4.5x names it rope_parameters
 	}
+	if r.RopeTheta == nil && r.RopeParameters != nil {
+		if th, ok := r.RopeParameters["rope_theta"].(float64); ok {
+			r.RopeTheta = &th // …and keeps rope_theta in it
+		}
+	}
 	c.NumKVHeads = pick(r.NumKeyValueHeads, c.NumHeads)
 	if c.HiddenSize <= 0 || c.NumHeads <= 0 || c.NumLayers <= 0 || c.VocabSize <= 0 || c.IntermediateSize <= 0 {
 		return nil, fmt.Errorf("hidden_size %d, heads %d, layers %d, intermediate_size %d, vocab_size %d: all must be positive",
 			c.HiddenSize, c.NumHeads, c.NumLayers, c.IntermediateSize, c.VocabSize)
 	}
 	c.HeadDim = pick(r.HeadDim, c.HiddenSize/c.NumHeads)
-	if r.HeadDim == nil && c.HiddenSize%c.NumHeads != 0 {
-		return nil, fmt.Errorf("hidden_size %d not divisible into %d heads and no head_dim", c.HiddenSize, c.NumHeads)
+	if (r.HeadDim == nil || c.ModelType == "exaone") && c.HiddenSize%c.NumHeads != 0 {
+		return nil, fmt.Errorf("hidden_size %d not divisible into %d heads", c.HiddenSize, c.NumHeads)
+	}
+	if c.ModelType == "exaone" && c.HeadDim != c.HiddenSize/c.NumHeads {
+		// ExaoneSelfAttention: head_dim = hidden_size // num_attention_heads.
+		return nil, fmt.Errorf("exaone head_dim %d: EXAONE's attention uses hidden_size/num_attention_heads = %d",
+			c.HeadDim, c.HiddenSize/c.NumHeads)
 	}
 	if c.HeadDim <= 0 || c.HeadDim%2 != 0 {
 		return nil, fmt.Errorf("head_dim %d: must be positive and even", c.HeadDim)
@@ -152,17 +178,28 @@ func ParseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%d attention heads not a multiple of %d key/value heads", c.NumHeads, c.NumKVHeads)
 	}
 	c.RopeTheta = pickF(r.RopeTheta, 10000)
-	if r.BOSTokenID != nil {
-		c.BOSTokenID = *r.BOSTokenID
+	var err error
+	// A key that is absent takes the default; null is no id.
+	if r.BOSTokenID == nil {
+		c.BOSTokenID = bosDef
+	} else if bos, err := parseIDs(r.BOSTokenID); err != nil || len(bos) > 1 {
+		return nil, fmt.Errorf("bos_token_id: want an id or null")
+	} else if len(bos) == 1 {
+		c.BOSTokenID = bos[0]
 	}
 	if r.PadTokenID != nil {
 		c.PadTokenID = *r.PadTokenID
 	}
-	var err error
+	if r.EOSTokenID == nil {
+		r.EOSTokenID = eosDef
+	}
 	if c.EOSTokenIDs, err = parseIDs(r.EOSTokenID); err != nil {
 		return nil, fmt.Errorf("eos_token_id: %v", err)
 	}
-	c.TieEmbeddings = r.TieWordEmbeddings != nil && *r.TieWordEmbeddings
+	c.TieEmbeddings = tieDef
+	if r.TieWordEmbeddings != nil {
+		c.TieEmbeddings = *r.TieWordEmbeddings
+	}
 	if r.RopeScaling != nil {
 		if c.RopeScaling, err = parseRopeScaling(r.RopeScaling); err != nil {
 			return nil, err
