@@ -385,9 +385,10 @@ func (ix *Index) applyDelete(ids []string) int {
 }
 
 // allowed returns the documents a query may return: live, matching the
-// filters, without an excluded DUR type; nil means all documents.
+// filters, without an excluded DUR type, not excluded by id; nil means all
+// documents.
 func (st *state) allowed(q *Query) (bitset, error) {
-	if len(q.Filters) == 0 && len(q.ExcludeDUR) == 0 && st.ndead == 0 {
+	if len(q.Filters) == 0 && len(q.ExcludeDUR) == 0 && len(q.Exclude) == 0 && st.ndead == 0 {
 		return nil, nil
 	}
 	n := len(st.docs)
@@ -413,6 +414,11 @@ func (st *state) allowed(q *Query) (bitset, error) {
 	}
 	for _, t := range q.ExcludeDUR {
 		for _, d := range st.dur[t] {
+			allow.clear(d)
+		}
+	}
+	for _, id := range q.Exclude {
+		if d, ok := st.byID[id]; ok {
 			allow.clear(d)
 		}
 	}

@@ -286,6 +286,37 @@ func TestIndexUpdateDelete(t *testing.T) {
 	}
 }
 
+// Excluding documents by id gives the hits deleting them gives, in every
+// mode (scores and per-retriever parts included), and leaves the index as
+// it was.
+func TestIndexExcludeIsDelete(t *testing.T) {
+	ctx := context.Background()
+	ix, del := newTestIndex(t, true), newTestIndex(t, true)
+	if n, err := del.Delete(ctx, []string{"1", "3"}); err != nil || n != 2 {
+		t.Fatalf("Delete: %d %v", n, err)
+	}
+	for _, mode := range []string{ModeBM25, ModeDense, ModeHybrid} {
+		for _, text := range []string{"타이레놀 두통", "해열 진통제", "수면제"} {
+			q := query(text, mode, 5, 0.5)
+			want, err := del.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.Exclude = []string{"3", "1", "missing"}
+			got, err := ix.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %q: exclude %v, delete %v", mode, text, ids(got), ids(want))
+			}
+		}
+	}
+	if hs, _ := ix.Search(ctx, query("타이레놀정500밀리그램", ModeBM25, 1, 0)); len(hs) != 1 || hs[0].ID != "1" {
+		t.Errorf("exclusion outlived its query: %v", ids(hs))
+	}
+}
+
 func TestIndexPersistence(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "ix")

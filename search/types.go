@@ -73,6 +73,11 @@ type Request struct {
 	// ("임산부", "노인", "소아", …) does with the matching DUR types; ""
 	// means the service's default.
 	Safety string `json:"safety,omitempty"`
+	// Exclude leaves these document ids out as if they were deleted (the
+	// embedded index only; not part of the HTTP API). kormed ask
+	// --calibrate uses it to ask questions whose sources are absent
+	// without changing the index.
+	Exclude []string `json:"-"`
 }
 
 // MaxK bounds Request.K.

@@ -43,6 +43,9 @@ const HybridCandidates = 100
 // carrying any of those DUR types; both run inside Weaviate's search. Hit
 // snippets are left to the caller.
 func (b *Backend) Search(ctx context.Context, q search.Query) ([]search.Hit, error) {
+	if len(q.Exclude) > 0 {
+		return nil, errors.New("weaviate: excluding documents by id (Request.Exclude) is not supported; use the embedded index")
+	}
 	k := q.K
 	if k <= 0 {
 		k = 10
