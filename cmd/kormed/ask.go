@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/rag"
@@ -76,19 +78,25 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"a model, else BM25), asks an OpenAI-compatible LLM server (Ollama by default) to answer in\n"+
 			"Korean from them citing [n], and prints the answer, the sources and, for questions about\n"+
 			"dosing, pregnancy or age, the DUR warnings of the cited products. When no source is relevant\n"+
-			"it says so without asking the LLM.\n\n")
+			"it says so without asking the LLM.\n\n"+
+			"kormed ask --calibrate BENCH --index DIR measures the relevance threshold (--min-dense) on a\n"+
+			"benchmark instead (no LLM needed).\n\n")
 		fs.PrintDefaults()
 	}
 	indexDir := fs.String("index", "", "index folder written by 'kormed index'")
 	modelArg := fs.String("model", "", "query model (folder or Hugging Face id); default: the index's model if available locally, else BM25 only")
 	k := fs.Int("k", rag.DefaultK, "sources to retrieve")
 	stream := fs.Bool("stream", false, "print the answer as it is generated")
-	asJSON := fs.Bool("json", false, "print the whole answer as JSON")
+	asJSON := fs.Bool("json", false, "print the whole answer as JSON (with --calibrate: the measurement, every question's scores included)")
 	budget := fs.Int("budget", rag.DefaultBudget, "characters of source text in the prompt")
 	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "least cosine for a source only the dense side found (negative: never)")
 	mode := fs.String("mode", "", "search mode: bm25, dense or hybrid (default hybrid with a model)")
 	maxTokens := fs.Int("max-tokens", 0, "bound on the answer's tokens (0: the server's default)")
+	calibrate := fs.String("calibrate", "", "instead of answering, measure --min-dense on a BEIR benchmark folder (e.g. 'kormed data drug-bench' output): its --split queries asked as they are (answerable) and with their relevant documents left out, plus off-topic questions; prints precision/recall/F1 of answering per threshold and the best")
+	split := fs.String("split", "test", "benchmark split for --calibrate")
+	offTopic := fs.String("off-topic", "", "file of off-topic questions for --calibrate, one a line (default: kormed's 20 Korean ones)")
 	gen := llmFlags(fs, llm.DefaultBaseURL)
+	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
 	// The question may come before or after the flags.
 	var question []string
@@ -103,6 +111,20 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		args = fs.Args()[1:]
 	}
 	q := strings.TrimSpace(strings.Join(question, " "))
+	if err := applyEngine(); err != nil {
+		return err
+	}
+	if *calibrate != "" {
+		if q != "" {
+			return errors.New("--calibrate asks the benchmark's questions: drop the question")
+		}
+		if *indexDir == "" {
+			fs.Usage()
+			return errors.New("--index is required")
+		}
+		opts := rag.Options{K: *k, MinDense: *minDense, Search: search.Request{Mode: *mode}}
+		return calibrateMain(ctx, *indexDir, *modelArg, hubOpts(), *calibrate, *split, *offTopic, opts, *asJSON, stdout, stderr)
+	}
 	if q == "" {
 		fs.Usage()
 		return errors.New("no question: kormed ask \"타이레놀 복용량은?\" --index DIR --llm-model NAME")
@@ -206,4 +228,98 @@ func openIndexService(ctx context.Context, dir, modelArg string, hopts hub.Optio
 		return fail(err)
 	}
 	return svc, func() { ix.Close() }, nil
+}
+
+// calibrateMain is kormed ask --calibrate: it asks a benchmark's questions
+// against the index (answerable, with their relevant documents left out,
+// off-topic) and reports how well each --min-dense tells them apart.
+func calibrateMain(ctx context.Context, indexDir, modelArg string, hopts hub.Options, bench, split, offTopicFile string, opts rag.Options, asJSON bool, stdout, stderr io.Writer) error {
+	d, err := dataset.ReadBEIR(bench, split)
+	if err != nil {
+		return err
+	}
+	off := rag.OffTopic
+	if offTopicFile != "" {
+		b, err := os.ReadFile(offTopicFile)
+		if err != nil {
+			return err
+		}
+		off = nil
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				off = append(off, l)
+			}
+		}
+		if len(off) == 0 {
+			return fmt.Errorf("--off-topic %s: no questions (one a line)", offTopicFile)
+		}
+	}
+	svc, closeIx, err := openIndexService(ctx, indexDir, modelArg, hopts, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeIx()
+	if !svc.Dense() {
+		fmt.Fprintln(stderr, "kormed ask --calibrate: the index is searched without a dense model, so --min-dense decides nothing; the numbers are the keyword side's alone")
+	}
+	ids, texts := make([]string, len(d.Queries)), make([]string, len(d.Queries))
+	for i, q := range d.Queries {
+		ids[i], texts[i] = q.ID, q.Text
+	}
+	has := func(id string) bool {
+		_, ok, err := svc.Backend.Get(ctx, id)
+		return err == nil && ok
+	}
+	qs, skipped := rag.BenchQuestions(ids, texts, d.Qrels, has, off)
+	if skipped == len(ids) {
+		return fmt.Errorf("--calibrate %s: none of the %d %s queries has its relevant documents in %s (is it the benchmark of this index's corpus?)", bench, len(ids), split, indexDir)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "kormed ask --calibrate: %d of %d queries skipped (a relevant document is not in the index)\n", skipped, len(ids))
+	}
+	fmt.Fprintf(stderr, "kormed ask --calibrate: asking %d questions (k %d)\n", len(qs), max(opts.K, 1))
+	at := []float64{rag.DefaultMinDense}
+	if opts.MinDense != rag.DefaultMinDense && opts.MinDense > 0 {
+		at = append(at, opts.MinDense)
+	}
+	c, err := rag.Calibrate(ctx, svc, qs, opts, at...)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	}
+	printCalibration(stdout, c)
+	return nil
+}
+
+// printCalibration writes the summary of a calibration.
+func printCalibration(w io.Writer, c *rag.Calibration) {
+	fmt.Fprintf(w, "questions: %d answerable, %d with their sources deleted, %d off-topic\n", c.Answerable, c.Deleted, c.OffTopic)
+	fmt.Fprintf(w, "answered whatever --min-dense is (the keyword side found a hit): %d answerable, %d unanswerable\n", c.KeywordAnswerable, c.KeywordUnanswerable)
+	for _, sw := range []struct {
+		title string
+		s     rag.Sweep
+	}{{"the relevance test (keyword side, else dense cosine ≥ min-dense)", c.Relevant}, {"the dense cosine alone (keyword side ignored)", c.DenseOnly}} {
+		fmt.Fprintf(w, "\n%s:\nthreshold  precision  recall      F1     TP    FP    FN    TN\n", sw.title)
+		row := func(p rag.Point, what string) {
+			fmt.Fprintf(w, "%9.2f  %9.4f  %6.4f  %6.4f  %5d %5d %5d %5d  %s\n", p.Threshold, p.Precision, p.Recall, p.F1, p.TP, p.FP, p.FN, p.TN, what)
+		}
+		row(sw.s.Best, "best F1")
+		for _, p := range sw.s.At {
+			what := "asked"
+			if p.Threshold == rag.DefaultMinDense {
+				what = "default"
+			}
+			row(p, what)
+		}
+		for _, p := range sw.s.Curve {
+			if int(math.Round(p.Threshold*100))%10 == 0 {
+				row(p, "")
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/llm"
+	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/testmodel"
@@ -147,5 +149,83 @@ func TestAskOwnDecoder(t *testing.T) {
 	var a rag.Answer
 	if err := json.Unmarshal(out.Bytes(), &a); err != nil || len(a.Sources) == 0 || a.Sources[0].ID != "1" || a.Text == "" || a.Model != gdir {
 		t.Errorf("%v %s", err, out.String())
+	}
+}
+
+// TestAskCalibrate measures --min-dense on a three-query benchmark over
+// serveDocs indexed with the tiny random model.
+func TestAskCalibrate(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "ix")
+	m, err := model.Load(tinyModelDir("tiny-xlmr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetName(tinyModelDir("tiny-xlmr"))
+	writeIndex(t, dir, serveDocs, m, modelInfo(m))
+	bench := filepath.Join(tmp, "bench")
+	os.MkdirAll(filepath.Join(bench, "qrels"), 0o755)
+	var corpus strings.Builder
+	for _, d := range serveDocs {
+		b, _ := json.Marshal(map[string]string{"_id": d.ID, "title": d.Title, "text": d.Text})
+		corpus.Write(append(b, '\n'))
+	}
+	os.WriteFile(filepath.Join(bench, "corpus.jsonl"), []byte(corpus.String()), 0o644)
+	os.WriteFile(filepath.Join(bench, "queries.jsonl"), []byte(`{"_id":"q1","text":"타이레놀 해열진통제"}
+{"_id":"q2","text":"콧물 기침에 먹는 감기약"}
+{"_id":"q3","text":"혈압을 낮추는 약"}
+`), 0o644)
+	os.WriteFile(filepath.Join(bench, "qrels", "test.tsv"), []byte("query-id\tcorpus-id\tscore\nq1\t1\t1\nq2\t2\t1\nq3\t3\t1\n"), 0o644)
+	off := filepath.Join(tmp, "off.txt")
+	os.WriteFile(off, []byte("내일 날씨 어때요\n\n축구 경기 결과\n"), 0o644)
+
+	var out, errb bytes.Buffer
+	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var c rag.Calibration
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil {
+		t.Fatal(err)
+	}
+	// The random model puts every text near every other (cosines
+	// 0.96–0.99): the keyword side answers the three questions, their
+	// deleted twins and the off-topic ones are left to the dense cosine,
+	// and the off-topic ones score highest (0.9857, 0.9881), so only a
+	// threshold above them (0.99) refuses them all.
+	if c.Answerable != 3 || c.Deleted != 3 || c.OffTopic != 2 || c.KeywordAnswerable != 3 || c.KeywordUnanswerable != 0 || len(c.Scores) != 8 {
+		t.Errorf("counts %+v", c)
+	}
+	if s := c.Scores[7]; s.ID != "off-topic-02" || s.Keyword || s.Dense == nil || math.Abs(*s.Dense-0.9881) > 5e-4 {
+		t.Errorf("off-topic-02: %+v", s)
+	}
+	if b := c.Relevant.Best; b.Threshold != 0.99 || b.TP != 3 || b.FP != 0 || b.FN != 0 || b.TN != 5 || b.F1 != 1 {
+		t.Errorf("best %+v", b)
+	}
+	if a := c.Relevant.At; len(a) != 1 || a[0].Threshold != rag.DefaultMinDense || a[0].TP != 3 || a[0].FP != 5 || a[0].TN != 0 || math.Abs(a[0].F1-6.0/11) > 1e-12 {
+		t.Errorf("at the default %+v", a)
+	}
+	if b := c.DenseOnly.Best; b.Threshold != 0.48 || b.TP != 3 || b.FP != 5 {
+		t.Errorf("dense only %+v", b)
+	}
+	out.Reset()
+	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--min-dense", "0.9"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"questions: 3 answerable, 3 with their sources deleted, 2 off-topic\n",
+		"     0.99     1.0000  1.0000  1.0000      3     0     0     5  best F1\n",
+		"     0.80     0.3750  1.0000  0.5455      3     5     0     0  default\n",
+		"     0.90     0.3750  1.0000  0.5455      3     5     0     0  asked\n"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+	// Errors: a question as well, a benchmark of another corpus.
+	if err := askMain(context.Background(), []string{"질문", "--calibrate", bench, "--index", dir}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "drop the question") {
+		t.Errorf("question with --calibrate: %v", err)
+	}
+	os.WriteFile(filepath.Join(bench, "qrels", "test.tsv"), []byte("query-id\tcorpus-id\tscore\nq1\t9\t1\n"), 0o644)
+	os.WriteFile(filepath.Join(bench, "corpus.jsonl"), []byte(`{"_id":"9","text":"다른 문서"}`+"\n"), 0o644)
+	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "none of the 1 test queries has its relevant documents in") {
+		t.Errorf("foreign benchmark: %v", err)
 	}
 }
