@@ -10,8 +10,8 @@ one directory with this script and run python3 decoder_hf_check.py. It compares 
 logits and greedy continuation with the fixtures (which kormed's decoder matches to 9.3e-7).
 Result of 2026-11-27 (transformers 5.17, torch 2.11): logits within 5.9e-7 and 7.6e-7 of the
 oracle relative to their scale, greedy ids identical: the llama3 rope scaling, GQA, tied
-embeddings and attention biases agree with transformers. EXAONE 3.x needs LG's remote code,
-which is not available offline, so its layout is checked only against our oracle.
+embeddings and attention biases agree with transformers. EXAONE 3.x needs LG's remote code
+(not vendored): oracle/exaone_remote_check.py takes LG's two files and checks the EXAONE fixture.
 """
 import os, sys, torch, transformers
 from safetensors.torch import load_file

@@ -8,7 +8,8 @@ Run with Debian's interpreter (torch 1.13, numpy; no transformers):
 
 It re-implements, op for op in float32, transformers' LlamaForCausalLM
 (modeling_llama.py, eager attention) and EXAONE 3.x's ExaoneForCausalLM
-(LG AI's modeling_exaone.py: the same computation under other names):
+(LG AI's modeling_exaone.py: the same computation under other names; checked against LG's file
+by oracle/exaone_remote_check.py):
 
   embedding   h = embed_tokens[ids]                  (EXAONE: transformer.wte)
   rotary      inv_freq = 1 / theta ** (arange(0, d, 2) / d), then for rope_scaling
@@ -78,23 +79,31 @@ class Config:
     def __init__(self, d):
         self.model_type = d["model_type"]
         self.hidden_size = d["hidden_size"]
-        self.intermediate_size = d["intermediate_size"]
+        self.intermediate_size = d.get("intermediate_size", 11008)
         self.num_attention_heads = d["num_attention_heads"]
         self.num_key_value_heads = d.get("num_key_value_heads") or self.num_attention_heads
         self.head_dim = d.get("head_dim") or self.hidden_size // self.num_attention_heads
         self.vocab_size = d["vocab_size"]
         self.rope_theta = d.get("rope_theta", 10000.0)
         self.rope_scaling = d.get("rope_scaling")
-        self.tie = d.get("tie_word_embeddings", False)
         if self.model_type == "llama":
             self.num_layers = d["num_hidden_layers"]
             self.eps = d.get("rms_norm_eps", 1e-6)
             self.attention_bias = d.get("attention_bias", False)
             self.mlp_bias = d.get("mlp_bias", False)
+            self.tie = d.get("tie_word_embeddings", False)
         elif self.model_type == "exaone":
-            self.num_layers = d["num_layers"]
+            # LG's ExaoneConfig / modeling_exaone.py: num_hidden_layers aliases num_layers, a falsy
+            # intermediate_size is 4·hidden, tie_word_embeddings defaults to True, the head size is
+            # hidden_size // num_attention_heads, and no projection has a bias.
+            self.num_layers = d.get("num_layers", d.get("num_hidden_layers", 32))
+            self.intermediate_size = d.get("intermediate_size") or 4 * self.hidden_size
             self.eps = d.get("layer_norm_epsilon", 1e-5)
             self.attention_bias = self.mlp_bias = False
+            self.tie = d.get("tie_word_embeddings", True)
+            if self.head_dim * self.num_attention_heads != self.hidden_size:
+                raise SystemExit("exaone: head_dim %d × %d heads != hidden_size %d" % (
+                    self.head_dim, self.num_attention_heads, self.hidden_size))
         else:
             raise SystemExit("model_type %r: want llama or exaone" % self.model_type)
 
