@@ -423,6 +423,47 @@ func (r *Reader) readFloat32(in Info, out []float32) error {
 	return nil
 }
 
+// ReadBF16 reads a floating tensor of the given shape into out as
+// bfloat16 bits: BF16 data as stored, F32, F16 and F64 rounded to nearest
+// even (F16 and F64 through float32).
+func (r *Reader) ReadBF16(name string, shape []int, out []uint16) error {
+	in, err := r.lookup(name, shape)
+	if err != nil {
+		return err
+	}
+	if in.NumElements() != len(out) {
+		return fmt.Errorf("%s: tensor %q: has %d elements, destination %d", in.File, name, in.NumElements(), len(out))
+	}
+	if in.DType != BF16 {
+		f := make([]float32, min(chunk, len(out)))
+		for i := 0; i < len(out); i += len(f) {
+			n := min(len(f), len(out)-i)
+			part := in
+			part.Begin += int64(i * in.DType.Size())
+			if err := r.readFloat32(part, f[:n]); err != nil {
+				return err
+			}
+			for j, v := range f[:n] {
+				out[i+j] = Float32ToBF16(v)
+			}
+		}
+		return nil
+	}
+	fl := r.byFile[in.File]
+	buf := make([]byte, min(chunk, 2*len(out)))
+	for i := 0; i < len(out); i += len(buf) / 2 {
+		n := min(len(buf)/2, len(out)-i)
+		b := buf[:2*n]
+		if _, err := fl.f.ReadAt(b, fl.dataStart+in.Begin+int64(2*i)); err != nil {
+			return fmt.Errorf("%s: tensor %q: reading data: %v", in.File, in.Name, err)
+		}
+		for j := range out[i : i+n] {
+			out[i+j] = binary.LittleEndian.Uint16(b[2*j:])
+		}
+	}
+	return nil
+}
+
 // Int64 reads an integer tensor (I64, I32, I8, U8, BOOL) as int64.
 func (r *Reader) Int64(name string, shape []int) ([]int64, error) {
 	in, err := r.lookup(name, shape)

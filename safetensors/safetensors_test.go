@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -256,5 +257,56 @@ func TestShardedAndDir(t *testing.T) {
 	}
 	if _, err := OpenDir(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no model.safetensors") {
 		t.Fatalf("empty dir: %v", err)
+	}
+}
+
+// ReadBF16 keeps BF16 data's bits and rounds the other floating dtypes to
+// nearest even.
+func TestReadBF16(t *testing.T) {
+	vals := []float32{1, -2.5, 1.00390625, 1.01171875, 3.1415927, 65504, 1e-3, 0}
+	// 1.00390625 = 1 + 2⁻⁸ is a tie between 1 and 1 + 2⁻⁷: even keeps 1;
+	// 1.01171875 = 1 + 3·2⁻⁸ ties to 1 + 2⁻⁶ (even).
+	want := []uint16{0x3f80, 0xc020, 0x3f80, 0x3f82, 0x4049, 0x4780, 0x3a83, 0}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	ts := []Tensor{
+		{Name: "f32", DType: F32, Shape: []int{2, 4}, Floats: vals},
+		{Name: "f16", DType: F16, Shape: []int{8}, Floats: vals},
+		{Name: "bf16", DType: BF16, Shape: []int{8}, Floats: vals},
+	}
+	if err := Write(path, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := make([]uint16, 8)
+	if err := r.ReadBF16("f32", []int{2, 4}, got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("from F32: %#x, want %#x", got, want)
+	}
+	if err := r.ReadBF16("bf16", []int{8}, got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) { // written rounded, read as stored
+		t.Errorf("from BF16: %#x, want %#x", got, want)
+	}
+	if err := r.ReadBF16("f16", []int{8}, got); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vals {
+		h := Float32ToBF16(F16ToFloat32(Float32ToF16(v)))
+		if got[i] != h {
+			t.Errorf("from F16 [%d]: %#x, want %#x", i, got[i], h)
+		}
+	}
+	if err := r.ReadBF16("f32", []int{8}, got); err == nil || !strings.Contains(err.Error(), `"f32"`) {
+		t.Errorf("wrong shape: %v", err)
+	}
+	if err := r.ReadBF16("f32", []int{2, 4}, got[:3]); err == nil || !strings.Contains(err.Error(), "destination 3") {
+		t.Errorf("short destination: %v", err)
 	}
 }
