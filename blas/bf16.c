@@ -42,7 +42,7 @@ static void to_bf16_mat(uint16_t *dst, const float *src, long rows, long cols, l
 }
 
 typedef struct {
-	long m, n, k, ldc;
+	long m, n, k, ldb, ldc;
 	int ta, tb;
 	float alpha, beta;
 	dnnl_primitive_t p;
@@ -80,13 +80,13 @@ static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	return *buf;
 }
 
-// The matmul of op(A) [m,k] and op(B) [k,n] in the layouts to_bf16_mat
-// leaves, into C [m,n] with row stride ldc: C = alpha·op(A)·op(B) + beta·C,
-// with a user-managed scratchpad.
-static entry *primitive(long m, long n, long k, int ta, int tb, long ldc, float alpha, float beta) {
+// The matmul of op(A) [m,k] (contiguous, as to_bf16_mat leaves it) and
+// op(B) [k,n] (row stride ldb as stored), into C [m,n] with row stride ldc:
+// C = alpha·op(A)·op(B) + beta·C, with a user-managed scratchpad.
+static entry *primitive(long m, long n, long k, int ta, int tb, long ldb, long ldc, float alpha, float beta) {
 	for (int i = 0; i < CACHE; i++) {
 		entry *e = &cache[i];
-		if (e->p && e->m == m && e->n == n && e->k == k && e->ta == ta && e->tb == tb && e->ldc == ldc &&
+		if (e->p && e->m == m && e->n == n && e->k == k && e->ta == ta && e->tb == tb && e->ldb == ldb && e->ldc == ldc &&
 		    e->alpha == alpha && e->beta == beta) {
 			e->used = ++ticks;
 			return e;
@@ -96,7 +96,7 @@ static entry *primitive(long m, long n, long k, int ta, int tb, long ldc, float 
 	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
 	dnnl_dims_t as, bs, cs = {ldc, 1};
 	if (ta) { as[0] = 1; as[1] = m; } else { as[0] = k; as[1] = 1; }
-	if (tb) { bs[0] = 1; bs[1] = k; } else { bs[0] = n; bs[1] = 1; }
+	if (tb) { bs[0] = 1; bs[1] = ldb; } else { bs[0] = ldb; bs[1] = 1; }
 	dnnl_primitive_t p = NULL;
 	dnnl_primitive_attr_t attr = NULL;
 	dnnl_post_ops_t po = NULL;
@@ -128,15 +128,37 @@ out:
 	for (int i = 1; i < CACHE; i++)
 		if (cache[i].used < cache[victim].used) victim = i;
 	if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
-	cache[victim] = (entry){m, n, k, ldc, ta, tb, alpha, beta, p, scratch_bytes, ++ticks};
+	cache[victim] = (entry){m, n, k, ldb, ldc, ta, tb, alpha, beta, p, scratch_bytes, ++ticks};
 	return &cache[victim];
 }
 
-// kormed_gemm_bf16 computes C = alpha·op(A)·op(B) + beta·C (row-major, as
-// dnnl_sgemm) with bf16 operands; it returns 0, or non-zero when oneDNN
-// could not (the caller then uses float32).
-int kormed_gemm_bf16(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
-                     const float *b, long ldb, float beta, float *c, long ldc, int nt) {
+// run executes the primitive of e on bf16 A and B into c.
+static int run(entry *e, const uint16_t *A, const uint16_t *B, float *c) {
+	void *S = e->scratch ? grow_bytes(&scratch, &scratch_cap, e->scratch) : NULL;
+	if (e->scratch && !S) return 4;
+	const dnnl_memory_desc_t *ma, *mb, *mc, *ms;
+	const_dnnl_primitive_desc_t pd;
+	if (dnnl_primitive_get_primitive_desc(e->p, &pd) != dnnl_success) return 5;
+	ma = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+	mb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	mc = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	ms = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL, xs = NULL;
+	int st = 6;
+	if (dnnl_memory_create(&xa, ma, eng, (void *)A) == dnnl_success && dnnl_memory_create(&xb, mb, eng, (void *)B) == dnnl_success &&
+	    dnnl_memory_create(&xc, mc, eng, c) == dnnl_success && dnnl_memory_create(&xs, ms, eng, S) == dnnl_success) {
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}, {DNNL_ARG_SCRATCHPAD, xs}};
+		st = dnnl_primitive_execute(e->p, tstream, 4, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
+	}
+	if (xa) dnnl_memory_destroy(xa);
+	if (xb) dnnl_memory_destroy(xb);
+	if (xc) dnnl_memory_destroy(xc);
+	if (xs) dnnl_memory_destroy(xs);
+	return st;
+}
+
+// setup readies the engine, the thread count and this thread's stream.
+static int setup(int nt) {
 	pthread_once(&once, init_engine);
 	if (!eng_ok) return 1;
 	if (omp_get_max_threads() != nt) omp_set_num_threads(nt);
@@ -144,33 +166,37 @@ int kormed_gemm_bf16(char ta, char tb, long m, long n, long k, float alpha, cons
 		tstream = NULL;
 		return 2;
 	}
+	return 0;
+}
+
+// kormed_gemm_bf16 computes C = alpha·op(A)·op(B) + beta·C (row-major, as
+// dnnl_sgemm) with bf16 operands; it returns 0, or non-zero when oneDNN
+// could not (the caller then uses float32).
+int kormed_gemm_bf16(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
 	int tA = ta == 'T', tB = tb == 'T';
-	entry *e = primitive(m, n, k, tA, tB, ldc, alpha, beta);
+	entry *e = primitive(m, n, k, tA, tB, tB ? k : n, ldc, alpha, beta);
 	if (!e) return 3;
-	dnnl_primitive_t p = e->p;
 	uint16_t *A = grow_bytes((void **)&buf_a, &cap_a, (size_t)m * k * 2);
 	uint16_t *B = grow_bytes((void **)&buf_b, &cap_b, (size_t)k * n * 2);
-	void *S = e->scratch ? grow_bytes(&scratch, &scratch_cap, e->scratch) : NULL;
-	if (!A || !B || (e->scratch && !S)) return 4;
+	if (!A || !B) return 4;
 	if (tA) to_bf16_mat(A, a, k, m, lda, nt); else to_bf16_mat(A, a, m, k, lda, nt);
 	if (tB) to_bf16_mat(B, b, n, k, ldb, nt); else to_bf16_mat(B, b, k, n, ldb, nt);
-	const dnnl_memory_desc_t *ma, *mb, *mc, *ms;
-	const_dnnl_primitive_desc_t pd;
-	if (dnnl_primitive_get_primitive_desc(p, &pd) != dnnl_success) return 5;
-	ma = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-	mb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	mc = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-	ms = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL, xs = NULL;
-	int st = 6;
-	if (dnnl_memory_create(&xa, ma, eng, A) == dnnl_success && dnnl_memory_create(&xb, mb, eng, B) == dnnl_success &&
-	    dnnl_memory_create(&xc, mc, eng, c) == dnnl_success && dnnl_memory_create(&xs, ms, eng, S) == dnnl_success) {
-		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}, {DNNL_ARG_SCRATCHPAD, xs}};
-		st = dnnl_primitive_execute(p, tstream, 4, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
-	}
-	if (xa) dnnl_memory_destroy(xa);
-	if (xb) dnnl_memory_destroy(xb);
-	if (xc) dnnl_memory_destroy(xc);
-	if (xs) dnnl_memory_destroy(xs);
-	return st;
+	return run(e, A, B, c);
+}
+
+// kormed_gemm_bf16w computes C = A·Wᵀ + beta·C for float32 A [m,k] and
+// bfloat16 W [n,k] (row stride ldw), as it is stored: only A is converted.
+int kormed_gemm_bf16w(long m, long n, long k, const float *a, long lda, const uint16_t *w, long ldw, float beta,
+                      float *c, long ldc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	entry *e = primitive(m, n, k, 0, 1, ldw, ldc, 1.f, beta);
+	if (!e) return 3;
+	uint16_t *A = grow_bytes((void **)&buf_a, &cap_a, (size_t)m * k * 2);
+	if (!A) return 4;
+	to_bf16_mat(A, a, m, k, lda, nt);
+	return run(e, A, w, c);
 }

@@ -25,3 +25,11 @@ func bf16Supported() error {
 func gemmBF16(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) bool {
 	return false
 }
+
+func gemvBF16(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
+	goGemvBF16(m, n, k, a, lda, w, ldw, beta, c, ldc)
+}
+
+func gemmBF16W(int, int, int, []float32, int, []uint16, int, float32, []float32, int) bool {
+	return false
+}
