@@ -71,9 +71,13 @@ type Generator struct {
 }
 
 // Load loads the model, tokenizer, chat template (if any) and generation
-// config of a Hugging Face model folder.
-func Load(dir string) (*Generator, error) {
-	m, err := decoder.Load(dir)
+// config of a Hugging Face model folder, the weights stored as the
+// checkpoint stores them.
+func Load(dir string) (*Generator, error) { return LoadWith(dir, decoder.LoadOptions{}) }
+
+// LoadWith is Load with the decoder's load options (weight storage).
+func LoadWith(dir string, o decoder.LoadOptions) (*Generator, error) {
+	m, err := decoder.LoadWith(dir, o)
 	if err != nil {
 		return nil, err
 	}
@@ -155,9 +159,13 @@ func (g *Generator) ChatPrompt(system, user string) (string, error) {
 // tokenizer's post-processor adds (as transformers' apply_chat_template,
 // which tokenizes the rendered template with add_special_tokens=False).
 func (g *Generator) Encode(prompt string, raw bool) []int {
-	enc := g.Tok.Encode(prompt, 0).IDs
+	return encode(g.Tok, prompt, raw)
+}
+
+func encode(tok *tokenizer.Tokenizer, prompt string, raw bool) []int {
+	enc := tok.Encode(prompt, 0).IDs
 	if raw {
-		pre, suf := g.addedSpecial()
+		pre, suf := addedSpecial(tok)
 		if len(enc) >= pre+suf {
 			enc = enc[pre : len(enc)-suf]
 		}
@@ -172,9 +180,9 @@ func (g *Generator) Encode(prompt string, raw bool) []int {
 // addedSpecial finds how many ids the post-processor adds before and after
 // a text: Encode("") holds only them; those that also lead Encode("a") are
 // the prefix.
-func (g *Generator) addedSpecial() (pre, suf int) {
-	empty := g.Tok.Encode("", 0).IDs
-	a := g.Tok.Encode("a", 0).IDs
+func addedSpecial(tok *tokenizer.Tokenizer) (pre, suf int) {
+	empty := tok.Encode("", 0).IDs
+	a := tok.Encode("a", 0).IDs
 	for pre < len(empty) && pre < len(a) && a[pre] == empty[pre] {
 		pre++
 	}

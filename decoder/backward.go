@@ -57,6 +57,17 @@ func (m *Model) NewGrads(topN int, embed bool) (*Grads, error) {
 	if embed && topN != L && !cfg.TieEmbeddings {
 		return nil, fmt.Errorf("decoder: training the embedding needs every block trainable (top %d of %d)", topN, L)
 	}
+	if m.W.LMHead == nil {
+		return nil, fmt.Errorf("decoder: the LM head is bfloat16; load with LoadOptions.TrainTop ≥ %d to train it", topN)
+	}
+	for l := L - topN; l < L; l++ {
+		if m.W.Layers[l].BF16() {
+			return nil, fmt.Errorf("decoder: block %d is bfloat16; load with LoadOptions.TrainTop ≥ %d to train the top %d blocks", l, topN, topN)
+		}
+	}
+	if embed && m.W.Embed == nil {
+		return nil, fmt.Errorf("decoder: the embedding is bfloat16; load with float32 weights to train it")
+	}
 	C, V := cfg.HiddenSize, cfg.VocabSize
 	g := &Grads{First: L - topN, Norm: make([]float32, C), LMHead: make([]float32, V*C), Tied: cfg.TieEmbeddings}
 	if embed && !g.Tied {
@@ -144,7 +155,7 @@ func (m *Model) TrainForward(tw *TrainWorkspace, ids []int, first int) ([]float3
 	if len(tw.Acts) != L-first {
 		tw.Acts = make([]LayerActs, L-first)
 	}
-	nn.Embedding(tw.X, tw.ids, m.W.Embed, C)
+	m.W.embed(tw.X, tw.ids, C)
 	nn.RoPETable(tw.Cos, tw.Sin, m.InvFreq, 0, T)
 	for l := 0; l < L; l++ {
 		if l < first {
@@ -157,7 +168,7 @@ func (m *Model) TrainForward(tw *TrainWorkspace, ids []int, first int) ([]float3
 	tw.Final, tw.FinalRstd = buf(tw.Final, T*C), buf(tw.FinalRstd, T)
 	nn.RMSNorm(tw.Final, tw.FinalRstd, tw.X, m.W.Norm, T, C, eps)
 	tw.Logits = buf(tw.Logits, T*V)
-	nn.Linear(tw.Logits, tw.Final, m.W.LMHead, nil, T, C, V)
+	m.W.head(tw.Logits, tw.Final, T, C, V)
 	return tw.Logits, nil
 }
 
@@ -185,19 +196,19 @@ func (m *Model) blockForward(tw *TrainWorkspace, l int, a *LayerActs, save bool)
 		copy(a.In, X)
 	}
 	nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
-	nn.LinearT(a.QKV, a.LN1, L.QKVWT, L.QKVB, T, C, QKVD)
+	linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
 	nn.RoPE(a.QKV, QKVD, tw.Cos, tw.Sin, T, NH, hd)
 	nn.RoPE(a.QKV[QD:], QKVD, tw.Cos, tw.Sin, T, NKV, hd)
 	nn.CausalAttention(a.AttY, att, a.QKV, QKVD, a.QKV[QD:], a.QKV[QD+KD:], QKVD, T, 0, NH, NKV, hd)
-	nn.LinearT(tw.Tmp, a.AttY, L.OWT, L.OB, T, QD, C)
+	linear(tw.Tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
 	nn.Add(X, X, tw.Tmp)
 	if save {
 		copy(a.Mid, X)
 	}
 	nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
-	nn.LinearT(a.GU, a.LN2, L.GateUpWT, L.GateUpB, T, C, 2*F)
+	linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
 	nn.SwiGLU(a.H, a.GU, T, F)
-	nn.LinearT(tw.Tmp, a.H, L.DownWT, L.DownB, T, F, C)
+	linear(tw.Tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
 	nn.Add(X, X, tw.Tmp)
 }
 

@@ -80,6 +80,35 @@ type Workspace struct {
 	Logits    []float32 // [T,V] or [1,V]
 }
 
+// linear computes out [T,OUT] = in [T,IN]·W + b for one of a layer's
+// projections: W the float32 wt [IN,OUT], or the bfloat16 w16 [OUT,IN]
+// when that is set.
+func linear(out, in, wt []float32, w16 []uint16, b []float32, T, IN, OUT int) {
+	if w16 != nil {
+		nn.LinearBF16(out, in, w16, b, T, IN, OUT)
+		return
+	}
+	nn.LinearT(out, in, wt, b, T, IN, OUT)
+}
+
+// embed writes the embedding rows of ids to out [len(ids),C].
+func (w *Weights) embed(out []float32, ids []int32, C int) {
+	if w.Embed16 != nil {
+		nn.EmbeddingBF16(out, ids, w.Embed16, C)
+		return
+	}
+	nn.Embedding(out, ids, w.Embed, C)
+}
+
+// head computes the logits [T,V] of the final hidden states x [T,C].
+func (w *Weights) head(logits, x []float32, T, C, V int) {
+	if w.LMHead16 != nil {
+		nn.LinearBF16(logits, x, w.LMHead16, nil, T, C, V)
+		return
+	}
+	nn.Linear(logits, x, w.LMHead, nil, T, C, V)
+}
+
 func buf(s []float32, n int) []float32 {
 	if cap(s) >= n {
 		return s[:n]
@@ -129,7 +158,7 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 		ws.Acts = make([]LayerActs, nActs)
 	}
 	eps := float32(cfg.RMSNormEps)
-	nn.Embedding(ws.X, ids32, m.W.Embed, C)
+	m.W.embed(ws.X, ids32, C)
 	nn.RoPETable(ws.Cos, ws.Sin, m.InvFreq, P, T)
 	X := ws.X
 	for l := range m.W.Layers {
@@ -148,7 +177,7 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 		}
 		// Attention block.
 		nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
-		nn.LinearT(a.QKV, a.LN1, L.QKVWT, L.QKVB, T, C, QKVD)
+		linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
 		nn.RoPE(a.QKV, QKVD, ws.Cos, ws.Sin, T, NH, hd)
 		nn.RoPE(a.QKV[QD:], QKVD, ws.Cos, ws.Sin, T, NKV, hd)
 		K, Vc := c.K[l], c.V[l]
@@ -158,16 +187,16 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 			copy(Vc[(P+t)*KD:(P+t+1)*KD], row[QD+KD:QKVD])
 		}
 		nn.CausalAttention(a.AttY, att, a.QKV, QKVD, K, Vc, KD, T, P, NH, NKV, hd)
-		nn.LinearT(ws.Tmp, a.AttY, L.OWT, L.OB, T, QD, C)
+		linear(ws.Tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
 		nn.Add(X, X, ws.Tmp)
 		if ws.Save {
 			copy(a.Mid, X)
 		}
 		// MLP block.
 		nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
-		nn.LinearT(a.GU, a.LN2, L.GateUpWT, L.GateUpB, T, C, 2*F)
+		linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
 		nn.SwiGLU(a.H, a.GU, T, F)
-		nn.LinearT(ws.Tmp, a.H, L.DownWT, L.DownB, T, F, C)
+		linear(ws.Tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
 		nn.Add(X, X, ws.Tmp)
 	}
 	c.Len = P + T
@@ -175,10 +204,10 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 	nn.RMSNorm(ws.Final, ws.FinalRstd, X, m.W.Norm, T, C, eps)
 	if all {
 		ws.Logits = buf(ws.Logits, T*V)
-		nn.Linear(ws.Logits, ws.Final, m.W.LMHead, nil, T, C, V)
+		m.W.head(ws.Logits, ws.Final, T, C, V)
 	} else {
 		ws.Logits = buf(ws.Logits, V)
-		nn.Linear(ws.Logits, ws.Final[(T-1)*C:], m.W.LMHead, nil, 1, C, V)
+		m.W.head(ws.Logits, ws.Final[(T-1)*C:], 1, C, V)
 	}
 	return ws.Logits, nil
 }

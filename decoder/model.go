@@ -42,14 +42,22 @@ type Model struct {
 }
 
 // Weights are the decoder's parameters. Norm weights and the embedding
-// keep PyTorch's layout; the layers' Linear weights are stored transposed
-// ([in,out], for nn.LinearT), with q, k, v fused into one matrix and gate,
-// up into another at load.
+// keep PyTorch's layout; the layers' float32 Linear weights are stored
+// transposed ([in,out], for nn.LinearT), with q, k, v fused into one
+// matrix and gate, up into another at load.
+//
+// With bfloat16 storage (LoadOptions.Weights) a layer's Linear weights are
+// its …16 fields instead, in PyTorch's [out,in] layout (q, k, v and gate,
+// up fused the same way) and its float32 fields nil; the embedding and LM
+// head likewise (Embed16, LMHead16). Norms and biases are float32 always.
 type Weights struct {
-	Embed  []float32 // [V,C]
+	Embed  []float32 // [V,C]; nil when Embed16 holds it
 	Layers []Layer
 	Norm   []float32 // [C] final RMSNorm
-	LMHead []float32 // [V,C]; the same slice as Embed when tied
+	LMHead []float32 // [V,C]; the same slice as Embed when tied; nil when LMHead16 holds it
+
+	Embed16  []uint16 // [V,C] bfloat16, or nil
+	LMHead16 []uint16 // [V,C] bfloat16 (the same slice as Embed16 when tied), or nil
 }
 
 // Layer is one pre-norm decoder block. QD = NumHeads·HeadDim, KD =
@@ -65,6 +73,70 @@ type Layer struct {
 	GateUpB  []float32 // [2F] or nil (mlp_bias)
 	DownWT   []float32 // [F,C]
 	DownB    []float32 // [C] or nil
+
+	// The Linear weights in bfloat16, [out,in] (nil when float32).
+	QKVW16    []uint16 // [QD+2KD,C]: q, k, v rows
+	OW16      []uint16 // [C,QD]
+	GateUpW16 []uint16 // [2F,C]: gate then up rows
+	DownW16   []uint16 // [C,F]
+}
+
+// BF16 reports whether the layer's Linear weights are bfloat16.
+func (L *Layer) BF16() bool { return L.QKVW16 != nil }
+
+// Storage is how a model keeps its weights in memory.
+type Storage int
+
+const (
+	// StorageAuto keeps what the checkpoint stores: bfloat16 where its
+	// weights are BF16 (as EXAONE and Llama releases are; a block by its
+	// q_proj), float32 otherwise — as transformers'
+	// from_pretrained(dtype="auto"). A model fine-tuned by lmtrain (BF16
+	// frozen blocks, F32 trained ones) reloads as it was trained.
+	StorageAuto Storage = iota
+	// StorageFP32 widens every weight to float32 (exact for any
+	// checkpoint; twice bf16's memory).
+	StorageFP32
+	// StorageBF16 keeps the Linear weights, the embedding and the LM head
+	// in bfloat16, rounding F32 and F16 checkpoints to it (norms and
+	// biases stay float32). Products with them are float32 arithmetic on
+	// the widened weights (blas.MatMulBF16), so a BF16 checkpoint runs
+	// exactly as in float32 at half the memory.
+	StorageBF16
+)
+
+func (s Storage) String() string {
+	switch s {
+	case StorageFP32:
+		return "fp32"
+	case StorageBF16:
+		return "bf16"
+	}
+	return "auto"
+}
+
+// ParseStorage reads "auto", "fp32" or "bf16".
+func ParseStorage(s string) (Storage, error) {
+	switch s {
+	case "auto", "":
+		return StorageAuto, nil
+	case "fp32", "float32":
+		return StorageFP32, nil
+	case "bf16", "bfloat16":
+		return StorageBF16, nil
+	}
+	return StorageAuto, fmt.Errorf("weights %q: want auto, fp32 or bf16", s)
+}
+
+// LoadOptions choose how Load keeps the weights.
+type LoadOptions struct {
+	// Weights is the storage of the weights (StorageAuto by default).
+	Weights Storage
+	// TrainTop keeps the top TrainTop blocks, the LM head and, for a tied
+	// model, the embedding in float32 whatever Weights says, so that they
+	// can be fine-tuned (NewGrads(topN ≤ TrainTop)) while the frozen rest
+	// stays bfloat16.
+	TrainTop int
 }
 
 // names are one model type's tensor names.
@@ -87,8 +159,12 @@ var layouts = map[string]names{
 		gate: "mlp.c_fc_0", up: "mlp.c_fc_1", down: "mlp.c_proj"},
 }
 
-// Load reads a decoder from a Hugging Face model folder.
-func Load(dir string) (*Model, error) {
+// Load reads a decoder from a Hugging Face model folder, its weights
+// stored as the checkpoint stores them (StorageAuto).
+func Load(dir string) (*Model, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(dir string, o LoadOptions) (*Model, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -98,7 +174,7 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	defer r.Close()
-	w, err := LoadWeights(r, cfg)
+	w, err := LoadWeightsWith(r, cfg, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", dir, err)
 	}
@@ -126,17 +202,46 @@ func New(cfg *Config, w *Weights) *Model {
 	return &Model{Cfg: *cfg, W: w, InvFreq: cfg.InvFreq(), GenEOS: cfg.EOSTokenIDs}
 }
 
-// LoadWeights reads the weights of cfg's model type from r.
+// LoadWeights reads the weights of cfg's model type from r, stored as the
+// checkpoint stores them (StorageAuto).
 func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
+	return LoadWeightsWith(r, cfg, LoadOptions{})
+}
+
+// LoadWeightsWith reads the weights of cfg's model type from r, stored as
+// o says.
+func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weights, error) {
 	n, ok := layouts[cfg.ModelType]
 	if !ok {
 		return nil, fmt.Errorf("model_type %q: want llama or exaone", cfg.ModelType)
 	}
+	if o.TrainTop < 0 || o.TrainTop > cfg.NumLayers {
+		return nil, fmt.Errorf("LoadOptions.TrainTop = %d: the model has %d layers", o.TrainTop, cfg.NumLayers)
+	}
+	// bf reports whether a tensor is to be kept in bfloat16: always under
+	// StorageBF16, under StorageAuto when the checkpoint stores it so.
+	bf := func(name string) bool {
+		if o.Weights == StorageAuto {
+			in, ok := r.Info(name)
+			return ok && in.DType == safetensors.BF16
+		}
+		return o.Weights == StorageBF16
+	}
+	// The embedding and head stay float32 when trained: the head always
+	// is, and a tied model's embedding is the head.
+	headBF := bf(n.lmHead+".weight") && o.TrainTop == 0
+	embedBF := bf(n.embed+".weight") && (o.TrainTop == 0 || !cfg.TieEmbeddings)
 	C, F, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
 	QD, KD := cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
 	var err error
 	w := &Weights{}
-	if w.Embed, err = r.Float32(n.embed+".weight", []int{V, C}); err != nil {
+	if embedBF {
+		w.Embed16 = make([]uint16, V*C)
+		err = r.ReadBF16(n.embed+".weight", []int{V, C}, w.Embed16)
+	} else {
+		w.Embed, err = r.Float32(n.embed+".weight", []int{V, C})
+	}
+	if err != nil {
 		return nil, err
 	}
 	if w.Norm, err = r.Float32(n.norm+".weight", []int{C}); err != nil {
@@ -144,29 +249,60 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 	}
 	switch {
 	case cfg.TieEmbeddings:
-		w.LMHead = w.Embed
-	case r.Has(n.lmHead + ".weight"):
-		if w.LMHead, err = r.Float32(n.lmHead+".weight", []int{V, C}); err != nil {
-			return nil, err
-		}
-	default:
+		w.LMHead, w.LMHead16 = w.Embed, w.Embed16
+	case !r.Has(n.lmHead + ".weight"):
 		return nil, fmt.Errorf("no %s.weight and tie_word_embeddings is false", n.lmHead)
+	case headBF:
+		w.LMHead16 = make([]uint16, V*C)
+		err = r.ReadBF16(n.lmHead+".weight", []int{V, C}, w.LMHead16)
+	default:
+		w.LMHead, err = r.Float32(n.lmHead+".weight", []int{V, C})
 	}
-	// fused reads Linear weights [out_i,in] and returns them stacked and
-	// transposed, [in,Σout_i]; with biases, their concatenation.
-	fused := func(p string, in int, bias bool, parts []string, outs []int) (wt, b []float32, err error) {
+	if err != nil {
+		return nil, err
+	}
+	// fused16 reads Linear weights [out_i,in] as bfloat16, stacked:
+	// [Σout_i,in].
+	fused16 := func(p string, in int, parts []string, outs []int) ([]uint16, error) {
 		tot := 0
 		for _, o := range outs {
 			tot += o
 		}
-		all := make([]float32, tot*in)
+		all := make([]uint16, tot*in)
+		off := 0
+		for i, part := range parts {
+			if err := r.ReadBF16(p+part+".weight", []int{outs[i], in}, all[off*in:(off+outs[i])*in]); err != nil {
+				return nil, err
+			}
+			off += outs[i]
+		}
+		return all, nil
+	}
+	// fused reads Linear weights [out_i,in] and returns them stacked and
+	// transposed, [in,Σout_i] (or, with w16, stacked in bfloat16 into
+	// *w16); with biases, their concatenation.
+	fused := func(p string, in int, bias bool, parts []string, outs []int, w16 *[]uint16) (wt, b []float32, err error) {
+		tot := 0
+		for _, o := range outs {
+			tot += o
+		}
 		if bias {
 			b = make([]float32, tot)
 		}
+		var all []float32
+		if w16 != nil {
+			if *w16, err = fused16(p, in, parts, outs); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			all = make([]float32, tot*in)
+		}
 		off := 0
 		for i, part := range parts {
-			if err := r.ReadFloat32(p+part+".weight", []int{outs[i], in}, all[off*in:(off+outs[i])*in]); err != nil {
-				return nil, nil, err
+			if w16 == nil {
+				if err := r.ReadFloat32(p+part+".weight", []int{outs[i], in}, all[off*in:(off+outs[i])*in]); err != nil {
+					return nil, nil, err
+				}
 			}
 			if bias {
 				if err := r.ReadFloat32(p+part+".bias", []int{outs[i]}, b[off:off+outs[i]]); err != nil {
@@ -176,6 +312,9 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 				return nil, nil, fmt.Errorf("%s%s.bias present but the config says no bias", p, part)
 			}
 			off += outs[i]
+		}
+		if w16 != nil {
+			return nil, b, nil
 		}
 		return nn.TransposeWeight(all, tot, in), b, nil
 	}
@@ -190,16 +329,20 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 			return nil, err
 		}
 		ab, mb := cfg.AttentionBias, cfg.MLPBias
-		if L.QKVWT, L.QKVB, err = fused(p, C, ab, []string{n.q, n.k, n.v}, []int{QD, KD, KD}); err != nil {
+		var qkv16, o16, gu16, down16 *[]uint16
+		if bf(p+n.q+".weight") && l < cfg.NumLayers-o.TrainTop {
+			qkv16, o16, gu16, down16 = &L.QKVW16, &L.OW16, &L.GateUpW16, &L.DownW16
+		}
+		if L.QKVWT, L.QKVB, err = fused(p, C, ab, []string{n.q, n.k, n.v}, []int{QD, KD, KD}, qkv16); err != nil {
 			return nil, err
 		}
-		if L.OWT, L.OB, err = fused(p, QD, ab, []string{n.o}, []int{C}); err != nil {
+		if L.OWT, L.OB, err = fused(p, QD, ab, []string{n.o}, []int{C}, o16); err != nil {
 			return nil, err
 		}
-		if L.GateUpWT, L.GateUpB, err = fused(p, C, mb, []string{n.gate, n.up}, []int{F, F}); err != nil {
+		if L.GateUpWT, L.GateUpB, err = fused(p, C, mb, []string{n.gate, n.up}, []int{F, F}, gu16); err != nil {
 			return nil, err
 		}
-		if L.DownWT, L.DownB, err = fused(p, F, mb, []string{n.down}, []int{C}); err != nil {
+		if L.DownWT, L.DownB, err = fused(p, F, mb, []string{n.down}, []int{C}, down16); err != nil {
 			return nil, err
 		}
 	}
@@ -212,3 +355,52 @@ func LoadWeights(r *safetensors.Reader, cfg *Config) (*Weights, error) {
 // ErrContext is returned when a sequence would run past
 // max_position_embeddings.
 var ErrContext = errors.New("decoder: sequence longer than max_position_embeddings")
+
+// Size counts the weights' parameters and their bytes in memory, for the
+// blocks, the embedding, the LM head and the final norm (a tied head
+// shares the embedding's, counted once, in embed).
+type Size struct {
+	Params, Bytes                                int
+	LayerBytes, EmbedBytes, HeadBytes, NormBytes int
+}
+
+// Size returns the sizes of w (float32 4 bytes, bfloat16 2).
+func (w *Weights) Size() Size {
+	var s Size
+	add := func(f []float32, h []uint16) int {
+		s.Params += len(f) + len(h)
+		return 4*len(f) + 2*len(h)
+	}
+	for i := range w.Layers {
+		L := &w.Layers[i]
+		for _, f := range [][]float32{L.AttnNorm, L.QKVWT, L.QKVB, L.OWT, L.OB, L.MLPNorm, L.GateUpWT, L.GateUpB, L.DownWT, L.DownB} {
+			s.LayerBytes += add(f, nil)
+		}
+		for _, h := range [][]uint16{L.QKVW16, L.OW16, L.GateUpW16, L.DownW16} {
+			s.LayerBytes += add(nil, h)
+		}
+	}
+	s.EmbedBytes = add(w.Embed, w.Embed16)
+	if w.tied() {
+		s.HeadBytes = s.EmbedBytes
+	} else {
+		s.HeadBytes = add(w.LMHead, w.LMHead16)
+	}
+	s.NormBytes = add(w.Norm, nil)
+	s.Bytes = s.LayerBytes + s.EmbedBytes + s.NormBytes
+	if !w.tied() {
+		s.Bytes += s.HeadBytes
+	}
+	return s
+}
+
+// tied reports whether the LM head is the embedding matrix.
+func (w *Weights) tied() bool {
+	switch {
+	case w.LMHead16 != nil && w.Embed16 != nil:
+		return &w.LMHead16[0] == &w.Embed16[0]
+	case w.LMHead != nil && w.Embed != nil:
+		return &w.LMHead[0] == &w.Embed[0]
+	}
+	return false
+}

@@ -2,16 +2,18 @@ package decoder
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kormed/kormed/nn"
 	"github.com/kormed/kormed/safetensors"
 )
 
 // Tensors returns the model's weights as Hugging Face tensors of its model
-// type, F32, under their original names: q, k, v and gate, up split apart
-// again and the Linear weights back in PyTorch's [out,in] layout, biases
-// where the model has them. A tied model has no lm_head.weight (as
-// transformers saves it). The values are copies.
+// type under their original names: q, k, v and gate, up split apart again
+// and the Linear weights back in PyTorch's [out,in] layout, biases where
+// the model has them. A tied model has no lm_head.weight (as transformers
+// saves it). Float32 weights are F32 tensors, bfloat16 ones BF16 tensors
+// of the same values. The values are copies.
 func (m *Model) Tensors() []safetensors.Tensor {
 	n := layouts[m.Cfg.ModelType]
 	cfg := &m.Cfg
@@ -23,35 +25,62 @@ func (m *Model) Tensors() []safetensors.Tensor {
 	}
 	// split writes the parts of a fused transposed weight wt [in,Σout] as
 	// Linear weights [out_i,in], and of its bias.
-	split := func(p string, wt, b []float32, in int, parts []string, outs []int) {
+	// With w16 set the weight is that bfloat16 [Σout,in] instead.
+	split := func(p string, wt []float32, w16 []uint16, b []float32, in int, parts []string, outs []int) {
 		tot := 0
 		for _, o := range outs {
 			tot += o
 		}
-		w := nn.TransposeWeight(wt, in, tot) // [Σout,in]
+		var w []float32
+		if w16 != nil {
+			w = widen(w16)
+		} else {
+			w = nn.TransposeWeight(wt, in, tot) // [Σout,in]
+		}
 		off := 0
 		for i, part := range parts {
-			ts = append(ts, safetensors.Float32s(p+part+".weight", []int{outs[i], in}, w[off*in:(off+outs[i])*in]))
+			t := safetensors.Float32s(p+part+".weight", []int{outs[i], in}, w[off*in:(off+outs[i])*in])
+			if w16 != nil {
+				t.DType = safetensors.BF16 // the widened values convert back exactly
+			}
+			ts = append(ts, t)
 			if b != nil {
 				add(p+part+".bias", []int{outs[i]}, b[off:off+outs[i]])
 			}
 			off += outs[i]
 		}
 	}
-	add(n.embed+".weight", []int{V, C}, m.W.Embed)
+	// matrix adds the embedding or the head, float32 or bfloat16.
+	matrix := func(name string, f []float32, h []uint16) {
+		if h != nil {
+			ts = append(ts, safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: []int{V, C}, Floats: widen(h)})
+			return
+		}
+		add(name, []int{V, C}, f)
+	}
+	matrix(n.embed+".weight", m.W.Embed, m.W.Embed16)
 	for l := range m.W.Layers {
 		L := &m.W.Layers[l]
 		p := fmt.Sprintf(n.layer, l)
 		add(p+n.attnNorm+".weight", []int{C}, L.AttnNorm)
 		add(p+n.mlpNorm+".weight", []int{C}, L.MLPNorm)
-		split(p, L.QKVWT, L.QKVB, C, []string{n.q, n.k, n.v}, []int{QD, KD, KD})
-		split(p, L.OWT, L.OB, QD, []string{n.o}, []int{C})
-		split(p, L.GateUpWT, L.GateUpB, C, []string{n.gate, n.up}, []int{F, F})
-		split(p, L.DownWT, L.DownB, F, []string{n.down}, []int{C})
+		split(p, L.QKVWT, L.QKVW16, L.QKVB, C, []string{n.q, n.k, n.v}, []int{QD, KD, KD})
+		split(p, L.OWT, L.OW16, L.OB, QD, []string{n.o}, []int{C})
+		split(p, L.GateUpWT, L.GateUpW16, L.GateUpB, C, []string{n.gate, n.up}, []int{F, F})
+		split(p, L.DownWT, L.DownW16, L.DownB, F, []string{n.down}, []int{C})
 	}
 	add(n.norm+".weight", []int{C}, m.W.Norm)
 	if !cfg.TieEmbeddings {
-		add(n.lmHead+".weight", []int{V, C}, m.W.LMHead)
+		matrix(n.lmHead+".weight", m.W.LMHead, m.W.LMHead16)
 	}
 	return ts
+}
+
+// widen returns bfloat16 bits as float32.
+func widen(h []uint16) []float32 {
+	f := make([]float32, len(h))
+	for i, x := range h {
+		f[i] = math.Float32frombits(uint32(x) << 16)
+	}
+	return f
 }
