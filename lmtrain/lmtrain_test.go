@@ -288,14 +288,19 @@ func rawTensors(t *testing.T, dir string) map[string]string {
 
 func TestSaveReloads(t *testing.T) {
 	for _, o := range []testmodel.DecoderOptions{
-		{Arch: "exaone", DType: safetensors.BF16},
+		{Arch: "exaone", DType: safetensors.BF16, Layers: 3},
 		{Arch: "llama", DType: safetensors.F16, Tie: "true", AttentionBias: true, Layers: 3},
 	} {
 		t.Run(o.Arch, func(t *testing.T) {
 			src := tinyModel(t, o)
-			g, err := chat.Load(src)
+			// As Run loads it: the frozen blocks of the BF16 model stay
+			// bfloat16, the top 2 float32.
+			g, err := chat.LoadWith(src, decoder.LoadOptions{TrainTop: 2})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if bf := g.Model.W.Layers[0].BF16(); bf != (o.DType == safetensors.BF16) {
+				t.Fatalf("frozen block 0 bf16 = %v", bf)
 			}
 			exs := examples(t, g)
 			tr, err := NewTrainer(g.Model, 2, 0.9, 0.999, 1e-8, 0.01)
@@ -495,7 +500,7 @@ func TestShippedRecipe(t *testing.T) {
 	}
 	c := r.Config
 	if c.Data != "/data/pq.jsonl" || c.TopN != 4 || c.LR != 2e-5 || c.Accumulate != 4 || c.Epochs != 3 ||
-		c.Model != "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct" || c.Output != filepath.Join("runs", "pubmedqa-ko") || c.Seed != 42 {
+		c.Model != "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct" || c.Output != filepath.Join("runs", "pubmedqa-ko") || c.Seed != 42 || c.FrozenWeights != "bf16" {
 		t.Fatalf("config %+v", c)
 	}
 	dir := t.TempDir()
@@ -516,5 +521,42 @@ func TestShippedRecipe(t *testing.T) {
 	os.WriteFile(p, []byte("[[stage]]\nloss = \"mnrl\"\ndata = \"d\"\n"), 0o644)
 	if IsRecipe(p) {
 		t.Fatal("an encoder recipe taken for a causal_lm one")
+	}
+}
+
+// frozen_weights = "bf16" keeps an F32 checkpoint's frozen blocks in
+// bfloat16 while training; the saved model still has the source's frozen
+// tensors bit for bit (not their rounding), and the loss stays within
+// bf16 rounding of the float32 run's.
+func TestRunFrozenBF16(t *testing.T) {
+	src := tinyModel(t, testmodel.DecoderOptions{Layers: 3})
+	data := writeData(t)
+	var reps [2]*Report
+	for i, fw := range []string{"fp32", "bf16"} {
+		c := runCfg(src, data, filepath.Join(t.TempDir(), "run"))
+		c.FrozenWeights = fw
+		rep, err := Run(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps[i] = rep
+		before, after := rawTensors(t, src), rawTensors(t, rep.Model)
+		for n, b := range before {
+			frozen := !strings.Contains(n, "transformer.h.2.") && n != "transformer.ln_f.weight" && n != "lm_head.weight"
+			if frozen && after[n] != b {
+				t.Fatalf("%s: frozen %s changed", fw, n)
+			}
+			if !frozen && after[n] == b {
+				t.Fatalf("%s: trained %s did not change", fw, n)
+			}
+		}
+	}
+	if d := math.Abs(reps[1].FirstLoss-reps[0].FirstLoss) / reps[0].FirstLoss; d == 0 || d > 1e-2 {
+		t.Fatalf("first loss bf16 frozen %v, fp32 %v: want within bf16 rounding, not equal", reps[1].FirstLoss, reps[0].FirstLoss)
+	}
+	c := runCfg(src, data, filepath.Join(t.TempDir(), "run"))
+	c.FrozenWeights = "fp16"
+	if _, err := Run(context.Background(), c); err == nil || !strings.Contains(err.Error(), "frozen_weights") {
+		t.Fatalf("frozen_weights fp16: %v", err)
 	}
 }

@@ -60,6 +60,7 @@ type recipeStage struct {
 	MaxSteps        int     `toml:"max_steps"`
 	MaxLength       int     `toml:"max_length"`
 	Seed            uint64  `toml:"seed"`
+	FrozenWeights   string  `toml:"frozen_weights"`
 	CheckpointSteps int     `toml:"checkpoint_steps"`
 	KeepCheckpoints int     `toml:"keep_checkpoints"`
 	LogSteps        int     `toml:"log_steps"`
@@ -199,7 +200,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	c := Config{Model: model, Data: data, Output: output, TopN: s.TopN, LR: s.LR, WeightDecay: s.WeightDecay,
 		Beta1: s.Beta1, Beta2: s.Beta2, Eps: s.Eps, Schedule: s.Schedule, WarmupRatio: s.WarmupRatio,
 		WarmupSteps: s.WarmupSteps, MaxGradNorm: s.MaxGradNorm, Accumulate: s.Accumulate, Epochs: s.Epochs,
-		MaxSteps: s.MaxSteps, MaxLength: s.MaxLength, Seed: seed, CheckpointSteps: s.CheckpointSteps,
+		MaxSteps: s.MaxSteps, MaxLength: s.MaxLength, Seed: seed, FrozenWeights: s.FrozenWeights, CheckpointSteps: s.CheckpointSteps,
 		KeepCheckpoints: s.KeepCheckpoints, LogSteps: s.LogSteps}
 	// Check what can be checked before the model loads.
 	probe := c

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/decoder"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/safetensors"
@@ -43,6 +44,11 @@ type Config struct {
 	MaxSteps    int     `json:"max_steps"` // > 0: exactly this many optimiser steps (epochs repeat as needed)
 	MaxLength   int     `json:"max_length"`
 	Seed        uint64  `json:"seed"`
+	// FrozenWeights is how the frozen blocks (and an untied embedding)
+	// are kept in memory: "auto" or "" (as the checkpoint stores them:
+	// bfloat16 for a BF16 checkpoint such as EXAONE's), "bf16" or "fp32".
+	// The trained tensors are float32 always.
+	FrozenWeights string `json:"frozen_weights,omitempty"`
 
 	CheckpointSteps int `json:"checkpoint_steps"` // 0: only when interrupted
 	KeepCheckpoints int `json:"keep_checkpoints"`
@@ -71,6 +77,9 @@ func Defaults() Config {
 
 // withDefaults fills zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
+	if c.FrozenWeights == "auto" {
+		c.FrozenWeights = "" // the default; "" keeps older runs' fingerprints
+	}
 	d := Defaults()
 	setF := func(v *float64, def float64) {
 		if *v == 0 {
@@ -199,7 +208,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	w := c.Log
-	g, err := chat.Load(c.Model)
+	storage, err := decoder.ParseStorage(c.FrozenWeights)
+	if err != nil {
+		return nil, fmt.Errorf("frozen_weights: %v", err)
+	}
+	g, err := chat.LoadWith(c.Model, decoder.LoadOptions{Weights: storage, TrainTop: c.TopN})
 	if err != nil {
 		return nil, err
 	}

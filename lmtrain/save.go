@@ -81,10 +81,12 @@ func Save(m *decoder.Model, src, dir string, trained map[string]bool) error {
 		if !ok {
 			continue
 		}
-		switch info.DType {
-		case safetensors.F16, safetensors.BF16, safetensors.F64:
-			t.DType = info.DType
+		// Frozen: the source's values in its dtype (the model may hold
+		// them rounded to bfloat16).
+		if t.Floats, err = r.Float32(t.Name, t.Shape); err != nil {
+			return err
 		}
+		t.DType = info.DType
 	}
 	ents, err := os.ReadDir(src)
 	if err != nil {

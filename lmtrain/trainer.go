@@ -57,16 +57,7 @@ func (t *Trainer) Counts() (trainable, all int) {
 	for _, s := range t.Slots {
 		trainable += len(s.Data)
 	}
-	w := t.M.W
-	all = len(w.Embed) + len(w.Norm)
-	if !t.M.Cfg.TieEmbeddings {
-		all += len(w.LMHead)
-	}
-	for _, L := range w.Layers {
-		for _, x := range [][]float32{L.AttnNorm, L.QKVWT, L.QKVB, L.OWT, L.OB, L.MLPNorm, L.GateUpWT, L.GateUpB, L.DownWT, L.DownB} {
-			all += len(x)
-		}
-	}
+	all = t.M.W.Size().Params
 	return trainable, all
 }
 

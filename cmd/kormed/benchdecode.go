@@ -38,6 +38,7 @@ func benchDecode(ctx context.Context, args []string) error {
 	N := fs.Int("new", 32, "greedy tokens to generate")
 	warm := fs.Int("warmup", 1, "untimed prompt passes first")
 	bwGB := fs.Float64("bandwidth-gb", 2, "buffer size (GB) for the bandwidth measurement (0: skip it)")
+	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint), fp32 or bf16")
 	applyEngine := engineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -55,7 +56,11 @@ func benchDecode(ctx context.Context, args []string) error {
 		return fmt.Errorf("--prompt and --new must be at least 1")
 	}
 	t0 := time.Now()
-	m, err := decoder.Load(*dir)
+	storage, err := decoder.ParseStorage(*weights)
+	if err != nil {
+		return err
+	}
+	m, err := decoder.LoadWith(*dir, decoder.LoadOptions{Weights: storage})
 	if err != nil {
 		return err
 	}
@@ -107,35 +112,24 @@ func benchDecode(ctx context.Context, args []string) error {
 	genSec := time.Since(t0).Seconds()
 	hwm := procStatusKB("VmHWM")
 
-	w := m.W
-	layerBytes := 0
-	for _, L := range w.Layers {
-		for _, s := range [][]float32{L.AttnNorm, L.QKVWT, L.QKVB, L.OWT, L.OB, L.MLPNorm, L.GateUpWT, L.GateUpB, L.DownWT, L.DownB} {
-			layerBytes += 4 * len(s)
-		}
-	}
-	embedBytes := 4 * len(w.Embed)
-	headBytes := 4 * len(w.LMHead)
-	weightBytes := layerBytes + embedBytes + 4*len(w.Norm)
-	if &w.LMHead[0] != &w.Embed[0] {
-		weightBytes += headBytes
-	}
+	sz := m.W.Size()
+	weightBytes := sz.Bytes
 	// One generated token reads every layer weight and the LM head once
 	// (the embedding only for its one row), plus the cached keys and values.
-	tokenBytes := float64(layerBytes + headBytes + 4*len(w.Norm))
+	tokenBytes := float64(sz.LayerBytes + sz.HeadBytes + sz.NormBytes)
 	kd := cfg.NumKVHeads * cfg.HeadDim
 	meanPos := float64(*T) + float64(steps)/2
 	kvBytes := 2 * 4 * float64(kd) * float64(cfg.NumLayers) * meanPos
 
 	res := map[string]any{
 		"bench": "decode", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
-		"model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
+		"weights": storage.String(), "bf16_layers": m.W.Layers[0].BF16(), "model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
 		"prompt": *T, "new": *N, "load_seconds": loadSec,
 		"prompt_seconds": promptSec, "prompt_tokens_per_s": float64(*T) / promptSec,
 		"prompt_gflop_per_s": decoderPromptFLOPs(cfg, *T) / promptSec / 1e9,
 		"gen_steps":          steps, "gen_seconds": genSec, "gen_tokens_per_s": float64(steps) / genSec,
 		"ms_per_token": 1000 * genSec / float64(steps),
-		"weight_bytes": weightBytes, "layer_weight_bytes_each": layerBytes / max(cfg.NumLayers, 1),
+		"weight_bytes": weightBytes, "layer_weight_bytes_each": sz.LayerBytes / max(cfg.NumLayers, 1),
 		"token_weight_bytes": tokenBytes, "token_kv_bytes": kvBytes,
 		"peak_rss_mib": float64(hwm) / 1024, "generated": gen,
 	}

@@ -61,6 +61,7 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxSteps := fs.Int("max-steps", 0, "train exactly this many optimiser steps instead of --epochs")
 	maxLength := fs.Int("max-length", d.MaxLength, "tokens per example (prompt + answer + EOS); longer contexts are cut")
 	seed := fs.Uint64("seed", d.Seed, "seed of the data order")
+	frozen := fs.String("frozen-weights", "auto", "memory of the frozen blocks: auto (as the checkpoint: bf16 for a BF16 model), bf16 or fp32")
 	ckptSteps := fs.Int("checkpoint-steps", 0, "save a resumable checkpoint every N steps (0: only when interrupted)")
 	resume := fs.Bool("resume", false, "continue the run in --output from its last checkpoint")
 	noProgress := fs.Bool("no-progress", false, "no progress bar")
@@ -91,7 +92,7 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := lmtrain.Config{Data: *data, Output: *output, TopN: *topN, LR: *lr, WeightDecay: neg(*wd),
 		WarmupRatio: neg(*warmup), WarmupSteps: *warmupSteps, Schedule: *schedule, MaxGradNorm: neg(*clip),
 		Accumulate: *accum, Epochs: *epochs, MaxSteps: *maxSteps, MaxLength: *maxLength, Seed: *seed,
-		CheckpointSteps: *ckptSteps, Resume: *resume}
+		FrozenWeights: *frozen, CheckpointSteps: *ckptSteps, Resume: *resume}
 	if *maxSteps > 0 {
 		c.Epochs = 0
 	}
