@@ -25,8 +25,11 @@ import (
 // Defaults of Options.
 const (
 	DefaultK        = 5
-	DefaultBudget   = 4000 // runes of source text in the prompt
+	DefaultBudget   = 4000 // tokens (runes without a tokenizer) of source text in the prompt
 	DefaultMinDense = 0.80
+	// DefaultAnswerTokens is the room kept for the answer in a known
+	// context window when MaxTokens is 0 (at most a quarter of it).
+	DefaultAnswerTokens = 512
 )
 
 // MaxQuestionBytes bounds a question.
@@ -57,11 +60,25 @@ type Options struct {
 	// dense-only hits never count). A hit whose terms the BM25 side
 	// matched always counts (subject to MinScore).
 	MinDense float64
-	// Budget bounds the source text of the prompt in runes (DefaultBudget;
-	// Korean runs about 1–1.5 runes per token in BPE vocabularies). Sources
-	// are truncated to share it, the lowest ranked dropped when even their
-	// titles do not fit; the question is never cut.
+	// Budget bounds the source text of the prompt (DefaultBudget) in
+	// tokens counted by Tokens, or in runes when Tokens is nil (an
+	// estimate: Korean runs about 1–1.5 runes per token in BPE
+	// vocabularies). Sources are truncated to share it, the lowest ranked
+	// dropped when even their titles do not fit; the question is never
+	// cut.
 	Budget int
+	// Tokens counts a text's tokens in the generator's vocabulary (nil:
+	// runes). PromptTokens counts a whole request as the model sees it,
+	// chat template included (nil: the Tokens of the messages' contents
+	// plus 4 a message).
+	Tokens       func(string) int
+	PromptTokens func([]llm.Message) int
+	// Context is the generator's context window in tokens (its
+	// max_position_embeddings; 0: unknown). When known, the source budget
+	// is lowered so that the whole prompt and the answer's MaxTokens
+	// (DefaultAnswerTokens, at most a quarter of Context, when 0) fit,
+	// and a question that does not fit with one source is refused.
+	Context int
 	// Model, MaxTokens, Temperature go to the generator.
 	Model       string
 	MaxTokens   int
@@ -178,9 +195,19 @@ func Ask(ctx context.Context, svc *search.Service, gen llm.Generator, question s
 		a.Notes = append(a.Notes, fmt.Sprintf("no source passed the relevance threshold (%d hits retrieved)", len(resp.Hits)))
 		return a, emit(a.Text)
 	}
-	msgs, kept := Prompt(question, a.Sources, opts.Budget)
+	msgs, kept, budget, err := prompt(question, a.Sources, opts)
+	if err != nil {
+		return nil, err
+	}
+	unit := "tokens"
+	if opts.Tokens == nil {
+		unit = "characters"
+	}
+	if budget < opts.Budget {
+		a.Notes = append(a.Notes, fmt.Sprintf("the source budget was lowered from %d to %d tokens so that the prompt and the answer's %d tokens fit the model's context of %d", opts.Budget, budget, reserve(opts), opts.Context))
+	}
 	if kept < len(a.Sources) {
-		a.Notes = append(a.Notes, fmt.Sprintf("%d of %d sources fit the context budget of %d characters", kept, len(a.Sources), opts.Budget))
+		a.Notes = append(a.Notes, fmt.Sprintf("%d of %d sources fit the context budget of %d %s", kept, len(a.Sources), budget, unit))
 		a.Sources = a.Sources[:kept]
 	}
 	res, err := gen.Generate(ctx, llm.Request{Messages: msgs, Model: opts.Model, MaxTokens: opts.MaxTokens, Temperature: opts.Temperature}, emit)
@@ -206,10 +233,68 @@ func Relevant(h search.Hit, opts Options) bool {
 	return opts.MinDense >= 0 && h.Dense != nil && h.Dense.Score >= opts.MinDense
 }
 
+// reserve is the room kept for the answer in a known context.
+func reserve(opts Options) int {
+	if opts.MaxTokens > 0 {
+		return opts.MaxTokens
+	}
+	return min(DefaultAnswerTokens, opts.Context/4)
+}
+
+// prompt builds the messages within opts' budget and, when the context
+// is known, within what the context leaves for the sources: it returns
+// the messages, how many sources fit and the budget used.
+func prompt(question string, sources []Source, opts Options) ([]llm.Message, int, int, error) {
+	count := opts.Tokens
+	if count == nil {
+		count = utf8.RuneCountInString
+	}
+	total := opts.PromptTokens
+	if total == nil {
+		total = func(msgs []llm.Message) int {
+			n := 0
+			for _, m := range msgs {
+				n += count(m.Content) + 4
+			}
+			return n
+		}
+	}
+	budget := opts.Budget
+	if opts.Context <= 0 {
+		msgs, kept := Prompt(question, sources, budget, count)
+		return msgs, kept, budget, nil
+	}
+	answer := reserve(opts)
+	bare, _ := Prompt(question, nil, 0, count)
+	fixed := total(bare)
+	if fixed+answer > opts.Context {
+		return nil, 0, 0, &RequestError{fmt.Sprintf("the question and instructions take %d tokens and the answer %d (max_tokens): more than the model's context of %d tokens; shorten the question or lower max_tokens", fixed, answer, opts.Context)}
+	}
+	budget = min(budget, opts.Context-answer-fixed)
+	// Blocks are counted one by one; the whole prompt may count a few
+	// tokens more: lower the budget by the excess until it fits.
+	for try := 0; try < 4; try++ {
+		msgs, kept := Prompt(question, sources, budget, count)
+		if kept == 0 && len(sources) > 0 {
+			return nil, 0, 0, &RequestError{fmt.Sprintf("no source fits the %d tokens the model's context of %d leaves after the question and instructions (%d tokens) and the answer (%d); shorten the question or lower max_tokens", max(budget, 0), opts.Context, fixed, answer)}
+		}
+		over := total(msgs) + answer - opts.Context
+		if over <= 0 {
+			return msgs, kept, budget, nil
+		}
+		budget -= over
+	}
+	return nil, 0, 0, fmt.Errorf("rag: the prompt does not fit the model's context of %d tokens after 4 tries (token counts not additive)", opts.Context)
+}
+
 // Prompt builds the messages for question over sources, fitting the
-// sources' text into budget runes; it returns how many sources fit.
-func Prompt(question string, sources []Source, budget int) ([]llm.Message, int) {
-	blocks, kept := fit(sources, budget)
+// sources' text into budget units of count (nil: runes); it returns how
+// many sources fit.
+func Prompt(question string, sources []Source, budget int, count func(string) int) ([]llm.Message, int) {
+	if count == nil {
+		count = utf8.RuneCountInString
+	}
+	blocks, kept := fit(sources, budget, count)
 	var sb strings.Builder
 	sb.WriteString("[자료]\n")
 	for _, b := range blocks {
@@ -222,18 +307,20 @@ func Prompt(question string, sources []Source, budget int) ([]llm.Message, int) 
 	return []llm.Message{{Role: "system", Content: SystemPrompt}, {Role: "user", Content: sb.String()}}, kept
 }
 
-// minBody is the least body text worth a source in the prompt.
+// minBody is the least body text (tokens or runes) worth a source in the
+// prompt.
 const minBody = 20
 
-// fit renders "[n] 제목 — 내용" blocks whose total length is at most
-// budget runes: the budget is shared out (short sources keep all their
-// text, the rest is split evenly among the longer ones), and the lowest
-// ranked sources are dropped while a source would get less than minBody
-// runes of text.
-func fit(sources []Source, budget int) ([]string, int) {
+// fit renders "[n] 제목 — 내용" blocks whose total length, as count
+// measures them, is at most budget: the budget is shared out (short
+// sources keep all their text, the rest is split evenly among the longer
+// ones), and the lowest ranked sources are dropped while a source would
+// get less than minBody of text.
+func fit(sources []Source, budget int, count func(string) int) ([]string, int) {
 	for n := len(sources); n > 0; n-- {
 		heads := make([]string, n)
 		bodies := make([][]rune, n)
+		sizes := make([]int, n)
 		need := 0
 		for i, s := range sources[:n] {
 			title := s.Title
@@ -242,7 +329,8 @@ func fit(sources []Source, budget int) ([]string, int) {
 			}
 			heads[i] = fmt.Sprintf("[%d] %s — ", s.N, title)
 			bodies[i] = []rune(body(s))
-			need += utf8.RuneCountInString(heads[i])
+			sizes[i] = count(string(bodies[i]))
+			need += count(heads[i])
 		}
 		left := budget - need
 		if left < minBody*n {
@@ -253,24 +341,39 @@ func fit(sources []Source, budget int) ([]string, int) {
 		for i := range order {
 			order[i] = i
 		}
-		sort.SliceStable(order, func(a, b int) bool { return len(bodies[order[a]]) < len(bodies[order[b]]) })
+		sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] < sizes[order[b]] })
 		alloc := make([]int, n)
 		for j, i := range order {
 			share := left / (n - j)
-			alloc[i] = min(len(bodies[i]), share)
+			alloc[i] = min(sizes[i], share)
 			left -= alloc[i]
 		}
 		out := make([]string, n)
 		for i := range out {
-			b := bodies[i]
-			if alloc[i] < len(b) {
-				b = append(b[:alloc[i]-1:alloc[i]-1], '…')
+			b := string(bodies[i])
+			if alloc[i] < sizes[i] {
+				b = cut(bodies[i], alloc[i], count)
 			}
-			out[i] = heads[i] + string(b)
+			out[i] = heads[i] + b
 		}
 		return out, n
 	}
 	return nil, 0
+}
+
+// cut returns the longest prefix of b that, followed by "…", counts at
+// most limit (by bisection: counts grow with the prefix, near enough).
+func cut(b []rune, limit int, count func(string) int) string {
+	lo, hi := 0, len(b) // b[:lo]+"…" fits; b[:hi]+"…" does not (or hi = len)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if count(string(b[:mid])+"…") <= limit {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return string(b[:lo]) + "…"
 }
 
 // body is a source's text for the prompt: the document text (the snippet

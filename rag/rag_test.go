@@ -3,6 +3,7 @@ package rag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -137,7 +138,7 @@ func TestBudget(t *testing.T) {
 		{N: 3, ID: "c", Title: "더긴약", text: long + long},
 	}
 	question := strings.Repeat("아주 긴 질문 ", 100)
-	msgs, kept := Prompt(question, src, 300)
+	msgs, kept := Prompt(question, src, 300, nil)
 	if kept != 3 {
 		t.Fatalf("kept %d", kept)
 	}
@@ -148,7 +149,7 @@ func TestBudget(t *testing.T) {
 	if !strings.Contains(user, "[질문]\n"+question+"\n") {
 		t.Error("question cut")
 	}
-	blocks, _ := fit(src, 300)
+	blocks, _ := fit(src, 300, utf8.RuneCountInString)
 	total := 0
 	for _, b := range blocks {
 		total += utf8.RuneCountInString(b)
@@ -161,10 +162,10 @@ func TestBudget(t *testing.T) {
 		t.Errorf("unequal shares %q", blocks)
 	}
 	// Too small a budget drops the lowest ranked sources.
-	if _, kept := Prompt("질문", src, 45); kept != 1 {
+	if _, kept := Prompt("질문", src, 45, nil); kept != 1 {
 		t.Errorf("budget 45 kept %d", kept)
 	}
-	if _, kept := Prompt("질문", src, 5); kept != 0 {
+	if _, kept := Prompt("질문", src, 5, nil); kept != 0 {
 		t.Errorf("budget 5 kept %d", kept)
 	}
 	// Ask reports the drop.
@@ -292,3 +293,88 @@ func TestAskErrors(t *testing.T) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// TestTokenBudget counts the budget in tokens: here UTF-8 bytes, what a
+// byte-level BPE without merges (kormed testmodel's decoders) counts, so
+// a Hangul syllable is 3 tokens.
+func TestTokenBudget(t *testing.T) {
+	bytes := func(s string) int { return len(s) }
+	long := strings.Repeat("가나다라마바사 ", 200)
+	src := []Source{
+		{N: 1, ID: "a", Title: "짧은약", text: "짧다."},
+		{N: 2, ID: "b", Title: "긴약", text: long},
+		{N: 3, ID: "c", Title: "더긴약", text: long + long},
+	}
+	blocks, kept := fit(src, 300, bytes)
+	total := 0
+	for _, b := range blocks {
+		total += len(b)
+	}
+	// The heads ("[2] 긴약 — " is 15 bytes, "[3] 더긴약 — " 18) and the
+	// short source leave 121 bytes to each long body: 5 × "가나다라마바사 "
+	// (22) + "가나" (6) + "…" (3) = 119, one more syllable would be 122.
+	if kept != 3 || total > 300 || total < 295 || blocks[0] != "[1] 짧은약 — 짧다." {
+		t.Errorf("kept %d, %d bytes: %q", kept, total, blocks)
+	}
+	if len(blocks[1]) != 15+119 || len(blocks[2]) != 18+119 || !strings.HasSuffix(blocks[2], "…") {
+		t.Errorf("cut to %d and %d bytes: %q", len(blocks[1]), len(blocks[2]), blocks[1:])
+	}
+
+	// Ask with the counter: the note says tokens.
+	svc := service(t)
+	gen := &echo{reply: "답 [1]"}
+	a, err := Ask(context.Background(), svc, gen, "해열 진통", Options{K: 5, Budget: 100, Tokens: bytes, Search: search.Request{Mode: search.ModeBM25}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Notes[len(a.Notes)-1]; !strings.HasSuffix(n, "sources fit the context budget of 100 tokens") {
+		t.Errorf("notes %q", a.Notes)
+	}
+
+	// A context window of 1200 tokens, 200 for the answer: the prompt
+	// (system 4+… and user messages, counted whole) takes what is left.
+	whole := func(msgs []llm.Message) int {
+		n := 0
+		for _, m := range msgs {
+			n += len(m.Content) + 10
+		}
+		return n
+	}
+	opts := Options{K: 5, Tokens: bytes, PromptTokens: whole, Context: 1200, MaxTokens: 200, Search: search.Request{Mode: search.ModeBM25}}
+	a, err = Ask(context.Background(), svc, gen, "해열 진통", opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whole(gen.got.Messages); got > 1000 || got < 950 {
+		t.Errorf("prompt %d tokens, want at most 1000 (and near it)", got)
+	}
+	// What the answer and the prompt without sources leave is the
+	// budget.
+	bare, _ := Prompt("해열 진통", nil, 0, bytes)
+	fixed := whole(bare)
+	if fixed != 834 { // system 674 bytes, user frame and question 140, 2 × 10
+		t.Errorf("prompt without sources: %d tokens, want 834", fixed)
+	}
+	if want := fmt.Sprintf("the source budget was lowered from 4000 to %d tokens so that the prompt and the answer's 200 tokens fit the model's context of 1200", 1200-200-fixed); !containsStr(a.Notes, want) {
+		t.Errorf("notes %q, want %q", a.Notes, want)
+	}
+	// A question that leaves no room: refused as the caller's fault.
+	opts.Context = 800
+	_, err = Ask(context.Background(), svc, gen, "해열 진통", opts, nil)
+	if !IsRequestError(err) || !strings.Contains(err.Error(), "more than the model's context of 800 tokens") {
+		t.Errorf("context 800: %v", err)
+	}
+	opts.Context = fixed + 200 + 10 // room for less than one source
+	_, err = Ask(context.Background(), svc, gen, "해열 진통", opts, nil)
+	if !IsRequestError(err) || !strings.Contains(err.Error(), "no source fits the 10 tokens") {
+		t.Errorf("context %d: %v", opts.Context, err)
+	}
+	// MaxTokens 0 keeps DefaultAnswerTokens, at most a quarter of the
+	// context.
+	if r := reserve(Options{Context: 1200}); r != 300 {
+		t.Errorf("reserve %d", r)
+	}
+	if r := reserve(Options{Context: 32768}); r != DefaultAnswerTokens {
+		t.Errorf("reserve %d", r)
+	}
+}
