@@ -27,46 +27,72 @@ func runAsk(ctx context.Context, args []string) error {
 	return askMain(ctx, args, os.Stdout, os.Stderr)
 }
 
-// llmFlags adds --llm-url, --llm-model, --llm-key and --llm-timeout to fs;
-// after fs.Parse the returned function gives the generator (nil, "" when
-// neither --llm-url nor --llm-model is set and defURL is "") and its model.
-func llmFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, error) {
+// llmFlags adds --llm-url, --llm-model, --llm-key, --llm-timeout,
+// --generator and --tokenizer to fs; after fs.Parse the returned function
+// gives the generator (nil, "" when neither --llm-url nor --llm-model is
+// set and defURL is ""), its model and the token counter of the context
+// budget (the --generator model's, --tokenizer's, else nil: characters).
+func llmFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, *chat.Counter, error) {
 	url := fs.String("llm-url", defURL, "OpenAI-compatible API base: Ollama http://localhost:11434/v1, vLLM http://HOST:8000/v1, llama.cpp http://HOST:8080/v1, https://api.openai.com/v1")
 	name := fs.String("llm-model", os.Getenv("KORMED_LLM_MODEL"), "model the LLM server serves, e.g. qwen2.5:7b or exaone3.5:2.4b (default $KORMED_LLM_MODEL)")
 	key := fs.String("llm-key", "", "API key sent as Authorization: Bearer (default $OPENAI_API_KEY)")
 	timeout := fs.Duration("llm-timeout", llm.DefaultTimeout, "bound on one LLM request, the streamed answer included")
 	engine := fs.String("generator", "", "answer with kormed's own decoder instead of an LLM server: a decoder model folder or Hugging Face id (EXAONE 3.x, Llama; 'kormed testmodel --arch exaone' writes a tiny one)")
-	return func() (llm.Generator, string, error) {
+	tokDir := fs.String("tokenizer", "", "folder with the LLM server's model's tokenizer.json (and chat template, config.json) so that --budget counts its tokens and the prompt fits its context; without it (and without --generator) --budget counts characters")
+	return func() (llm.Generator, string, *chat.Counter, error) {
 		if *engine != "" {
+			if *tokDir != "" {
+				return nil, "", nil, errors.New("--tokenizer goes with --llm-url/--llm-model: the --generator model counts with its own tokenizer")
+			}
 			dir, err := resolveModel(context.Background(), *engine, hub.Options{Log: os.Stderr, Progress: os.Stderr})
 			if err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
 			g, err := chat.Load(dir)
 			if err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
-			return g.LLM(*engine), *engine, nil
+			return g.LLM(*engine), *engine, g.Counter(), nil
 		}
 		if *url == "" && *name == "" {
-			return nil, "", nil
+			if *tokDir != "" {
+				return nil, "", nil, errors.New("--tokenizer needs --llm-url/--llm-model (the model it counts for)")
+			}
+			return nil, "", nil, nil
+		}
+		var counter *chat.Counter
+		if *tokDir != "" {
+			var err error
+			if counter, err = chat.LoadCounter(*tokDir); err != nil {
+				return nil, "", nil, fmt.Errorf("--tokenizer: %w", err)
+			}
 		}
 		if *url == "" {
 			*url = llm.DefaultBaseURL
 		}
 		if *name == "" {
-			return nil, "", errors.New("--llm-model is required with --llm-url (e.g. --llm-model qwen2.5:7b for Ollama; 'ollama list' shows the models)")
+			return nil, "", nil, errors.New("--llm-model is required with --llm-url (e.g. --llm-model qwen2.5:7b for Ollama; 'ollama list' shows the models)")
 		}
 		if !strings.HasPrefix(*url, "http://") && !strings.HasPrefix(*url, "https://") {
-			return nil, "", fmt.Errorf("--llm-url %q: want an http:// or https:// URL such as %s", *url, llm.DefaultBaseURL)
+			return nil, "", nil, fmt.Errorf("--llm-url %q: want an http:// or https:// URL such as %s", *url, llm.DefaultBaseURL)
 		}
 		c := llm.New(*url, *name)
 		if *key != "" {
 			c.APIKey = *key
 		}
 		c.Timeout = *timeout
-		return c, *name, nil
+		return c, *name, counter, nil
 	}
+}
+
+// budgetOptions sets the token counting of rag options from a counter
+// (nil: the budget counts characters, which is said on stderr).
+func budgetOptions(opts *rag.Options, c *chat.Counter, name, cmd string, stderr io.Writer) {
+	if c == nil {
+		fmt.Fprintf(stderr, "%s: no tokenizer for %s: --budget counts characters (Korean is about 1–1.5 characters a token), and the model's context is not checked; --tokenizer DIR counts tokens\n", cmd, name)
+		return
+	}
+	opts.Tokens, opts.PromptTokens, opts.Context = c.Tokens, c.Prompt, c.Context
 }
 
 func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,7 +114,7 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	k := fs.Int("k", rag.DefaultK, "sources to retrieve")
 	stream := fs.Bool("stream", false, "print the answer as it is generated")
 	asJSON := fs.Bool("json", false, "print the whole answer as JSON (with --calibrate: the measurement, every question's scores included)")
-	budget := fs.Int("budget", rag.DefaultBudget, "characters of source text in the prompt")
+	budget := fs.Int("budget", rag.DefaultBudget, "tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and --max-tokens fit the model's context when it is known")
 	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "least cosine for a source only the dense side found (negative: never)")
 	mode := fs.String("mode", "", "search mode: bm25, dense or hybrid (default hybrid with a model)")
 	maxTokens := fs.Int("max-tokens", 0, "bound on the answer's tokens (0: the server's default)")
@@ -133,7 +159,7 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errors.New("--index is required")
 	}
-	g, name, err := gen()
+	g, name, counter, err := gen()
 	if err != nil {
 		return err
 	}
@@ -143,6 +169,7 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer closeIx()
 	opts := rag.Options{K: *k, Budget: *budget, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
+	budgetOptions(&opts, counter, name, "kormed ask", stderr)
 	var emit func(string) error
 	streamed := false
 	if *stream && !*asJSON {

@@ -229,3 +229,68 @@ func TestAskCalibrate(t *testing.T) {
 		t.Errorf("foreign benchmark: %v", err)
 	}
 }
+
+// TestAskTokenBudget: --budget counts the --generator model's tokens and
+// the prompt is bounded by its context (max_position_embeddings);
+// --tokenizer does the same for an LLM server; without either it counts
+// characters and says so.
+func TestAskTokenBudget(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ix")
+	writeIndex(t, dir, serveDocs, nil, search.ModelInfo{})
+	gdir := filepath.Join(t.TempDir(), "exaone")
+	if err := testmodel.WriteDecoder(gdir, testmodel.DecoderOptions{Arch: "exaone", Shape: "tiny", Std: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	setMaxPos := func(n int) {
+		cfgPath := filepath.Join(gdir, "config.json")
+		raw, _ := os.ReadFile(cfgPath)
+		var cfg map[string]any
+		json.Unmarshal(raw, &cfg)
+		cfg["max_position_embeddings"] = n
+		raw, _ = json.Marshal(cfg)
+		os.WriteFile(cfgPath, raw, 0o644)
+	}
+	// The tiny model's 256 positions cannot hold the instructions.
+	err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "타이레놀 해열진통제"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "more than the model's context of 256 tokens") {
+		t.Errorf("256 positions: %v", err)
+	}
+	// 1,100 positions: the answer gets its 6, the chat-templated prompt
+	// without sources 875 (one byte a token with this tokenizer), the
+	// sources the 219 left.
+	setMaxPos(1100)
+	var out, errb bytes.Buffer
+	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--k", "3", "--json", "타이레놀 해열진통제"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var a rag.Answer
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(a.Notes, "\n")
+	if !strings.Contains(notes, "the source budget was lowered from 4000 to 219 tokens") || !strings.Contains(notes, "so that the prompt and the answer's 6 tokens fit the model's context of 1100") || strings.Contains(errb.String(), "counts characters") {
+		t.Errorf("notes %q\nstderr %s", a.Notes, errb.String())
+	}
+	// An LLM server: characters, said on stderr; with --tokenizer, tokens.
+	up, _ := fakeLLM(t)
+	errb.Reset()
+	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--budget", "45", "--json", "해열진통제 감기약"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "kormed ask: no tokenizer for m: --budget counts characters") {
+		t.Errorf("stderr: %s", errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--tokenizer", gdir, "--max-tokens", "50", "--budget", "60", "--json", "해열진통제 감기약"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	a = rag.Answer{}
+	json.Unmarshal(out.Bytes(), &a)
+	if errb.Len() != 0 || !strings.Contains(strings.Join(a.Notes, "\n"), "sources fit the context budget of 60 tokens") {
+		t.Errorf("--tokenizer: notes %q stderr %s", a.Notes, errb.String())
+	}
+	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--tokenizer", gdir, "q"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--tokenizer goes with --llm-url") {
+		t.Errorf("--tokenizer with --generator: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/serve"
 	"github.com/kormed/kormed/weaviate"
@@ -63,6 +64,8 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
 	llmOpts := llmFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
+	budget := fs.Int("budget", rag.DefaultBudget, "/v1/ask: tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and the answer fit the model's context when it is known")
+	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "/v1/ask: least cosine for a source only the dense side found (negative: never; 'kormed ask --calibrate' measures it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,9 +75,13 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	if err := applyEngine(); err != nil {
 		return err
 	}
-	llmGen, llmModel, err := llmOpts()
+	llmGen, llmModel, counter, err := llmOpts()
 	if err != nil {
 		return err
+	}
+	askOpts := rag.Options{Budget: *budget, MinDense: *minDense}
+	if llmGen != nil {
+		budgetOptions(&askOpts, counter, llmModel, "kormed serve", stderr)
 	}
 	switch *safety {
 	case search.SafetyFlag, search.SafetyStrict, search.SafetyOff:
@@ -162,6 +169,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		Version:          version,
 		Generator:        llmGen,
 		GeneratorModel:   llmModel,
+		Ask:              askOpts,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
