@@ -71,9 +71,13 @@ type Generator struct {
 }
 
 // Load loads the model, tokenizer, chat template (if any) and generation
-// config of a Hugging Face model folder.
-func Load(dir string) (*Generator, error) {
-	m, err := decoder.Load(dir)
+// config of a Hugging Face model folder, the weights stored as the
+// checkpoint stores them.
+func Load(dir string) (*Generator, error) { return LoadWith(dir, decoder.LoadOptions{}) }
+
+// LoadWith is Load with the decoder's load options (weight storage).
+func LoadWith(dir string, o decoder.LoadOptions) (*Generator, error) {
+	m, err := decoder.LoadWith(dir, o)
 	if err != nil {
 		return nil, err
 	}
