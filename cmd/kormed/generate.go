@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/decoder"
 )
 
 func init() {
@@ -52,6 +53,7 @@ func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var stops stringList
 	fs.Var(&stops, "stop", "stop when the text contains this string (repeatable)")
 	quiet := fs.Bool("quiet", false, "no speed line on stderr")
+	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint: bf16 for a BF16 model), fp32 or bf16 (half the memory)")
 	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -78,11 +80,15 @@ func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
+	storage, err := decoder.ParseStorage(*weights)
+	if err != nil {
+		return err
+	}
 	dir, err := resolveModel(ctx, *modelArg, hubOpts())
 	if err != nil {
 		return err
 	}
-	g, err := chat.Load(dir)
+	g, err := chat.LoadWith(dir, decoder.LoadOptions{Weights: storage})
 	if err != nil {
 		return err
 	}

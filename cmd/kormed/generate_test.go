@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/decoder"
 	"github.com/kormed/kormed/testmodel"
 )
 
@@ -127,5 +128,33 @@ func TestGenerateErrors(t *testing.T) {
 	os.WriteFile(tf, []byte("{{ eos_token }}U:{{ messages[-1]['content'] }}\nA:"), 0o644)
 	if _, stderr, err := runGen(t, "", "--model", dir, "--template", tf, "--max-new-tokens", "3", "hi"); err != nil {
 		t.Errorf("--template: %v\n%s", err, stderr)
+	}
+}
+
+// --weights bf16 keeps the weights in bfloat16 and generates the same
+// greedy text as the model loaded the same way in the chat package;
+// a bad storage name is an error naming the choices.
+func TestGenerateWeightsBF16(t *testing.T) {
+	dir := tinyDecoder(t, "llama")
+	out, stderr, err := runGen(t, "", "--model", dir, "--weights", "bf16", "--max-new-tokens", "10", "--quiet", "열이 나요")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	g, err := chat.LoadWith(dir, decoder.LoadOptions{Weights: decoder.StorageBF16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Model.W.Layers[0].BF16() {
+		t.Fatal("not bf16")
+	}
+	res, err := g.Generate(context.Background(), "열이 나요", chat.Options{MaxNewTokens: 10, Raw: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(res.Text, "\n") + "\n"; out != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if _, _, err := runGen(t, "", "--model", dir, "--weights", "fp16", "x"); err == nil || !strings.Contains(err.Error(), "want auto, fp32 or bf16") {
+		t.Errorf("--weights fp16: %v", err)
 	}
 }
