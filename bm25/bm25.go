@@ -142,8 +142,25 @@ func (ix *Index) IDF(term string) (idf float64, df int) {
 	return idf64(len(ix.ids), df), df
 }
 
+// IDFOf is the BM25 idf of a term found in df of n documents; at df 0 it
+// is the largest value an index of n documents can give (a term the index
+// has never seen is the rarest).
+func IDFOf(n, df int) float64 { return idf64(n, df) }
+
 func idf64(n, df int) float64 {
 	return math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+}
+
+// Has reports whether the analysed term occurs in document doc (its
+// number), by binary search in the term's postings.
+func (ix *Index) Has(term string, doc int) bool {
+	t, ok := ix.termID[term]
+	if !ok || doc < 0 {
+		return false
+	}
+	ds := ix.docs[ix.off[t]:ix.off[t+1]]
+	i := sort.Search(len(ds), func(i int) bool { return int(ds[i]) >= doc })
+	return i < len(ds) && int(ds[i]) == doc
 }
 
 // Analyze returns the terms the index's analyzer produces for text.

@@ -394,3 +394,40 @@ func TestSearchFuncKeepsTopKFull(t *testing.T) {
 		t.Errorf("filtered top 10 %v, want %v", hs, want[:10])
 	}
 }
+
+// TestHasAndIDFOf checks term membership on the hand-worked corpus (also
+// after Append, whose postings are merged) and the idf formula at df 0.
+func TestHasAndIDFOf(t *testing.T) {
+	ix, err := Build(handDocs, Options{Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err = ix.Append([]Doc{{ID: "d4", Text: "기침 두통"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]bool{ // d1 d2 d3 d4
+		"두통": {true, true, false, true},
+		"해열": {true, false, true, false},
+		"감기": {false, true, true, false},
+		"기침": {false, false, true, true},
+		"날씨": {false, false, false, false},
+	}
+	for term, in := range want {
+		for d, w := range in {
+			if got := ix.Has(term, d); got != w {
+				t.Errorf("Has(%s, d%d) = %v", term, d+1, got)
+			}
+		}
+		if ix.Has(term, -1) || ix.Has(term, 4) {
+			t.Errorf("Has(%s) out of range", term)
+		}
+	}
+	// ln(1 + (4-0+0.5)/(0+0.5)) = ln 10; df 2 of 4: ln(1 + 2.5/2.5) = ln 2.
+	if !near(IDFOf(4, 0), math.Log(10)) || !near(IDFOf(4, 2), math.Log(2)) {
+		t.Errorf("IDFOf: %v %v", IDFOf(4, 0), IDFOf(4, 2))
+	}
+	if idf, _ := ix.IDF("두통"); !near(idf, IDFOf(4, 3)) {
+		t.Errorf("IDF(두통) %v, IDFOf(4, 3) %v", idf, IDFOf(4, 3))
+	}
+}

@@ -523,6 +523,11 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if len(fused) > k {
 		fused = fused[:k]
 	}
+	qterms := st.bm.Analyze(q.Query)
+	idf := func(t string) float64 {
+		_, df := st.bm.IDF(t)
+		return bm25.IDFOf(st.bm.Len(), df)
+	}
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
 		n := idNum(f.ID)
@@ -539,9 +544,51 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			h.Dense = &Part{Rank: f.Ranks[li], Score: f.Scores[li]}
 		}
 		h.Warnings = warnings(d, q.FlagDUR)
+		c := Coverage(qterms, idf, func(t string) bool { return st.bm.Has(t, n) })
+		h.Coverage = &c
 		hits[i] = h
 	}
 	return hits, nil
+}
+
+// Coverage is how much of a query a document holds: the idf-weighted
+// share of the query's distinct terms that occur in it,
+//
+//	coverage = Σ_{t ∈ q ∩ d} idf(t) / Σ_{t ∈ q} idf(t)
+//
+// in [0, 1], 0 for a query without terms. terms are the query's terms as
+// the index's analyzer produces them (the terms BM25 scores; a repeated
+// term counts once), idf gives a term's BM25 idf and has whether the
+// document (its title and text, as indexed) holds a term. The embedded
+// index gives a term absent from the index the idf of document frequency
+// 0, the largest there is (bm25.IDFOf): a query word no document has is
+// missing from every hit and weighs most, where BM25 ignores it.
+//
+// Worked example, the corpus of three documents d1 "두통 해열", d2 "두통
+// 감기", d3 "감기 기침 해열" with the bigram analyzer (N = 3, idf(t) =
+// ln(1 + (N − df + 0.5)/(df + 0.5))): the query "두통 기침 날씨" has the
+// terms 두통 (df 2, idf ln 1.6 = 0.4700), 기침 (df 1, ln(8/3) = 0.9808)
+// and 날씨 (df 0, ln 8 = 2.0794), Σ 3.5302. d1 holds 두통 only: coverage
+// 0.4700/3.5302 = 0.1331; d3 holds 기침: 0.9808/3.5302 = 0.2778. Without
+// 날씨 in the query d3 would cover 0.9808/1.4508 = 0.6760.
+func Coverage(terms []string, idf func(term string) float64, has func(term string) bool) float64 {
+	var all, in float64
+	seen := make(map[string]bool, len(terms))
+	for _, t := range terms {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		w := idf(t)
+		all += w
+		if has(t) {
+			in += w
+		}
+	}
+	if all <= 0 {
+		return 0
+	}
+	return min(in/all, 1)
 }
 
 // Fusion works on string keys; inside the index they are document

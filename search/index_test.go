@@ -641,3 +641,57 @@ func TestCompact(t *testing.T) {
 		t.Errorf("%d tombstones after compaction", a.st.ndead)
 	}
 }
+
+// TestCoverage checks the worked example of Coverage's doc comment, by
+// the pure function and through the index's hits (every hit carries it,
+// in every mode).
+func TestCoverage(t *testing.T) {
+	idfs := map[string]float64{"두통": math.Log(1.6), "기침": math.Log(8.0 / 3), "날씨": math.Log(8), "해열": math.Log(1.6), "감기": math.Log(1.6)}
+	idf := func(t string) float64 { return idfs[t] }
+	in := func(terms ...string) func(string) bool {
+		return func(t string) bool { return strings.Contains(strings.Join(terms, " "), t) }
+	}
+	cases := []struct {
+		terms []string
+		doc   func(string) bool
+		want  float64
+	}{
+		{[]string{"두통", "기침", "날씨"}, in("두통", "해열"), 0.13313515404322107},
+		{[]string{"두통", "기침", "날씨"}, in("감기", "기침", "해열"), 0.2778337135382841},
+		{[]string{"두통", "기침", "기침"}, in("감기", "기침", "해열"), 0.6760456459227605}, // a repeat counts once
+		{[]string{"두통", "기침"}, in("두통", "기침"), 1},
+		{[]string{"날씨"}, in("두통"), 0},
+		{nil, in("두통"), 0},
+	}
+	for i, c := range cases {
+		if got := Coverage(c.terms, idf, c.doc); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("%d: %v = %.17g, want %.17g", i, c.terms, got, c.want)
+		}
+	}
+
+	ix, err := New(Options{Analyzer: "bigram", Model: testModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []Doc{{ID: "d1", Text: "두통 해열"}, {ID: "d2", Text: "두통 감기"}, {ID: "d3", Title: "감기", Text: "기침 해열"}}
+	if err := ix.Upsert(context.Background(), docs, vecsFor(docs, true)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"d1": 0.13313515404322107, "d2": 0.13313515404322107, "d3": 0.2778337135382841}
+	for _, mode := range []string{ModeBM25, ModeDense, ModeHybrid} {
+		hs, err := ix.Search(context.Background(), query("두통 기침 날씨", mode, 3, 0.5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hs) != 3 {
+			t.Fatalf("%s: %v", mode, ids(hs))
+		}
+		for _, h := range hs {
+			if h.Coverage == nil {
+				t.Errorf("%s %s: no coverage", mode, h.ID)
+			} else if math.Abs(*h.Coverage-want[h.ID]) > 1e-15 {
+				t.Errorf("%s %s: coverage %.17g, want %.17g", mode, h.ID, *h.Coverage, want[h.ID])
+			}
+		}
+	}
+}

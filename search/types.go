@@ -108,6 +108,11 @@ type Hit struct {
 	SnippetHTML string `json:"snippet_html"`
 	// Terms are the query terms found in the title or text.
 	Terms []string `json:"terms,omitempty"`
+	// Coverage is the idf-weighted share of the query's analysed terms
+	// that the hit's title and text hold (see Coverage), in [0, 1]: set
+	// by the embedded index for every hit, nil from a backend that does
+	// not compute it (Weaviate).
+	Coverage *float64 `json:"coverage,omitempty"`
 	// DUR are the hit's DUR rules; Warnings the types among them that the
 	// request flagged (FlagDUR or a population rule).
 	DUR      []dur.Flag `json:"dur,omitempty"`
