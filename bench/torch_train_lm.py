@@ -21,7 +21,10 @@ lmtrain does (decoder.NewGrads with embed=false, decoder/backward.go's notes;
 oracle/decoder_train_reference.py's top1 training). An untied embedding is never trained. Weights are read one tensor at a time (bench/torch_decode.py's load_weights,
 F16/BF16 widened to float32), so the peak RSS is the model's and the training state's.
 
-Prints one JSON line with the fields of `kormed bench train-lm`. Set OPENBLAS_CORETYPE to this
+Prints one JSON line with the fields of `kormed bench train-lm`, plus grad_norm_first_f64: the
+first step's gradient norm summed in float64 (outside the timing). clip_grad_norm_ sums in
+float32, which at the 2.4B shape (hundreds of millions of gradients) is off by ~1e-3 relative;
+kormed's norm (float64 sums) matches grad_norm_first_f64. Set OPENBLAS_CORETYPE to this
 CPU's core (see BENCHMARKS.md) or Debian's OpenBLAS runs generic kernels.
 """
 import argparse
@@ -110,8 +113,8 @@ def main():
     # the shared matrix of a tied model only when every block is trained (decoder/backward.go).
     lookup_grad = c.tie and first == 0
 
-    def step():
-        opt.zero_grad(set_to_none=True)
+    def step(check):
+        opt.zero_grad()  # torch 1.13's default set_to_none=False: the gradients stay allocated, as kormed's do
         with torch.set_grad_enabled(lookup_grad):
             h = W[n["embed"]][ids_t][None]
         with torch.no_grad():
@@ -123,18 +126,23 @@ def main():
         logits = torch.matmul(h, W[head_name].t())[0]
         loss = torch.nn.functional.cross_entropy(logits[:-1], labels[1:], ignore_index=-100)
         loss.backward()
+        norm64, check_sec = None, 0.0
+        if check:  # not timed
+            tc = time.perf_counter()
+            norm64 = sum(float(p.grad.double().pow(2).sum()) for p in params) ** 0.5
+            check_sec = time.perf_counter() - tc
         norm = torch.nn.utils.clip_grad_norm_(params, MAX_NORM)
         opt.step()
-        return float(loss), float(norm)
+        return float(loss), float(norm), norm64, check_sec
 
-    step_sec, loss_first, norm_first, loss_last = [], None, None, None
+    step_sec, loss_first, norm_first, norm64_first, loss_last = [], None, None, None, None
     for i in range(args.warmup + args.iters):
         ts = time.perf_counter()
-        loss, norm = step()
+        loss, norm, norm64, check_sec = step(i == 0)
         if i >= args.warmup:
-            step_sec.append(time.perf_counter() - ts)
+            step_sec.append(time.perf_counter() - ts - check_sec)
         if i == 0:
-            loss_first, norm_first = loss, norm
+            loss_first, norm_first, norm64_first = loss, norm, norm64
         loss_last = loss
     print(json.dumps({
         "bench": "train-lm", "engine": "pytorch %s fp32" % torch.__version__, "precision": "fp32",
@@ -144,7 +152,8 @@ def main():
         "lr": LR, "weight_decay": WD, "max_grad_norm": MAX_NORM,
         "warmup": args.warmup, "iters": args.iters, "load_seconds": load_sec,
         "seconds_per_step": sum(step_sec) / len(step_sec), "min_seconds_per_step": min(step_sec),
-        "step_seconds": step_sec, "loss_first": loss_first, "grad_norm_first": norm_first, "loss_last": loss_last,
+        "step_seconds": step_sec, "loss_first": loss_first, "grad_norm_first": norm_first,
+        "grad_norm_first_f64": norm64_first, "loss_last": loss_last,
         "trainable_params": sum(p.numel() for p in params), "all_params": sum(t.numel() for t in W.values()),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
