@@ -30,8 +30,15 @@
 #     greedy tokens with the KV cache: kormed fp32 and --precision bf16, kormed
 #     on BF16 weights, PyTorch fp32 (bench/torch_decode.py), one after the
 #     other (each holds the whole model); generation against the bandwidth bound.
+#   - lmtrain (not in the default list: ~15 minutes and ~16 GiB of RAM at 30 layers): one
+#     fine-tuning step of a decoder LM at EXAONE-3.5-2.4B's shape (random weights,
+#     LMTRAIN_LAYERS layers, default 30; the decoder section's model folder when it exists):
+#     LMTRAIN_SEQ tokens (default 512; the first half a masked prompt, the rest the trained
+#     answer), the top LMTRAIN_TOP_N blocks (default 2) + final norm + LM head trainable,
+#     causal-LM loss, clipping 1.0, AdamW lr 1e-5; PyTorch fp32 (bench/torch_train_lm.py)
+#     then kormed, one after the other: seconds per step and peak RSS.
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro train gradcache recipe vector search (default: all), decoder.
+# sections: encode mixed memory micro train gradcache recipe vector search (default: all), decoder, lmtrain.
 # ~40 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -209,6 +216,18 @@ $K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" --precision 
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 fi
 
+if want lmtrain; then
+LL=${LMTRAIN_LAYERS:-30}
+LS=${LMTRAIN_SEQ:-512}
+LN=${LMTRAIN_TOP_N:-2}
+echo "== lmtrain: EXAONE-3.5-2.4B shape, $LL layers, top $LN + final norm + LM head trainable, $LS tokens (half prompt, half answer), $TH threads" >&2
+LM="$OUT/exaone-2.4b-l$LL" # the decoder section's folder
+[ -f "$LM/model.safetensors" ] || $K testmodel --arch exaone --shape exaone-2.4b --layers "$LL" --seed 1 --out "$LM" 2>/dev/null
+# Two untimed steps first (PyTorch's first steps allocate afresh), then three timed.
+/usr/bin/python3 bench/torch_train_lm.py --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" 2>/dev/null | tee -a "$R"
+$K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" | tee -a "$R"
+fi
+
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -259,6 +278,22 @@ if vec:
     for r in vec:
         out.append("| %d | %s | %.3f | %.3f | %.4f | %.0f | %.0f |" % (r["n"], r["engine"], r["p50_ms"], r["p99_ms"], r["recall_at_10"],
                    r["build_docs_per_s"], r["index_bytes"] / r["n"]))
+lm = [r for r in rows if r.get("bench") == "train-lm"]
+if lm:
+    out += ["\nDecoder LM fine-tuning step (EXAONE-3.5-2.4B shape, random weights; top N blocks + final norm + LM head, AdamW; "
+            "× PyTorch: its s/step over the engine's, RSS: the engine's peak over PyTorch's):\n",
+            "| layers | seq | top N | engine | s/step | min s/step | × PyTorch | peak RSS GiB | RSS × PyTorch | first loss | trained/all params |",
+            "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for shape in sorted({(r["layers"], r["seq"], r["top_n"]) for r in lm}):
+        group = list({(r["engine"], r.get("frozen_weights", "fp32")): r for r in lm if (r["layers"], r["seq"], r["top_n"]) == shape}.values())
+        ref = next((r for r in reversed(group) if r["engine"].startswith("pytorch")), None)
+        for r in group:
+            eng = r["engine"] + ("" if r.get("frozen_weights", "fp32") == "fp32" else ", frozen weights " + r["frozen_weights"])
+            out.append("| %d | %d | %d | %s | %.2f | %.2f | %s | %.2f | %s | %.6f | %.0fM / %.0fM |" % (
+                shape[0], shape[1], shape[2], eng, r["seconds_per_step"], r["min_seconds_per_step"],
+                "%.2f" % (ref["seconds_per_step"] / r["seconds_per_step"]) if ref else "",
+                r["peak_rss_mib"] / 1024, "%.2f" % (r["peak_rss_mib"] / ref["peak_rss_mib"]) if ref else "",
+                r["loss_first"], r["trainable_params"] / 1e6, r["all_params"] / 1e6))
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY
