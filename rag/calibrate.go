@@ -83,23 +83,28 @@ func BenchQuestions(ids, texts []string, qrels map[string]map[string]int, has fu
 	return qs, skipped
 }
 
-// CalScore is what the relevance test sees for one question: whether a
-// hit passes whatever MinDense is (the keyword side found it), and the
-// largest dense cosine among the other hits (nil: none) — the question is
-// answered at threshold t when Keyword or Dense ≥ t. MaxDense is the
-// largest dense cosine of all hits, keyword-found or not: what a
-// threshold on the dense cosine alone would see.
+// CalScore is what the relevance test sees for one question's hits (those
+// at least MinScore): whether the keyword side found one (Keyword), the
+// best coverage among those (Coverage; 1 for a hit without a coverage,
+// which no MinCoverage refuses), and the best dense cosine among all of
+// them (Dense) — the question is answered at MinCoverage c and MinDense t
+// when Coverage ≥ c or Dense ≥ t (Answered). MaxDense is the largest dense
+// cosine of all hits, MinScore ignored: what a threshold on the dense
+// cosine alone would see.
 type CalScore struct {
 	ID       string   `json:"id"`
 	Kind     string   `json:"kind"`
 	Keyword  bool     `json:"keyword"`
+	Coverage *float64 `json:"coverage,omitempty"`
 	Dense    *float64 `json:"dense,omitempty"`
 	MaxDense *float64 `json:"max_dense,omitempty"`
 }
 
-// Answered reports whether Ask would answer (not refuse) at threshold t.
-func (s CalScore) Answered(t float64) bool {
-	return s.Keyword || t >= 0 && s.Dense != nil && *s.Dense >= t
+// Answered reports whether Ask would answer (not refuse) at MinCoverage
+// c and MinDense t (c ≤ 0: any keyword hit; t < 0: the dense cosine
+// never).
+func (s CalScore) Answered(c, t float64) bool {
+	return s.Keyword && (c <= 0 || *s.Coverage >= c) || t >= 0 && s.Dense != nil && *s.Dense >= t
 }
 
 // answeredDense reports whether some hit's dense cosine is at least t.
@@ -120,19 +125,27 @@ type Point struct {
 	F1        float64 `json:"f1"`
 }
 
-// Calibration is the measurement of the relevance threshold.
+// Calibration is the measurement of the relevance thresholds.
 type Calibration struct {
 	Answerable int `json:"answerable"`
 	Deleted    int `json:"deleted"`
 	OffTopic   int `json:"off_topic"`
 	// KeywordAnswerable and KeywordUnanswerable are the questions of each
-	// class that some hit answers whatever the threshold (the keyword
-	// side found it): no MinDense refuses them.
+	// class where the keyword side found a hit: what the rule before
+	// coverage (MinCoverage ≤ 0) answers whatever MinDense is.
 	KeywordAnswerable   int `json:"keyword_answerable"`
 	KeywordUnanswerable int `json:"keyword_unanswerable"`
-	// Relevant is the outcome of the relevance test as Ask applies it
-	// (keyword side, else MinDense); DenseOnly that of a threshold on the
-	// hits' dense cosine alone, the keyword side ignored.
+	// MinCoverage and MinDense are the thresholds held fixed while the
+	// other is swept.
+	MinCoverage float64 `json:"min_coverage"`
+	MinDense    float64 `json:"min_dense"`
+	// Coverage is the outcome of the relevance test as Ask applies it
+	// over MinCoverage (MinDense fixed; its At holds 0, the rule before
+	// coverage, DefaultMinCoverage and MinCoverage); Relevant the same
+	// over MinDense (MinCoverage fixed; At: DefaultMinDense and
+	// MinDense); DenseOnly that of a threshold on the hits' dense cosine
+	// alone, the keyword side ignored (At as Relevant's).
+	Coverage  Sweep      `json:"coverage"`
 	Relevant  Sweep      `json:"relevant"`
 	DenseOnly Sweep      `json:"dense_only"`
 	Scores    []CalScore `json:"scores"`
@@ -150,10 +163,17 @@ type Sweep struct {
 
 // Calibrate asks every question through svc as Ask would (opts' K,
 // search template and MinScore; no generator) and measures which
-// thresholds tell the answerable questions from the others (Sweep).
-func Calibrate(ctx context.Context, svc *search.Service, qs []CalQuestion, opts Options, at ...float64) (*Calibration, error) {
+// thresholds tell the answerable questions from the others (Measure at
+// opts' MinCoverage and MinDense, 0 meaning the defaults).
+func Calibrate(ctx context.Context, svc *search.Service, qs []CalQuestion, opts Options) (*Calibration, error) {
 	if opts.K == 0 {
 		opts.K = DefaultK
+	}
+	if opts.MinCoverage == 0 {
+		opts.MinCoverage = DefaultMinCoverage
+	}
+	if opts.MinDense == 0 {
+		opts.MinDense = DefaultMinDense
 	}
 	scores := make([]CalScore, 0, len(qs))
 	for _, q := range qs {
@@ -165,37 +185,45 @@ func Calibrate(ctx context.Context, svc *search.Service, qs []CalQuestion, opts 
 		}
 		scores = append(scores, Score(q, resp.Hits, opts))
 	}
-	return Measure(scores, at...), nil
+	return Measure(scores, opts.MinCoverage, opts.MinDense), nil
 }
 
-// Score is what Relevant sees for a question's hits.
+// Score is what Relevant sees for a question's hits (opts' MinScore).
 func Score(q CalQuestion, hits []search.Hit, opts Options) CalScore {
 	s := CalScore{ID: q.ID, Kind: q.Kind}
-	kw := opts
-	kw.MinDense = -1 // dense-only hits never count: what passes is the keyword side's
-	for _, h := range hits {
-		if h.Dense != nil && (s.MaxDense == nil || h.Dense.Score > *s.MaxDense) {
-			d := h.Dense.Score
-			s.MaxDense = &d
+	keep := func(p **float64, x float64) {
+		if *p == nil || x > **p {
+			*p = &x
 		}
-		switch {
-		case Relevant(h, kw):
+	}
+	for _, h := range hits {
+		if h.Dense != nil {
+			keep(&s.MaxDense, h.Dense.Score)
+		}
+		if opts.MinScore > 0 && h.Score < opts.MinScore {
+			continue
+		}
+		if Keyword(h) {
 			s.Keyword = true
-		case h.Dense != nil && (opts.MinScore <= 0 || h.Score >= opts.MinScore):
-			if s.Dense == nil || h.Dense.Score > *s.Dense {
-				d := h.Dense.Score
-				s.Dense = &d
+			c := 1.0 // no coverage: no MinCoverage refuses it
+			if h.Coverage != nil {
+				c = *h.Coverage
 			}
+			keep(&s.Coverage, c)
+		}
+		if h.Dense != nil {
+			keep(&s.Dense, h.Dense.Score)
 		}
 	}
 	return s
 }
 
 // Measure computes the outcome at every grid threshold 0.01…1.00 and at
-// the thresholds at, and picks the best, for the relevance test and for
-// the dense cosine alone.
-func Measure(scores []CalScore, at ...float64) *Calibration {
-	c := &Calibration{Scores: scores}
+// the thresholds of interest, and picks the best: of MinCoverage with
+// MinDense at minDense, of MinDense with MinCoverage at minCoverage, and
+// of the dense cosine alone.
+func Measure(scores []CalScore, minCoverage, minDense float64) *Calibration {
+	c := &Calibration{Scores: scores, MinCoverage: minCoverage, MinDense: minDense}
 	for _, s := range scores {
 		switch s.Kind {
 		case KindAnswerable:
@@ -213,8 +241,17 @@ func Measure(scores []CalScore, at ...float64) *Calibration {
 			}
 		}
 	}
-	c.Relevant = sweep(scores, CalScore.Answered, at)
-	c.DenseOnly = sweep(scores, CalScore.answeredDense, at)
+	atDense := []float64{DefaultMinDense}
+	if minDense != DefaultMinDense && minDense > 0 {
+		atDense = append(atDense, minDense)
+	}
+	atCov := []float64{0, DefaultMinCoverage}
+	if minCoverage != DefaultMinCoverage && minCoverage > 0 {
+		atCov = append(atCov, minCoverage)
+	}
+	c.Coverage = sweep(scores, func(s CalScore, x float64) bool { return s.Answered(x, minDense) }, atCov)
+	c.Relevant = sweep(scores, func(s CalScore, x float64) bool { return s.Answered(minCoverage, x) }, atDense)
+	c.DenseOnly = sweep(scores, CalScore.answeredDense, atDense)
 	return c
 }
 

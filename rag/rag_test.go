@@ -210,6 +210,55 @@ func TestThreshold(t *testing.T) {
 	if !Relevant(search.Hit{BM25: &search.Part{Rank: 1, Score: 3}}, Options{MinDense: -1}) {
 		t.Error("Relevant bm25")
 	}
+	// A keyword hit counts at a coverage of at least MinCoverage (≤ 0: no
+	// bound; no coverage, as from Weaviate: no bound), else by its cosine.
+	cov := func(c float64) *float64 { return &c }
+	kw := search.Hit{BM25: &search.Part{Rank: 1, Score: 3}, Coverage: cov(0.4), Dense: &search.Part{Rank: 3, Score: 0.85}}
+	for _, c := range []struct {
+		h    search.Hit
+		opts Options
+		want bool
+	}{
+		{kw, Options{MinCoverage: 0.4, MinDense: -1}, true},
+		{kw, Options{MinCoverage: 0.41, MinDense: -1}, false},
+		{kw, Options{MinCoverage: 0.41, MinDense: 0.8}, true}, // the cosine still counts
+		{kw, Options{MinCoverage: 0.41, MinDense: 0.9}, false},
+		{kw, Options{MinCoverage: 0, MinDense: -1}, true},
+		{kw, Options{MinCoverage: -1, MinDense: -1}, true},
+		{search.Hit{Terms: []string{"두통"}, Coverage: cov(0)}, Options{MinCoverage: 0.1, MinDense: -1}, false},
+		{search.Hit{Terms: []string{"두통"}}, Options{MinCoverage: 0.99, MinDense: -1}, true},                                       // Weaviate
+		{search.Hit{Coverage: cov(1), Dense: &search.Part{Rank: 1, Score: 0.1}}, Options{MinCoverage: 0.5, MinDense: 0.8}, false}, // not a keyword hit
+	} {
+		if got := Relevant(c.h, c.opts); got != c.want {
+			t.Errorf("Relevant(%+v, %+v) = %v", c.h, c.opts, got)
+		}
+	}
+}
+
+// TestCoverageRefuses: a question only partly about the corpus is refused
+// at the default MinCoverage though BM25 finds hits for its one drug word,
+// and answered when the bound is lifted.
+func TestCoverageRefuses(t *testing.T) {
+	svc := service(t)
+	gen := &echo{reply: "답 [1]"}
+	q := "내일 서울 날씨와 미세먼지 농도 알려줘 두통"
+	resp, err := svc.Search(context.Background(), search.Request{Query: q, K: 5, Mode: search.ModeBM25})
+	if err != nil || len(resp.Hits) == 0 {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	for _, h := range resp.Hits {
+		if h.BM25 == nil || h.Coverage == nil || *h.Coverage >= DefaultMinCoverage {
+			t.Fatalf("hit %s: bm25 %v coverage %v", h.ID, h.BM25, h.Coverage)
+		}
+	}
+	a, err := Ask(context.Background(), svc, gen, q, Options{Search: search.Request{Mode: search.ModeBM25}}, nil)
+	if err != nil || !a.NoSource || gen.calls != 0 {
+		t.Errorf("default: %v %+v", err, a)
+	}
+	a, err = Ask(context.Background(), svc, gen, q, Options{MinCoverage: -1, Search: search.Request{Mode: search.ModeBM25}}, nil)
+	if err != nil || a.NoSource || gen.calls != 1 || len(a.Sources) != len(resp.Hits) {
+		t.Errorf("no bound: %v %+v", err, a)
+	}
 }
 
 func TestDURWarnings(t *testing.T) {

@@ -105,8 +105,8 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"Korean from them citing [n], and prints the answer, the sources and, for questions about\n"+
 			"dosing, pregnancy or age, the DUR warnings of the cited products. When no source is relevant\n"+
 			"it says so without asking the LLM.\n\n"+
-			"kormed ask --calibrate BENCH --index DIR measures the relevance threshold (--min-dense) on a\n"+
-			"benchmark instead (no LLM needed).\n\n")
+			"kormed ask --calibrate BENCH --index DIR measures the relevance thresholds (--min-coverage,\n"+
+			"--min-dense) on a benchmark instead (no LLM needed).\n\n")
 		fs.PrintDefaults()
 	}
 	indexDir := fs.String("index", "", "index folder written by 'kormed index'")
@@ -115,10 +115,11 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	stream := fs.Bool("stream", false, "print the answer as it is generated")
 	asJSON := fs.Bool("json", false, "print the whole answer as JSON (with --calibrate: the measurement, every question's scores included)")
 	budget := fs.Int("budget", rag.DefaultBudget, "tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and --max-tokens fit the model's context when it is known")
-	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "least cosine for a source only the dense side found (negative: never)")
+	minCoverage := fs.Float64("min-coverage", rag.DefaultMinCoverage, "least coverage (idf-weighted share of the question's terms it holds, 0…1) for a source the keyword side found (negative: any keyword match counts)")
+	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "least cosine for a source whatever its coverage (negative: never)")
 	mode := fs.String("mode", "", "search mode: bm25, dense or hybrid (default hybrid with a model)")
 	maxTokens := fs.Int("max-tokens", 0, "bound on the answer's tokens (0: the server's default)")
-	calibrate := fs.String("calibrate", "", "instead of answering, measure --min-dense on a BEIR benchmark folder (e.g. 'kormed data drug-bench' output): its --split queries asked as they are (answerable) and with their relevant documents left out, plus off-topic questions; prints precision/recall/F1 of answering per threshold and the best")
+	calibrate := fs.String("calibrate", "", "instead of answering, measure --min-coverage and --min-dense on a BEIR benchmark folder (e.g. 'kormed data drug-bench' output): its --split queries asked as they are (answerable) and with their relevant documents left out, plus off-topic questions; prints precision/recall/F1 of answering per threshold and the best")
 	split := fs.String("split", "test", "benchmark split for --calibrate")
 	offTopic := fs.String("off-topic", "", "file of off-topic questions for --calibrate, one a line (default: kormed's 20 Korean ones)")
 	gen := llmFlags(fs, llm.DefaultBaseURL)
@@ -148,7 +149,7 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fs.Usage()
 			return errors.New("--index is required")
 		}
-		opts := rag.Options{K: *k, MinDense: *minDense, Search: search.Request{Mode: *mode}}
+		opts := rag.Options{K: *k, MinCoverage: *minCoverage, MinDense: *minDense, Search: search.Request{Mode: *mode}}
 		return calibrateMain(ctx, *indexDir, *modelArg, hubOpts(), *calibrate, *split, *offTopic, opts, *asJSON, stdout, stderr)
 	}
 	if q == "" {
@@ -168,7 +169,7 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeIx()
-	opts := rag.Options{K: *k, Budget: *budget, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
+	opts := rag.Options{K: *k, Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
 	budgetOptions(&opts, counter, name, "kormed ask", stderr)
 	var emit func(string) error
 	streamed := false
@@ -259,7 +260,8 @@ func openIndexService(ctx context.Context, dir, modelArg string, hopts hub.Optio
 
 // calibrateMain is kormed ask --calibrate: it asks a benchmark's questions
 // against the index (answerable, with their relevant documents left out,
-// off-topic) and reports how well each --min-dense tells them apart.
+// off-topic) and reports how well each --min-coverage and --min-dense
+// tells them apart.
 func calibrateMain(ctx context.Context, indexDir, modelArg string, hopts hub.Options, bench, split, offTopicFile string, opts rag.Options, asJSON bool, stdout, stderr io.Writer) error {
 	d, err := dataset.ReadBEIR(bench, split)
 	if err != nil {
@@ -287,7 +289,7 @@ func calibrateMain(ctx context.Context, indexDir, modelArg string, hopts hub.Opt
 	}
 	defer closeIx()
 	if !svc.Dense() {
-		fmt.Fprintln(stderr, "kormed ask --calibrate: the index is searched without a dense model, so --min-dense decides nothing; the numbers are the keyword side's alone")
+		fmt.Fprintln(stderr, "kormed ask --calibrate: the index is searched without a dense model, so --min-dense decides nothing; the numbers are the keyword side's (coverage) alone")
 	}
 	ids, texts := make([]string, len(d.Queries)), make([]string, len(d.Queries))
 	for i, q := range d.Queries {
@@ -305,11 +307,7 @@ func calibrateMain(ctx context.Context, indexDir, modelArg string, hopts hub.Opt
 		fmt.Fprintf(stderr, "kormed ask --calibrate: %d of %d queries skipped (a relevant document is not in the index)\n", skipped, len(ids))
 	}
 	fmt.Fprintf(stderr, "kormed ask --calibrate: asking %d questions (k %d)\n", len(qs), max(opts.K, 1))
-	at := []float64{rag.DefaultMinDense}
-	if opts.MinDense != rag.DefaultMinDense && opts.MinDense > 0 {
-		at = append(at, opts.MinDense)
-	}
-	c, err := rag.Calibrate(ctx, svc, qs, opts, at...)
+	c, err := rag.Calibrate(ctx, svc, qs, opts)
 	if err != nil {
 		return err
 	}
@@ -326,11 +324,17 @@ func calibrateMain(ctx context.Context, indexDir, modelArg string, hopts hub.Opt
 // printCalibration writes the summary of a calibration.
 func printCalibration(w io.Writer, c *rag.Calibration) {
 	fmt.Fprintf(w, "questions: %d answerable, %d with their sources deleted, %d off-topic\n", c.Answerable, c.Deleted, c.OffTopic)
-	fmt.Fprintf(w, "answered whatever --min-dense is (the keyword side found a hit): %d answerable, %d unanswerable\n", c.KeywordAnswerable, c.KeywordUnanswerable)
+	fmt.Fprintf(w, "the keyword side found a hit (answered without a coverage bound): %d answerable, %d unanswerable\n", c.KeywordAnswerable, c.KeywordUnanswerable)
 	for _, sw := range []struct {
 		title string
 		s     rag.Sweep
-	}{{"the relevance test (keyword side, else dense cosine ≥ min-dense)", c.Relevant}, {"the dense cosine alone (keyword side ignored)", c.DenseOnly}} {
+		def   float64
+		zero  string
+	}{
+		{fmt.Sprintf("the relevance test over min-coverage (keyword hit with coverage ≥ threshold, or dense cosine ≥ %.2f)", c.MinDense), c.Coverage, rag.DefaultMinCoverage, "no coverage bound (any keyword hit)"},
+		{fmt.Sprintf("the relevance test over min-dense (keyword hit with coverage ≥ %.2f, or dense cosine ≥ threshold)", c.MinCoverage), c.Relevant, rag.DefaultMinDense, ""},
+		{"the dense cosine alone (keyword side ignored)", c.DenseOnly, rag.DefaultMinDense, ""},
+	} {
 		fmt.Fprintf(w, "\n%s:\nthreshold  precision  recall      F1     TP    FP    FN    TN\n", sw.title)
 		row := func(p rag.Point, what string) {
 			fmt.Fprintf(w, "%9.2f  %9.4f  %6.4f  %6.4f  %5d %5d %5d %5d  %s\n", p.Threshold, p.Precision, p.Recall, p.F1, p.TP, p.FP, p.FN, p.TN, what)
@@ -338,7 +342,10 @@ func printCalibration(w io.Writer, c *rag.Calibration) {
 		row(sw.s.Best, "best F1")
 		for _, p := range sw.s.At {
 			what := "asked"
-			if p.Threshold == rag.DefaultMinDense {
+			switch {
+			case p.Threshold == 0 && sw.zero != "":
+				what = sw.zero
+			case p.Threshold == sw.def:
 				what = "default"
 			}
 			row(p, what)

@@ -152,7 +152,8 @@ func TestAskOwnDecoder(t *testing.T) {
 	}
 }
 
-// TestAskCalibrate measures --min-dense on a three-query benchmark over
+// TestAskCalibrate measures --min-coverage and --min-dense on a
+// three-query benchmark over
 // serveDocs indexed with the tiny random model.
 func TestAskCalibrate(t *testing.T) {
 	tmp := t.TempDir()
@@ -188,17 +189,25 @@ func TestAskCalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The random model puts every text near every other (cosines
-	// 0.96–0.99): the keyword side answers the three questions, their
-	// deleted twins and the off-topic ones are left to the dense cosine,
-	// and the off-topic ones score highest (0.9857, 0.9881), so only a
-	// threshold above them (0.99) refuses them all.
-	if c.Answerable != 3 || c.Deleted != 3 || c.OffTopic != 2 || c.KeywordAnswerable != 3 || c.KeywordUnanswerable != 0 || len(c.Scores) != 8 {
+	// 0.96–0.99): the keyword side finds only the three questions, with
+	// coverages 1 (q1), 0.4854 (q2: 침에 and 먹는 are not in its product)
+	// and 0.1055 (q3: only 혈압 of 혈압을 낮추는 약); their deleted twins
+	// and the off-topic ones are left to the dense cosine, and the
+	// off-topic ones score highest (0.9857, 0.9881). At the default
+	// coverage (0.30) q3 is answered only by its cosine, so only a MinDense
+	// above the off-topic ones (0.99) refuses them all, and q3 with them.
+	if c.Answerable != 3 || c.Deleted != 3 || c.OffTopic != 2 || c.KeywordAnswerable != 3 || c.KeywordUnanswerable != 0 || len(c.Scores) != 8 || c.MinCoverage != rag.DefaultMinCoverage || c.MinDense != rag.DefaultMinDense {
 		t.Errorf("counts %+v", c)
 	}
-	if s := c.Scores[7]; s.ID != "off-topic-02" || s.Keyword || s.Dense == nil || math.Abs(*s.Dense-0.9881) > 5e-4 {
+	for i, w := range []float64{1, 0.4854, 0.1055} {
+		if s := c.Scores[i]; !s.Keyword || s.Coverage == nil || math.Abs(*s.Coverage-w) > 5e-5 {
+			t.Errorf("%s: %+v", s.ID, s)
+		}
+	}
+	if s := c.Scores[7]; s.ID != "off-topic-02" || s.Keyword || s.Coverage != nil || s.Dense == nil || math.Abs(*s.Dense-0.9881) > 5e-4 {
 		t.Errorf("off-topic-02: %+v", s)
 	}
-	if b := c.Relevant.Best; b.Threshold != 0.99 || b.TP != 3 || b.FP != 0 || b.FN != 0 || b.TN != 5 || b.F1 != 1 {
+	if b := c.Relevant.Best; b.Threshold != 0.99 || b.TP != 2 || b.FP != 0 || b.FN != 1 || b.TN != 5 || math.Abs(b.F1-0.8) > 1e-12 {
 		t.Errorf("best %+v", b)
 	}
 	if a := c.Relevant.At; len(a) != 1 || a[0].Threshold != rag.DefaultMinDense || a[0].TP != 3 || a[0].FP != 5 || a[0].TN != 0 || math.Abs(a[0].F1-6.0/11) > 1e-12 {
@@ -207,12 +216,31 @@ func TestAskCalibrate(t *testing.T) {
 	if b := c.DenseOnly.Best; b.Threshold != 0.48 || b.TP != 3 || b.FP != 5 {
 		t.Errorf("dense only %+v", b)
 	}
+	// Coverage alone (--min-dense -1): every MinCoverage up to q3's
+	// 0.1055 separates perfectly (0.01…0.10, middle 0.05); the default
+	// loses q3, so does the asked 0.20.
+	out.Reset()
+	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json", "--min-dense", "-1", "--min-coverage", "0.2"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	c = rag.Calibration{}
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Coverage.Best; b.Threshold != 0.05 || b.TP != 3 || b.FP != 0 || b.FN != 0 || b.TN != 5 || b.F1 != 1 {
+		t.Errorf("coverage best %+v", b)
+	}
+	if a := c.Coverage.At; len(a) != 3 || a[0].Threshold != 0 || a[0].TP != 3 || a[0].TN != 5 ||
+		a[1].Threshold != rag.DefaultMinCoverage || a[1].TP != 2 || a[1].FN != 1 || a[2].Threshold != 0.2 || a[2].TP != 2 || a[2].FN != 1 {
+		t.Errorf("coverage at %+v", a)
+	}
 	out.Reset()
 	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--min-dense", "0.9"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []string{"questions: 3 answerable, 3 with their sources deleted, 2 off-topic\n",
-		"     0.99     1.0000  1.0000  1.0000      3     0     0     5  best F1\n",
+		"     0.00     0.3750  1.0000  0.5455      3     5     0     0  no coverage bound (any keyword hit)\n",
+		"     0.99     1.0000  0.6667  0.8000      2     0     1     5  best F1\n",
 		"     0.80     0.3750  1.0000  0.5455      3     5     0     0  default\n",
 		"     0.90     0.3750  1.0000  0.5455      3     5     0     0  asked\n"} {
 		if !strings.Contains(out.String(), w) {

@@ -65,7 +65,8 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	hubOpts := hubFlags(fs)
 	llmOpts := llmFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
 	budget := fs.Int("budget", rag.DefaultBudget, "/v1/ask: tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and the answer fit the model's context when it is known")
-	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "/v1/ask: least cosine for a source only the dense side found (negative: never; 'kormed ask --calibrate' measures it)")
+	minCoverage := fs.Float64("min-coverage", rag.DefaultMinCoverage, "/v1/ask: least coverage (idf-weighted share of the question's terms it holds, 0…1) for a source the keyword side found (negative: any keyword match counts; not applied with --backend weaviate, which computes no coverage; 'kormed ask --calibrate' measures it)")
+	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "/v1/ask: least cosine for a source whatever its coverage (negative: never; 'kormed ask --calibrate' measures it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	if err != nil {
 		return err
 	}
-	askOpts := rag.Options{Budget: *budget, MinDense: *minDense}
+	askOpts := rag.Options{Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense}
 	if llmGen != nil {
 		budgetOptions(&askOpts, counter, llmModel, "kormed serve", stderr)
 	}
