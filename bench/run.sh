@@ -214,6 +214,7 @@ DM="$OUT/exaone-2.4b-l$DL"
 $K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" | tee -a "$R"
 $K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" --precision bf16 | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 fi
 
 if want lmtrain; then
@@ -226,6 +227,7 @@ LM="$OUT/exaone-2.4b-l$LL" # the decoder section's folder
 # Two untimed steps first (PyTorch's first steps allocate afresh), then three timed.
 /usr/bin/python3 bench/torch_train_lm.py --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" 2>/dev/null | tee -a "$R"
 $K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" | tee -a "$R"
+$K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" --frozen-weights bf16 | tee -a "$R"
 fi
 
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'

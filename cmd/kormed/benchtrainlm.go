@@ -32,15 +32,10 @@ const (
 )
 
 // lmBenchLoad is how bench train-lm loads the decoder: every load option
-// goes through this struct and loadLMBenchModel, so that one more can be
-// added without touching the timing code.
-//
-// HOOK (bf16-resident frozen weights, to be added by its own change): a
-// flag registered in lmBenchLoadFlags sets a field here, loadLMBenchModel
-// passes it to the decoder loader, and frozenWeights names it in the JSON
-// record ("frozen_weights"), so results of the two modes stay apart.
+// goes through this struct and loadLMBenchModel.
 type lmBenchLoad struct {
-	Dir string
+	Dir    string
+	Frozen string // --frozen-weights: auto, fp32 or bf16
 }
 
 // lmBenchLoadFlags registers the load flags on fs; the returned options
@@ -48,18 +43,29 @@ type lmBenchLoad struct {
 func lmBenchLoadFlags(fs *flag.FlagSet) *lmBenchLoad {
 	o := &lmBenchLoad{}
 	fs.StringVar(&o.Dir, "model", "", "decoder folder (e.g. from 'kormed testmodel --arch exaone --shape exaone-2.4b')")
+	fs.StringVar(&o.Frozen, "frozen-weights", "auto", "memory of the frozen blocks: auto (as the checkpoint), fp32 or bf16 (as lmtrain)")
 	return o
 }
 
-// frozenWeights names how the frozen weights are held in memory.
-func (o *lmBenchLoad) frozenWeights() string { return "fp32" }
+// frozenWeights names how m's frozen blocks are held in memory.
+func frozenWeights(m *decoder.Model) string {
+	if m.W.Layers[0].BF16() {
+		return "bf16"
+	}
+	return "fp32"
+}
 
-// loadLMBenchModel loads the decoder as o says.
-func loadLMBenchModel(o *lmBenchLoad) (*decoder.Model, error) {
+// loadLMBenchModel loads the decoder as o says, the top topN blocks (and
+// the head) float32 for training, as lmtrain.Run loads it.
+func loadLMBenchModel(o *lmBenchLoad, topN int) (*decoder.Model, error) {
 	if o.Dir == "" {
 		return nil, fmt.Errorf("--model is required")
 	}
-	return decoder.Load(o.Dir)
+	st, err := decoder.ParseStorage(o.Frozen)
+	if err != nil {
+		return nil, fmt.Errorf("--frozen-weights: %v", err)
+	}
+	return decoder.LoadWith(o.Dir, decoder.LoadOptions{Weights: st, TrainTop: topN})
 }
 
 // benchLMExample is the fixed example both engines train on: --seq ids of
@@ -108,7 +114,7 @@ func benchTrainLMTo(ctx context.Context, args []string, w io.Writer) error {
 		return fmt.Errorf("--seq must be at least 2, --iters at least 1, --warmup at least 0")
 	}
 	t0 := time.Now()
-	m, err := loadLMBenchModel(load)
+	m, err := loadLMBenchModel(load, *topN)
 	if err != nil {
 		return err
 	}
@@ -155,7 +161,7 @@ func benchTrainLMTo(ctx context.Context, args []string, w io.Writer) error {
 	trainable, all := tr.Counts()
 	res := map[string]any{
 		"bench": "train-lm", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
-		"frozen_weights": load.frozenWeights(),
+		"frozen_weights": frozenWeights(m),
 		"model_type":     cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize, "tied": cfg.TieEmbeddings,
 		"seq": *T, "prompt_tokens": ex.PromptLen, "answer_tokens": answer, "top_n": *topN,
 		"lr": benchLMLR, "weight_decay": benchLMWeightDecay, "max_grad_norm": benchLMMaxNorm,

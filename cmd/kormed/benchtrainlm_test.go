@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kormed/kormed/decoder"
@@ -122,5 +123,45 @@ func TestBenchTrainLM(t *testing.T) {
 				t.Errorf("loss_last %v after loss_first %v", r.LossLast, r.LossFirst)
 			}
 		})
+	}
+}
+
+// --frozen-weights bf16 holds the frozen block in bfloat16 (as lmtrain
+// does): the record says so, and the first loss is that model's.
+func TestBenchTrainLMFrozenBF16(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	if err := testmodel.WriteDecoder(dir, testmodel.DecoderOptions{Arch: "exaone", Shape: "tiny", Seed: 1, Std: 0.1, Tie: "false"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	args := []string{"--model", dir, "--seq", "64", "--top-n", "1", "--frozen-weights", "bf16", "--warmup", "0", "--iters", "1", "--threads", "1"}
+	if err := benchTrainLMTo(context.Background(), args, &out); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		FrozenWeights string  `json:"frozen_weights"`
+		LossFirst     float64 `json:"loss_first"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	m, err := decoder.LoadWith(dir, decoder.LoadOptions{Weights: decoder.StorageBF16, TrainTop: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := benchLMExample(64, m.Cfg.VocabSize)
+	logits, err := m.Forward(&decoder.Workspace{}, nil, ex.IDs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := decoder.CausalLMLoss(nil, logits, ex.Labels(), m.Cfg.VocabSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FrozenWeights != "bf16" || math.Abs(r.LossFirst-want) > 1e-6*want {
+		t.Fatalf("record %s; want frozen_weights bf16 and loss_first %.9g", out.String(), want)
+	}
+	if err := benchTrainLMTo(context.Background(), []string{"--model", dir, "--frozen-weights", "fp8"}, &out); err == nil || !strings.Contains(err.Error(), "--frozen-weights") {
+		t.Fatalf("--frozen-weights fp8: %v", err)
 	}
 }
