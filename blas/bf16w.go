@@ -58,10 +58,12 @@ const GEMVRows = 8
 // widenBuf holds float32 blocks of widened weights.
 var widenBuf sync.Pool
 
-// widenGemm widens blocks of W's rows to float32 and multiplies them with
-// Sgemm (float32 whatever the precision, so that FP32 is exact).
-func widenGemm(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
-	rows := max(64, (1<<20)/k) // about 4 MB of float32 per block
+// goWidenGemm widens blocks of W's rows to float32 and multiplies them
+// with Sgemm (float32 whatever the precision, so that FP32 is exact): the
+// pure-Go build's widenGemm. The cgo build does the same in C, so that the
+// widening runs on oneDNN's OpenMP threads rather than beside them.
+func goWidenGemm(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
+	rows := max(64, widenBlock/k)
 	rows = min(rows, n)
 	need := rows * k
 	bp, _ := widenBuf.Get().(*[]float32)
@@ -72,15 +74,18 @@ func widenGemm(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta floa
 	buf := (*bp)[:need]
 	for j0 := 0; j0 < n; j0 += rows {
 		nr := min(rows, n-j0)
-		Widen(buf[:nr*k], w, j0, nr, k, ldw)
+		goWiden(buf[:nr*k], w, j0, nr, k, ldw)
 		sgemm(false, true, m, nr, k, 1, a, lda, buf, k, beta, c[j0:], ldc)
 	}
 	widenBuf.Put(bp)
 }
 
-// Widen writes rows j0…j0+nr-1 of the bf16 matrix w [·,k] (row stride ldw)
-// to dst [nr,k] as float32, in parallel for large blocks.
-func Widen(dst []float32, w []uint16, j0, nr, k, ldw int) {
+// widenBlock is the float32 elements of weights widened at a time (8 MB).
+const widenBlock = 1 << 21
+
+// goWiden writes rows j0…j0+nr-1 of the bf16 matrix w [·,k] (row stride
+// ldw) to dst [nr,k] as float32, in parallel for large blocks.
+func goWiden(dst []float32, w []uint16, j0, nr, k, ldw int) {
 	parallelRows(nr, nr*k, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			src := w[(j0+r)*ldw : (j0+r)*ldw+k]

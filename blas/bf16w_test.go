@@ -93,10 +93,18 @@ func (cs mmCase) check(t *testing.T, got []float32, roundA bool, tol float64) (c
 // around the kernels' unrolling (k mod 8 and 16, W rows mod 4, A rows mod
 // 4), beta 0 (C not read) and not.
 func TestMatMulBF16(t *testing.T) {
+	for _, isa := range gemvISAs {
+		setGEMVISA(isa)
+		testMatMulBF16(t)
+	}
+	setGEMVISA(0)
+}
+
+func testMatMulBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, m := range []int{1, 2, 3, 4, 5, 8, 9, 40} {
 		for _, n := range []int{1, 3, 4, 7, 67} {
-			for _, k := range []int{1, 7, 8, 16, 33, 130} {
+			for _, k := range []int{1, 7, 8, 16, 33, 130, 200} {
 				for _, beta := range []float32{0, 0.5} {
 					cs := newMMCase(r, m, n, k, beta)
 					got := append([]float32(nil), cs.c0...)

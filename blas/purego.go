@@ -33,3 +33,11 @@ func gemvBF16(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float
 func gemmBF16W(int, int, int, []float32, int, []uint16, int, float32, []float32, int) bool {
 	return false
 }
+
+func widenGemm(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
+	goWidenGemm(m, n, k, a, lda, w, ldw, beta, c, ldc)
+}
+
+var gemvISAs = []int{0}
+
+func setGEMVISA(int) {}
