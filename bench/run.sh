@@ -228,6 +228,7 @@ LM="$OUT/exaone-2.4b-l$LL" # the decoder section's folder
 /usr/bin/python3 bench/torch_train_lm.py --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" 2>/dev/null | tee -a "$R"
 $K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" | tee -a "$R"
 $K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" --frozen-weights bf16 | tee -a "$R"
+$K bench train-lm --model "$LM" --seq "$LS" --top-n "$LN" --warmup 2 --iters 3 --threads "$TH" --frozen-weights bf16 --precision bf16 | tee -a "$R"
 fi
 
 /usr/bin/python3 - "$R" "$OUT/summary.md" <<'PY'
