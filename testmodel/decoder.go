@@ -31,6 +31,10 @@ type DecoderOptions struct {
 	Layers int
 	// HeadDim overrides head_dim (tiny: 16 = hidden/heads).
 	HeadDim int
+	// MaxPositions overrides max_position_embeddings (tiny: 256; a RAG
+	// prompt with kormed's Korean instructions needs about 1,000 of the
+	// tiny byte-level vocabulary's tokens).
+	MaxPositions int
 	// Tie sets tie_word_embeddings ("": the shape's default — false for
 	// tiny, true for exaone-2.4b — "true" or "false"). Tied models have no
 	// lm_head.weight, as transformers saves them.
@@ -72,6 +76,9 @@ func DecoderConfig(o DecoderOptions) (map[string]any, error) {
 	}
 	if o.HeadDim > 0 {
 		s.headDim = o.HeadDim
+	}
+	if o.MaxPositions > 0 {
+		s.maxPos = o.MaxPositions
 	}
 	switch o.Tie {
 	case "":

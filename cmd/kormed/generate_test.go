@@ -158,3 +158,20 @@ func TestGenerateWeightsBF16(t *testing.T) {
 		t.Errorf("--weights fp16: %v", err)
 	}
 }
+
+// kormed testmodel --max-positions gives the tiny decoder room for a RAG
+// prompt: kormed ask then answers with it (the 256 positions of the
+// shape refuse, see TestAskTokenBudget).
+func TestTestmodelMaxPositions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tiny")
+	if err := runTestmodel(context.Background(), []string{"--arch", "exaone", "--shape", "tiny", "--max-positions", "4096", "--out", dir}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := decoder.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxPositions != 4096 || cfg.HiddenSize != 64 {
+		t.Fatalf("max_position_embeddings %d, hidden %d", cfg.MaxPositions, cfg.HiddenSize)
+	}
+}

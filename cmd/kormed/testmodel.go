@@ -47,6 +47,7 @@ func runTestmodel(ctx context.Context, args []string) error {
 	noPooler := fs.Bool("no-pooler", false, "leave out the BERT pooler weights")
 	extras := fs.Bool("extras", false, "also write tensors a real checkpoint carries that the loader must skip (position_ids buffer, LM head)")
 	layers := fs.Int("layers", 0, "decoders: number of layers (default: the shape's)")
+	maxPos := fs.Int("max-positions", 0, "decoders: max_position_embeddings (default: the shape's; tiny has 256, too few for a RAG prompt: use 4096 with kormed ask)")
 	headDim := fs.Int("head-dim", 0, "decoders: head_dim (default: hidden/heads)")
 	tie := fs.String("tie", "", "decoders: tie_word_embeddings true or false (default: the shape's)")
 	attnBias := fs.Bool("attention-bias", false, "llama: q/k/v/o projection biases")
@@ -68,7 +69,7 @@ func runTestmodel(ctx context.Context, args []string) error {
 	}
 	if *arch == "llama" || *arch == "exaone" {
 		o := testmodel.DecoderOptions{Arch: *arch, Shape: *shape, Seed: *seed, Std: *std, DType: dt, Layers: *layers,
-			HeadDim: *headDim, Tie: *tie, AttentionBias: *attnBias, Shards: *shards}
+			HeadDim: *headDim, MaxPositions: *maxPos, Tie: *tie, AttentionBias: *attnBias, Shards: *shards}
 		if err := testmodel.WriteDecoder(*out, o); err != nil {
 			return err
 		}
