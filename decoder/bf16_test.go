@@ -196,3 +196,35 @@ func TestParseStorage(t *testing.T) {
 		}
 	}
 }
+
+// TensorsFunc gives Tensors' names, dtypes and shapes in the same order,
+// with the values of the wanted tensors only (equal to Tensors').
+func TestTensorsFunc(t *testing.T) {
+	bf, _, _ := bf16Pair(t, testmodel.DecoderOptions{Arch: "llama", Shape: "tiny", Seed: 3, AttentionBias: true}, decoder.LoadOptions{TrainTop: 1})
+	all := bf.Tensors()
+	want := func(name string) bool {
+		return strings.Contains(name, "layers.0.") && !strings.Contains(name, "k_proj")
+	}
+	some := bf.TensorsFunc(want)
+	if len(some) != len(all) {
+		t.Fatalf("%d tensors, Tensors has %d", len(some), len(all))
+	}
+	got := 0
+	for i, a := range all {
+		s := some[i]
+		if s.Name != a.Name || s.DType != a.DType || fmt.Sprint(s.Shape) != fmt.Sprint(a.Shape) {
+			t.Fatalf("tensor %d: %s %s %v, Tensors %s %s %v", i, s.Name, s.DType, s.Shape, a.Name, a.DType, a.Shape)
+		}
+		if want(a.Name) != (s.Floats != nil) || (s.Floats != nil && fmt.Sprint(s.Floats) != fmt.Sprint(a.Floats)) {
+			t.Fatalf("%s: values %v (wanted %v)", a.Name, s.Floats != nil, want(a.Name))
+		}
+		if s.Floats != nil {
+			got++
+		}
+	}
+	// Layer 0 of the biased llama: 2 norms; q, k, v, o weights and biases;
+	// gate, up, down: 13, less k_proj's weight and bias.
+	if got != 11 {
+		t.Fatalf("%d wanted tensors, want 11", got)
+	}
+}

@@ -14,14 +14,28 @@ import (
 // the model has them. A tied model has no lm_head.weight (as transformers
 // saves it). Float32 weights are F32 tensors, bfloat16 ones BF16 tensors
 // of the same values. The values are copies.
-func (m *Model) Tensors() []safetensors.Tensor {
+func (m *Model) Tensors() []safetensors.Tensor { return m.TensorsFunc(nil) }
+
+// TensorsFunc is Tensors computing the values only of the tensors for
+// which want(name) is true (all when want is nil); the others come in the
+// same order with their name, dtype and shape and nil Floats, for the
+// caller to fill (lmtrain.Save reads frozen tensors from the source
+// instead of copying, transposing and widening the model's).
+func (m *Model) TensorsFunc(want func(name string) bool) []safetensors.Tensor {
+	if want == nil {
+		want = func(string) bool { return true }
+	}
 	n := layouts[m.Cfg.ModelType]
 	cfg := &m.Cfg
 	C, F, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
 	QD, KD := cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
 	var ts []safetensors.Tensor
 	add := func(name string, shape []int, v []float32) {
-		ts = append(ts, safetensors.Float32s(name, shape, append([]float32(nil), v...)))
+		t := safetensors.Float32s(name, shape, nil)
+		if want(name) {
+			t.Floats = append([]float32(nil), v...)
+		}
+		ts = append(ts, t)
 	}
 	// split writes the parts of a fused transposed weight wt [in,Σout] as
 	// Linear weights [out_i,in], and of its bias.
@@ -31,15 +45,18 @@ func (m *Model) Tensors() []safetensors.Tensor {
 		for _, o := range outs {
 			tot += o
 		}
-		var w []float32
-		if w16 != nil {
-			w = widen(w16)
-		} else {
-			w = nn.TransposeWeight(wt, in, tot) // [Σout,in]
-		}
+		var w []float32 // [Σout,in], computed when a part is wanted
 		off := 0
 		for i, part := range parts {
-			t := safetensors.Float32s(p+part+".weight", []int{outs[i], in}, w[off*in:(off+outs[i])*in])
+			t := safetensors.Float32s(p+part+".weight", []int{outs[i], in}, nil)
+			if want(t.Name) {
+				if w == nil && w16 != nil {
+					w = widen(w16)
+				} else if w == nil {
+					w = nn.TransposeWeight(wt, in, tot)
+				}
+				t.Floats = w[off*in : (off+outs[i])*in]
+			}
 			if w16 != nil {
 				t.DType = safetensors.BF16 // the widened values convert back exactly
 			}
@@ -53,7 +70,11 @@ func (m *Model) Tensors() []safetensors.Tensor {
 	// matrix adds the embedding or the head, float32 or bfloat16.
 	matrix := func(name string, f []float32, h []uint16) {
 		if h != nil {
-			ts = append(ts, safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: []int{V, C}, Floats: widen(h)})
+			t := safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: []int{V, C}}
+			if want(name) {
+				t.Floats = widen(h)
+			}
+			ts = append(ts, t)
 			return
 		}
 		add(name, []int{V, C}, f)

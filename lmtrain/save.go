@@ -71,18 +71,18 @@ func Save(m *decoder.Model, src, dir string, trained map[string]bool) error {
 		return err
 	}
 	defer r.Close()
-	ts := m.Tensors()
+	// The trained tensors from the model; the frozen ones (and any the
+	// source lacks, which the model then supplies) read from the source.
+	fromModel := func(name string) bool { return trained[name] || !r.Has(name) }
+	ts := m.TensorsFunc(fromModel)
 	for i := range ts {
 		t := &ts[i]
-		if trained[t.Name] {
-			continue
-		}
-		info, ok := r.Info(t.Name)
-		if !ok {
+		if fromModel(t.Name) {
 			continue
 		}
 		// Frozen: the source's values in its dtype (the model may hold
 		// them rounded to bfloat16).
+		info, _ := r.Info(t.Name)
 		if t.Floats, err = r.Float32(t.Name, t.Shape); err != nil {
 			return err
 		}
