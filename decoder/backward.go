@@ -159,9 +159,9 @@ func (m *Model) TrainForward(tw *TrainWorkspace, ids []int, first int) ([]float3
 	nn.RoPETable(tw.Cos, tw.Sin, m.InvFreq, 0, T)
 	for l := 0; l < L; l++ {
 		if l < first {
-			m.blockForward(tw, l, &tw.frozen, false)
+			m.block(l, tw.X, tw.Tmp, tw.Cos, tw.Sin, T, &tw.frozen, false, nil, 0)
 		} else {
-			m.blockForward(tw, l, &tw.Acts[l-first], true)
+			m.block(l, tw.X, tw.Tmp, tw.Cos, tw.Sin, T, &tw.Acts[l-first], true, nil, 0)
 		}
 	}
 	eps := float32(cfg.RMSNormEps)
@@ -170,46 +170,6 @@ func (m *Model) TrainForward(tw *TrainWorkspace, ids []int, first int) ([]float3
 	tw.Logits = buf(tw.Logits, T*V)
 	m.W.head(tw.Logits, tw.Final, T, C, V)
 	return tw.Logits, nil
-}
-
-// blockForward runs block l on tw.X in place (Forward's block without a
-// cache: the keys and values are the rows' own), filling a; with save it
-// also keeps the block's input, the residual after attention and the
-// attention probabilities.
-func (m *Model) blockForward(tw *TrainWorkspace, l int, a *LayerActs, save bool) {
-	cfg := &m.Cfg
-	C, F, NH, NKV, hd := cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim
-	QD, KD := NH*hd, NKV*hd
-	QKVD, T := QD+2*KD, tw.T
-	eps := float32(cfg.RMSNormEps)
-	L := &m.W.Layers[l]
-	X := tw.X
-	a.LN1, a.LN1Rstd = buf(a.LN1, T*C), buf(a.LN1Rstd, T)
-	a.QKV, a.AttY = buf(a.QKV, T*QKVD), buf(a.AttY, T*QD)
-	a.LN2, a.LN2Rstd = buf(a.LN2, T*C), buf(a.LN2Rstd, T)
-	a.GU, a.H = buf(a.GU, T*2*F), buf(a.H, T*F)
-	var att []float32
-	if save {
-		a.In, a.Mid = buf(a.In, T*C), buf(a.Mid, T*C)
-		a.Att = buf(a.Att, NH*T*T)
-		att = a.Att
-		copy(a.In, X)
-	}
-	nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
-	linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
-	nn.RoPE(a.QKV, QKVD, tw.Cos, tw.Sin, T, NH, hd)
-	nn.RoPE(a.QKV[QD:], QKVD, tw.Cos, tw.Sin, T, NKV, hd)
-	nn.CausalAttention(a.AttY, att, a.QKV, QKVD, a.QKV[QD:], a.QKV[QD+KD:], QKVD, T, 0, NH, NKV, hd)
-	linear(tw.Tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
-	nn.Add(X, X, tw.Tmp)
-	if save {
-		copy(a.Mid, X)
-	}
-	nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
-	linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
-	nn.SwiGLU(a.H, a.GU, T, F)
-	linear(tw.Tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
-	nn.Add(X, X, tw.Tmp)
 }
 
 // Backward accumulates into g the gradients of the trainable tensors

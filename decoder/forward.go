@@ -123,9 +123,7 @@ func buf(s []float32, n int) []float32 {
 // used again. With c nil the ids are a whole sequence from position 0.
 func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32, error) {
 	cfg := &m.Cfg
-	C, F, V, NH, NKV, hd := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim
-	QD, KD := NH*hd, NKV*hd
-	QKVD := QD + 2*KD
+	C, V, hd := cfg.HiddenSize, cfg.VocabSize, cfg.HeadDim
 	T := len(ids)
 	if T == 0 {
 		return nil, fmt.Errorf("decoder: no tokens")
@@ -162,42 +160,7 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 	nn.RoPETable(ws.Cos, ws.Sin, m.InvFreq, P, T)
 	X := ws.X
 	for l := range m.W.Layers {
-		L := &m.W.Layers[l]
-		a := &ws.Acts[min(l, nActs-1)]
-		a.LN1, a.LN1Rstd = buf(a.LN1, T*C), buf(a.LN1Rstd, T)
-		a.QKV, a.AttY = buf(a.QKV, T*QKVD), buf(a.AttY, T*QD)
-		a.LN2, a.LN2Rstd = buf(a.LN2, T*C), buf(a.LN2Rstd, T)
-		a.GU, a.H = buf(a.GU, T*2*F), buf(a.H, T*F)
-		var att []float32
-		if ws.Save {
-			a.In, a.Mid = buf(a.In, T*C), buf(a.Mid, T*C)
-			a.Att = buf(a.Att, NH*T*(P+T))
-			att = a.Att
-			copy(a.In, X)
-		}
-		// Attention block.
-		nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
-		linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
-		nn.RoPE(a.QKV, QKVD, ws.Cos, ws.Sin, T, NH, hd)
-		nn.RoPE(a.QKV[QD:], QKVD, ws.Cos, ws.Sin, T, NKV, hd)
-		K, Vc := c.K[l], c.V[l]
-		for t := 0; t < T; t++ {
-			row := a.QKV[t*QKVD:]
-			copy(K[(P+t)*KD:(P+t+1)*KD], row[QD:QD+KD])
-			copy(Vc[(P+t)*KD:(P+t+1)*KD], row[QD+KD:QKVD])
-		}
-		nn.CausalAttention(a.AttY, att, a.QKV, QKVD, K, Vc, KD, T, P, NH, NKV, hd)
-		linear(ws.Tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
-		nn.Add(X, X, ws.Tmp)
-		if ws.Save {
-			copy(a.Mid, X)
-		}
-		// MLP block.
-		nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
-		linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
-		nn.SwiGLU(a.H, a.GU, T, F)
-		linear(ws.Tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
-		nn.Add(X, X, ws.Tmp)
+		m.block(l, X, ws.Tmp, ws.Cos, ws.Sin, T, &ws.Acts[min(l, nActs-1)], ws.Save, c, P)
 	}
 	c.Len = P + T
 	ws.Final, ws.FinalRstd = buf(ws.Final, T*C), buf(ws.FinalRstd, T)
@@ -210,4 +173,56 @@ func (m *Model) Forward(ws *Workspace, c *Cache, ids []int, all bool) ([]float32
 		m.W.head(ws.Logits, ws.Final[(T-1)*C:], 1, C, V)
 	}
 	return ws.Logits, nil
+}
+
+// block runs block l on X [T,C] in place (tmp [T,C] is scratch; cos, sin
+// the rotary tables of the T positions), filling a; with save it also
+// keeps the block's input, the residual after attention and the attention
+// probabilities. With a cache c the block's rotated keys and values are
+// written at positions P…P+T-1 and the T rows attend to all P+T of them;
+// with c nil (training: a whole sequence, P = 0) they attend to their own.
+func (m *Model) block(l int, X, tmp, cos, sin []float32, T int, a *LayerActs, save bool, c *Cache, P int) {
+	cfg := &m.Cfg
+	C, F, NH, NKV, hd := cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim
+	QD, KD := NH*hd, NKV*hd
+	QKVD := QD + 2*KD
+	eps := float32(cfg.RMSNormEps)
+	L := &m.W.Layers[l]
+	a.LN1, a.LN1Rstd = buf(a.LN1, T*C), buf(a.LN1Rstd, T)
+	a.QKV, a.AttY = buf(a.QKV, T*QKVD), buf(a.AttY, T*QD)
+	a.LN2, a.LN2Rstd = buf(a.LN2, T*C), buf(a.LN2Rstd, T)
+	a.GU, a.H = buf(a.GU, T*2*F), buf(a.H, T*F)
+	var att []float32
+	if save {
+		a.In, a.Mid = buf(a.In, T*C), buf(a.Mid, T*C)
+		a.Att = buf(a.Att, NH*T*(P+T))
+		att = a.Att
+		copy(a.In, X)
+	}
+	// Attention block.
+	nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
+	linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
+	nn.RoPE(a.QKV, QKVD, cos, sin, T, NH, hd)
+	nn.RoPE(a.QKV[QD:], QKVD, cos, sin, T, NKV, hd)
+	K, Vc, kvStride := a.QKV[QD:], a.QKV[QD+KD:], QKVD
+	if c != nil {
+		K, Vc, kvStride = c.K[l], c.V[l], KD
+		for t := 0; t < T; t++ {
+			row := a.QKV[t*QKVD:]
+			copy(K[(P+t)*KD:(P+t+1)*KD], row[QD:QD+KD])
+			copy(Vc[(P+t)*KD:(P+t+1)*KD], row[QD+KD:QKVD])
+		}
+	}
+	nn.CausalAttention(a.AttY, att, a.QKV, QKVD, K, Vc, kvStride, T, P, NH, NKV, hd)
+	linear(tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
+	nn.Add(X, X, tmp)
+	if save {
+		copy(a.Mid, X)
+	}
+	// MLP block.
+	nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
+	linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
+	nn.SwiGLU(a.H, a.GU, T, F)
+	linear(tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
+	nn.Add(X, X, tmp)
 }
