@@ -9,11 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kormed/kormed/llm"
 )
@@ -167,26 +165,11 @@ func (s *Server) generatorError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // decodeLoose reads a JSON body like decode but ignores unknown fields
-// (OpenAI clients send many).
+// (OpenAI clients send many) and the Content-Type's charset parameter.
 func decodeLoose(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: send application/json", ct)}
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readJSON(w, r, limit, false)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit)}
-		}
-		return &httpError{http.StatusBadRequest, "reading the request body: " + err.Error()}
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &httpError{http.StatusBadRequest, "empty request body: send a JSON object"}
-	}
-	if !utf8.Valid(body) {
-		return &httpError{http.StatusBadRequest, "request body is not valid UTF-8"}
+		return err
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		return &httpError{http.StatusBadRequest, jsonError(err).Error()}

@@ -86,29 +86,9 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) bool {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: send application/json", ct)}
-		}
-		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-			return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("charset %q: send UTF-8", cs)}
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readJSON(w, r, limit, true)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit)}
-		}
-		return &httpError{http.StatusBadRequest, "reading the request body: " + err.Error()}
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errors.New("empty request body: send a JSON object")
-	}
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
-	if !utf8.Valid(body) {
-		return errors.New("request body is not valid UTF-8")
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -119,6 +99,38 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 		return errors.New("invalid JSON: data after the object")
 	}
 	return nil
+}
+
+// readJSON reads a JSON request body of at most limit bytes: a
+// Content-Type other than application/json is refused (415; with
+// utf8Charset a charset other than UTF-8 too), an oversized body (413), an
+// empty body or invalid UTF-8 (400, as encoding/json would quietly turn
+// invalid UTF-8 into U+FFFD).
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, utf8Charset bool) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: send application/json", ct)}
+		}
+		if cs, ok := params["charset"]; ok && utf8Charset && !strings.EqualFold(cs, "utf-8") {
+			return nil, &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("charset %q: send UTF-8", cs)}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit)}
+		}
+		return nil, &httpError{http.StatusBadRequest, "reading the request body: " + err.Error()}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &httpError{http.StatusBadRequest, "empty request body: send a JSON object"}
+	}
+	if !utf8.Valid(body) {
+		return nil, &httpError{http.StatusBadRequest, "request body is not valid UTF-8"}
+	}
+	return body, nil
 }
 
 // jsonError rewords encoding/json's errors for API callers.
