@@ -209,7 +209,12 @@ func (ix *Index) Search(query string, k int) []Hit {
 // however many better ones it rejects; the statistics (idf, average
 // length) stay those of the whole index.
 func (ix *Index) SearchFunc(query string, k int, allow func(doc int) bool) []Hit {
-	toks := ix.an.Analyze(nil, query)
+	return ix.SearchTerms(ix.an.Analyze(nil, query), k, allow)
+}
+
+// SearchTerms is SearchFunc for a query already analysed (Analyze), for a
+// caller that needs its terms too.
+func (ix *Index) SearchTerms(toks []string, k int, allow func(doc int) bool) []Hit {
 	if len(toks) == 0 || len(ix.ids) == 0 {
 		return nil
 	}

@@ -471,12 +471,13 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		depth = Candidates(k)
 	}
 	var bmList, deList []Ranked
+	qterms := st.bm.Analyze(q.Query) // for BM25 and every hit's Coverage
 	if useBM {
 		var fn func(int) bool
 		if allow != nil {
 			fn = allow.has
 		}
-		for _, h := range st.bm.SearchFunc(q.Query, depth, fn) {
+		for _, h := range st.bm.SearchTerms(qterms, depth, fn) {
 			bmList = append(bmList, Ranked{ID: numID(h.Doc), Score: h.Score})
 		}
 		lists = append(lists, bmList)
@@ -523,7 +524,6 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if len(fused) > k {
 		fused = fused[:k]
 	}
-	qterms := st.bm.Analyze(q.Query)
 	idf := func(t string) float64 {
 		_, df := st.bm.IDF(t)
 		return bm25.IDFOf(st.bm.Len(), df)
