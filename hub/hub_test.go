@@ -246,6 +246,36 @@ func TestShardedWeightsAndDense(t *testing.T) {
 	}
 }
 
+// TestSlowTokenizerFiles: a repo's sentencepiece model and other
+// tokenizer files are fetched with tokenizer.json (a fine-tune saved from
+// the model copies them); other files are not.
+func TestSlowTokenizerFiles(t *testing.T) {
+	noEnv(t)
+	h := newFakeHub(t)
+	repo := tinyRepo()
+	repo.files["sentencepiece.bpe.model"] = fakeFile{data: randBytes(10, 5000), lfs: true}
+	repo.files["added_tokens.json"] = fakeFile{data: []byte(`{}`)}
+	repo.files["notes.txt"] = fakeFile{data: []byte("no")}
+	h.add(tinyID, repo)
+	dir := resolveOK(t, tinyID, opts(h, t.TempDir()))
+	want := append([]string{"added_tokens.json"}, tinyWanted...)
+	want = append(want, "sentencepiece.bpe.model")
+	sort.Strings(want)
+	if got := snapshotFiles(t, dir); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("snapshot files\n got %v\nwant %v", got, want)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "sentencepiece.bpe.model")); !bytes.Equal(got, randBytes(10, 5000)) {
+		t.Error("sentencepiece.bpe.model: content differs")
+	}
+	// Offline, a cache without them still resolves.
+	o := opts(h, filepath.Dir(filepath.Dir(filepath.Dir(dir))))
+	o.Offline = true
+	os.Remove(filepath.Join(dir, "sentencepiece.bpe.model"))
+	if _, err := Resolve(context.Background(), tinyID, o); err != nil {
+		t.Errorf("offline without the optional files: %v", err)
+	}
+}
+
 func TestOnlyPytorchBin(t *testing.T) {
 	noEnv(t)
 	h := newFakeHub(t)

@@ -115,11 +115,19 @@ func mainFiles(src fileSource, id, path string, add, opt func(string)) error {
 	opt(pre + "tokenizer_config.json")
 	opt(pre + "special_tokens_map.json")
 	opt(pre + "sentence_bert_config.json")
-	if !src.has(pre + "tokenizer.json") {
-		opt(pre + "vocab.txt")
+	for _, n := range slowTokenizerFiles {
+		opt(pre + n)
 	}
 	return weights(src, id, pre, add)
 }
+
+// slowTokenizerFiles are the tokenizer files besides tokenizer.json that a
+// repo may have (sentencepiece models, vocabularies, merges, added
+// tokens): fetched when present, so that a model kormed saves from this
+// one (kormed train) carries every tokenizer file of its base, as
+// model.Save copies them.
+var slowTokenizerFiles = []string{"added_tokens.json", "merges.txt", "sentencepiece.bpe.model", "sentencepiece.model",
+	"spiece.model", "spm.model", "tokenizer.model", "vocab.json", "vocab.txt"}
 
 // weights adds model.safetensors, or the index and every shard it names.
 func weights(src fileSource, id, pre string, add func(string)) error {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -60,8 +61,10 @@ type Model struct {
 	dir, name string
 	// The source's tokenizer files, written back unchanged by Save:
 	// tokenizer.json, and tokenizer_config.json and special_tokens_map.json
-	// when the source had them (else nil).
+	// when the source had them (else nil); tokOther: its other tokenizer
+	// files (see otherTokenizerFiles), by name.
 	tokJSON, tokConfig, tokSpecial []byte
+	tokOther                       []namedFile
 	// Idle workspaces, one per concurrent Encode seen so far. Not a
 	// sync.Pool: that drops its items at every garbage collection, and a
 	// workspace is tens to hundreds of MiB, so each collection would
@@ -131,6 +134,10 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokOther, err := otherTokenizerFiles(filepath.Dir(tpath))
+	if err != nil {
+		return nil, err
+	}
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok.VocabSize(), cfg.VocabSize)
 	}
@@ -146,6 +153,7 @@ func Load(dir string) (*Model, error) {
 		tokJSON:      tokJSON,
 		tokConfig:    tokConfig,
 		tokSpecial:   tokSpecial,
+		tokOther:     tokOther,
 	}
 	if st.MaxSeqLength > 0 && st.MaxSeqLength < m.MaxLength {
 		m.MaxLength = st.MaxSeqLength
@@ -177,6 +185,41 @@ func Load(dir string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// tokenizerFileNames are the tokenizer files, besides tokenizer.json,
+// tokenizer_config.json and special_tokens_map.json, that transformers'
+// tokenizers read or save_pretrained writes: WordPiece and BPE
+// vocabularies, merges, added tokens. Any *.model file (a sentencepiece
+// model: sentencepiece.bpe.model, sentencepiece.model, spiece.model,
+// tokenizer.model, spm.model) is one too.
+var tokenizerFileNames = []string{"added_tokens.json", "merges.txt", "vocab.json", "vocab.txt"}
+
+// otherTokenizerFiles reads the tokenizer files of folder dir that
+// tokenizerFileNames and the *.model pattern name, sorted by name, so that
+// Save can write them back byte for byte.
+func otherTokenizerFiles(dir string) ([]namedFile, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []namedFile
+	for _, e := range ents { // ReadDir sorts by name
+		n := e.Name()
+		if !strings.HasSuffix(n, ".model") && !slices.Contains(tokenizerFileNames, n) {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			continue // a folder, or a dangling link (the Hugging Face cache links to blobs)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, namedFile{n, b})
+	}
+	return files, nil
 }
 
 // readOptional reads path, or returns nil when it does not exist.

@@ -61,6 +61,8 @@ type CardMetric struct {
 //	tokenizer.json                    the source's, byte for byte
 //	tokenizer_config.json             the source's, else generated (TokenizerConfig)
 //	special_tokens_map.json           the source's, else generated
+//	vocab.txt, sentencepiece.bpe.model, … the source's other tokenizer files, byte for byte
+//	                                  (added_tokens.json, merges.txt, vocab.json, vocab.txt, *.model)
 //	modules.json, 1_Pooling/config.json, 2_Normalize/ (when Normalize),
 //	sentence_bert_config.json,
 //	config_sentence_transformers.json Pooling, Normalize, MaxLength and the prefixes as prompts
@@ -124,7 +126,8 @@ func (m *Model) Save(dir string, o SaveOptions) error {
 		{"tokenizer_config.json", tokCfg},
 		{"special_tokens_map.json", tokSpecial},
 		{"README.md", m.card(o)},
-	}, stf...)
+	}, m.tokOther...)
+	files = append(files, stf...)
 	tensors := m.Enc.W.Tensors(cfg)
 	return ReplaceDir(dir, func(tmp string) error {
 		if err := writeFiles(tmp, files); err != nil {

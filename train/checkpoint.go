@@ -20,8 +20,11 @@ import (
 //
 // built in a temporary folder and renamed into place, then named in
 // OUTPUT/state.json; older checkpoints of the stage beyond keep_checkpoints
-// are removed after that. A kill at any moment leaves the previous
-// checkpoint and state.json intact.
+// are removed after that (keep_checkpoints 0 keeps the one named). When
+// the stage ends, its keep_checkpoints newest checkpoints stay (none for
+// 0): they are not needed to resume, but are what the recipe asked to
+// keep. A kill at any moment leaves the previous checkpoint and
+// state.json intact.
 
 func checkpointPrefix(idx int, name string) string { return fmt.Sprintf("%02d-%s-step-", idx+1, name) }
 

@@ -52,7 +52,7 @@ func loadStageData(s *Stage, loss Loss, w io.Writer) (*stageData, error) {
 		// rows are negatives, not pairs to pull together.
 		keep = keep[:0:0]
 		for _, r := range ex.Rows {
-			if r.Label >= 0.5 {
+			if isPositive(r.Label) {
 				keep = append(keep, r)
 			}
 		}
@@ -118,9 +118,18 @@ func epochOrder(n int, seed uint64, epoch int) []int {
 	return r.Perm(n)
 }
 
-// epochBatches cuts an epoch into batches with the stage's sampler.
+// epochBatches cuts an epoch into batches with the stage's sampler, over
+// a shuffled order or, with shuffle = false, the file's.
 func (d *stageData) epochBatches(s *Stage, epoch int) ([][]int, int) {
-	order := epochOrder(len(d.rows), s.Seed, epoch)
+	var order []int
+	if s.Shuffle == nil || *s.Shuffle {
+		order = epochOrder(len(d.rows), s.Seed, epoch)
+	} else {
+		order = make([]int, len(d.rows))
+		for i := range order {
+			order[i] = i
+		}
+	}
 	switch s.Sampler {
 	case "no-duplicates":
 		return NoDuplicateBatches(d.rows, order, s.BatchSize, s.DropLast), 0

@@ -86,23 +86,85 @@ func (sr *stageRun) bestDir() string {
 }
 
 // diagnosisSet is the retrieval set the collapse diagnosis embeds: the dev
-// set, else one made from the training file (pairs: query → its positive
-// contexts; triplets: query → document; synonyms: a cluster's first term →
-// its other terms), at most 500 queries.
+// set, else one made from the examples the stage trains on, as its reader
+// read them (pairs and triplets: see pairDataset; synonyms: a cluster's
+// first term → its other terms), at most 500 queries.
 func (sr *stageRun) diagnosisSet() (*dataset.Dataset, error) {
 	if sr.s.Dev != "" {
 		return sr.devSet()
 	}
 	var d *dataset.Dataset
-	if sr.data.ex.Format == "synonyms" {
+	if sr.data.ex.Format == dataset.FormatSynonyms {
 		d = synonymDataset(sr.data.ex)
 	} else {
-		var err error
-		if d, _, err = eval.LoadDataset(sr.s.Data, ""); err != nil {
-			return nil, err
-		}
+		d = pairDataset(sr.data.ex)
 	}
 	return capQueries(d, 500), nil
+}
+
+// isPositive reports whether a pair's label makes it a positive pair: the
+// pairs an in-batch-negatives loss keeps from a labelled file, and the
+// relevant pairs of the collapse diagnosis.
+func isPositive(label float32) bool { return label >= 0.5 }
+
+// pairDataset turns pairs or triplets into a retrieval set: each distinct
+// first-column text is a query; the second column of its rows is relevant
+// when the file has no labels or the row's label is positive (isPositive),
+// else a judged non-relevant document, as are the further columns (hard
+// negatives). Texts are deduplicated into ids in order of first
+// appearance (q1, q2, …; d1, d2, …); a (query, document) pair relevant in
+// any row is relevant; queries without a relevant document are left out.
+func pairDataset(ex *dataset.Examples) *dataset.Dataset {
+	d := &dataset.Dataset{Name: "training data", Qrels: dataset.Qrels{}}
+	docID := map[string]string{}
+	doc := func(text string) string {
+		id, ok := docID[text]
+		if !ok {
+			id = fmt.Sprintf("d%d", len(docID)+1)
+			docID[text] = id
+			d.Corpus = append(d.Corpus, dataset.Doc{ID: id, Text: text})
+		}
+		return id
+	}
+	var queries []string
+	judged := map[string]map[string]int{} // query text → doc id → relevance
+	for _, r := range ex.Rows {
+		if len(r.Texts) < 2 {
+			continue
+		}
+		q := r.Texts[0]
+		j, ok := judged[q]
+		if !ok {
+			j = map[string]int{}
+			judged[q] = j
+			queries = append(queries, q)
+		}
+		rel := 0
+		if !ex.HasLabels || isPositive(r.Label) {
+			rel = 1
+		}
+		for c, t := range r.Texts[1:] {
+			id := doc(t)
+			if c == 0 {
+				j[id] = max(j[id], rel)
+			} else if _, seen := j[id]; !seen {
+				j[id] = 0
+			}
+		}
+	}
+	for _, q := range queries {
+		pos := 0
+		for _, v := range judged[q] {
+			pos += v
+		}
+		if pos == 0 {
+			continue
+		}
+		id := fmt.Sprintf("q%d", len(d.Queries)+1)
+		d.Queries = append(d.Queries, dataset.Query{ID: id, Text: q})
+		d.Qrels[id] = judged[q]
+	}
+	return d
 }
 
 // synonymDataset turns clusters into a retrieval set: each cluster's first

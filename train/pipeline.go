@@ -80,6 +80,10 @@ type Stage struct {
 	Sampler  string `toml:"sampler"`
 	PerGroup int    `toml:"per_group"`
 	DropLast bool   `toml:"drop_last"`
+	// Shuffle false walks the examples in file order every epoch (the
+	// sampler still applies); default true, a permutation per epoch.
+	// (omitempty keeps the resume fingerprint of recipes without it.)
+	Shuffle *bool `toml:"shuffle" json:",omitempty"`
 	// Optimiser (AdamW) and schedule.
 	LR          float64 `toml:"lr"`
 	WeightDecay float64 `toml:"weight_decay"`
@@ -116,7 +120,10 @@ type Stage struct {
 	EvalSteps     int    `toml:"eval_steps"`
 	EarlyStopping int    `toml:"early_stopping"`
 	// CheckpointSteps: save a resumable checkpoint every N steps (0: only
-	// at the end of the stage); KeepCheckpoints of them are kept (default 2).
+	// when the run is interrupted). KeepCheckpoints: the stage's newest
+	// checkpoints kept, while it runs and after it ends (default 2); 0
+	// keeps only the latest while the stage runs and removes them all
+	// when it ends.
 	CheckpointSteps int `toml:"checkpoint_steps"`
 	KeepCheckpoints int `toml:"keep_checkpoints"`
 	// LogSteps: a log record every N steps (default 1).
@@ -396,7 +403,7 @@ func (s *Stage) check() error {
 	positive := []struct {
 		key string
 		v   int
-	}{{"batch_size", s.BatchSize}, {"accumulate", s.Accumulate}, {"per_group", s.PerGroup}, {"keep_checkpoints", s.KeepCheckpoints}, {"log_steps", s.LogSteps}}
+	}{{"batch_size", s.BatchSize}, {"accumulate", s.Accumulate}, {"per_group", s.PerGroup}, {"log_steps", s.LogSteps}}
 	for _, c := range positive {
 		if c.v < 1 {
 			return fmt.Errorf("%s = %d: want ≥ 1", c.key, c.v)
@@ -407,7 +414,7 @@ func (s *Stage) check() error {
 		v   int
 	}{{"epochs", s.Epochs}, {"max_steps", s.MaxSteps}, {"mini_batch", s.MiniBatch}, {"warmup_steps", s.WarmupSteps},
 		{"max_length", s.MaxLength}, {"eval_steps", s.EvalSteps}, {"early_stopping", s.EarlyStopping},
-		{"checkpoint_steps", s.CheckpointSteps}, {"codemix_column", s.CodeMixColumn}}
+		{"checkpoint_steps", s.CheckpointSteps}, {"keep_checkpoints", s.KeepCheckpoints}, {"codemix_column", s.CodeMixColumn}}
 	for _, c := range nonNeg {
 		if c.v < 0 {
 			return fmt.Errorf("%s = %d: want ≥ 0", c.key, c.v)

@@ -186,7 +186,8 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		if err := eval.WriteJSON(statePath, &st); err != nil {
 			return rep, err
 		}
-		if err := removeCheckpoints(out, i, s.Name, 0, ""); err != nil {
+		// The stage's last keep_checkpoints checkpoints stay (0: none).
+		if err := removeCheckpoints(out, i, s.Name, s.KeepCheckpoints, ""); err != nil {
 			return rep, err
 		}
 		prev = dir
@@ -522,6 +523,16 @@ func (sr *stageRun) loadModels(ctx context.Context, from string, loss Loss) erro
 			prefix = (*s.Prefixes)[c]
 		}
 		sr.step.Prefixes = append(sr.step.Prefixes, prefix)
+		// The model keeps the prefixes it trains with, so that evaluation
+		// and the saved prompts (config_sentence_transformers.json) use
+		// them: column 0's as the query prefix, column 1's as the passage
+		// prefix.
+		switch c {
+		case 0:
+			tw.M.QueryPrefix = prefix
+		case 1:
+			tw.M.PassagePrefix = prefix
+		}
 	}
 	fmt.Fprintf(w, "text prefixes per column: %q\n", sr.step.Prefixes)
 	if s.Dual {

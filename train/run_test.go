@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -645,8 +646,9 @@ checkpoint_steps = 1
 	if _, err := os.Stat(filepath.Join(out, "best", "01-big-lr")); err == nil {
 		t.Errorf("best/01-big-lr left behind")
 	}
-	if ents, _ := os.ReadDir(filepath.Join(out, "checkpoints")); len(ents) != 0 {
-		t.Errorf("checkpoints left after the stage: %v", ents)
+	// keep_checkpoints (default 2): the stage's last two stay.
+	if got, want := runCheckpointNames(t, out), []string{fmt.Sprintf("01-big-lr-step-%06d", stop-1), fmt.Sprintf("01-big-lr-step-%06d", stop)}; !slices.Equal(got, want) {
+		t.Errorf("checkpoints left after the stage: %v, want %v", got, want)
 	}
 	card, err := os.ReadFile(filepath.Join(out, "01-big-lr", "README.md"))
 	if err != nil || !strings.Contains(string(card), "NDCG@10") {
