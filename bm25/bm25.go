@@ -197,8 +197,11 @@ type accumulator struct {
 }
 
 // Search returns the k best documents for query, by score descending and
-// ID ascending among equal scores. Only documents sharing at least one term
-// with the query are returned; k <= 0 returns all of them.
+// ID descending among equal scores (trec_eval's order, which package
+// metrics and the search service use too; documents sharing an ID, which
+// only a caller that replaces documents by appending has, by number).
+// Only documents sharing at least one term with the query are returned;
+// k <= 0 returns all of them.
 func (ix *Index) Search(query string, k int) []Hit {
 	return ix.SearchFunc(query, k, nil)
 }
@@ -281,7 +284,7 @@ func (ix *Index) SearchTerms(toks []string, k int, allow func(doc int) bool) []H
 			return out[i].Score > out[j].Score
 		}
 		if out[i].ID != out[j].ID {
-			return out[i].ID < out[j].ID
+			return out[i].ID > out[j].ID
 		}
 		return out[i].Doc < out[j].Doc
 	})
@@ -300,12 +303,16 @@ type hitHeap struct {
 	score []float64
 }
 
-// better reports whether document a ranks before document b.
+// better reports whether document a ranks before document b (Search's
+// order).
 func (h *hitHeap) better(a, b uint32) bool {
 	if h.score[a] != h.score[b] {
 		return h.score[a] > h.score[b]
 	}
-	return h.ids[a] < h.ids[b]
+	if h.ids[a] != h.ids[b] {
+		return h.ids[a] > h.ids[b]
+	}
+	return a < b
 }
 
 func (h *hitHeap) Len() int           { return len(h.d) }

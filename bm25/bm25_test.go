@@ -62,8 +62,10 @@ func TestHandWorkedScores(t *testing.T) {
 	// d3: 해열 tf 1 at length 3 → ln 1.6 · 2.2/2.3125.
 	s3 := idf2 * 2.2 / 2.3125
 	checkHits(t, ix.Search("두통 해열", 10), []Hit{{"d1", 2 * s1, 0}, {"d2", s2, 1}, {"d3", s3, 2}})
-	// A repeated query term counts twice; d2 and d3 tie and sort by ID.
-	checkHits(t, ix.Search("감기 감기", 10), []Hit{{"d2", 2 * s3, 1}, {"d3", 2 * s3, 2}})
+	// A repeated query term counts twice; d2 and d3 tie and sort by ID
+	// descending (trec_eval's order), also when k cuts between them.
+	checkHits(t, ix.Search("감기 감기", 10), []Hit{{"d3", 2 * s3, 2}, {"d2", 2 * s3, 1}})
+	checkHits(t, ix.Search("감기 감기", 1), []Hit{{"d3", 2 * s3, 2}})
 	// k cuts after sorting; k <= 0 returns every match.
 	checkHits(t, ix.Search("두통 해열", 1), []Hit{{"d1", 2 * s1, 0}})
 	if got := ix.Search("두통 해열", 0); len(got) != 3 {

@@ -121,12 +121,51 @@ var shortPrefixes = []string{
 	"셋째", "막내", "독거", "치매", "초기", "예비", "고위험", "노산", "고령", "세", "살", "개월", "모유",
 }
 
-// Suffixes a short word may take before a particle ("아이들", "노인성",
-// "소아과", "유아용", "임신중", "임신초기").
+// Suffixes a short word may take before a particle and still name the
+// person: plural and honorific (아이들, 노인분, 아기님), the group
+// (노인층, 노인군, 노인환자), a period of the person's life (청소년기,
+// 수유기, 임신중, 임신초기, 임신기간). A derivational suffix that makes
+// another noun is not among them, so the word is then no match: 성 makes
+// an attribute, mostly of a disease (노인성 난청, 노인성 우울증, 임신성
+// 당뇨, 임신성 구토 — 18 times in the shared drug texts, always so), 용
+// and 용품 a use (유아용 시럽, 소아용루리드정: product names and
+// categories, which the search needs as written), 병 a disease (노인병).
+// "소아과" still matches: 과 is also the particle "and" (노인과 아이),
+// and either way a pediatric query is about a child.
 var shortSuffixes = byLength([]string{
-	"들", "분", "님", "용", "용품", "성", "층", "기", "과", "군", "환자", "중", "초기", "중기",
+	"들", "분", "님", "층", "기", "과", "군", "환자", "중", "초기", "중기",
 	"후기", "말기", "기간", "부",
 })
+
+// otherSenses are what may follow a population word (after its
+// particle) when the word names no one the query is about:
+//
+//   - a child wanted or conceived, not a child patient: "우울증 환자가
+//     아이를 가지려고 하는데", "아기를 낳고 싶어요", "아이가 안 생겨요",
+//     "애기 갖기 전에";
+//   - pregnancy prevented or tested for, by someone not (known to be)
+//     pregnant: "임신을 예방하는 약", "임신 안 되게 하는 약", "임신을
+//     피하려면", "임신 테스트기".
+//
+// Planning a pregnancy ("임신 준비 중", "임신을 원하는") still names
+// pregnancy: DUR's 임부금기 covers women who may become pregnant
+// (isotretinoin, warfarin), so its flags are wanted. A pregnancy said as
+// a child conceived ("아이를 가졌어요") is not recognised as pregnancy.
+var otherSenses = map[string]*regexp.Regexp{}
+
+func init() {
+	// The object particle (or none) for having, bearing or wanting a
+	// child (아이를 가지려고; but 아이가 가지고 놀던 is a child), the
+	// subject particle for one coming (아이가 안 생겨요).
+	child := regexp.MustCompile(`^(?:들)?(?:(?:을|를)?\s*(?:갖|가지|가져|가졌|가질|낳|원하|원해|바라|바래|계획|만들|임신)|(?:이|가)\s*(?:생기|생겨|생겼|생길|안\s*생))`)
+	// Avoiding needs the object particle (임신을 피하려면; 임신 피해야
+	// 할 약 is ambiguous); 막 too (임신 막달 is the last month).
+	pregnancy := regexp.MustCompile(`^(?:(?:을|를)\s*(?:피하|피해|피할|막)|(?:을|를|이|가|은|는|도)?\s*(?:예방|방지|피임|안\s*되|안\s*돼|안\s*됨|테스트|진단|검사))`)
+	for _, w := range []string{"아이", "아기", "애기"} {
+		otherSenses[w] = child
+	}
+	otherSenses["임신"] = pregnancy
+}
 
 // Particles, copulas and endings that may close a short word.
 var particles = map[string]bool{}
@@ -191,14 +230,15 @@ var (
 //     word of their own: at the start of a Hangul run or after a listed
 //     modifier (우리아이, 독거노인, 갓난아기, 모유수유, 5살아이), and
 //     followed by nothing, a particle or copula ending (가, 는, 한테, 인데,
-//     이에요, …), a listed suffix (들, 분, 님, 용, 성, 층, 기, 과, 중,
-//     초기, 환자, …, then a particle), or for 임신 and 수유 a 하다 ending
-//     (임신했는데, 수유하는). So "아이가", "아이들한테", "소아과", "유아용",
-//     "임신중", "임부도" match, while "아이브로우", "아이폰", "아이오딘",
-//     "타이레놀", "아기오쿨", "유아인", "수유역" and the DUR type name
-//     "임부금기" do not. "노인성" (노인성 난청, 노인성 질환: diseases of
-//     old age) matches on purpose: a query about them is most likely about
-//     an elderly patient.
+//     이에요, …), a listed suffix that keeps the person (들, 분, 님, 층,
+//     기, 과, 중, 초기, 환자, …, then a particle; see shortSuffixes), or
+//     for 임신 and 수유 a 하다 ending (임신했는데, 수유하는). So "아이가",
+//     "아이들한테", "소아과", "임신중", "임부도" match, while "아이브로우",
+//     "아이폰", "아이오딘", "타이레놀", "아기오쿨", "유아인", "수유역", the
+//     DUR type name "임부금기" and the derived words "노인성" (노인성
+//     우울증: a disease), "임신성", "유아용" and "노인병" do not.
+//   - A word used in another sense is no match (see otherSenses): "아이를
+//     가지려고" (wanting a child), "임신을 예방하는 약" (contraception).
 //   - Latin words match whole: pregnant, pregnancy, elderly, senior(s),
 //     geriatric, child, children, kid(s), infant(s), baby, babies,
 //     toddler(s), pediatric, paediatric, breastfeeding, lactating,
@@ -212,11 +252,42 @@ var (
 //
 // Negation is not understood: "임산부가 아닌" still names pregnancy.
 func Populations(query string) []Match {
-	q := strings.ToLower(norm.NFKC.String(query))
-	type hit struct {
-		pos        int
-		word, popu string
+	var out []Match
+	seen := map[string]bool{}
+	for _, h := range populationHits(query) {
+		if seen[h.popu] {
+			continue
+		}
+		seen[h.popu] = true
+		out = append(out, Match{Word: h.word, Population: h.popu, Types: append([]string(nil), PopulationTypes[h.popu]...)})
 	}
+	return out
+}
+
+// NamesAtStart reports whether text begins with a word that names
+// population as Populations reads it, the rest of text being its context:
+// "노인이 먹는 약" and "아이가 열이 나요" do, "노인성 우울증, 노인 환자"
+// and "아이를 가지려는데 아이가 아파요" do not (their population words
+// come later). It tells which of a query's words named a population.
+func NamesAtStart(text, population string) bool {
+	for _, h := range populationHits(text) {
+		if h.pos == 0 && h.popu == population {
+			return true
+		}
+	}
+	return false
+}
+
+// hit is a population word found at byte pos of the normalised query.
+type hit struct {
+	pos        int
+	word, popu string
+}
+
+// populationHits finds the population words and ages of query, in query
+// order (a longer word first at one position).
+func populationHits(query string) []hit {
+	q := strings.ToLower(norm.NFKC.String(query))
 	var hits []hit
 
 	// Words, run by run.
@@ -239,6 +310,9 @@ func Populations(query string) []Match {
 				i += from
 				from = i + len(l.word)
 				pre, tail := run.text[:i], run.text[i+len(l.word):]
+				if re := otherSenses[l.word]; re != nil && re.MatchString(q[run.pos+i+len(l.word):]) {
+					continue
+				}
 				if long || ((pre == "" || contains(shortPrefixes, pre)) && validTail(tail, l.verbal)) {
 					hits = append(hits, hit{run.pos + i, l.word, l.population})
 					break
@@ -286,16 +360,7 @@ func Populations(query string) []Match {
 		}
 		return len(hits[i].word) > len(hits[j].word)
 	})
-	var out []Match
-	seen := map[string]bool{}
-	for _, h := range hits {
-		if seen[h.popu] {
-			continue
-		}
-		seen[h.popu] = true
-		out = append(out, Match{Word: h.word, Population: h.popu, Types: append([]string(nil), PopulationTypes[h.popu]...)})
-	}
-	return out
+	return hits
 }
 
 type run struct {

@@ -29,7 +29,7 @@ const RRFK = 60
 // Σ_i w_i / (k + r_i) over the lists i where it has 1-based rank r_i. Raw
 // scores are ignored, so lists on different scales (BM25, cosine) combine
 // without normalisation. Results are ordered by fused score descending,
-// then ID ascending.
+// then ID descending (Before).
 //
 // Worked example, k = 60, weights bm25 0.25, dense 0.75 (alpha 0.75):
 //
@@ -57,7 +57,7 @@ func RRF(lists [][]Ranked, weights []float64, k float64) []Fused {
 // the lists where it appears. Unlike RRF it keeps how far apart the scores
 // are: a clear winner in one list stays a clear winner. This is Weaviate's
 // relativeScoreFusion. Results are ordered by fused score descending, then
-// ID ascending.
+// ID descending (Before).
 //
 // Worked example, weights bm25 0.25, dense 0.75 (alpha 0.75):
 //
@@ -116,11 +116,32 @@ func fuse(lists [][]Ranked, weights []float64, contrib func(list, rank int) floa
 			out[j].Score += w * contrib(i, r)
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		if out[a].Score != out[b].Score {
-			return out[a].Score > out[b].Score
-		}
-		return out[a].ID < out[b].ID
-	})
+	sort.SliceStable(out, func(a, b int) bool { return Before(out[a].Score, out[a].ID, out[b].Score, out[b].ID) })
 	return out
+}
+
+// Before reports whether a hit with score sa and id ida ranks before one
+// with sb and idb. This is the one order of kormed's rankings: score
+// descending, then id descending among equal scores — the order trec_eval
+// ranks a run in (its comp_sim_docno), which package metrics and so
+// kormed eval use, and pytrec_eval and BEIR's evaluation inherit. The
+// search service (BM25, dense, either fusion), package bm25, the eval
+// retrievers and metrics.Sort all rank ties this way, so a query gets the
+// same ranking from kormed eval as from the service. Why this order and
+// not id ascending: eval results are compared with trec_eval, pytrec_eval
+// and BEIR runs, which rank ties so; metrics.Sort re-sorts any run so
+// anyway, so only an order that agrees with it makes the service's
+// ranking the one eval scores.
+//
+// Example: {a 0.5} {b 0.9} {c 0.5} rank b, c, a.
+func Before(sa float64, ida string, sb float64, idb string) bool {
+	if sa != sb {
+		return sa > sb
+	}
+	return ida > idb
+}
+
+// SortHits orders hits by Before (stable for equal ids).
+func SortHits(hits []Hit) {
+	sort.SliceStable(hits, func(i, j int) bool { return Before(hits[i].Score, hits[i].ID, hits[j].Score, hits[j].ID) })
 }

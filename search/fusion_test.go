@@ -55,9 +55,9 @@ func TestFusionEdges(t *testing.T) {
 			t.Errorf("alpha 1: %+v", got)
 		}
 	}
-	// Equal scores in a list normalise to 1; ties order by ID.
-	got := RelativeScore([][]Ranked{{{"b", 5}, {"a", 5}}, nil}, []float64{0.5, 0.5})
-	checkFused(t, got, []string{"a", "b"}, []float64{0.5, 0.5})
+	// Equal scores in a list normalise to 1; ties order by ID descending.
+	got := RelativeScore([][]Ranked{{{"a", 5}, {"b", 5}}, nil}, []float64{0.5, 0.5})
+	checkFused(t, got, []string{"b", "a"}, []float64{0.5, 0.5})
 	// A repeated ID counts once, at its best rank.
 	got = RRF([][]Ranked{{{"a", 2}, {"a", 1}}}, []float64{1}, RRFK)
 	checkFused(t, got, []string{"a"}, []float64{1.0 / 61})

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/vector"
@@ -105,6 +106,17 @@ type Index struct {
 	gen    string // the loaded generation
 	dir    string // "" for an in-memory index
 	closed bool
+
+	// Background compaction (compact.go); guarded by wmu.
+	cmu            sync.Mutex // held by a save (one at a time)
+	bg             sync.WaitGroup
+	compactBytes   int64
+	compactRecords int
+	compacting     bool
+	compactAfter   time.Time  // no retry before, after a failure
+	compactDone    *sync.Cond // on wmu, broadcast when a background compaction ends
+	onSwap         func(trigger string, err error)
+	swappedByWrite bool // beginWrite swapped generations
 }
 
 // state is the searchable content.
@@ -162,8 +174,38 @@ func (ix *Index) Info(context.Context) (Info, error) {
 		fields = append(fields, f)
 	}
 	sort.Strings(fields)
+	var types []string
+	for t, docs := range ix.st.dur {
+		if ix.st.anyLive(docs) {
+			types = append(types, t)
+		}
+	}
+	sort.Strings(types)
 	return Info{Backend: "embedded", Docs: len(ix.st.docs) - ix.st.ndead, Model: ix.opts.Model,
-		Analyzer: ix.opts.Analyzer, Fields: fields, Generated: ix.gen}, nil
+		Analyzer: ix.opts.Analyzer, Fields: fields, Generated: ix.gen, DURTypes: types}, nil
+}
+
+// HoldsDUR reports whether a live document carries a DUR flag: whether
+// the population rules apply to this index (Service).
+func (ix *Index) HoldsDUR() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for _, docs := range ix.st.dur {
+		if ix.st.anyLive(docs) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyLive reports whether one of the documents numbered docs is live.
+func (st *state) anyLive(docs []int) bool {
+	for _, n := range docs {
+		if !st.dead.has(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns the live document with id.
@@ -197,17 +239,32 @@ func (ix *Index) Docs(fn func(d Doc, vec []float32) error) error {
 	return nil
 }
 
-// Close releases the write-ahead log.
+// Close releases the write-ahead log, after waiting for a background
+// compaction to finish (it is not swapped in).
 func (ix *Index) Close() error {
 	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
 	ix.closed = true
-	if ix.log == nil {
-		return nil
+	var err error
+	if ix.log != nil {
+		err = ix.log.close()
+		ix.log = nil
 	}
-	err := ix.log.close()
-	ix.log = nil
+	ix.wmu.Unlock()
+	ix.bg.Wait()
 	return err
+}
+
+// endWrite ends a write (begun by taking wmu): it starts a background
+// compaction if the log passed a threshold, releases wmu and tells the
+// OnSwap hook about a generation the write swapped to.
+func (ix *Index) endWrite() {
+	ix.maybeCompactLocked()
+	swapped, fn := ix.swappedByWrite, ix.onSwap
+	ix.swappedByWrite = false
+	ix.wmu.Unlock()
+	if swapped && fn != nil {
+		fn(SwapWrite, nil)
+	}
 }
 
 var errClosed = errors.New("search: index closed")
@@ -247,12 +304,13 @@ func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
 }
 
 // Upsert adds documents, replacing those with the same id.
-func (ix *Index) Upsert(_ context.Context, docs []Doc, vecs [][]float32) error {
+func (ix *Index) Upsert(ctx context.Context, docs []Doc, vecs [][]float32) error {
 	if len(docs) == 0 {
 		return nil
 	}
 	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
+	defer ix.endWrite()
+	ix.waitCompactionLocked()
 	if ix.closed {
 		return errClosed
 	}
@@ -264,25 +322,53 @@ func (ix *Index) Upsert(_ context.Context, docs []Doc, vecs [][]float32) error {
 	if err := ix.checkDocs(docs, vecs); err != nil {
 		return err
 	}
+	// The texts are analysed before anything is logged, so that a write
+	// whose request was cancelled meanwhile (its deadline passed while it
+	// was encoded, waited for the lock or was analysed) is not committed:
+	// the analysis is most of a large write's time.
+	bm, err := ix.analyse(docs)
+	if err != nil {
+		return err
+	}
+	afterAnalyse()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if ix.log != nil {
 		if err := ix.log.upsert(docs, vecs); err != nil {
 			return err
 		}
 	}
-	return ix.apply(docs, vecs)
+	return ix.install(docs, vecs, bm)
 }
+
+// afterAnalyse runs between Upsert's analysis and its commit (a hook for
+// tests).
+var afterAnalyse = func() {}
 
 // apply appends docs to the state (the caller holds wmu).
 func (ix *Index) apply(docs []Doc, vecs [][]float32) error {
-	old := ix.st
+	bm, err := ix.analyse(docs)
+	if err != nil {
+		return err
+	}
+	return ix.install(docs, vecs, bm)
+}
+
+// analyse returns the BM25 index with docs appended, leaving the current
+// state untouched (the caller holds wmu, so the state cannot change
+// before install).
+func (ix *Index) analyse(docs []Doc) (*bm25.Index, error) {
 	bdocs := make([]bm25.Doc, len(docs))
 	for i, d := range docs {
 		bdocs[i] = bm25.Doc{ID: d.ID, Text: docText(d)}
 	}
-	bm, err := old.bm.Append(bdocs)
-	if err != nil {
-		return err
-	}
+	return ix.st.bm.Append(bdocs)
+}
+
+// install makes docs, their vectors and the BM25 index analyse returned
+// for them the current state (the caller holds wmu).
+func (ix *Index) install(docs []Doc, vecs [][]float32, bm *bm25.Index) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	st := ix.st
@@ -353,7 +439,8 @@ func (st *state) kill(n int) {
 // Delete removes documents by id.
 func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
 	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
+	defer ix.endWrite()
+	ix.waitCompactionLocked()
 	if ix.closed {
 		return 0, errClosed
 	}
@@ -362,12 +449,25 @@ func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
 		return 0, err
 	}
 	defer end()
+	// Log only the ids that exist (writers hold wmu, so byID is stable):
+	// deleting nothing writes nothing.
+	var found []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if _, ok := ix.st.byID[id]; ok && !seen[id] {
+			seen[id] = true
+			found = append(found, id)
+		}
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
 	if ix.log != nil {
-		if err := ix.log.delete(ids); err != nil {
+		if err := ix.log.delete(found); err != nil {
 			return 0, err
 		}
 	}
-	return ix.applyDelete(ids), nil
+	return ix.applyDelete(found), nil
 }
 
 func (ix *Index) applyDelete(ids []string) int {
@@ -478,7 +578,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			fn = allow.has
 		}
 		for _, h := range st.bm.SearchTerms(qterms, depth, fn) {
-			bmList = append(bmList, Ranked{ID: numID(h.Doc), Score: h.Score})
+			bmList = append(bmList, Ranked{ID: h.ID, Score: h.Score})
 		}
 		lists = append(lists, bmList)
 		weights = append(weights, 1-q.Alpha)
@@ -491,17 +591,17 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		if allow != nil {
 			va = allow.vector(len(st.docs))
 		}
-		var rs []vector.Result
-		switch {
-		case st.hnsw != nil:
-			rs = st.hnsw.Search(q.Vector, depth, va)
-		case st.quant != nil:
-			rs = st.quant.Search(q.Vector, depth, va)
-		default:
-			rs = st.flat.Search(q.Vector, depth, va)
-		}
+		rs := st.denseTop(depth, func(k int) []vector.Result {
+			switch {
+			case st.hnsw != nil:
+				return st.hnsw.Search(q.Vector, k, va)
+			case st.quant != nil:
+				return st.quant.Search(q.Vector, k, va)
+			}
+			return st.flat.Search(q.Vector, k, va)
+		})
 		for _, r := range rs {
-			deList = append(deList, Ranked{ID: numID(r.Index), Score: float64(r.Score)})
+			deList = append(deList, Ranked{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
 		}
 		lists = append(lists, deList)
 		weights = append(weights, q.Alpha)
@@ -530,7 +630,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
-		n := idNum(f.ID)
+		n := st.byID[f.ID] // the lists hold live documents only
 		d := st.docs[n]
 		h := Hit{ID: d.ID, Score: f.Score, Title: d.Title, Text: d.Text, Fields: d.Fields, DUR: d.DUR}
 		li := 0
@@ -591,15 +691,25 @@ func Coverage(terms []string, idf func(term string) float64, has func(term strin
 	return min(in/all, 1)
 }
 
-// Fusion works on string keys; inside the index they are document
-// numbers, fixed-width so that ID order is number order.
-func numID(n int) string { return fmt.Sprintf("%010d", n) }
-func idNum(s string) int {
-	n := 0
-	for _, c := range s {
-		n = n*10 + int(c-'0')
+// denseTop returns the k best rows of a dense search in Before's order
+// (score descending, document id descending). The vector indexes break
+// ties by row number, which is insertion order, so when rows beyond the
+// k-th might tie with it the search is widened until the k-th score is
+// strictly above the last row returned (or every row is returned).
+func (st *state) denseTop(k int, search func(k int) []vector.Result) []vector.Result {
+	n := k
+	rs := search(n)
+	for n > 0 && len(rs) == n && n < len(st.docs) && rs[n-1].Score == rs[k-1].Score {
+		n = min(2*n, len(st.docs))
+		rs = search(n)
 	}
-	return n
+	sort.SliceStable(rs, func(i, j int) bool {
+		return Before(float64(rs[i].Score), st.docs[rs[i].Index].ID, float64(rs[j].Score), st.docs[rs[j].Index].ID)
+	})
+	if len(rs) > k {
+		rs = rs[:k]
+	}
+	return rs
 }
 
 // warnings lists the DUR types of d among flag, in flag's order.

@@ -150,6 +150,8 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 		return q, nil, nil, badRequest("query: %d bytes, at most %d", len(q.Query), MaxQueryBytes)
 	case !utf8.ValidString(q.Query):
 		return q, nil, nil, badRequest("query: not valid UTF-8")
+	case !hasLetterOrDigit(q.Query):
+		return q, nil, nil, badRequest("query %q: no letter or digit to search for", q.Query)
 	}
 	if q.K == 0 {
 		q.K = 10
@@ -219,6 +221,12 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 	case SafetyOff:
 	case SafetyFlag, SafetyStrict:
 		ms := dur.Populations(q.Query)
+		if len(ms) > 0 && !s.holdsDUR() {
+			// Population rules select DUR types: without DUR data they
+			// would flag nothing and only take words out of the query.
+			notes = append(notes, fmt.Sprintf("%q names a population, but the index holds no DUR data: no safety rule applies and the query is searched as written", ms[0].Word))
+			break
+		}
 		// Strip until no population word is left ("65세 이상 노인": one
 		// population, two words).
 		rest := q.Query
@@ -254,7 +262,9 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 // — the word itself or with a short ending ("임산부가", "노인분께", "65세 이상")
 // — so that "임산부가 먹어도 되는 두통약" searches for headache medicine
 // instead of matching "산부" in 에산부톨. A longer word that merely contains
-// the population word (a product name such as 어린이부루펜시럽) stays.
+// the population word (a product name such as 어린이부루펜시럽) stays, and
+// so does one that does not name the population where it stands
+// ("노인성 우울증, 노인 환자" loses 노인, not 노인성; dur.NamesAtStart).
 func withoutPopulation(query string, ms []dur.Match) string {
 	if len(ms) == 0 {
 		return query
@@ -262,10 +272,12 @@ func withoutPopulation(query string, ms []dur.Match) string {
 	toks := strings.Fields(query)
 	drop := make([]bool, len(toks))
 	for _, m := range ms {
-		for _, part := range strings.Fields(m.Word) {
+		parts := strings.Fields(m.Word)
+		for _, part := range parts {
 			for i, t := range toks {
 				lt := strings.ToLower(t)
-				if !drop[i] && strings.HasPrefix(lt, part) && utf8.RuneCountInString(lt[len(part):]) <= 3 {
+				if !drop[i] && strings.HasPrefix(lt, part) && utf8.RuneCountInString(lt[len(part):]) <= 3 &&
+					(len(parts) > 1 || dur.NamesAtStart(strings.Join(toks[i:], " "), m.Population)) {
 					drop[i] = true
 					break
 				}
@@ -315,6 +327,7 @@ func (s *Service) Search(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	SortHits(hits) // one tie order whatever the backend (Before)
 	terms := queryTerms(q.Query)
 	for i := range hits {
 		h := &hits[i]
@@ -376,6 +389,20 @@ func (s *Service) checkFields(ctx context.Context, filters map[string][]string) 
 	}
 }
 
+// holdsDUR reports whether the backend holds DUR data, which the
+// population rules need: asked of the backend when it can say cheaply
+// (the embedded index, whose content reloads and writes change), else
+// from its Info (fetched at start and when a filter names a new field)
+// and the documents this service added.
+func (s *Service) holdsDUR() bool {
+	if h, ok := s.Backend.(interface{ HoldsDUR() bool }); ok {
+		return h.HoldsDUR()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.info.DURTypes) > 0
+}
+
 // Normalized returns v scaled to unit length (a copy; a zero vector is
 // returned as is): how documents and queries are stored and compared.
 func Normalized(v []float32) []float32 {
@@ -404,11 +431,10 @@ func CheckDocs(docs []Doc) error {
 	}
 	seen := make(map[string]bool, len(docs))
 	for i, d := range docs {
+		if err := CheckID(d.ID); err != nil {
+			return badRequest("documents[%d].%v", i, err)
+		}
 		switch {
-		case strings.TrimSpace(d.ID) == "":
-			return badRequest("documents[%d].id: empty", i)
-		case len(d.ID) > 512 || !utf8.ValidString(d.ID) || strings.ContainsAny(d.ID, "\x00\n"):
-			return badRequest("documents[%d].id: too long or not printable UTF-8", i)
 		case seen[d.ID]:
 			return badRequest("documents[%d].id: %q repeated", i, d.ID)
 		case strings.TrimSpace(d.Title+d.Text) == "":
@@ -449,7 +475,17 @@ func (s *Service) Upsert(ctx context.Context, docs []Doc) error {
 		}
 		vecs = v
 	}
-	return s.Backend.Upsert(ctx, docs, vecs)
+	if err := s.Backend.Upsert(ctx, docs, vecs); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, d := range docs {
+		for _, f := range d.DUR {
+			s.info.DURTypes = appendNew(s.info.DURTypes, f.Type)
+		}
+	}
+	s.mu.Unlock()
+	return nil
 }
 
 // Embed embeds texts as queries or passages.

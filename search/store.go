@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -214,25 +216,45 @@ func (st *state) index(n int, d Doc) {
 }
 
 func readDocs(path string) ([]Doc, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var docs []Doc
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		var d Doc
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+	var lines [][]byte
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			nl = len(data)
 		}
-		docs = append(docs, d)
+		lines = append(lines, data[:nl])
+		data = data[min(nl+1, len(data)):]
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	// Decoding is most of an Open without a log: spread it over the cores.
+	docs := make([]Doc, len(lines))
+	bad := make([]int, runtime.GOMAXPROCS(0)) // each worker's first bad line
+	errs := make([]error, len(bad))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(lines); i += len(errs) {
+				if err := json.Unmarshal(lines[i], &docs[i]); err != nil {
+					bad[w], errs[w] = i, err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	first := -1
+	for w, err := range errs {
+		if err != nil && (first < 0 || bad[w] < bad[first]) {
+			first = w
+		}
+	}
+	if first >= 0 {
+		return nil, fmt.Errorf("%s:%d: %w", path, bad[first]+1, errs[first])
 	}
 	return docs, nil
 }
@@ -267,9 +289,38 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
+	swapped := false
+	defer func() { // after every lock below is released
+		if swapped {
+			ix.notifySwap(SwapCompaction, nil)
+		}
+	}()
+	ix.cmu.Lock() // one save at a time
+	defer ix.cmu.Unlock()
 	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
-	// Write the generation without the lock (it is a new directory).
+	locked := true
+	defer func() {
+		if locked {
+			ix.wmu.Unlock()
+		}
+	}()
+	if ix.closed {
+		return 0, errClosed
+	}
+	sn, err := ix.snapshotLocked()
+	if err != nil {
+		return 0, err
+	}
+	// Compacting the generation this index serves lets writes go on while
+	// the new generation is written: they are logged after the snapshot's
+	// offset and carried over below.
+	compacting := keepLog && ix.dir == dir && ix.log != nil
+	if compacting {
+		ix.wmu.Unlock()
+		locked = false
+	}
+	// Write the generation without the directory lock (it is a new
+	// directory).
 	tmp, err := os.MkdirTemp(dir, ".gen-")
 	if err != nil {
 		return 0, err
@@ -278,9 +329,22 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return 0, err
 	}
-	hnsw, err := ix.writeGeneration(tmp)
+	hnsw, err := sn.write(tmp)
 	if err != nil {
 		return 0, err
+	}
+	if !locked {
+		if compactHook != nil {
+			compactHook()
+		}
+		ix.wmu.Lock()
+		locked = true
+		if ix.closed {
+			return 0, errClosed
+		}
+		if ix.gen != sn.gen {
+			return 0, fmt.Errorf("%s: generation %s replaced %s during the compaction: not swapped", dir, ix.gen, sn.gen)
+		}
 	}
 	unlock, err := lockDir(dir)
 	if err != nil {
@@ -294,11 +358,11 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	gen := nextGeneration(dir)
 	if keepLog && old != nil {
 		// A re-index carries the whole previous log; compacting the
-		// generation this index loaded carries only what other processes
-		// logged after this index last read the log.
+		// generation this index loaded carries only what was logged
+		// after the snapshot (by this process meanwhile, or by others).
 		var from int64
 		if old.Generation == ix.gen && ix.dir == dir && ix.log != nil {
-			from = ix.log.off
+			from = sn.off
 		}
 		carried, err = carryLog(filepath.Join(dir, old.Generation, walFile), from, filepath.Join(tmp, walFile), old.Options.Model, ix.opts.Model)
 		if err != nil {
@@ -314,7 +378,7 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := syncDir(dir); err != nil {
 		return 0, err
 	}
-	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: ix.Len(), Options: ix.opts, HNSW: hnsw, Source: source}
+	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: len(sn.docs), Options: ix.opts, HNSW: hnsw, Source: source}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ManifestFile), append(data, '\n')); err != nil {
 		return 0, err
@@ -332,87 +396,18 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 		ix.log = nil
 	}
 	// This index now is the new generation (compacted) and logs there.
-	ix.dir = dir
+	if ix.dir != dir {
+		ix.dir = dir
+	}
+	swapped = true
+	if compacting && ix.swapSnapshotLocked(sn, gen) == nil {
+		return carried, nil
+	}
 	if err := ix.swapLocked(); err != nil {
+		swapped = false
 		return 0, err
 	}
 	return carried, nil
-}
-
-// writeGeneration writes the live documents to gdir.
-func (ix *Index) writeGeneration(gdir string) (hnsw bool, err error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	st := ix.st
-	var live []int
-	for n := range st.docs {
-		if !st.dead.has(n) {
-			live = append(live, n)
-		}
-	}
-	err = atomicfile.WriteFile(filepath.Join(gdir, docsFile), func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		enc := json.NewEncoder(bw)
-		enc.SetEscapeHTML(false)
-		for _, n := range live {
-			if err := enc.Encode(st.docs[n]); err != nil {
-				return err
-			}
-		}
-		return bw.Flush()
-	})
-	if err != nil {
-		return false, err
-	}
-	// BM25: the current index if it has no tombstones, else rebuilt.
-	bm := st.bm
-	if st.ndead > 0 {
-		bdocs := make([]bm25.Doc, len(live))
-		for i, n := range live {
-			bdocs[i] = bm25.Doc{ID: st.docs[n].ID, Text: docText(st.docs[n])}
-		}
-		o := st.bm.Options()
-		if bm, err = bm25.Build(bdocs, o); err != nil {
-			return false, err
-		}
-	}
-	if err := bm.Save(filepath.Join(gdir, bm25File)); err != nil {
-		return false, err
-	}
-	if st.flat == nil {
-		return false, nil
-	}
-	flat, h := st.flat, st.hnsw
-	if st.ndead > 0 {
-		flat = vector.NewFlat(st.flat.Dim())
-		for _, n := range live {
-			if _, err := flat.Add(st.flat.Row(n)); err != nil {
-				return false, err
-			}
-		}
-		if h != nil {
-			h = vector.NewHNSW(flat, ix.opts.HNSW)
-			h.AddAll(0)
-		}
-	}
-	err = atomicfile.WriteFile(filepath.Join(gdir, vectorsFile), func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		if _, err := flat.WriteTo(bw); err != nil {
-			return err
-		}
-		return bw.Flush()
-	})
-	if err != nil || h == nil {
-		return false, err
-	}
-	err = atomicfile.WriteFile(filepath.Join(gdir, hnswFile), func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		if _, err := h.WriteTo(bw); err != nil {
-			return err
-		}
-		return bw.Flush()
-	})
-	return err == nil, err
 }
 
 func syncDir(dir string) error {
@@ -486,6 +481,7 @@ func (ix *Index) beginWrite() (func(), error) {
 			unlock()
 			return nil, err
 		}
+		ix.swappedByWrite = true
 	}
 	if ix.log != nil {
 		if err := ix.catchUp(); err != nil {
@@ -547,6 +543,7 @@ type wal struct {
 	f      *os.File
 	path   string
 	off    int64 // bytes of the log this process has applied
+	recs   int   // records in those bytes
 	broken error // a failed write that could not be undone
 }
 
@@ -650,7 +647,7 @@ func openWAL(path string, ix *Index) (*wal, error) {
 			return nil, err
 		}
 	}
-	return &wal{f: f, path: path, off: int64(good)}, nil
+	return &wal{f: f, path: path, off: int64(good), recs: len(recs)}, nil
 }
 
 // catchUp applies the records other processes appended since this one last
@@ -676,6 +673,7 @@ func (ix *Index) catchUp() error {
 		return fmt.Errorf("%s: %w", w.path, err)
 	}
 	w.off += int64(good)
+	w.recs += len(recs)
 	return nil
 }
 
@@ -701,6 +699,7 @@ func (w *wal) write(r walRecord) error {
 		return fmt.Errorf("%s: %w", w.path, err)
 	}
 	w.off += int64(len(data))
+	w.recs++
 	return nil
 }
 

@@ -71,7 +71,9 @@ type Request struct {
 	FlagDUR    []string `json:"flag_dur,omitempty"`
 	// Safety is off, flag or strict: what a query naming a population
 	// ("임산부", "노인", "소아", …) does with the matching DUR types; ""
-	// means the service's default.
+	// means the service's default. The rules apply only to an index that
+	// holds DUR data (Info.DURTypes); there flag and strict also take the
+	// population word out of the searched text (a note says so).
 	Safety string `json:"safety,omitempty"`
 	// Exclude leaves these document ids out as if they were deleted (the
 	// embedded index only; not part of the HTTP API). kormed ask
@@ -160,6 +162,9 @@ type Info struct {
 	Analyzer  string    `json:"analyzer,omitempty"`
 	Fields    []string  `json:"fields,omitempty"`
 	Generated string    `json:"generation,omitempty"`
+	// DURTypes are the DUR types the documents carry, sorted; none means
+	// the index holds no DUR data and the population rules do not apply.
+	DURTypes []string `json:"dur_types,omitempty"`
 }
 
 // ModelInfo is the embedding model an index was built with; Name is ""

@@ -206,21 +206,36 @@ func (b *Backend) Model() search.ModelInfo { return b.meta.Model }
 
 // Info describes the index; Docs is the class's object count.
 func (b *Backend) Info(ctx context.Context) (search.Info, error) {
-	q := fmt.Sprintf("{Aggregate{%s{meta{count}}}}", b.class)
+	// The count and the DUR types present (whether the population rules
+	// apply, search.Info.DURTypes) in one request.
+	q := fmt.Sprintf("{Aggregate{%s{meta{count} %s{topOccurrences(limit:100){value occurs}}}}}", b.class, propDURTypes)
 	var out struct {
 		Aggregate map[string][]struct {
 			Meta struct {
 				Count int `json:"count"`
 			} `json:"meta"`
+			DUR struct {
+				Top []struct {
+					Value  string `json:"value"`
+					Occurs int    `json:"occurs"`
+				} `json:"topOccurrences"`
+			} `json:"dur_types"`
 		} `json:"Aggregate"`
 	}
 	if err := b.graphQL(ctx, q, &out); err != nil {
 		return search.Info{}, fmt.Errorf("weaviate: count %s: %w", b.class, err)
 	}
 	n := 0
+	var types []string
 	if rows := out.Aggregate[b.class]; len(rows) > 0 {
 		n = rows[0].Meta.Count
+		for _, t := range rows[0].DUR.Top {
+			if t.Value != "" && t.Occurs > 0 {
+				types = append(types, t.Value)
+			}
+		}
 	}
+	sort.Strings(types)
 	return search.Info{
 		Backend:   "weaviate",
 		Docs:      n,
@@ -228,6 +243,7 @@ func (b *Backend) Info(ctx context.Context) (search.Info, error) {
 		Analyzer:  b.meta.Analyzer,
 		Fields:    b.fieldNames(),
 		Generated: b.meta.Generated,
+		DURTypes:  types,
 	}, nil
 }
 

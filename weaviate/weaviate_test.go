@@ -172,7 +172,8 @@ func TestWeaviate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := search.Info{Backend: "weaviate", Docs: 10, Model: testModel, Analyzer: "kagome_kr",
-			Fields: []string{"class", "company", "ingredient", "type"}, Generated: "2026-01-01T00:00:00Z"}
+			Fields: []string{"class", "company", "ingredient", "type"}, Generated: "2026-01-01T00:00:00Z",
+			DURTypes: []string{"노인주의", "병용금기", "용량주의", "임부금기", "특정연령대금기"}}
 		if !reflect.DeepEqual(info, want) {
 			t.Errorf("Info = %+v\nwant %+v", info, want)
 		}
@@ -560,6 +561,10 @@ func TestBM25Only(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+	// No DUR data yet: the population rules do not apply (search.Info).
+	if info, err := b.Info(ctx); err != nil || len(info.DURTypes) != 0 {
+		t.Errorf("Info of an empty class = %+v, %v", info, err)
+	}
 	if err := b.Upsert(ctx, corpus(), nil); err != nil {
 		t.Fatal(err)
 	}
