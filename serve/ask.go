@@ -32,12 +32,16 @@ type AskPiece struct {
 }
 
 func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
-	var req AskRequest
-	if !decode(w, r, s.opts.MaxSearchBytes, &req) {
-		return
-	}
 	if s.opts.Generator == nil {
 		writeError(w, http.StatusNotImplemented, noGenerator)
+		return
+	}
+	if status, msg := s.generationAccess(w, r); status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	var req AskRequest
+	if !decode(w, r, s.opts.MaxSearchBytes, &req) {
 		return
 	}
 	opts := s.opts.Ask
@@ -56,6 +60,7 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	if opts.Model == "" {
 		opts.Model = s.opts.GeneratorModel
 	}
+	opts.MaxTokens = s.answerTokens(opts)
 	if !req.Stream {
 		a, err := rag.Ask(r.Context(), s.svc, s.opts.Generator, req.Question, opts, nil)
 		if err != nil {
@@ -83,8 +88,9 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if sse.err == nil && r.Context().Err() == nil {
-			s.log.Error("answer failed mid-stream", "request_id", reqInfoOf(r).id, "error", err.Error())
-			sse.write("error", errorBody{Error: err.Error()})
+			id := reqInfoOf(r).id
+			s.log.Error("answer failed mid-stream", "request_id", id, "error", err.Error())
+			sse.write("error", errorBody{Error: "upstream error", RequestID: id})
 		}
 		return
 	}
@@ -100,7 +106,23 @@ func (s *Server) askError(w http.ResponseWriter, r *http.Request, err error) {
 	case r.Context().Err() != nil || errors.Is(err, context.DeadlineExceeded) || search.IsRequestError(err):
 		s.fail(w, r, err)
 	default:
-		s.log.Error("answer failed", "request_id", reqInfoOf(r).id, "error", err.Error())
-		writeError(w, http.StatusBadGateway, err.Error())
+		id := reqInfoOf(r).id
+		s.log.Error("answer failed", "request_id", id, "error", err.Error())
+		writeJSON(w, http.StatusBadGateway, errorBody{Error: "upstream error", RequestID: id})
 	}
+}
+
+// answerTokens bounds the answer of /v1/ask by Options.MaxTokens: the
+// configured rag.Options.MaxTokens when it is within it, else what rag
+// would keep for the answer (rag.DefaultAnswerTokens, at most a quarter of
+// a known context), within it.
+func (s *Server) answerTokens(opts rag.Options) int {
+	n := opts.MaxTokens
+	if n <= 0 {
+		n = rag.DefaultAnswerTokens
+		if opts.Context > 0 {
+			n = max(1, min(n, opts.Context/4))
+		}
+	}
+	return min(n, s.opts.MaxTokens)
 }

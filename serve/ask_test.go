@@ -49,7 +49,7 @@ func fakeOpenAI(t *testing.T) *httptest.Server {
 
 func TestAskJSON(t *testing.T) {
 	up := fakeOpenAI(t)
-	_, ts := newTestServer(t, newService(t, true, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b"), GeneratorModel: "qwen2.5:7b"})
+	_, ts := newTestServer(t, newService(t, true, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b"), GeneratorModel: "qwen2.5:7b", PublicGeneration: true})
 	r := call(t, ts, "POST", "/v1/ask", map[string]any{"question": "임산부 부루펜 복용", "k": 3})
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -72,7 +72,7 @@ func TestAskJSON(t *testing.T) {
 
 func TestAskStream(t *testing.T) {
 	up := fakeOpenAI(t)
-	_, ts := newTestServer(t, newService(t, true, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b")})
+	_, ts := newTestServer(t, newService(t, true, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b"), PublicGeneration: true})
 	r := call(t, ts, "POST", "/v1/ask", `{"question":"타이레놀 두통","k":2,"stream":true}`)
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -98,9 +98,10 @@ func TestAskStream(t *testing.T) {
 	if r.status != 200 || !strings.Contains(string(r.body), "event: text\ndata: {\"text\":\""+rag.NoSourceText+"\"}") || !strings.Contains(string(r.body), `"no_source":true`) {
 		t.Errorf("%d %s", r.status, r.body)
 	}
-	// The generator down: before the stream starts, a 502 with the reason.
-	r = call(t, ts, "POST", "/v1/ask", `{"question":"타이레놀","stream":true}`)
-	if r.status != 502 || !strings.Contains(r.errMsg(t), "no LLM server at") {
+	// The generator down: before the stream starts, a generic 502 (the
+	// reason and the upstream's URL are in the log).
+	r = call(t, ts, "POST", "/v1/ask", `{"question":"타이레놀","stream":true}`, "X-Request-Id", "req-502")
+	if r.status != 502 || string(r.body) != `{"error":"upstream error","request_id":"req-502"}`+"\n" {
 		t.Errorf("%d %s", r.status, r.body)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
+	"reflect"
 	"time"
 
 	"github.com/kormed/kormed/llm"
@@ -138,38 +138,51 @@ func writeOpenAIError(w http.ResponseWriter, status int, typ, code, msg string) 
 	writeJSON(w, status, e)
 }
 
-// generatorError answers a generator failure before anything was sent,
-// keeping the upstream status where it means something to the client.
+// generatorError answers a generator failure before anything was sent.
+// The upstream's answer (its URL, its message) goes to the log only: the
+// client gets 429 (with Retry-After) for an upstream rate limit, 502
+// "upstream error" for any other upstream failure, 504 for a timeout, 500
+// otherwise, each with the request id; 499 is logged when the client went
+// away.
 func (s *Server) generatorError(w http.ResponseWriter, r *http.Request, err error) {
+	id := reqInfoOf(r).id
 	var ae *llm.APIError
 	var ce *llm.ConnError
 	switch {
-	case r.Context().Err() != nil:
-		writeOpenAIError(w, http.StatusServiceUnavailable, "server_error", "cancelled", "request cancelled")
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-		writeOpenAIError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", err.Error())
+	case r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		writeOpenAIError(w, StatusClientClosed, "server_error", "cancelled", "request cancelled")
 	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		s.log.Warn("generator rate-limited", "request_id", id, "error", err.Error())
 		if ae.RetryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(ae.RetryAfter.Seconds())))
 		}
-		writeOpenAIError(w, http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", err.Error())
+		writeOpenAIError(w, http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "upstream rate limit, retry later (request "+id+")")
 	case errors.As(err, &ce), errors.As(err, &ae):
-		s.log.Error("generator failed", "request_id", reqInfoOf(r).id, "error", err.Error())
-		writeOpenAIError(w, http.StatusBadGateway, "server_error", "upstream_error", err.Error())
+		s.log.Error("generator failed", "request_id", id, "error", err.Error())
+		writeOpenAIError(w, http.StatusBadGateway, "server_error", "upstream_error", upstreamError(id))
 	case errors.Is(err, context.DeadlineExceeded):
-		writeOpenAIError(w, http.StatusGatewayTimeout, "server_error", "timeout", err.Error())
+		s.log.Error("generator timed out", "request_id", id, "error", err.Error())
+		writeOpenAIError(w, http.StatusGatewayTimeout, "server_error", "timeout", "timed out (request "+id+")")
 	default:
-		s.log.Error("generator failed", "request_id", reqInfoOf(r).id, "error", err.Error())
-		writeOpenAIError(w, http.StatusInternalServerError, "server_error", "", err.Error())
+		s.log.Error("generator failed", "request_id", id, "error", err.Error())
+		writeOpenAIError(w, http.StatusInternalServerError, "server_error", "", "internal error (request "+id+")")
 	}
 }
 
+// upstreamError is the message of a failure of the generator: the details
+// are in the log under the request id.
+func upstreamError(id string) string { return "upstream error (request " + id + ")" }
+
 // decodeLoose reads a JSON body like decode but ignores unknown fields
-// (OpenAI clients send many) and the Content-Type's charset parameter.
+// (OpenAI clients send many) and the Content-Type's charset parameter;
+// keys that differ from a field only in case are refused all the same.
 func decodeLoose(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := readJSON(w, r, limit, false)
 	if err != nil {
 		return err
+	}
+	if err := checkKeys(body, reflect.TypeOf(dst), ""); err != nil {
+		return &httpError{http.StatusBadRequest, err.Error()}
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		return &httpError{http.StatusBadRequest, jsonError(err).Error()}
@@ -191,15 +204,23 @@ var completionID = func() string {
 const maxMessages = 256
 
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Generator == nil {
+		writeOpenAIError(w, http.StatusNotImplemented, "invalid_request_error", "no_generator", noGenerator)
+		return
+	}
+	if status, msg := s.generationAccess(w, r); status != 0 {
+		code := "invalid_api_key"
+		if status == http.StatusForbidden {
+			code = "generation_disabled"
+		}
+		writeOpenAIError(w, status, "invalid_request_error", code, msg)
+		return
+	}
 	var req ChatRequest
 	if err := decodeLoose(w, r, s.opts.MaxSearchBytes, &req); err != nil {
 		var he *httpError
 		errors.As(err, &he)
 		writeOpenAIError(w, he.status, "invalid_request_error", "", he.msg)
-		return
-	}
-	if s.opts.Generator == nil {
-		writeOpenAIError(w, http.StatusNotImplemented, "invalid_request_error", "no_generator", noGenerator)
 		return
 	}
 	bad := func(msg string) { writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "", msg) }
@@ -228,22 +249,30 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	maxTokens := req.MaxTokens
-	if maxTokens == nil {
-		maxTokens = req.MaxCompletionTokens
-	}
-	greq := llm.Request{Messages: req.Messages, Model: req.Model, Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop}
-	if maxTokens != nil {
-		if *maxTokens < 1 {
-			bad("max_tokens: want at least 1")
+	for _, c := range []struct {
+		name string
+		n    *int
+	}{{"max_tokens", req.MaxTokens}, {"max_completion_tokens", req.MaxCompletionTokens}} {
+		if err := s.capTokens(c.name, c.n); err != nil {
+			bad(err.Error())
 			return
 		}
-		greq.MaxTokens = *maxTokens
 	}
-	model := req.Model
-	if model == "" {
-		model = s.opts.GeneratorModel
+	upstream, err := s.pinModel(req.Model)
+	if err != nil {
+		writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "model_not_found", err.Error())
+		return
 	}
+	// The request goes upstream with an allowed model and at most
+	// MaxTokens, whatever the client sent.
+	greq := llm.Request{Messages: req.Messages, Model: upstream, MaxTokens: s.opts.MaxTokens,
+		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop}
+	if req.MaxTokens != nil {
+		greq.MaxTokens = *req.MaxTokens
+	} else if req.MaxCompletionTokens != nil {
+		greq.MaxTokens = *req.MaxCompletionTokens
+	}
+	model := displayModel(upstream)
 	id, created := completionID(), nowUnix()
 	if !req.Stream {
 		res, err := s.opts.Generator.Generate(r.Context(), greq, func(string) error { return nil })
@@ -252,7 +281,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if res.Model != "" {
-			model = res.Model
+			model = displayModel(res.Model)
 		}
 		fr := res.FinishReason
 		if fr == "" {
@@ -278,8 +307,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		if sse.err == nil && r.Context().Err() == nil {
 			// The status is sent; an error event tells the client (and
 			// no [DONE] follows, so it knows the reply is cut).
-			s.log.Error("generation failed mid-stream", "request_id", reqInfoOf(r).id, "error", err.Error())
-			sse.data(OpenAIError{Error: OpenAIErrorDetail{Message: err.Error(), Type: "server_error"}})
+			id := reqInfoOf(r).id
+			s.log.Error("generation failed mid-stream", "request_id", id, "error", err.Error())
+			sse.data(OpenAIError{Error: OpenAIErrorDetail{Message: upstreamError(id), Type: "server_error"}})
 		}
 		return
 	}
@@ -357,31 +387,17 @@ func (sw *sseWriter) done() {
 	}
 }
 
+// models lists the models a client may name (GeneratorModel and
+// GeneratorModels, by their display names), not what the upstream server
+// has: nothing else would be served.
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Generator == nil {
 		writeOpenAIError(w, http.StatusNotImplemented, "invalid_request_error", "no_generator", noGenerator)
 		return
 	}
 	list := ModelList{Object: "list", Data: []llm.Model{}}
-	if ml, ok := s.opts.Generator.(llm.ModelLister); ok {
-		ms, err := ml.Models(r.Context())
-		if err != nil {
-			s.generatorError(w, r, err)
-			return
-		}
-		list.Data = append(list.Data, ms...)
-	}
-	if name := s.opts.GeneratorModel; name != "" && !hasModel(list.Data, name) {
-		list.Data = append([]llm.Model{{ID: name, Object: "model", Created: s.started.Unix(), OwnedBy: "kormed"}}, list.Data...)
+	for _, name := range s.allowedModels() {
+		list.Data = append(list.Data, llm.Model{ID: displayModel(name), Object: "model", Created: s.started.Unix(), OwnedBy: "kormed"})
 	}
 	writeJSON(w, http.StatusOK, list)
-}
-
-func hasModel(ms []llm.Model, id string) bool {
-	for _, m := range ms {
-		if m.ID == id || strings.TrimSuffix(m.ID, ":latest") == id {
-			return true
-		}
-	}
-	return false
 }

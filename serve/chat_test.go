@@ -52,7 +52,7 @@ func fixedIDs(t *testing.T) {
 func TestChatStreamFraming(t *testing.T) {
 	fixedIDs(t)
 	gen := &fakeGen{tokens: []string{"안녕", "하세요", "!"}, got: make(chan llm.Request, 1)}
-	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake"})
+	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake", PublicGeneration: true})
 	r := call(t, ts, "POST", "/v1/chat/completions", `{"model":"","messages":[{"role":"system","content":"짧게"},{"role":"user","content":"인사"}],
 		"stream":true,"max_tokens":16,"temperature":0.5,"top_p":0.9,"stop":"\n","user":"ignored","n":1}`)
 	if r.status != 200 || r.header.Get("Content-Type") != "text/event-stream; charset=utf-8" || r.header.Get("Cache-Control") != "no-cache" {
@@ -70,7 +70,7 @@ func TestChatStreamFraming(t *testing.T) {
 	}
 	req := <-gen.got
 	if len(req.Messages) != 2 || req.Messages[1].Content != "인사" || req.MaxTokens != 16 || *req.Temperature != 0.5 ||
-		*req.TopP != 0.9 || !slices.Equal(req.Stop, []string{"\n"}) || req.Model != "" {
+		*req.TopP != 0.9 || !slices.Equal(req.Stop, []string{"\n"}) || req.Model != "fake" {
 		t.Errorf("generator request %+v", req)
 	}
 	// kormed's own client reads kormed's stream.
@@ -87,7 +87,7 @@ func TestChatStreamFraming(t *testing.T) {
 func TestChatNonStreaming(t *testing.T) {
 	fixedIDs(t)
 	gen := &fakeGen{tokens: []string{"안녕", "하세요"}}
-	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake"})
+	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake", GeneratorModels: []string{"m1"}, PublicGeneration: true})
 	r := call(t, ts, "POST", "/v1/chat/completions", map[string]any{"model": "m1",
 		"messages": []map[string]any{{"role": "user", "content": []map[string]string{{"type": "text", "text": "인사"}}}}})
 	want := `{"id":"chatcmpl-test","object":"chat.completion","created":1700000000,"model":"m1","choices":[{"index":0,"message":{"role":"assistant","content":"안녕하세요"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}` + "\n"
@@ -129,7 +129,7 @@ func TestChatErrors(t *testing.T) {
 	if r.status != 501 || !strings.Contains(r.errMsg(t), "this server has no generator") {
 		t.Errorf("ask: %d %s", r.status, r.body)
 	}
-	_, ts := newTestServer(t, svc, Options{Generator: &fakeGen{}, GeneratorModel: "fake"})
+	_, ts := newTestServer(t, svc, Options{Generator: &fakeGen{}, GeneratorModel: "fake", PublicGeneration: true})
 	for body, want := range map[string]string{
 		`{"messages":[]}`: "at least one message",
 		`{"messages":[{"role":"robot","content":"?"}]}`:                             "role",
@@ -165,7 +165,7 @@ func TestChatDisconnect(t *testing.T) {
 			return llm.Result{Text: "첫"}, nil
 		}
 	})
-	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen})
+	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "x", PublicGeneration: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"x","stream":true,"messages":[{"role":"user","content":"?"}]}`))
@@ -193,23 +193,25 @@ func TestChatMidStreamError(t *testing.T) {
 		emit("부분")
 		return llm.Result{Text: "부분"}, &llm.APIError{Status: 0, Message: "boom", URL: "http://up/v1/chat/completions"}
 	})
-	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake"})
-	r := call(t, ts, "POST", "/v1/chat/completions", `{"stream":true,"messages":[{"role":"user","content":"?"}]}`)
+	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: gen, GeneratorModel: "fake", PublicGeneration: true})
+	r := call(t, ts, "POST", "/v1/chat/completions", `{"stream":true,"messages":[{"role":"user","content":"?"}]}`, "X-Request-Id", "req-1")
 	body := string(r.body)
-	if !strings.HasSuffix(body, `data: {"error":{"message":"the LLM server at http://up/v1/chat/completions reported an error mid-stream: boom","type":"server_error","param":null,"code":null}}`+"\n\n") ||
+	// The upstream's URL and message stay in the log.
+	if !strings.HasSuffix(body, `data: {"error":{"message":"upstream error (request req-1)","type":"server_error","param":null,"code":null}}`+"\n\n") ||
 		strings.Contains(body, "[DONE]") {
 		t.Errorf("%s", body)
 	}
 	// The client sees the error and keeps the partial text.
 	res, err := llm.New(ts.URL+"/v1", "fake").Generate(context.Background(), llm.Request{Messages: []llm.Message{{Role: "user", Content: "?"}}}, func(string) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "boom") || res.Text != "부분" {
+	if err == nil || !strings.Contains(err.Error(), "upstream error") || res.Text != "부분" {
 		t.Errorf("%v %q", err, res.Text)
 	}
 }
 
 // TestChatProxy: with an llm.Client as the generator, kormed proxies an
-// OpenAI-compatible server (here a replay of Ollama's bytes) and passes
-// its errors on in OpenAI's shape.
+// OpenAI-compatible server (here a replay of Ollama's bytes); its errors
+// reach the client as a generic 502 in OpenAI's shape, without the
+// upstream's URL or message.
 func TestChatProxy(t *testing.T) {
 	fixedIDs(t)
 	transcript, err := os.ReadFile("../llm/testdata/ollama_stream.txt")
@@ -229,25 +231,29 @@ func TestChatProxy(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b"), GeneratorModel: "qwen2.5:7b"})
+	_, ts := newTestServer(t, newService(t, false, nil), Options{Generator: llm.New(up.URL+"/v1", "qwen2.5:7b"), GeneratorModel: "qwen2.5:7b",
+		GeneratorModels: []string{"missing"}, PublicGeneration: true})
 	r := call(t, ts, "POST", "/v1/chat/completions", `{"stream":true,"messages":[{"role":"user","content":"타이레놀은?"}]}`)
 	if r.status != 200 || !strings.Contains(string(r.body), `"delta":{"content":"진통제입니다"}`) || !strings.HasSuffix(string(r.body), "data: [DONE]\n\n") {
 		t.Errorf("%d %s", r.status, r.body)
 	}
-	r = call(t, ts, "POST", "/v1/chat/completions", `{"model":"missing","messages":[{"role":"user","content":"?"}]}`)
-	if e := openAIErr(t, r); r.status != 404 || !strings.Contains(e.Message, `model "missing" not found`) || *e.Code != "model_not_found" {
+	// An upstream 404 (an allowed model the upstream lacks) is a 502.
+	r = call(t, ts, "POST", "/v1/chat/completions", `{"model":"missing","messages":[{"role":"user","content":"?"}]}`, "X-Request-Id", "req-404")
+	if e := openAIErr(t, r); r.status != 502 || e.Message != "upstream error (request req-404)" || *e.Code != "upstream_error" ||
+		strings.Contains(string(r.body), up.URL) || strings.Contains(string(r.body), "not found") {
 		t.Errorf("%d %s", r.status, r.body)
 	}
+	// /v1/models lists the allowed models, not the upstream's.
 	r = call(t, ts, "GET", "/v1/models", nil)
 	var list ModelList
 	r.json(t, &list)
-	if r.status != 200 || list.Object != "list" || len(list.Data) != 2 || list.Data[0].ID != "qwen2.5:7b" {
+	if r.status != 200 || list.Object != "list" || len(list.Data) != 2 || list.Data[0].ID != "qwen2.5:7b" || list.Data[1].ID != "missing" {
 		t.Errorf("%d %s", r.status, r.body)
 	}
-	// An upstream that is down is a 502 with the reason.
+	// An upstream that is down is a 502 too.
 	up.Close()
-	r = call(t, ts, "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"?"}]}`)
-	if e := openAIErr(t, r); r.status != 502 || !strings.Contains(e.Message, "no LLM server at") {
+	r = call(t, ts, "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"?"}]}`, "X-Request-Id", "req-down")
+	if e := openAIErr(t, r); r.status != 502 || e.Message != "upstream error (request req-down)" || strings.Contains(string(r.body), up.URL) {
 		t.Errorf("%d %s", r.status, r.body)
 	}
 }

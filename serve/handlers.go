@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -23,6 +24,9 @@ import (
 // errorBody is every error response.
 type errorBody struct {
 	Error string `json:"error"`
+	// RequestID is set on server faults (500, 502), whose details are
+	// only in the log under this id.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -45,19 +49,19 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // fail answers err: 400 for the caller's mistakes (search.IsRequestError),
-// 499-style silence for a cancelled request, 500 otherwise (logged).
+// 499 (StatusClientClosed, not a server fault) for a request whose client
+// went away, 500 otherwise (a generic body; the details are logged).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case search.IsRequestError(err):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
-		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+		writeError(w, StatusClientClosed, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "timed out: "+err.Error())
 	default:
-		s.log.Error("request failed", "request_id", reqInfoOf(r).id, "path", r.URL.Path, "error", err.Error())
-		writeError(w, http.StatusInternalServerError, err.Error())
+		s.internalError(w, r, "request failed", err)
 	}
 }
 
@@ -71,7 +75,8 @@ func (e *httpError) Error() string { return e.msg }
 
 // decode reads a JSON request body of at most limit bytes into dst,
 // refusing other content types (415), oversized bodies (413), invalid
-// UTF-8, empty bodies, unknown fields, wrong types and trailing data (400).
+// UTF-8, empty bodies, keys that differ from a field only in case (see
+// checkKeys), unknown fields, wrong types and trailing data (400).
 func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) bool {
 	if err := decodeBody(w, r, limit, dst); err != nil {
 		var he *httpError
@@ -88,6 +93,9 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) bool {
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := readJSON(w, r, limit, true)
 	if err != nil {
+		return err
+	}
+	if err := checkKeys(body, reflect.TypeOf(dst), ""); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -329,8 +337,14 @@ type EmbedResponse struct {
 }
 
 func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
+	if s.opts.ProtectEmbed {
+		if status, msg := s.generationAccess(w, r); status != 0 {
+			writeError(w, status, msg)
+			return
+		}
+	}
 	var req EmbedRequest
-	if !decode(w, r, s.opts.MaxSearchBytes, &req) {
+	if !decode(w, r, s.opts.MaxSearchBytes, &req) || !s.checkEmbed(w, req) {
 		return
 	}
 	vecs, err := s.svc.Embed(r.Context(), req.Texts, req.As)
@@ -342,7 +356,7 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
 	if len(vecs) > 0 {
 		dim = len(vecs[0])
 	}
-	writeJSON(w, http.StatusOK, EmbedResponse{Vectors: vecs, Dim: dim, Model: s.svc.Model.Name})
+	writeJSON(w, http.StatusOK, EmbedResponse{Vectors: vecs, Dim: dim, Model: displayModel(s.svc.Model.Name)})
 }
 
 // --- documents
@@ -356,8 +370,13 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
 		return
 	}
+	async, err := asyncParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	var req UpsertRequest
-	if !decode(w, r, s.opts.MaxDocumentBytes, &req) {
+	if !decode(w, r, s.opts.MaxDocumentBytes, &req) || s.writeLater(w, r, req.Documents, async) {
 		return
 	}
 	if err := s.svc.Upsert(r.Context(), req.Documents); err != nil {
@@ -376,7 +395,7 @@ func (s *Server) getDoc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no document %q", id))
+		noDocument(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
@@ -393,7 +412,7 @@ func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n == 0 {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no document %q", id))
+		noDocument(w, id)
 		return
 	}
 	s.log.Info("document deleted", "request_id", reqInfoOf(r).id, "id", id)
@@ -553,7 +572,7 @@ type Health struct {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	h := Health{Status: "ok", Model: s.svc.Model.Name, Dense: s.svc.Dense(), Safety: s.svc.Safety,
+	h := Health{Status: "ok", Model: displayModel(s.svc.Model.Name), Dense: s.svc.Dense(), Safety: s.svc.Safety,
 		Alpha: s.svc.Alpha, Fusion: s.svc.Fusion,
 		Writable: s.opts.APIKey != "", Version: s.opts.Version, Fields: []string{}}
 	if h.Safety == "" {
@@ -561,7 +580,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := s.svc.Info(r.Context())
 	if err != nil {
-		h.Status, h.Error = "error", err.Error()
+		// The reason (a path, a backend's URL) goes to the log only.
+		id := reqInfoOf(r).id
+		if r.Context().Err() == nil {
+			s.log.Error("health check failed", "request_id", id, "error", err.Error())
+		}
+		h.Status, h.Error = "error", "the backend did not answer (request "+id+")"
 		writeJSON(w, http.StatusServiceUnavailable, h)
 		return
 	}
@@ -585,7 +609,7 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
 		dense:      s.svc.Dense(),
 		version:    s.opts.Version,
 		goVersion:  runtime.Version(),
-		model:      s.svc.Model.Name,
+		model:      displayModel(s.svc.Model.Name),
 		goroutines: runtime.NumGoroutine(),
 		rss:        residentBytes(),
 		start:      s.started,

@@ -7,13 +7,14 @@
 //	POST   /v1/search          search.Request → search.Response
 //	GET    /v1/search          the same from query parameters (?q=…&k=…)
 //	POST   /v1/embed           {texts, as} → {vectors, dim, model}
-//	POST   /v1/documents       {documents: [search.Doc]} → {upserted} (API key)
+//	POST   /v1/documents       {documents: [search.Doc]} → {upserted}, or 202 and a job (API key)
+//	GET    /v1/jobs/{id}       a document job's progress and result (API key)
 //	GET    /v1/documents/{id}  one document
 //	DELETE /v1/documents/{id}  {deleted: 1} (API key)
 //	GET    /v1/facets          field → most frequent values with counts
-//	POST   /v1/chat/completions OpenAI chat completions (streamed or not) by Options.Generator
+//	POST   /v1/chat/completions OpenAI chat completions (streamed or not) by Options.Generator (client key)
 //	GET    /v1/models          OpenAI model list
-//	POST   /v1/ask             {question, k, stream} → an answer with numbered sources (RAG)
+//	POST   /v1/ask             {question, k, stream} → an answer with numbered sources (RAG; client key)
 //	GET    /healthz            {status, docs, backend, model, dense, …}
 //	GET    /metrics            Prometheus text format
 //	GET    /openapi.json       the OpenAPI 3.1 document
@@ -24,7 +25,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -64,6 +64,14 @@ type Options struct {
 	// /v1/documents/{id}), sent as "Authorization: Bearer KEY" or
 	// "X-API-Key: KEY". Empty refuses all writes with 403.
 	APIKey string
+	// ClientKey authorises generation (POST /v1/chat/completions, POST
+	// /v1/ask, and POST /v1/embed with ProtectEmbed), sent like APIKey,
+	// which is accepted there too. With neither key and without
+	// PublicGeneration those endpoints answer 403; PublicGeneration opens
+	// them to anyone.
+	ClientKey        string
+	PublicGeneration bool
+	ProtectEmbed     bool
 	// CORSOrigins are the origins allowed to call the API from a browser
 	// ("*" for any); empty sends no CORS headers at all.
 	CORSOrigins []string
@@ -96,8 +104,31 @@ type Options struct {
 	// GET /v1/models and in replies when the request names no model.
 	Generator      llm.Generator
 	GeneratorModel string
+	// GeneratorModels are other models a client may name (the request
+	// goes upstream with GeneratorModel when it names none); any other
+	// model is refused with 400.
+	GeneratorModels []string
+	// MaxTokens bounds max_tokens of /v1/chat/completions (a larger one
+	// is refused with 400) and the answer of /v1/ask (DefaultMaxTokens).
+	MaxTokens int
 	// Ask holds the defaults of POST /v1/ask (k, thresholds, budget).
 	Ask rag.Options
+	// Bounded work (limits.go, jobs.go). RequestTimeout is each request's
+	// deadline (default WriteTimeout less 10 s; 504 when it passes).
+	// MaxInflight bounds the embedding, write and generation requests run
+	// at once (default GOMAXPROCS), MaxInflightSearch the searches and
+	// facet counts (default 4×MaxInflight); more answer 429.
+	// MaxEmbedTexts and MaxEmbedTokens bound a /v1/embed request (413).
+	// A POST /v1/documents over SyncWriteChars characters runs as a job
+	// (202; default DefaultSyncWriteChars, MaxEmbedTokens with a dense
+	// model), of which at most MaxJobs are queued or running.
+	RequestTimeout    time.Duration
+	MaxInflight       int
+	MaxInflightSearch int
+	MaxEmbedTexts     int
+	MaxEmbedTokens    int
+	SyncWriteChars    int
+	MaxJobs           int
 }
 
 // Server is the HTTP service over one search.Service.
@@ -111,6 +142,13 @@ type Server struct {
 	routes  []route
 	started time.Time
 	reloads atomic.Int64
+	// ready is set by New with a service, or by SetService (lifecycle.go).
+	ready         atomic.Bool
+	autoSyncWrite bool // Options.SyncWriteChars was left to its default
+	lim           *limits
+	jobs          *jobs
+
+	clientKeyHash [sha256.Size]byte // of Options.ClientKey
 }
 
 //go:embed openapi.json
@@ -119,13 +157,17 @@ var openAPI []byte
 //go:embed web
 var webFiles embed.FS
 
-// New returns the server for svc.
+// New returns the server for svc; with svc nil it starts in the starting
+// state until SetService (lifecycle.go).
 func New(svc *search.Service, opts Options) *Server {
 	if opts.MaxSearchBytes <= 0 {
 		opts.MaxSearchBytes = DefaultMaxSearchBytes
 	}
 	if opts.MaxDocumentBytes <= 0 {
 		opts.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	if opts.MaxTokens <= 0 {
+		opts.MaxTokens = DefaultMaxTokens
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -138,20 +180,27 @@ func New(svc *search.Service, opts Options) *Server {
 	def(&opts.IdleTimeout, DefaultIdleTimeout)
 	def(&opts.ShutdownTimeout, DefaultShutdownTimeout)
 	def(&opts.ReloadInterval, DefaultReloadInterval)
+	autoSyncWrite := opts.SyncWriteChars <= 0
+	setLimitDefaults(&opts, svc)
 	if opts.Version == "" {
 		opts.Version = "dev"
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			opts.Version = bi.Main.Version
 		}
 	}
-	s := &Server{svc: svc, opts: opts, log: opts.Logger, started: time.Now()}
+	s := &Server{svc: svc, opts: opts, log: opts.Logger, started: time.Now(), autoSyncWrite: autoSyncWrite}
+	s.ready.Store(svc != nil) // else SetService makes it ready (lifecycle.go)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.APIKey != "" {
 		s.keyHash = sha256.Sum256([]byte(opts.APIKey))
 	}
+	if opts.ClientKey != "" {
+		s.clientKeyHash = sha256.Sum256([]byte(opts.ClientKey))
+	}
 	s.metrics = newMetrics()
+	s.lim, s.jobs = newLimits(opts), newJobs(opts.MaxJobs)
 	s.handler = s.build()
 	return s
 }
@@ -200,6 +249,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	s.jobs.stop() // a running job fails between two of its batches
 	if err != nil {
 		srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
@@ -231,24 +281,17 @@ func (s *Server) reloadLoop(ctx context.Context) {
 }
 
 func (s *Server) reload(why string) {
+	if !s.ready.Load() {
+		return
+	}
 	swapped, err := s.opts.Reload()
 	if err != nil {
 		s.log.Error("reload failed", "trigger", why, "error", err.Error())
 		return
 	}
-	if !swapped {
-		return
+	if swapped {
+		s.IndexSwapped(why, nil)
 	}
-	s.reloads.Add(1)
-	attrs := []any{"trigger", why}
-	if info, err := s.svc.Info(context.Background()); err == nil {
-		attrs = append(attrs, "docs", info.Docs, "generation", info.Generated)
-		if s.svc.Dense() && info.Model.Name != s.svc.Model.Name {
-			s.log.Error("the reloaded index was built with another model; dense searches will fail until the server restarts with it",
-				"index_model", info.Model.Name, "model", s.svc.Model.Name)
-		}
-	}
-	s.log.Info("index reloaded", attrs...)
 }
 
 // --- routing
@@ -270,6 +313,7 @@ func (s *Server) build() http.Handler {
 		{pattern: "/v1/chat/completions", api: true, methods: map[string]http.HandlerFunc{"POST": s.chatCompletions}},
 		{pattern: "/v1/models", api: true, methods: map[string]http.HandlerFunc{"GET": s.models}},
 		{pattern: "/v1/ask", api: true, methods: map[string]http.HandlerFunc{"POST": s.ask}},
+		{pattern: "/v1/jobs/{id}", api: true, methods: map[string]http.HandlerFunc{"GET": s.getJob}},
 		{pattern: "/healthz", api: true, methods: map[string]http.HandlerFunc{"GET": s.healthz}},
 		{pattern: "/metrics", api: true, methods: map[string]http.HandlerFunc{"GET": s.metricsHandler}},
 		{pattern: "/openapi.json", api: true, methods: map[string]http.HandlerFunc{"GET": s.openapi}},
@@ -324,7 +368,11 @@ func (s *Server) dispatch(rt route) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed))
 			return
 		}
-		h(w, r)
+		if !s.ready.Load() {
+			s.starting(w, r)
+			return
+		}
+		s.guard(w, r, name, m, h)
 	})
 }
 
@@ -390,7 +438,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				s.log.Error("panic", "request_id", info.id, "method", r.Method, "path", r.URL.Path,
 					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					writeError(sw, http.StatusInternalServerError, "internal error (request "+info.id+")")
+					writeJSON(sw, http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: info.id})
 				} else {
 					sw.status = http.StatusInternalServerError
 				}
@@ -401,6 +449,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			if sw.status == 0 {
 				sw.status = http.StatusOK
+			}
+			if sw.status >= 500 && errors.Is(r.Context().Err(), context.Canceled) {
+				// Whatever failed, the client had gone: nobody got the 5xx.
+				sw.status = StatusClientClosed
 			}
 			s.metrics.observe(info.route, sw.status, d, info.mode)
 			lvl := slog.LevelInfo
@@ -486,23 +538,8 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, http.StatusForbidden, "writes are disabled: start the server with --api-key KEY or KORMED_API_KEY=KEY to allow them")
 		return false
 	}
-	key := r.Header.Get("X-API-Key")
-	if a := r.Header.Get("Authorization"); key == "" && a != "" {
-		if scheme, tok, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			key = strings.TrimSpace(tok)
-		}
-	}
-	if key == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kormed"`)
-		writeError(w, http.StatusUnauthorized, "this endpoint needs the API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
-		return false
-	}
-	// Hashes of equal length make the comparison independent of the
-	// key's length as well as its content.
-	got := sha256.Sum256([]byte(key))
-	if subtle.ConstantTimeCompare(got[:], s.keyHash[:]) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kormed", error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "wrong API key")
+	if status, msg := checkKey(w, r, "API key", s.keyHash); status != 0 {
+		writeError(w, status, msg)
 		return false
 	}
 	return true
@@ -531,6 +568,12 @@ func (s *Server) web(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
+	}
+	if name == "index.html" {
+		if data, err = s.renderIndex(r); err != nil {
+			s.internalError(w, r, "web page", err)
+			return
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", webTypes[name])

@@ -109,10 +109,14 @@ func TestServeAsk(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ix")
 	writeIndex(t, dir, serveDocs, nil, search.ModelInfo{})
 	up, _ := fakeLLM(t)
+	t.Setenv("KORMED_CLIENT_KEY", "ck")
 	url, stderr, _ := startServe(t, "--index", dir, "--llm-url", up.URL+"/v1", "--llm-model", "qwen2.5:7b")
 	var a rag.Answer
-	if code := callServe(t, "POST", url+"v1/ask", `{"question":"감기약 콧물","k":2}`, &a); code != 200 || a.Sources[0].Title != "판콜에이내복액" || a.Text != "판콜에이내복액은 해열진통제입니다 [1]." {
+	if code := callServe(t, "POST", url+"v1/ask", `{"question":"감기약 콧물","k":2}`, &a, "Authorization", "Bearer ck"); code != 200 || a.Sources[0].Title != "판콜에이내복액" || a.Text != "판콜에이내복액은 해열진통제입니다 [1]." {
 		t.Errorf("%d %+v", code, a)
+	}
+	if code := callServe(t, "POST", url+"v1/ask", `{"question":"감기약 콧물","k":2}`, nil); code != 401 {
+		t.Errorf("without the client key: %d", code)
 	}
 	var list struct {
 		Data []llm.Model `json:"data"`
@@ -122,6 +126,16 @@ func TestServeAsk(t *testing.T) {
 		t.Errorf("models %+v", list)
 	}
 	if !strings.Contains(stderr.String(), "answers (/v1/ask, /v1/chat/completions) by qwen2.5:7b") {
+		t.Errorf("stderr: %s", stderr)
+	}
+
+	// --public-generation opens them without a key, and says so at start.
+	t.Setenv("KORMED_CLIENT_KEY", "")
+	url, stderr, _ = startServe(t, "--index", dir, "--llm-url", up.URL+"/v1", "--llm-model", "qwen2.5:7b", "--public-generation")
+	if code := callServe(t, "POST", url+"v1/ask", `{"question":"감기약 콧물","k":2}`, nil); code != 200 {
+		t.Errorf("--public-generation: %d", code)
+	}
+	if !strings.Contains(stderr.String(), `"level":"WARN","msg":"--public-generation: anyone`) {
 		t.Errorf("stderr: %s", stderr)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -43,14 +44,28 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 			"Prometheus /metrics. Without --model the model the index records is loaded when it is\n"+
 			"available locally; otherwise the server answers BM25 only. Writes (POST /v1/documents,\n"+
 			"DELETE /v1/documents/ID) need --api-key or KORMED_API_KEY; without one they are refused.\n"+
+			"Answers (/v1/ask, /v1/chat/completions with --llm-url or --generator) need the client key\n"+
+			"(--client-key or KORMED_CLIENT_KEY; the API key works too) unless --public-generation opens them.\n"+
 			"The embedded index is reloaded when 'kormed index' writes a new generation (checked every\n"+
-			"--reload-interval and on SIGHUP). SIGTERM or Ctrl-C finishes in-flight requests and exits.\n\n")
+			"--reload-interval and on SIGHUP). SIGTERM or Ctrl-C finishes in-flight requests and exits.\n"+
+			"Every request has a deadline (--request-timeout; 504 past it, its work cancelled); embedding,\n"+
+			"writes and answers run at most --max-inflight at once (429 with Retry-After beyond); a large\n"+
+			"document write runs as a job (202, progress at GET /v1/jobs/ID). The server listens at once:\n"+
+			"/healthz answers 503 {\"status\":\"starting\"} until the index is loaded. The index compacts\n"+
+			"itself in the background when its write-ahead log passes --compact-bytes or --compact-records,\n"+
+			"which bounds the log a restart replays.\n\n")
 		fs.PrintDefaults()
 	}
 	indexDir := fs.String("index", "", "index folder written by 'kormed index' (embedded backend)")
 	modelArg := fs.String("model", "", "query model (folder or Hugging Face id); default: the index's model if available locally, else BM25 only")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for all interfaces)")
 	apiKey := fs.String("api-key", "", "API key for writes (default $KORMED_API_KEY; prefer the variable: arguments show in ps)")
+	clientKey := fs.String("client-key", "", "key for the endpoints that generate (/v1/ask, /v1/chat/completions; /v1/embed with --protect-embed), sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'; the --api-key is accepted too (default $KORMED_CLIENT_KEY)")
+	publicGen := fs.Bool("public-generation", false, "let anyone use /v1/ask and /v1/chat/completions without a key (they spend the LLM account's money or this machine's CPU)")
+	protectEmbed := fs.Bool("protect-embed", false, "/v1/embed needs the client key too (as the generation endpoints do)")
+	var llmModels listFlag
+	fs.Var(&llmModels, "llm-models", "other models clients may name in /v1/chat/completions besides --llm-model (comma-separated); any other model is refused")
+	maxTokens := fs.Int("max-tokens", serve.DefaultMaxTokens, "largest max_tokens a client may ask of /v1/chat/completions, and the bound of /v1/ask's answers")
 	var cors listFlag
 	fs.Var(&cors, "cors", "allow browser calls from this origin (repeatable or comma-separated; * for any); default: no CORS")
 	safety := fs.String("safety", search.SafetyFlag, "default for queries that name a population (임산부, 노인, 소아, …): flag, strict (exclude) or off")
@@ -61,6 +76,15 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	reloadEvery := fs.Duration("reload-interval", serve.DefaultReloadInterval, "how often to check the index for a new generation (0: only on SIGHUP)")
 	maxBody := fs.Int64("max-body", serve.DefaultMaxSearchBytes, "largest /v1/search and /v1/embed request body in bytes")
 	maxDocBody := fs.Int64("max-documents-body", serve.DefaultMaxDocumentBytes, "largest /v1/documents request body in bytes")
+	compactBytes := fs.Int64("compact-bytes", search.DefaultCompactBytes, "compact the index in the background when its write-ahead log reaches this many bytes (0: no byte limit); the log is replayed at every start, so this bounds the start time")
+	compactRecords := fs.Int("compact-records", search.DefaultCompactRecords, "compact the index in the background when its write-ahead log holds this many writes (0: no record limit)")
+	requestTimeout := fs.Duration("request-timeout", serve.DefaultWriteTimeout-10*time.Second, "deadline of each request: past it the answer is 504 and the work is cancelled (a streamed answer is under it until its first event)")
+	maxInflight := fs.Int("max-inflight", runtime.GOMAXPROCS(0), "most embedding, document-write, chat and ask requests run at once; more are answered 429 with Retry-After")
+	maxInflightSearch := fs.Int("max-inflight-search", 0, "most searches and facet counts run at once (default 4 × --max-inflight); more are answered 429")
+	maxEmbedTexts := fs.Int("max-embed-texts", serve.DefaultMaxEmbedTexts, fmt.Sprintf("most texts in one /v1/embed request (at most %d)", search.MaxDocs))
+	maxEmbedTokens := fs.Int("max-embed-tokens", serve.DefaultMaxEmbedTokens, "most tokens in one /v1/embed request, counted as the model reads them (each text truncated to its maximum length)")
+	syncWriteChars := fs.Int("max-sync-write-chars", 0, fmt.Sprintf("most characters (titles and texts) a POST /v1/documents writes within the request; a larger write runs as a job (202, GET /v1/jobs/ID) (default %d, or --max-embed-tokens with a dense model)", serve.DefaultSyncWriteChars))
+	maxJobs := fs.Int("max-jobs", serve.DefaultMaxJobs, "most document jobs queued or running; more are answered 429")
 	applyEngine := engineFlags(fs)
 	hubOpts := hubFlags(fs)
 	llmOpts := llmFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
@@ -96,6 +120,28 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	if *apiKey == "" {
 		*apiKey = os.Getenv("KORMED_API_KEY")
 	}
+	if *clientKey == "" {
+		*clientKey = os.Getenv("KORMED_CLIENT_KEY")
+	}
+	for _, f := range []struct {
+		name      string
+		v, lo, hi int
+	}{{"max-inflight", *maxInflight, 1, 1 << 16}, {"max-inflight-search", *maxInflightSearch, 0, 1 << 16},
+		{"max-embed-texts", *maxEmbedTexts, 1, search.MaxDocs}, {"max-embed-tokens", *maxEmbedTokens, 1, 1 << 30},
+		{"max-sync-write-chars", *syncWriteChars, 0, 1 << 30}, {"max-jobs", *maxJobs, 1, 1 << 16}} {
+		if f.v < f.lo || f.v > f.hi {
+			return fmt.Errorf("--%s %d: want %d to %d", f.name, f.v, f.lo, f.hi)
+		}
+	}
+	if *requestTimeout <= 0 {
+		return fmt.Errorf("--request-timeout %s: want a positive duration", *requestTimeout)
+	}
+	if *maxTokens < 1 {
+		return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
+	}
+	if len(llmModels) > 0 && llmGen == nil {
+		return errors.New("--llm-models goes with --llm-url/--llm-model")
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	// The backend.
@@ -114,12 +160,12 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		if *weaviateURL != "" || *class != "" {
 			return errors.New("--weaviate-url and --class go with --backend weaviate")
 		}
-		var err error
-		if ix, err = search.Open(*indexDir); err != nil {
+		// Opened once the server listens; a folder that is no index fails
+		// now.
+		if _, err := search.ReadManifest(*indexDir); err != nil {
 			return err
 		}
-		defer ix.Close()
-		b, where, reload = ix, *indexDir, ix.Reload
+		where = *indexDir
 		if *reloadEvery == 0 {
 			*reloadEvery = 365 * 24 * time.Hour // SIGHUP only
 		}
@@ -139,28 +185,20 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	default:
 		return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 	}
-	info, err := b.Info(ctx)
-	if err != nil {
-		return err
+	if *backend == "embedded" {
+		// Set before the server is ready; it reloads only once ready.
+		reload = func() (bool, error) { return ix.Reload() }
 	}
 
-	// The query model.
-	enc, mi, err := indexModel(ctx, info, *modelArg, where, hubOpts(), stderr, "kormed serve", "serving")
-	if err != nil {
-		return err
-	}
-	svc, err := search.NewService(ctx, b, enc, mi)
-	if err != nil {
-		return err
-	}
-	svc.Safety = *safety
-	// Load the Korean morphological dictionary now (≈1.6 s; the union and
-	// morph analyzers and the highlighting use it) rather than in the
-	// first requests.
-	analysis.LoadMorph()
-
-	srv := serve.New(svc, serve.Options{
+	// The server listens while the index and the model load: /healthz
+	// answers 503 "starting" (the other routes 503) until SetService.
+	srv := serve.New(nil, serve.Options{
 		APIKey:           *apiKey,
+		ClientKey:        *clientKey,
+		PublicGeneration: *publicGen,
+		ProtectEmbed:     *protectEmbed,
+		GeneratorModels:  llmModels,
+		MaxTokens:        *maxTokens,
 		CORSOrigins:      cors,
 		MaxSearchBytes:   *maxBody,
 		MaxDocumentBytes: *maxDocBody,
@@ -171,12 +209,71 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		Generator:        llmGen,
 		GeneratorModel:   llmModel,
 		Ask:              askOpts,
+
+		RequestTimeout:    *requestTimeout,
+		MaxInflight:       *maxInflight,
+		MaxInflightSearch: *maxInflightSearch,
+		MaxEmbedTexts:     *maxEmbedTexts,
+		MaxEmbedTokens:    *maxEmbedTokens,
+		SyncWriteChars:    *syncWriteChars,
+		MaxJobs:           *maxJobs,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	url := listenURL(ln.Addr())
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	fail := func(err error) error {
+		stop()
+		<-served
+		return err
+	}
+	fmt.Fprintf(stderr, "kormed serve: listening on %s, loading %s\n", url, where)
+	if starting != nil {
+		starting(url)
+	}
+	if *backend == "embedded" {
+		t0 := time.Now()
+		// The dictionary (below) loads while the generation is read; a
+		// log to replay with the union or morph analyzer waits for it.
+		go analysis.LoadMorph()
+		if ix, err = search.Open(*indexDir); err != nil {
+			return fail(err)
+		}
+		defer ix.Close()
+		b = ix
+		logBytes, logRecords := ix.LogSize()
+		logger.Info("index loaded", "index", *indexDir, "generation", ix.Generation(), "seconds", time.Since(t0).Seconds(),
+			"log_bytes", logBytes, "log_records", logRecords)
+		// Swaps a write or a compaction makes are logged and counted as
+		// reloads; compaction keeps the log, and so the next start, short.
+		ix.OnSwap(srv.IndexSwapped)
+		ix.SetCompaction(*compactBytes, *compactRecords)
+	}
+	info, err := b.Info(ctx)
+	if err != nil {
+		return fail(err)
+	}
+
+	// The query model.
+	enc, mi, err := indexModel(ctx, info, *modelArg, where, hubOpts(), stderr, "kormed serve", "serving")
+	if err != nil {
+		return fail(err)
+	}
+	svc, err := search.NewService(ctx, b, enc, mi)
+	if err != nil {
+		return fail(err)
+	}
+	svc.Safety = *safety
+	// Load the Korean morphological dictionary now (≈1.6 s; the union and
+	// morph analyzers and the highlighting use it) rather than in the
+	// first requests.
+	analysis.LoadMorph()
+	srv.SetService(svc)
 	desc := "BM25 only"
 	if svc.Dense() {
 		desc = "model " + mi.Name + ", hybrid by default"
@@ -187,13 +284,24 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	}
 	if llmGen != nil {
 		fmt.Fprintf(stderr, "kormed serve: answers (/v1/ask, /v1/chat/completions) by %s\n", llmModel)
+		switch {
+		case *publicGen:
+			logger.Warn("--public-generation: anyone who can reach this server generates answers with your LLM account or CPU, without a key",
+				"endpoints", "/v1/ask, /v1/chat/completions", "max_tokens", *maxTokens)
+		case *clientKey == "" && *apiKey == "":
+			fmt.Fprintln(stderr, "kormed serve: answers are refused (403) until the server has --client-key (or KORMED_CLIENT_KEY) or --public-generation")
+		}
 	}
 	fmt.Fprintf(stderr, "kormed serve: open %s  (API: %sopenapi.json)\n", url, url)
 	if listening != nil {
 		listening(url)
 	}
-	return srv.Serve(ctx, ln)
+	return <-served
 }
+
+// starting, when set (by tests), gets the URL as soon as kormed serve
+// listens, before the index is loaded.
+var starting func(url string)
 
 // indexModel loads the query model for an index: --model (checked against
 // the index later by search.NewService; the same folder under another

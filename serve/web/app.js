@@ -3,11 +3,14 @@
 // textContent except snippet_html, which the server escapes and which is
 // re-checked here to hold only text and <mark> elements. The URL keeps the
 // search state with the parameter names of GET /v1/search (?q=…&mode=…&
-// filter.class=…&exclude_dur=…) so a result page can be shared.
+// alpha=…&filter.class=…&exclude_dur=…) so a result page can be shared and
+// bookmarked: a new search pushes a history entry, option changes replace
+// it, Back and Forward search again. The server renders its defaults (in
+// <body data-…>) and the URL's search into the form, so the page is right
+// before this script runs.
 'use strict';
 
 (function () {
-  const DUR_TYPES = ['임부금기', '노인주의', '특정연령대금기', '병용금기', '용량주의', '투여기간주의', '효능군중복', '분할주의', '수유부주의'];
   const FILTER_FIELDS = ['type', 'class'];
   const META_FIELDS = [
     ['type', '유형', 'type'],
@@ -28,7 +31,20 @@
   const alphaOut = $('alpha-out');
   const safety = $('safety');
 
-  const app = { dense: false, fields: [], seq: 0, ctrl: null, alpha: 0.5, safety: 'flag' };
+  // The server's defaults, rendered into the page; /healthz refreshes them.
+  const defaults = document.body.dataset;
+  const app = {
+    dense: defaults.dense === 'true',
+    fields: [],
+    seq: 0,
+    ctrl: null,
+    alpha: defaults.alpha !== undefined && defaults.alpha !== '' && !isNaN(+defaults.alpha) ? +defaults.alpha : 0.5,
+    safety: defaults.safety || 'flag',
+    // Parameters of the URL the page has no control for (k, fusion,
+    // flag_dur): kept in the URL and sent with every search.
+    carry: { k: '', fusion: '', flag: [] },
+  };
+  const TITLE = document.title.replace(/^.* — /, '');
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -47,18 +63,22 @@
 
   function readURL() {
     const p = new URLSearchParams(location.search);
-    const ex = [];
-    for (const v of p.getAll('exclude_dur')) {
-      for (const t of v.split(',')) if (t.trim()) ex.push(t.trim());
-    }
+    const list = (name) => {
+      const out = [];
+      for (const v of p.getAll(name)) {
+        for (const t of v.split(',')) if (t.trim()) out.push(t.trim());
+      }
+      return out;
+    };
     return {
-      q: p.get('q') || '',
+      q: (p.get('q') || p.get('query') || '').trim(),
       mode: p.get('mode') || '',
       alpha: p.get('alpha'),
       safety: p.get('safety') || '',
       type: p.get('filter.type') || '',
       class: p.get('filter.class') || '',
-      exclude: ex,
+      exclude: list('exclude_dur'),
+      carry: { k: p.get('k') || '', fusion: p.get('fusion') || '', flag: list('flag_dur') },
     };
   }
 
@@ -76,6 +96,7 @@
       type: $('f-type').value,
       class: $('f-class').value,
       exclude: Array.from(document.querySelectorAll('#exclude-list input:checked')).map((c) => c.value),
+      carry: app.carry,
     };
   }
 
@@ -89,7 +110,7 @@
 
   function applyState(s) {
     q.value = s.q;
-    let mode = s.mode || defaultMode();
+    let mode = MODE_NAMES[s.mode] ? s.mode : defaultMode();
     if (!app.dense && mode !== 'bm25') mode = 'bm25';
     const r = $('mode-' + mode);
     if (r) r.checked = true;
@@ -101,26 +122,37 @@
     ensureOption($('f-class'), s.class);
     $('f-class').value = s.class;
     for (const c of document.querySelectorAll('#exclude-list input')) c.checked = s.exclude.includes(c.value);
+    app.carry = s.carry;
+    setTitle(s.q);
     syncAlpha();
   }
 
+  function setTitle(query) { document.title = query ? query + ' — ' + TITLE : TITLE; }
+
   function toURL(s) {
     const p = new URLSearchParams();
+    // Mode and alpha always: a shared link ranks the same on a server
+    // started with other defaults.
     if (s.q) p.set('q', s.q);
-    if (s.mode && s.mode !== defaultMode()) p.set('mode', s.mode);
-    if (s.mode === 'hybrid' && Math.abs(+s.alpha - app.alpha) > 1e-9) p.set('alpha', s.alpha);
+    if (s.mode) p.set('mode', s.mode);
+    if (s.mode === 'hybrid') p.set('alpha', s.alpha);
+    if (s.carry.fusion) p.set('fusion', s.carry.fusion);
+    if (s.carry.k) p.set('k', s.carry.k);
     if (s.safety && s.safety !== app.safety) p.set('safety', s.safety);
     if (s.type) p.set('filter.type', s.type);
     if (s.class) p.set('filter.class', s.class);
     if (s.exclude.length) p.set('exclude_dur', s.exclude.join(','));
+    if (s.carry.flag.length) p.set('flag_dur', s.carry.flag.join(','));
     const qs = p.toString();
     return location.pathname + (qs ? '?' + qs : '');
   }
 
   function toRequest(s) {
-    const r = { query: s.q, k: 10 };
+    const r = { query: s.q, k: s.carry.k ? +s.carry.k : 10 };
     if (s.mode) r.mode = s.mode;
     if (s.mode === 'hybrid') r.alpha = +s.alpha;
+    if (s.carry.fusion) r.fusion = s.carry.fusion;
+    if (s.carry.flag.length) r.flag_dur = s.carry.flag;
     if (s.safety) r.safety = s.safety;
     const filters = {};
     for (const f of FILTER_FIELDS) {
@@ -367,6 +399,7 @@
       if (push) history.pushState(null, '', url);
       else history.replaceState(null, '', url);
     }
+    setTitle(s.q);
     if (!s.q) {
       results.textContent = '';
       summary.textContent = '';
@@ -401,23 +434,7 @@
     }
   });
 
-  function buildExclusions() {
-    const box = $('exclude-list');
-    DUR_TYPES.forEach((t, i) => {
-      const id = 'ex-' + i;
-      const c = el('input');
-      c.type = 'checkbox';
-      c.id = id;
-      c.value = t;
-      const l = el('label');
-      l.htmlFor = id;
-      l.append(c, ' ' + t);
-      box.append(l);
-    });
-  }
-
   async function init() {
-    buildExclusions();
     await loadHealth();
     await loadFacets();
     const s = readURL();
