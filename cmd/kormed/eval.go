@@ -25,12 +25,13 @@ func init() {
 }
 
 const evalUsage = `usage: kormed eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
-                   [--alpha 0.5[,0.3,...]] [--fusion rrf[,relative]]
-                   --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN]
+                   [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT]
+                   --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN] [--overwrite]
 
 Runs each retriever over the dataset, prints NDCG/Recall/F1/MRR at each k (×100),
 writes OUTPUT/results/<dataset>__<run>.json (all metrics incl. P@k, MAP@k, Acc@k,
-run metadata and timings) and rebuilds OUTPUT/leaderboard.{md,html,png} from
+run metadata and timings; a run name already there is an error unless
+--overwrite replaces it) and rebuilds OUTPUT/leaderboard.{md,html,png} from
 every result in OUTPUT/results.
 
 --data is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), a CSV
@@ -57,6 +58,7 @@ func runEval(ctx context.Context, args []string) error {
 	depth := fs.Int("depth", 0, "hits retrieved per query (default: the largest k)")
 	name := fs.String("name", "", "run name on the leaderboard (only with a single run)")
 	perQuery := fs.Bool("per-query", false, "keep each query's ranking and metrics in the results JSON")
+	overwrite := fs.Bool("overwrite", false, "replace the results file of a run name evaluated before on this dataset (else that is an error)")
 	ignoreIDs := fs.Bool("ignore-identical-ids", false, "drop a hit whose id equals the query id (BEIR's ignore_identical_ids)")
 	diagnose := fs.Bool("diagnose", false, "for dense runs, also diagnose embedding collapse (histogram PNG, summary in the JSON)")
 	hubOpts := hubFlags(fs)
@@ -160,6 +162,18 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	if *diagnose && *models == "" {
 		return errors.New("--diagnose needs a dense run (--retriever dense --model M)")
+	}
+	// A run name and the dataset name the results file: an earlier run's
+	// file (perhaps with per-query data this run would not keep) is
+	// replaced only when asked.
+	for _, p := range plans {
+		path := filepath.Join(*output, eval.ResultsDir, eval.ResultFile(&eval.Result{Run: p.spec.Name, Dataset: eval.DatasetInfo{Name: d.Name}}))
+		if _, err := os.Stat(path); err == nil {
+			if !*overwrite {
+				return fmt.Errorf("%s exists (run %q on %s evaluated before): pass --overwrite to replace it, or --name to keep both", path, p.spec.Name, d.Name)
+			}
+			fmt.Fprintf(os.Stderr, "--overwrite: replacing %s\n", path)
+		}
 	}
 
 	for _, p := range plans {

@@ -120,3 +120,52 @@ func TestEvalDenseTestModel(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEvalRefusesOverwrite re-runs a run name: without --overwrite it is
+// an error naming the file and the flag, and the earlier per-query data
+// stays; with --overwrite the file is replaced.
+func TestEvalRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "toy.csv")
+	os.WriteFile(data, []byte("query,context,label\n"+
+		"강심제란?,강심제는 심장의 수축력을 높이는 약물입니다.,1\n"+
+		"이뇨제란?,이뇨제는 소변 배출을 늘리는 약물입니다.,1\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	ctx := context.Background()
+	args := []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", data, "--output", out, "--k", "1"}
+	if err := runEval(ctx, append(args, "--per-query")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "results", "toy__bm25-bigram.json")
+	perQuery := func() int {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r eval.Result
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		return len(r.PerQuery)
+	}
+	if n := perQuery(); n != 2 {
+		t.Fatalf("%d per-query results", n)
+	}
+	err := runEval(ctx, args)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "--overwrite") {
+		t.Fatalf("re-run: err = %v, want one naming %s and --overwrite", err, path)
+	}
+	if n := perQuery(); n != 2 {
+		t.Errorf("refused re-run changed the file: %d per-query results", n)
+	}
+	if err := runEval(ctx, append(args, "--overwrite")); err != nil {
+		t.Fatal(err)
+	}
+	if n := perQuery(); n != 0 {
+		t.Errorf("--overwrite: %d per-query results, want 0 (replaced)", n)
+	}
+	rs, err := eval.ReadResults(out)
+	if err != nil || len(rs) != 1 {
+		t.Errorf("results: %d, %v", len(rs), err)
+	}
+}

@@ -111,26 +111,21 @@ func runIndex(ctx context.Context, args []string) error {
 		m.SetName(name)
 		opts.Model = modelInfo(m)
 	}
-	// The fingerprint names every input: the corpus files, the DUR file and
-	// the model's files (its weights can change under the same name when a
-	// training run writes to the same folder).
-	fp := fmt.Sprintf("%s|%s|%s", src.fingerprint, *durFile, fileStamp(*durFile))
-	if m != nil {
-		for _, f := range []string{"config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "modules.json"} {
-			if st := fileStamp(filepath.Join(m.Dir(), f)); st != "" {
-				fp += "|" + f + ":" + st
-			}
-		}
-	}
+	fp := indexFingerprint(src, *durFile, m)
 	if search.UpToDate(*out, opts, fp) {
 		fmt.Fprintf(os.Stderr, "%s is up to date with %s\n", *out, *corpus)
-		if *backend == "weaviate" {
+		if *durFile != "" || *backend == "weaviate" {
 			ix, err := search.Open(*out)
 			if err != nil {
 				return err
 			}
 			defer ix.Close()
-			return pushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet)
+			if *durFile != "" {
+				printDUR(ix)
+			}
+			if *backend == "weaviate" {
+				return pushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet)
+			}
 		}
 		return nil
 	}
@@ -214,7 +209,6 @@ func runIndex(ctx context.Context, args []string) error {
 	if bar != nil {
 		bar.Finish()
 	}
-	embedded := time.Since(start)
 	ix, carried, err := b.Finish(func(stage string) {
 		if !*quiet {
 			fmt.Fprintf(os.Stderr, "building: %s\n", stage)
@@ -224,19 +218,27 @@ func runIndex(ctx context.Context, args []string) error {
 		return err
 	}
 	defer ix.Close()
+	// The rate is over the whole build (staging, embedding, building and
+	// writing the generation) and counts the documents this run staged: a
+	// resumed build's earlier runs are not timed (none staged: no rate).
+	took := time.Since(start)
 	info, _ := ix.Info(ctx)
-	fmt.Fprintf(os.Stderr, "indexed %d documents (%d new, %.0f docs/s) with %s", info.Docs, flushed, float64(flushed)/max(embedded.Seconds(), 1e-9), info.Analyzer)
+	fmt.Fprintf(os.Stderr, "indexed %d documents (%d new) with %s", info.Docs, flushed, info.Analyzer)
 	if m != nil {
 		fmt.Fprintf(os.Stderr, " + %s (dim %d, %s)", opts.Model.Name, opts.Model.Dim, ix.Options().Dense)
 	} else {
 		fmt.Fprint(os.Stderr, " (BM25 only: no --model)")
 	}
-	fmt.Fprintf(os.Stderr, " in %s; generation %s in %s\n", time.Since(start).Round(time.Millisecond), ix.Generation(), *out)
+	fmt.Fprintf(os.Stderr, " in %s", took.Round(time.Millisecond))
+	if flushed > 0 {
+		fmt.Fprintf(os.Stderr, " (%.0f docs/s)", float64(flushed)/max(took.Seconds(), 1e-9))
+	}
+	fmt.Fprintf(os.Stderr, "; generation %s in %s\n", ix.Generation(), *out)
 	if r, ok := ix.ANNRecall(200, 10); ok {
 		fmt.Fprintf(os.Stderr, "HNSW recall@10 against exact search: %.3f (200 of the index's vectors as queries)\n", r)
 	}
 	if durIx != nil {
-		fmt.Fprintf(os.Stderr, "DUR: %d products flagged (%s)\n", durIx.flagged, durIx.summary())
+		printDUR(ix)
 	}
 	if carried > 0 {
 		fmt.Fprintf(os.Stderr, "carried over %d API writes logged in the previous generation\n", carried)
@@ -732,13 +734,43 @@ func readDrugClasses(path string) (map[string]string, error) {
 	return out, nil
 }
 
+// indexFingerprint names every input of a build: the corpus files, the
+// DUR file and the model's files (its weights can change under the same
+// name when a training run writes to the same folder).
+func indexFingerprint(src *corpusSource, durFile string, m *model.Model) string {
+	fp := fmt.Sprintf("%s|%s|%s", src.fingerprint, durFile, fileStamp(durFile))
+	if m != nil {
+		for _, f := range []string{"config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "modules.json"} {
+			if st := fileStamp(filepath.Join(m.Dir(), f)); st != "" {
+				fp += "|" + f + ":" + st
+			}
+		}
+	}
+	return fp
+}
+
+// printDUR reports the DUR flags the index holds, read from its live
+// documents, so that a resumed or skipped build reports the index's real
+// numbers rather than those of the documents this run attached.
+func printDUR(ix *search.Index) {
+	flagged, types := 0, map[string]int{}
+	ix.Docs(func(d search.Doc, _ []float32) error {
+		if len(d.DUR) > 0 {
+			flagged++
+		}
+		for _, f := range d.DUR {
+			types[f.Type]++
+		}
+		return nil
+	})
+	fmt.Fprintf(os.Stderr, "DUR: %d products flagged (%s)\n", flagged, durSummary(types))
+}
+
 // durAttacher attaches DUR records to documents as they are indexed: by
 // item sequence (the document id), ingredient code or ingredient name
 // (the "ingredient_code" and "ingredient" fields).
 type durAttacher struct {
 	records []dur.Record
-	flagged int
-	types   map[string]int
 }
 
 func (a *durAttacher) attach(docs []search.Doc) {
@@ -747,28 +779,20 @@ func (a *durAttacher) attach(docs []search.Doc) {
 		ps[i] = dur.Product{Seq: d.ID, Name: d.Title, Ingredients: d.Fields["ingredient"], IngredientCodes: d.Fields["ingredient_code"]}
 	}
 	flags := dur.Attach(a.records, ps)
-	if a.types == nil {
-		a.types = map[string]int{}
-	}
 	for i := range docs {
-		if fl := flags[docs[i].ID]; len(fl) > 0 {
-			docs[i].DUR = append(docs[i].DUR, fl...)
-			a.flagged++
-			for _, f := range fl {
-				a.types[f.Type]++
-			}
-		}
+		docs[i].DUR = append(docs[i].DUR, flags[docs[i].ID]...)
 	}
 }
 
-func (a *durAttacher) summary() string {
-	ts := make([]string, 0, len(a.types))
-	for t := range a.types {
+// durSummary renders flag counts by DUR type ("노인주의 3, 임부금기 12").
+func durSummary(types map[string]int) string {
+	ts := make([]string, 0, len(types))
+	for t := range types {
 		ts = append(ts, t)
 	}
 	sort.Strings(ts)
 	for i, t := range ts {
-		ts[i] = fmt.Sprintf("%s %d", t, a.types[t])
+		ts[i] = fmt.Sprintf("%s %d", t, types[t])
 	}
 	return strings.Join(ts, ", ")
 }
