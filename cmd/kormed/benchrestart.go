@@ -102,12 +102,9 @@ func benchRestart(ctx context.Context, args []string) error {
 	var written int64
 	docs, next := 0, 0
 	var pool []search.Doc
-	start := time.Now()
-	lastReport := int64(0)
-	for written < target {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	// nextBatch is the next --batch documents, not yet counted as written
+	// (next += *batch does that).
+	nextBatch := func() []search.Doc {
 		if next+*batch > len(pool) {
 			more := benchdata.Synthetic(vocab, docs+50000)[docs:]
 			pool = pool[:0]
@@ -117,7 +114,15 @@ func benchRestart(ctx context.Context, args []string) error {
 			docs += len(more)
 			next = 0
 		}
-		b := pool[next : next+*batch]
+		return pool[next : next+*batch]
+	}
+	start := time.Now()
+	lastReport := int64(0)
+	for written < target {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b := nextBatch()
 		next += *batch
 		body, _ := json.Marshal(serve.UpsertRequest{Documents: b})
 		if err := svc.Upsert(ctx, b); err != nil {
@@ -180,16 +185,7 @@ func benchRestart(ctx context.Context, args []string) error {
 		s, _ := search.NewService(ctx, ix, nil, search.ModelInfo{})
 		for {
 			lb, lr := ix.LogSize()
-			if next+*batch > len(pool) {
-				more := benchdata.Synthetic(vocab, docs+50000)[docs:]
-				pool = pool[:0]
-				for _, d := range more {
-					pool = append(pool, search.Doc{ID: d.ID, Title: "합성 문서 " + d.ID, Text: d.Text})
-				}
-				docs += len(more)
-				next = 0
-			}
-			b := pool[next : next+*batch]
+			b := nextBatch()
 			body, _ := json.Marshal(serve.UpsertRequest{Documents: b})
 			if lb+int64(len(body)) >= 2**compactBytes || *compactRecords > 0 && lr+1 >= 2**compactRecords {
 				break
