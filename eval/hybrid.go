@@ -19,7 +19,12 @@ import (
 type Hybrid struct {
 	Base   *HybridBase
 	Alpha  float64
-	Fusion string // search.FusionRRF or search.FusionRelative
+	Fusion string  // search.FusionRRF or search.FusionRelative
+	K      float64 // RRF's k; 0 is search.RRFK
+	// Calibrate, when set, has Search choose Alpha, Fusion and K first
+	// (HybridBase.Calibrate) and keep what it chose in Calibration.
+	Calibrate   *Calibrate
+	Calibration *search.Calibration
 }
 
 // HybridBase holds the two retrievers of one or more Hybrid runs.
@@ -28,6 +33,7 @@ type HybridBase struct {
 	Dense *Dense
 
 	indexed bool
+	corpus  []dataset.Doc // for calibration's pseudo-queries
 	depth   int
 	runs    [2]map[string][]metrics.Hit
 	queries []dataset.Query
@@ -46,15 +52,24 @@ func (h *Hybrid) Index(ctx context.Context, corpus []dataset.Doc) error {
 		return err
 	}
 	b.indexed = true
+	b.corpus = corpus
 	return nil
 }
 
 // Search runs both retrievers (once per base and query set) and fuses.
 func (h *Hybrid) Search(ctx context.Context, queries []dataset.Query, k int) (map[string][]metrics.Hit, error) {
+	b := h.Base
+	if h.Calibrate != nil && h.Calibration == nil {
+		cal, err := b.Calibrate(ctx, *h.Calibrate)
+		if err != nil {
+			return nil, err
+		}
+		h.Calibration = &cal
+		h.Alpha, h.Fusion, h.K = cal.Alpha, cal.Fusion, cal.K
+	}
 	if h.Fusion != search.FusionRRF && h.Fusion != search.FusionRelative {
 		return nil, fmt.Errorf("hybrid: fusion %q, want rrf or relative", h.Fusion)
 	}
-	b := h.Base
 	depth := search.Candidates(k)
 	if b.runs[0] == nil || b.depth != depth || !sameQueries(b.queries, queries) {
 		var err error
@@ -79,7 +94,11 @@ func (h *Hybrid) Search(ctx context.Context, queries []dataset.Query, k int) (ma
 		if h.Fusion == search.FusionRelative {
 			fused = search.RelativeScore(lists, w)
 		} else {
-			fused = search.RRF(lists, w, search.RRFK)
+			k := h.K
+			if k == 0 {
+				k = search.RRFK
+			}
+			fused = search.RRF(lists, w, k)
 		}
 		if len(fused) > k {
 			fused = fused[:k]

@@ -243,6 +243,9 @@ func setting(r *Result) string {
 	if r.Analyzer != "" {
 		parts = append(parts, r.Analyzer)
 	}
+	if c := r.Calibration; c != nil {
+		parts = append(parts, "calibrated: "+c.Chosen.Name())
+	}
 	return strings.Join(parts, ", ")
 }
 

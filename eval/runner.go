@@ -13,6 +13,7 @@ import (
 
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/metrics"
+	"github.com/kormed/kormed/search"
 )
 
 // LoadDataset reads a dataset by the shape of path: a folder is BEIR
@@ -113,6 +114,10 @@ type Result struct {
 	Options   map[string]string      `json:"options,omitempty"`
 	Collapse  *Collapse              `json:"collapse,omitempty"`
 	PerQuery  map[string]QueryResult `json:"per_query,omitempty"`
+
+	// Calibration is the fusion a calibrated hybrid run chose, and what
+	// it measured (kormed eval --retriever hybrid without --alpha).
+	Calibration *search.Calibration `json:"calibration,omitempty"`
 }
 
 // Host records where a run ran.

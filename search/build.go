@@ -42,6 +42,10 @@ type Builder struct {
 	seen       map[string]bool
 	n          int
 	resumed    int
+	// BeforeWrite, when set, runs in Finish on the built index before
+	// its generation is written (kormed index calibrates the fusion and
+	// stores it with SetCalibration there).
+	BeforeWrite func(*Index) error
 }
 
 type stageMeta struct {
@@ -172,8 +176,10 @@ func UpToDate(dir string, opts Options, fingerprint string) bool {
 	if err != nil {
 		return false
 	}
+	mo := m.Options
+	mo.Calibration = nil // derived from the build, not one of its inputs
 	a, _ := json.Marshal(probe.opts)
-	b, _ := json.Marshal(m.Options)
+	b, _ := json.Marshal(mo)
 	return bytes.Equal(a, b)
 }
 
@@ -348,6 +354,11 @@ func (b *Builder) Finish(progress func(stage string)) (*Index, int, error) {
 		f.Close()
 		progress("dense index")
 		ix.syncDense()
+	}
+	if b.BeforeWrite != nil {
+		if err := b.BeforeWrite(ix); err != nil {
+			return nil, 0, err
+		}
 	}
 	progress("write")
 	carried, err := ix.save(b.dir, true, b.source)

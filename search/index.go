@@ -43,6 +43,10 @@ type Options struct {
 	HNSW         vector.HNSWParams `json:"hnsw"`
 	Alpha        float64           `json:"alpha"`  // default hybrid alpha
 	Fusion       string            `json:"fusion"` // default fusion
+	// Calibration is the fusion kormed index chose for this corpus and
+	// model, and what it measured (calibrate.go); when set it is the
+	// service's hybrid default. A rebuild's UpToDate ignores it.
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // Default hybrid settings, chosen by measurement: kormed eval --retriever
@@ -51,7 +55,9 @@ type Options struct {
 // fusion at 0.4 was best (NDCG@10 97.29 vs BM25 95.50, dense 85.13, best
 // RRF 96.28 at 0.2), and on the test split it gives 91.08 vs BM25 90.56
 // and dense 52.72. RRF ignores how far apart the scores are, which costs
-// when one retriever is much weaker. See README, "Hybrid search".
+// when one retriever is much weaker. See README, "Hybrid search". They
+// are the fallback now: kormed index calibrates each index with a model
+// (Options.Calibration, calibrate.go), and the service uses that.
 const (
 	DefaultAlpha  = 0.4
 	DefaultFusion = FusionRelative
@@ -619,7 +625,11 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	case q.Fusion == FusionRelative:
 		fused = RelativeScore(lists, weights)
 	default:
-		fused = RRF(lists, weights, RRFK)
+		rk := q.RRFK
+		if rk <= 0 {
+			rk = RRFK
+		}
+		fused = RRF(lists, weights, rk)
 	}
 	if len(fused) > k {
 		fused = fused[:k]

@@ -70,6 +70,13 @@ type Service struct {
 	Alpha  float64
 	Fusion string
 	Safety string
+	// RRFK is RRF's k (0: RRFK). FollowCalibration, which NewService
+	// sets for a service with a dense model, makes the index's current
+	// calibration (kormed index), when it has one, the hybrid default in
+	// place of Alpha, Fusion and RRFK — followed across reloads; clear it
+	// to pin them.
+	RRFK              float64
+	FollowCalibration bool
 	// Model is what Enc is (checked against the index by NewService).
 	Model ModelInfo
 	mu    sync.Mutex
@@ -85,6 +92,14 @@ func NewService(ctx context.Context, b Backend, enc Encoder, model ModelInfo) (*
 		return nil, err
 	}
 	s := &Service{Backend: b, Alpha: DefaultAlpha, Fusion: DefaultFusion, Safety: SafetyFlag, info: info}
+	if enc != nil {
+		// An index calibrated later (kormed index --calibrate) is followed
+		// on reload too.
+		s.FollowCalibration = true
+		if c := calibrationOf(b); c != nil {
+			s.Alpha, s.Fusion, s.RRFK = c.FusionDefaults()
+		}
+	}
 	if enc != nil {
 		if info.Model.Name == "" {
 			return nil, fmt.Errorf("the index was built without a model (BM25 only); serve it without --model or rebuild it with one")
@@ -132,6 +147,32 @@ func sameName(a, b string) bool {
 	return err1 == nil && err2 == nil && aa == bb
 }
 
+// Defaults are the hybrid defaults a request without alpha or fusion
+// gets: the index's calibration when FollowCalibration is set and the
+// index has one (cal non-nil), else Alpha, Fusion and RRFK.
+func (s *Service) Defaults() (alpha float64, fusion string, rrfk float64, cal *Calibration) {
+	if s.FollowCalibration && s.Enc != nil {
+		if c := calibrationOf(s.Backend); c != nil {
+			alpha, fusion, rrfk = c.FusionDefaults()
+			return alpha, fusion, rrfk, c
+		}
+	}
+	rrfk = s.RRFK
+	if rrfk <= 0 {
+		rrfk = RRFK
+	}
+	return s.Alpha, s.Fusion, rrfk, nil
+}
+
+// calibrationOf is the backend's stored calibration (the embedded index
+// keeps one in its manifest), nil if none.
+func calibrationOf(b Backend) *Calibration {
+	if c, ok := b.(interface{ Calibration() *Calibration }); ok {
+		return c.Calibration()
+	}
+	return nil
+}
+
 // Info describes the backend.
 func (s *Service) Info(ctx context.Context) (Info, error) { return s.Backend.Info(ctx) }
 
@@ -174,7 +215,8 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 	default:
 		return q, nil, nil, badRequest("mode: %q, want bm25, dense or hybrid", q.Mode)
 	}
-	q.Alpha = s.Alpha
+	alpha, fusion, rrfk, _ := s.Defaults()
+	q.Alpha = alpha
 	if req.Alpha != nil {
 		q.Alpha = *req.Alpha
 		if math.IsNaN(q.Alpha) || q.Alpha < 0 || q.Alpha > 1 {
@@ -188,10 +230,13 @@ func (s *Service) Resolve(req Request) (Query, []Rule, []string, error) {
 		}
 	}
 	if q.Fusion == "" {
-		q.Fusion = s.Fusion
+		q.Fusion = fusion
 	}
 	if q.Fusion != FusionRRF && q.Fusion != FusionRelative {
 		return q, nil, nil, badRequest("fusion: %q, want rrf or relative", q.Fusion)
+	}
+	if q.Fusion == fusion {
+		q.RRFK = rrfk
 	}
 	if len(q.Filters) > MaxFilterFields {
 		return q, nil, nil, badRequest("filters: %d fields, at most %d", len(q.Filters), MaxFilterFields)

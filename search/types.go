@@ -151,6 +151,7 @@ type Response struct {
 type Query struct {
 	Request
 	Alpha  float64
+	RRFK   float64   // RRF's k; 0 is RRFK
 	Vector []float32 // L2-normalised; nil for bm25
 }
 

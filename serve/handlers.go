@@ -566,15 +566,24 @@ type Health struct {
 	Safety     string   `json:"safety"`
 	Alpha      float64  `json:"alpha"`
 	Fusion     string   `json:"fusion"`
+	RRFK       float64  `json:"rrf_k,omitempty"` // with fusion rrf
 	Writable   bool     `json:"writable"`
 	Version    string   `json:"version"`
 	Error      string   `json:"error,omitempty"`
+	// Calibration is how kormed index chose the hybrid default for this
+	// index (alpha, fusion) and what it measured; absent when the
+	// defaults are the built-in ones.
+	Calibration *search.Calibration `json:"calibration,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := Health{Status: "ok", Model: displayModel(s.svc.Model.Name), Dense: s.svc.Dense(), Safety: s.svc.Safety,
-		Alpha: s.svc.Alpha, Fusion: s.svc.Fusion,
 		Writable: s.opts.APIKey != "", Version: s.opts.Version, Fields: []string{}}
+	var rrfk float64
+	h.Alpha, h.Fusion, rrfk, h.Calibration = s.svc.Defaults()
+	if h.Fusion == search.FusionRRF {
+		h.RRFK = rrfk
+	}
 	if h.Safety == "" {
 		h.Safety = search.SafetyFlag
 	}

@@ -61,7 +61,7 @@ func (s *Server) page(vals url.Values) webPage {
 		DefaultMode:   search.ModeBM25,
 		DefaultSafety: s.svc.Safety,
 	}
-	alpha, fusion := s.svc.Alpha, s.svc.Fusion
+	alpha, fusion, _, _ := s.svc.Defaults() // the index's calibration, if any
 	p.DefaultFusion = fusion
 	if p.Dense {
 		p.DefaultMode = search.ModeHybrid

@@ -39,14 +39,25 @@ pairs file (query,context,label) or a JSONL triplets file (query, document,
 hard_negative). One BM25 run per analyzer, one dense run per model, one hybrid
 run per model, alpha and fusion (BM25 with the first analyzer fused with the dense
 model exactly as 'kormed serve' fuses: alpha is the dense weight).
+
+A hybrid run without --alpha (or with alpha "auto") is calibrated as 'kormed
+index' calibrates an index: pseudo-queries made from --calibrate-docs sampled
+documents of the evaluated corpus (no labels) choose the fusion and alpha; with
+--dev SPLIT the labelled queries of that qrels split of the --data folder choose
+it instead. The chosen setting and what it measured are in the results JSON
+("calibration") and the leaderboard.
 `
 
 func runEval(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), evalUsage+"\nflags:\n"); fs.PrintDefaults() }
 	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense, hybrid")
-	alphas := fs.String("alpha", fmt.Sprint(search.DefaultAlpha), "comma-separated hybrid alphas (dense weight, 0 to 1)")
-	fusions := fs.String("fusion", search.DefaultFusion, "comma-separated hybrid fusions: rrf, relative")
+	alphas := fs.String("alpha", "", "comma-separated hybrid alphas (dense weight, 0 to 1; auto: calibrated; default auto, or "+fmt.Sprint(search.DefaultAlpha)+" with --fusion)")
+	fusions := fs.String("fusion", "", "comma-separated hybrid fusions: rrf, relative (default: calibrated, or "+search.DefaultFusion+" with --alpha)")
+	dev := fs.String("dev", "", "calibrate hybrid runs on the labelled queries of this qrels split of --data (e.g. dev, train) instead of pseudo-queries")
+	calQueries := fs.String("calibrate-queries", search.PseudoICT, "pseudo-queries for calibration: ict (a sentence taken out of its document), title, span")
+	calDocs := fs.Int("calibrate-docs", search.DefaultCalibrationDocs, "documents sampled for calibration's pseudo-queries")
+	calSeed := fs.Uint64("calibrate-seed", 1, "seed of calibration's sample")
 	models := fs.String("model", "", "comma-separated models for dense runs: folder or Hugging Face id")
 	analyzers := fs.String("analyzer", analysis.Default, "comma-separated BM25 analyzers: "+strings.Join(analysis.Names(), ", "))
 	k1 := fs.Float64("k1", bm25.DefaultK1, "BM25 k1")
@@ -86,6 +97,33 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	if note != "" {
 		fmt.Fprintln(os.Stderr, note)
+	}
+	cal := eval.Calibrate{Kind: *calQueries, N: *calDocs, Seed: *calSeed}
+	switch cal.Kind {
+	case search.PseudoICT, search.PseudoTitle, search.PseudoSpan:
+	default:
+		return fmt.Errorf("--calibrate-queries %q: want ict, title or span", cal.Kind)
+	}
+	calName := "calibrated"
+	if *dev != "" {
+		if *dev == *split {
+			fmt.Fprintf(os.Stderr, "--dev %s is the evaluated split: the calibrated run is the best setting in hindsight, not a fair score\n", *dev)
+		}
+		dd, _, err := eval.LoadDataset(*data, *dev)
+		if err != nil {
+			return fmt.Errorf("--dev: %w", err)
+		}
+		cal.Dev, cal.DevQrels = dd.Queries, dd.Qrels
+		calName = "dev-" + *dev
+	}
+	if *alphas == "" {
+		*alphas = "auto"
+		if *fusions != "" {
+			*alphas = fmt.Sprint(search.DefaultAlpha)
+		}
+	}
+	if *fusions == "" {
+		*fusions = search.DefaultFusion
 	}
 	if err := os.MkdirAll(*output, 0o755); err != nil {
 		return err
@@ -130,11 +168,24 @@ func runEval(ctx context.Context, args []string) error {
 				if bases[m] == nil {
 					bases[m] = &eval.HybridBase{BM25: &eval.BM25{Options: bm25.Options{Analyzer: an, K1: *k1, B: *b}}}
 				}
+				calibrated := false
 				for _, fu := range splitList(*fusions) {
 					if fu != search.FusionRRF && fu != search.FusionRelative {
 						return fmt.Errorf("--fusion %q: want rrf or relative", fu)
 					}
 					for _, as := range splitList(*alphas) {
+						if as == "auto" {
+							if !calibrated { // one calibrated run per model, whatever the fusions
+								calibrated = true
+								c := cal
+								plans = append(plans, plan{spec: eval.Spec{
+									Name:      fmt.Sprintf("hybrid-%s-%s-%s", calName, an, shortModelName(m)),
+									Retriever: "hybrid", Model: m, Analyzer: an,
+									R: &eval.Hybrid{Base: bases[m], Calibrate: &c},
+								}, model: m, base: bases[m]})
+							}
+							continue
+						}
 						a, err := strconv.ParseFloat(as, 64)
 						if err != nil || a < 0 || a > 1 {
 							return fmt.Errorf("--alpha %q: want a number from 0 to 1", as)
@@ -202,6 +253,12 @@ func runEval(ctx context.Context, args []string) error {
 			return err
 		}
 		res.Host.Version = version
+		if h, ok := s.R.(*eval.Hybrid); ok && h.Calibration != nil {
+			res.Calibration = h.Calibration
+			c := h.Calibration
+			fmt.Fprintf(os.Stderr, "calibrated on %d %s: %s (BM25 %.2f, dense %.2f, best %s %.2f, chosen %.2f; %s) in %.1f s (encoder %.1f s)\n",
+				c.N, calSource(c), c.Chosen.Name(), 100*c.BM25, 100*c.Dense, c.Best.Name(), 100*c.Best.Score, 100*c.Chosen.Score, c.Reason, c.TookMS/1000, c.EncodeMS/1000)
+		}
 		if dense != nil && *diagnose {
 			qv, dv := dense.Embeddings()
 			c, err := eval.Diagnose(qv, dv, metrics.Qrels(d.Qrels), eval.CollapseOptions{})
@@ -296,4 +353,12 @@ func parseKs(s string) ([]int, error) {
 	}
 	slices.Sort(ks)
 	return ks, nil
+}
+
+// calSource says what a calibration measured: "ict pseudo-queries".
+func calSource(c *search.Calibration) string {
+	if c.Queries != "" {
+		return c.Queries + " " + c.Source
+	}
+	return c.Source
 }

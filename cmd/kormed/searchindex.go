@@ -49,20 +49,32 @@ func runIndex(ctx context.Context, args []string) error {
 	wURL := fs.String("weaviate-url", "http://127.0.0.1:18080", "Weaviate URL (--backend weaviate)")
 	wClass := fs.String("class", "KormedDocs", "Weaviate class (collection) name (--backend weaviate)")
 	wKey := fs.String("weaviate-api-key", os.Getenv("WEAVIATE_API_KEY"), "Weaviate API key (default $WEAVIATE_API_KEY; none: anonymous)")
+	cf := calibrateFlags(fs)
 	hubOpts := hubFlags(fs)
 	engine := engineFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--compact] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).")
+		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE] [--alpha A --fusion F]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--compact] [--calibrate] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).\n\nAn index with a model calibrates its hybrid fusion on its own documents (no labels):\n300 sampled documents each give a sentence as a pseudo-query, which BM25, dense and\nevery fusion setting (relative or RRF, alpha 0 to 1) try to find its document with;\nthe best setting, moved towards the stronger of BM25 and dense unless it is clearly\nbetter, is stored in the index with what was measured and is 'kormed serve''s\ndefault. --calibrate re-runs it on an existing index; --alpha/--fusion set the\ndefault instead (a request's alpha and fusion still override it).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if (*add != "" || *del != "" || *compact) && *out != "" && *corpus == "" && fs.NArg() == 0 {
+	if err := cf.check(); err != nil {
+		return err
+	}
+	if (*add != "" || *del != "" || *compact || cf.recalibrate()) && *out != "" && *corpus == "" && fs.NArg() == 0 {
 		if err := engine(); err != nil {
 			return err
 		}
-		return indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, *compact, hubOpts())
+		if *add != "" || *del != "" || *compact {
+			if err := indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, *compact, hubOpts()); err != nil {
+				return err
+			}
+		}
+		if cf.recalibrate() {
+			return recalibrateIndex(ctx, *out, *modelArg, cf, hubOpts())
+		}
+		return nil
 	}
 	if *corpus == "" || *out == "" || fs.NArg() != 0 {
 		fs.Usage()
@@ -111,9 +123,17 @@ func runIndex(ctx context.Context, args []string) error {
 		m.SetName(name)
 		opts.Model = modelInfo(m)
 	}
+	if m == nil && cf.set() {
+		return errors.New("--alpha/--fusion/--calibrate need --model: a BM25-only index has nothing to fuse")
+	}
 	fp := indexFingerprint(src, *durFile, m)
 	if search.UpToDate(*out, opts, fp) {
 		fmt.Fprintf(os.Stderr, "%s is up to date with %s\n", *out, *corpus)
+		if cf.recalibrate() {
+			if err := recalibrateIndex(ctx, *out, *modelArg, cf, hubOpts()); err != nil {
+				return err
+			}
+		}
 		if *durFile != "" || *backend == "weaviate" {
 			ix, err := search.Open(*out)
 			if err != nil {
@@ -132,6 +152,21 @@ func runIndex(ctx context.Context, args []string) error {
 	b, err := search.NewBuilder(*out, opts, fp)
 	if err != nil {
 		return err
+	}
+	if m != nil {
+		b.BeforeWrite = func(ix *search.Index) error {
+			if !*quiet {
+				fmt.Fprintln(os.Stderr, "building: calibration")
+			}
+			cal, err := cf.calibrate(ctx, ix, m)
+			if err != nil {
+				// The index is still good: served with the package defaults.
+				fmt.Fprintf(os.Stderr, "hybrid fusion: not calibrated (%v); the service uses the built-in default, %s %g\n", err, search.DefaultFusion, search.DefaultAlpha)
+				return nil
+			}
+			ix.SetCalibration(cal)
+			return nil
+		}
 	}
 	if n := b.Resumed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "resuming: %d documents already staged in %s\n", n, *out)
@@ -236,6 +271,9 @@ func runIndex(ctx context.Context, args []string) error {
 	fmt.Fprintf(os.Stderr, "; generation %s in %s\n", ix.Generation(), *out)
 	if r, ok := ix.ANNRecall(200, 10); ok {
 		fmt.Fprintf(os.Stderr, "HNSW recall@10 against exact search: %.3f (200 of the index's vectors as queries)\n", r)
+	}
+	if c := ix.Calibration(); c != nil {
+		printFusionCalibration(c)
 	}
 	if durIx != nil {
 		printDUR(ix)

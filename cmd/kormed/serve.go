@@ -277,6 +277,11 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	desc := "BM25 only"
 	if svc.Dense() {
 		desc = "model " + mi.Name + ", hybrid by default"
+		if _, _, _, c := svc.Defaults(); c != nil {
+			desc += " (" + settingName(c) + ", calibrated by kormed index)"
+		} else {
+			desc += fmt.Sprintf(" (%s %.1f; the index has no calibration: 'kormed index --calibrate')", svc.Fusion, svc.Alpha)
+		}
 	}
 	fmt.Fprintf(stderr, "kormed serve: %s (%d documents, %s backend, %s)\n", where, info.Docs, info.Backend, desc)
 	if *apiKey == "" {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kormed/kormed/search"
+)
+
+// kormed index calibrates an index with a model (a random one here: BM25-
+// like weights), stores it, --calibrate re-runs it deterministically,
+// --alpha/--fusion override it, and a BM25-only index has none.
+func TestIndexCalibration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	words := strings.Fields("두통 발열 기침 콧물 소화 불면 혈압 혈전 통증 염증 알레르기 피부 위장 신장 심장 근육 관절 감기 천식 당뇨")
+	var b strings.Builder
+	for i := 0; i < 60; i++ {
+		name := fmt.Sprintf("제품%s%s정", words[i%20], words[(i/20+i)%20])
+		fmt.Fprintf(&b, `{"_id":"d%02d","title":"%s","text":"%s: %s과 %s에 쓰는 약. %s은 %s에도 쓴다. 하루 %d번 먹는다."}`+"\n",
+			i, name, name, words[(3*i)%20], words[(7*i+1)%20], name, words[(11*i+2)%20], i%3+1)
+	}
+	corpus := filepath.Join(dir, "c.jsonl")
+	os.WriteFile(corpus, []byte(b.String()), 0o644)
+	out := filepath.Join(dir, "ix")
+	model := "../../testdata/models/tiny-xlmr"
+	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet", "--calibrate-docs", "40"}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := search.ReadManifest(out)
+	c := m.Options.Calibration
+	if c == nil || c.N != 40 || len(c.Candidates) != 29 {
+		t.Fatalf("calibration %+v", c)
+	}
+	if c.Alpha > 0.2 {
+		t.Errorf("a random model: %s (BM25 %.3f, dense %.3f): %s", c.Chosen.Name(), c.BM25, c.Dense, c.Reason)
+	}
+	first := *c
+	if err := runIndex(ctx, []string{"--out", out, "--calibrate", "--calibrate-docs", "40"}); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := search.ReadManifest(out)
+	if m2.Generation == m.Generation || m2.Options.Calibration.Chosen != first.Chosen || m2.Options.Calibration.BM25 != first.BM25 {
+		t.Errorf("--calibrate: %s %+v, first %s %+v", m2.Generation, m2.Options.Calibration.Chosen, m.Generation, first.Chosen)
+	}
+	if err := runIndex(ctx, []string{"--out", out, "--alpha", "0.3", "--fusion", "rrf", "--calibrate-docs", "40"}); err != nil {
+		t.Fatal(err)
+	}
+	m3, _ := search.ReadManifest(out)
+	if c := m3.Options.Calibration; c.Alpha != 0.3 || c.Fusion != search.FusionRRF || c.K != search.RRFK || c.Chosen != first.Chosen || !strings.Contains(c.Reason, "--alpha") {
+		t.Errorf("--alpha/--fusion: %+v", c)
+	}
+	// Up to date: nothing rebuilt, the stored setting kept.
+	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if m4, _ := search.ReadManifest(out); m4.Generation != m3.Generation || m4.Options.Calibration.Alpha != 0.3 {
+		t.Errorf("an up-to-date rerun changed the index: %s %+v", m4.Generation, m4.Options.Calibration)
+	}
+	// BM25 only: no calibration, and none can be asked for.
+	bmOut := filepath.Join(dir, "bm")
+	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := search.ReadManifest(bmOut); m.Options.Calibration != nil {
+		t.Error("a BM25-only index has a calibration")
+	}
+	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--alpha", "0.5"}); err == nil {
+		t.Error("--alpha on a BM25-only build accepted")
+	}
+	if err := runIndex(ctx, []string{"--out", bmOut, "--calibrate"}); err == nil {
+		t.Error("--calibrate on a BM25-only index accepted")
+	}
+}
