@@ -54,9 +54,12 @@ func TestOwnEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(serve.New(svc, serve.Options{Generator: gen, GeneratorModel: "tiny-exaone"}).Handler())
+	// Generation needs the client key (serve's access rules), which
+	// kormed's OpenAI client sends as its API key.
+	ts := httptest.NewServer(serve.New(svc, serve.Options{Generator: gen, GeneratorModel: "tiny-exaone", ClientKey: "client-key"}).Handler())
 	defer ts.Close()
 	client := llm.New(ts.URL+"/v1", "tiny-exaone")
+	client.APIKey = "client-key"
 
 	zero := 0.0
 	req := llm.Request{Messages: []llm.Message{{Role: "system", Content: "약사처럼 답하세요."}, {Role: "user", Content: "열이 나요. 무슨 약을 먹을까요?"}},
