@@ -100,13 +100,7 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 	probes := make([]Probe, len(pqs))
 	ix.mu.RLock()
 	st := ix.st
-	var live *vector.Bitset
-	if st.ndead > 0 {
-		b := newBitset(len(st.docs))
-		b.fill(len(st.docs))
-		b.andNot(st.dead)
-		live = b.vector(len(st.docs))
-	}
+	live := st.liveVector()
 	notDead := func(n int) bool { return !st.dead.has(n) }
 	dim := st.flat.Dim()
 	for i := range qv {
@@ -231,13 +225,7 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 	probes := make([]Probe, len(qs))
 	ix.mu.RLock()
 	st := ix.st
-	var live *vector.Bitset
-	if st.ndead > 0 {
-		b := newBitset(len(st.docs))
-		b.fill(len(st.docs))
-		b.andNot(st.dead)
-		live = b.vector(len(st.docs))
-	}
+	live := st.liveVector()
 	notDead := func(n int) bool { return !st.dead.has(n) }
 	for i, lq := range qs {
 		if err := ctx.Err(); err != nil {
@@ -267,4 +255,16 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 	cal.TookMS = float64(time.Since(t0).Microseconds()) / 1000
 	cal.EncodeMS = float64(encode.Microseconds()) / 1000
 	return cal, nil
+}
+
+// liveVector is the live documents as a vector.Bitset for the dense
+// search's filter, nil when none is dead (no filter).
+func (st *state) liveVector() *vector.Bitset {
+	if st.ndead == 0 {
+		return nil
+	}
+	b := newBitset(len(st.docs))
+	b.fill(len(st.docs))
+	b.andNot(st.dead)
+	return b.vector(len(st.docs))
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
-	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 )
 
@@ -134,19 +133,10 @@ func recalibrateIndex(ctx context.Context, dir, modelArg string, c *calFlags, hu
 	if info.Model.Name == "" {
 		return errors.New("--calibrate/--alpha/--fusion: the index is BM25 only (no model), there is nothing to fuse")
 	}
-	name := modelArg
-	if name == "" {
-		name = info.Model.Name
-	}
-	mdir, err := resolveModel(ctx, name, hubOpts)
-	if err != nil {
-		return fmt.Errorf("the index embeds with %s, which calibration needs: %w", name, err)
-	}
-	m, err := model.Load(mdir)
+	m, err := loadIndexModel(ctx, info, modelArg, hubOpts, "calibration needs")
 	if err != nil {
 		return err
 	}
-	m.SetName(name)
 	if _, err := search.NewService(ctx, ix, m, modelInfo(m)); err != nil { // the same model as the index's
 		return err
 	}

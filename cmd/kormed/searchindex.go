@@ -392,19 +392,10 @@ func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, c
 	var enc search.Encoder
 	var mi search.ModelInfo
 	if info.Model.Name != "" && add != "" {
-		name := modelArg
-		if name == "" {
-			name = info.Model.Name
-		}
-		mdir, err := resolveModel(ctx, name, hubOpts)
-		if err != nil {
-			return fmt.Errorf("the index embeds with %s, which is needed to add documents: %w", name, err)
-		}
-		m, err := model.Load(mdir)
+		m, err := loadIndexModel(ctx, info, modelArg, hubOpts, "adding documents needs")
 		if err != nil {
 			return err
 		}
-		m.SetName(name)
 		enc, mi = m, modelInfo(m)
 	}
 	svc, err := search.NewService(ctx, ix, enc, mi)
@@ -833,4 +824,24 @@ func durSummary(types map[string]int) string {
 		ts[i] = fmt.Sprintf("%s %d", t, types[t])
 	}
 	return strings.Join(ts, ", ")
+}
+
+// loadIndexModel loads the model an existing index embeds with: modelArg
+// when given (a folder or hub id of the same model), else the name the
+// index recorded; why says what needs it, for the error.
+func loadIndexModel(ctx context.Context, info search.Info, modelArg string, hubOpts hub.Options, why string) (*model.Model, error) {
+	name := modelArg
+	if name == "" {
+		name = info.Model.Name
+	}
+	mdir, err := resolveModel(ctx, name, hubOpts)
+	if err != nil {
+		return nil, fmt.Errorf("the index embeds with %s, which %s: %w", name, why, err)
+	}
+	m, err := model.Load(mdir)
+	if err != nil {
+		return nil, err
+	}
+	m.SetName(name)
+	return m, nil
 }
