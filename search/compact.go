@@ -43,7 +43,10 @@ const (
 )
 
 // SetCompaction makes the index compact itself in the background when its
-// write-ahead log reaches maxBytes bytes or maxRecords records (a value
+// write-ahead log holds maxBytes bytes of document text (what a replay
+// analyses; vectors, which it only copies, do not count, so that an index
+// with a model, whose every compaction may rebuild its HNSW graph, does not
+// compact ten times as often) or maxRecords records (a value
 // <= 0 disables that limit). It is checked now, so an index opened with a
 // long log compacts at once, and after every write.
 func (ix *Index) SetCompaction(maxBytes int64, maxRecords int) {
@@ -89,6 +92,17 @@ func (ix *Index) LogSize() (bytes int64, records int) {
 	return ix.log.off, ix.log.recs
 }
 
+// LogText reports the bytes of document text in the write-ahead log of the
+// loaded generation: what the byte threshold of SetCompaction counts.
+func (ix *Index) LogText() int64 {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ix.log == nil {
+		return 0
+	}
+	return ix.log.text
+}
+
 // maybeCompactLocked starts a background compaction when the log is over a
 // threshold and none is running (the caller holds wmu).
 func (ix *Index) maybeCompactLocked() {
@@ -120,7 +134,7 @@ func (ix *Index) maybeCompactLocked() {
 // logOverLocked reports whether the log holds times a threshold or more
 // (the caller holds wmu).
 func (ix *Index) logOverLocked(times int64) bool {
-	return ix.log != nil && (ix.compactBytes > 0 && ix.log.off >= times*ix.compactBytes ||
+	return ix.log != nil && (ix.compactBytes > 0 && ix.log.text >= times*ix.compactBytes ||
 		ix.compactRecords > 0 && int64(ix.log.recs) >= times*int64(ix.compactRecords))
 }
 

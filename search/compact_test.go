@@ -375,3 +375,65 @@ func TestCompactionHNSW(t *testing.T) {
 		}
 	}
 }
+
+// A compaction that cannot read the writes logged while it ran fails and
+// swaps nothing, instead of swapping in a snapshot without them (the old
+// generation held their only copy). The read fails here deterministically
+// (the log turned into a folder); EMFILE or EIO would do the same.
+func TestCompactionCarryReadErrorKeepsWrites(t *testing.T) {
+	ix, dir := openSaved(t, false)
+	gen := ix.Generation()
+	compactHook = func() {
+		if err := ix.Upsert(context.Background(), []Doc{{ID: "during", Text: "컴팩션 중 쓰기"}}, nil); err != nil {
+			t.Errorf("upsert during compaction: %v", err)
+		}
+		wal := filepath.Join(dir, ix.Generation(), walFile)
+		os.Rename(wal, wal+".moved")
+		os.Mkdir(wal, 0o755)
+	}
+	defer func() { compactHook = nil }()
+	if err := ix.Compact(); err == nil {
+		t.Error("Compact succeeded without the writes logged meanwhile")
+	}
+	if _, ok, _ := ix.Get(context.Background(), "during"); !ok {
+		t.Error("a write acknowledged during the compaction is gone from the serving index")
+	}
+	if ix.Generation() != gen {
+		t.Errorf("generation %s after a failed compaction, want %s", ix.Generation(), gen)
+	}
+}
+
+// The byte threshold counts the document text a replay analyses, not the
+// vectors it only copies: a write whose log record is mostly vector stays
+// under a threshold its text does not reach, and one whose text does
+// reach it starts a compaction.
+func TestCompactionCountsText(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openSaved(t, true)
+	gen := ix.Generation()
+	docs := []Doc{{ID: "v1", Text: "두통약"}, {ID: "v2", Text: "해열제"}}
+	if err := ix.Upsert(ctx, docs, vecsFor(docs, true)); err != nil {
+		t.Fatal(err)
+	}
+	bytes, _ := ix.LogSize()
+	text := ix.LogText()
+	if want := int64(len("두통약") + len("해열제")); text != want {
+		t.Fatalf("LogText %d, want %d", text, want)
+	}
+	if bytes <= text {
+		t.Fatalf("log bytes %d not above its text %d: the test needs vectors in the log", bytes, text)
+	}
+	ix.SetCompaction(text+1, 0) // over the text, under the log's bytes
+	waitCompaction(t, ix)
+	if ix.Generation() != gen {
+		t.Errorf("compacted on vector bytes: generation %s, want %s", ix.Generation(), gen)
+	}
+	ix.SetCompaction(text, 0)
+	waitCompaction(t, ix)
+	if ix.Generation() == gen {
+		t.Error("no compaction once the text reached the threshold")
+	}
+	if ix.LogText() != 0 {
+		t.Errorf("LogText %d after the compaction, want 0", ix.LogText())
+	}
+}

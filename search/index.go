@@ -443,7 +443,7 @@ func (st *state) kill(n int) {
 }
 
 // Delete removes documents by id.
-func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
+func (ix *Index) Delete(ctx context.Context, ids []string) (int, error) {
 	ix.wmu.Lock()
 	defer ix.endWrite()
 	ix.waitCompactionLocked()
@@ -467,6 +467,11 @@ func (ix *Index) Delete(_ context.Context, ids []string) (int, error) {
 	}
 	if len(found) == 0 {
 		return 0, nil
+	}
+	// A delete whose request ended while it waited for the write lock
+	// (behind a large write or a compaction) is not committed.
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
 	if ix.log != nil {
 		if err := ix.log.delete(found); err != nil {

@@ -369,6 +369,12 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 			return 0, err
 		}
 	}
+	// The generation's log exists, empty if nothing was carried, before
+	// the folder is synced, so that its directory entry is as durable as
+	// the writes later fsynced into it.
+	if err := touchFile(filepath.Join(tmp, walFile)); err != nil {
+		return 0, err
+	}
 	if err := syncDir(tmp); err != nil {
 		return 0, err
 	}
@@ -544,7 +550,22 @@ type wal struct {
 	path   string
 	off    int64 // bytes of the log this process has applied
 	recs   int   // records in those bytes
+	text   int64 // bytes of document text in those records (textBytes)
 	broken error // a failed write that could not be undone
+}
+
+// textBytes are the bytes of document text records hold: what a replay
+// analyses, so what its time grows with. Vectors, which a replay only
+// copies, do not count (a 384-d vector is ~4 KB of JSON, ten times a
+// typical text).
+func textBytes(recs []walRecord) int64 {
+	var n int64
+	for _, r := range recs {
+		for _, d := range r.Docs {
+			n += int64(len(docText(d)))
+		}
+	}
+	return n
 }
 
 // parseWAL splits data into records. A torn last record (no newline, or
@@ -647,7 +668,7 @@ func openWAL(path string, ix *Index) (*wal, error) {
 			return nil, err
 		}
 	}
-	return &wal{f: f, path: path, off: int64(good), recs: len(recs)}, nil
+	return &wal{f: f, path: path, off: int64(good), recs: len(recs), text: textBytes(recs)}, nil
 }
 
 // catchUp applies the records other processes appended since this one last
@@ -674,6 +695,7 @@ func (ix *Index) catchUp() error {
 	}
 	w.off += int64(good)
 	w.recs += len(recs)
+	w.text += textBytes(recs)
 	return nil
 }
 
@@ -700,6 +722,7 @@ func (w *wal) write(r walRecord) error {
 	}
 	w.off += int64(len(data))
 	w.recs++
+	w.text += textBytes([]walRecord{r})
 	return nil
 }
 
@@ -716,7 +739,16 @@ func (w *wal) close() error { return w.f.Close() }
 // log fails the re-index before anything is swapped.
 func carryLog(from string, offset int64, to string, oldModel, newModel ModelInfo) (int, error) {
 	data, err := os.ReadFile(from)
-	if err != nil || int64(len(data)) <= offset {
+	switch {
+	case errors.Is(err, os.ErrNotExist) && offset == 0:
+		return 0, nil // the old generation was never written to
+	case err != nil:
+		// The records after offset exist only in this file: swapping
+		// without them would lose acknowledged writes.
+		return 0, fmt.Errorf("carrying the writes logged meanwhile, not swapping: %w", err)
+	case int64(len(data)) < offset:
+		return 0, fmt.Errorf("carrying the writes logged meanwhile, not swapping: %s holds %d bytes, the snapshot read %d", from, len(data), offset)
+	case int64(len(data)) == offset:
 		return 0, nil
 	}
 	data = data[offset:]
@@ -743,4 +775,17 @@ func Generations(dir string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// touchFile creates path empty and synced unless it exists.
+func touchFile(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -70,3 +70,23 @@ func TestUpsertCancelledDuringAnalysis(t *testing.T) {
 		t.Errorf("reopened index holds %d documents: the cancelled write was logged", re.Len())
 	}
 }
+
+// A delete whose request ended (while it waited for the write lock) is not
+// committed either.
+func TestDeleteCancelled(t *testing.T) {
+	ix, err := New(Options{Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Upsert(context.Background(), []Doc{{ID: "1", Text: "두통약"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := ix.Delete(ctx, []string{"1"}); !errors.Is(err, context.Canceled) || n != 0 {
+		t.Errorf("Delete with a cancelled context: %d, %v", n, err)
+	}
+	if _, ok, _ := ix.Get(context.Background(), "1"); !ok {
+		t.Error("the cancelled delete was committed")
+	}
+}

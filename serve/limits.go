@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -155,6 +156,17 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, route, method str
 	lim := s.lim.limiterFor(route, method)
 	release := func() {}
 	if lim != nil {
+		// The body is read before a slot is taken: a client that trickles
+		// its body (bounded by the read timeout) holds no slot meanwhile.
+		limit := s.opts.MaxSearchBytes
+		if route == "/v1/documents" {
+			// Up to 32 MB: only for a caller with the write key.
+			if !s.authorized(w, r) {
+				return
+			}
+			limit = s.opts.MaxDocumentBytes
+		}
+		r.Body = readAhead(w, r, limit)
 		if !lim.tryAcquire() {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 			msg := fmt.Sprintf("too busy: %d requests of this kind are running, the most this server takes at once (%s); retry after %d s",
@@ -170,6 +182,27 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, route, method str
 	}
 	s.withDeadline(w, r, openai, h, release)
 }
+
+// readAhead reads r's body (at most limit bytes, one more to tell an
+// oversized body) and returns a body that replays what was read, then the
+// read's error (a *http.MaxBytesError past limit, which the handler's
+// decoding reports as a 413), so that the handler sees the body it would
+// have read itself.
+func readAhead(w http.ResponseWriter, r *http.Request, limit int64) io.ReadCloser {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r.Body
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil {
+		return io.NopCloser(bytes.NewReader(data))
+	}
+	return io.NopCloser(io.MultiReader(bytes.NewReader(data), errReader{err}))
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // --- the request deadline
 

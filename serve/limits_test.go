@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -166,7 +167,7 @@ func TestMaxInflight(t *testing.T) {
 	g := gate{hashEncoder{dim: testModel.Dim}, make(chan struct{}), make(chan struct{})}
 	svc := newService(t, true, nil)
 	svc.Enc = g
-	_, ts := newTestServer(t, svc, Options{MaxInflight: 1, RequestTimeout: 10 * time.Minute})
+	_, ts := newTestServer(t, svc, Options{APIKey: "k", MaxInflight: 1, RequestTimeout: 10 * time.Minute})
 	first := make(chan reply, 1)
 	go func() { first <- call(t, ts, "POST", "/v1/embed", EmbedRequest{Texts: []string{"wait"}}) }()
 	<-g.started
@@ -404,5 +405,23 @@ func TestBatches(t *testing.T) {
 		if got := fmt.Sprint(sizes(batches(c.docs, c.limit))); got != c.want {
 			t.Errorf("batches of %d: %s, want %s", c.limit, got, c.want)
 		}
+	}
+}
+
+// A client that trickles its body holds no concurrency slot: the body is
+// read before the slot is taken, so an authenticated write still runs.
+func TestSlowBodyHoldsNoSlot(t *testing.T) {
+	svc := newService(t, true, nil)
+	_, ts := newTestServer(t, svc, Options{APIKey: "k", MaxInflight: 1})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"texts\":[\"")
+	time.Sleep(200 * time.Millisecond)
+	r := call(t, ts, "POST", "/v1/documents", UpsertRequest{Documents: []search.Doc{{ID: "x", Text: "x"}}}, "X-API-Key", "k")
+	if r.status != 200 {
+		t.Errorf("an authenticated write while another client trickles a body: %d %s", r.status, r.body)
 	}
 }

@@ -184,10 +184,13 @@ func benchRestart(ctx context.Context, args []string) error {
 		}
 		s, _ := search.NewService(ctx, ix, nil, search.ModelInfo{})
 		for {
-			lb, lr := ix.LogSize()
+			_, lr := ix.LogSize()
 			b := nextBatch()
-			body, _ := json.Marshal(serve.UpsertRequest{Documents: b})
-			if lb+int64(len(body)) >= 2**compactBytes || *compactRecords > 0 && lr+1 >= 2**compactRecords {
+			text := ix.LogText()
+			for _, d := range b {
+				text += int64(len(d.Title) + 1 + len(d.Text))
+			}
+			if text >= 2**compactBytes || *compactRecords > 0 && lr+1 >= 2**compactRecords {
 				break
 			}
 			next += *batch

@@ -76,7 +76,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	reloadEvery := fs.Duration("reload-interval", serve.DefaultReloadInterval, "how often to check the index for a new generation (0: only on SIGHUP)")
 	maxBody := fs.Int64("max-body", serve.DefaultMaxSearchBytes, "largest /v1/search and /v1/embed request body in bytes")
 	maxDocBody := fs.Int64("max-documents-body", serve.DefaultMaxDocumentBytes, "largest /v1/documents request body in bytes")
-	compactBytes := fs.Int64("compact-bytes", search.DefaultCompactBytes, "compact the index in the background when its write-ahead log reaches this many bytes (0: no byte limit); the log is replayed at every start, so this bounds the start time")
+	compactBytes := fs.Int64("compact-bytes", search.DefaultCompactBytes, "compact the index in the background when its write-ahead log holds this many bytes of document text (vectors do not count; 0: no byte limit); the log is replayed at every start, so this bounds the start time")
 	compactRecords := fs.Int("compact-records", search.DefaultCompactRecords, "compact the index in the background when its write-ahead log holds this many writes (0: no record limit)")
 	requestTimeout := fs.Duration("request-timeout", serve.DefaultWriteTimeout-10*time.Second, "deadline of each request: past it the answer is 504 and the work is cancelled (a streamed answer is under it until its first event)")
 	maxInflight := fs.Int("max-inflight", runtime.GOMAXPROCS(0), "most embedding, document-write, chat and ask requests run at once; more are answered 429 with Retry-After")
