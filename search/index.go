@@ -337,7 +337,7 @@ func (ix *Index) Upsert(ctx context.Context, docs []Doc, vecs [][]float32) error
 		return err
 	}
 	afterAnalyse()
-	if err := ctx.Err(); err != nil {
+	if err := Commit(ctx); err != nil {
 		return err
 	}
 	if ix.log != nil {
@@ -470,7 +470,7 @@ func (ix *Index) Delete(ctx context.Context, ids []string) (int, error) {
 	}
 	// A delete whose request ended while it waited for the write lock
 	// (behind a large write or a compaction) is not committed.
-	if err := ctx.Err(); err != nil {
+	if err := Commit(ctx); err != nil {
 		return 0, err
 	}
 	if ix.log != nil {

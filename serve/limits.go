@@ -259,7 +259,7 @@ func (s *Server) withDeadline(w http.ResponseWriter, r *http.Request, openai boo
 	ctx := &requestCtx{Context: context.WithValue(inner, ctxKey{}, &hinfo), deadline: time.Now().Add(d), state: &dw.state}
 	dw.timer = time.AfterFunc(d, func() {
 		dw.mu.Lock()
-		fire := dw.state.Load() == running && !dw.handlerDone && r.Context().Err() == nil
+		fire := dw.state.Load() == running && !dw.handlerDone && !dw.committing && r.Context().Err() == nil
 		if fire {
 			dw.state.Store(timedOut)
 			close(dw.expired)
@@ -291,7 +291,7 @@ func (s *Server) withDeadline(w http.ResponseWriter, r *http.Request, openai boo
 				panicked <- fmt.Sprintf("%v\n\nhandler goroutine: %s", p, debug.Stack())
 			}
 		}()
-		h(dw, r.WithContext(ctx))
+		h(dw, r.WithContext(search.WithCommit(ctx, dw.commit)))
 	}()
 	select {
 	case p := <-panicked:
@@ -332,11 +332,24 @@ type deadlineWriter struct {
 	code        int
 	state       atomic.Int32 // running, streaming or timedOut
 	handlerDone bool
+	committing  bool          // a write passed its commit point: no 504 any more
 	expired     chan struct{} // closed when the deadline passes first
 	timer       *time.Timer
 }
 
 func (dw *deadlineWriter) Header() http.Header { return dw.h }
+
+// commit is the request's commit point (search.WithCommit): a write may go
+// on unless the 504 went out already, and from then on none will.
+func (dw *deadlineWriter) commit() bool {
+	dw.mu.Lock()
+	defer dw.mu.Unlock()
+	if dw.state.Load() == timedOut {
+		return false
+	}
+	dw.committing = true
+	return true
+}
 
 func (dw *deadlineWriter) WriteHeader(code int) {
 	dw.mu.Lock()

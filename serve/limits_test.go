@@ -425,3 +425,67 @@ func TestSlowBodyHoldsNoSlot(t *testing.T) {
 		t.Errorf("an authenticated write while another client trickles a body: %d %s", r.status, r.body)
 	}
 }
+
+// slowCommit's writes pass their commit point (search.Commit) either
+// before or after waiting past the request's deadline; committed reports
+// each write that went through.
+type slowCommit struct {
+	search.Backend
+	commitFirst bool
+	wait        time.Duration
+	committed   chan string
+}
+
+func (b *slowCommit) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float32) error {
+	if !b.commitFirst {
+		time.Sleep(b.wait)
+	}
+	if err := search.Commit(ctx); err != nil {
+		return err
+	}
+	if b.commitFirst {
+		time.Sleep(b.wait) // an fsync and an install after the commit point
+	}
+	if err := b.Backend.Upsert(context.Background(), docs, vecs); err != nil {
+		return err
+	}
+	b.committed <- docs[0].ID
+	return nil
+}
+
+// A write is answered as it ends: one that passes its commit point before
+// the deadline is a 200 however long it then takes, never a 504 for a
+// committed write; one that reaches it after the 504 went out is not made.
+func TestWriteCommitPoint(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		committed := make(chan string, 1)
+		svc := newService(t, false, func(b search.Backend) search.Backend {
+			return &slowCommit{Backend: b, commitFirst: first, wait: 300 * time.Millisecond, committed: committed}
+		})
+		committed = make(chan string, 1) // newService's own upsert went through the first one
+		svc.Backend.(*slowCommit).committed = committed
+		_, ts := newTestServer(t, svc, Options{APIKey: "k", RequestTimeout: 100 * time.Millisecond})
+		r := call(t, ts, "POST", "/v1/documents?async=false", UpsertRequest{Documents: []search.Doc{{ID: "c1", Text: "커밋"}}}, "X-API-Key", "k")
+		if first {
+			if r.status != 200 {
+				t.Errorf("a write past its commit point before the deadline: %d %s", r.status, r.body)
+			}
+			if id := <-committed; id != "c1" {
+				t.Errorf("committed %q", id)
+			}
+			continue
+		}
+		if r.status != 504 {
+			t.Errorf("a write reaching its commit point after the deadline: %d %s", r.status, r.body)
+		}
+		time.Sleep(400 * time.Millisecond) // the handler reaches its commit point meanwhile
+		select {
+		case id := <-committed:
+			t.Errorf("%s was committed after its request was answered 504", id)
+		default:
+		}
+		if g := call(t, ts, "GET", "/v1/documents/c1", nil); g.status != 404 {
+			t.Errorf("GET after the 504: %d %s", g.status, g.body)
+		}
+	}
+}
