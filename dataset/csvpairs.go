@@ -18,6 +18,7 @@ type LoadReport struct {
 	NegativeOnlyQueries int // queries with no positive document: left out of Queries
 	Queries             int
 	Docs                int
+	Skipped             int // rows without a query or document (Hub pairs): left out
 }
 
 // String is a one-line summary.
@@ -29,6 +30,9 @@ func (r *LoadReport) String() string {
 	}
 	if r.NegativeOnlyQueries > 0 {
 		s += fmt.Sprintf("; %d queries with no positive left out", r.NegativeOnlyQueries)
+	}
+	if r.Skipped > 0 {
+		s += fmt.Sprintf("; %d rows without a query or document skipped", r.Skipped)
 	}
 	return s
 }

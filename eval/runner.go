@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/search"
 )
@@ -19,9 +21,28 @@ import (
 // LoadDataset reads a dataset by the shape of path: a folder is BEIR
 // (corpus.jsonl, queries.jsonl, qrels/<split>.tsv); a .csv file is CSV
 // pairs (dataset.ReadCSVPairs); a .jsonl or .json file is triplets
-// (dataset.ReadTriplets). The returned note summarises what a pairs or
+// (dataset.ReadTriplets); hf://OWNER/NAME[:CONFIG][@REVISION] is a
+// retrieval set on the Hugging Face Hub in the MTEB / BEIR layout
+// (hubdata.LoadRetrieval). The returned note summarises what a pairs or
 // triplets file gave ("" for BEIR).
 func LoadDataset(path, split string) (d *dataset.Dataset, note string, err error) {
+	return LoadDatasetWith(context.Background(), path, split, DataOptions{})
+}
+
+// DataOptions are LoadDatasetWith's settings for Hub datasets.
+type DataOptions struct {
+	Columns dataset.Columns // explicit column mapping (id, title, document, query)
+	Hub     hub.Options     // download settings; the zero value takes the environment
+}
+
+// LoadDatasetWith is LoadDataset with a context and Hub settings.
+func LoadDatasetWith(ctx context.Context, path, split string, o DataOptions) (d *dataset.Dataset, note string, err error) {
+	if hubdata.IsRef(path) {
+		if split == "" {
+			split = "test"
+		}
+		return hubdata.LoadRetrieval(ctx, path, split, o.Columns, o.Hub)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, "", err

@@ -12,10 +12,10 @@ import (
 	"github.com/kormed/kormed/atomicfile"
 )
 
-// repoFolderName is huggingface_hub's repo_folder_name for a model:
-// "models--" + id with "/" replaced by "--".
-func repoFolderName(id string) string {
-	return "models--" + strings.ReplaceAll(id, "/", "--")
+// repoFolderName is huggingface_hub's repo_folder_name: "models--" (or
+// "datasets--") + id with "/" replaced by "--".
+func repoFolderName(typ repoType, id string) string {
+	return string(typ) + "s--" + strings.ReplaceAll(id, "/", "--")
 }
 
 func (r *resolver) refPath(rev string) string {
@@ -35,7 +35,7 @@ func (r *resolver) blobPath(etag string) string {
 }
 
 func (r *resolver) lockPath(etag string) string {
-	return filepath.Join(r.cacheDir, ".locks", repoFolderName(r.id), etag+".lock")
+	return filepath.Join(r.cacheDir, ".locks", repoFolderName(r.typ, r.id), etag+".lock")
 }
 
 func (r *resolver) noExistPath(commit, file string) string {

@@ -143,8 +143,12 @@ func (h *fakeHub) serve(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case strings.HasPrefix(p, "/cdn/"):
 		h.serveCDN(w, req, strings.TrimPrefix(p, "/cdn/"))
-	case strings.HasPrefix(p, "/api/models/"):
-		rest := strings.TrimPrefix(p, "/api/models/")
+	case strings.HasPrefix(p, "/api/models/") || strings.HasPrefix(p, "/api/datasets/"):
+		prefix := "/api/models/"
+		if strings.HasPrefix(p, "/api/datasets/") {
+			prefix = "/api/datasets/"
+		}
+		rest := strings.TrimPrefix(p, prefix)
 		i := strings.Index(rest, "/revision/")
 		if i < 0 {
 			http.NotFound(w, req)
@@ -155,7 +159,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, req *http.Request) {
 			http.Redirect(w, req, "/api/models/"+nid+"/revision/"+url.PathEscape(rev), http.StatusTemporaryRedirect)
 			return
 		}
-		repo, ok := h.check(w, req, id, rev)
+		key := id
+		if prefix == "/api/datasets/" {
+			key = "datasets/" + id
+		}
+		repo, ok := h.check(w, req, key, rev)
 		if !ok {
 			return
 		}
@@ -175,6 +183,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		id, rest := strings.TrimPrefix(p[:i], "/"), p[i+len("/resolve/"):]
+		key := id // a dataset's path is datasets/owner/name, which is also its key
 		j := strings.IndexByte(rest, '/')
 		if j < 0 {
 			http.NotFound(w, req)
@@ -186,7 +195,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, req *http.Request) {
 			w.WriteHeader(http.StatusTemporaryRedirect)
 			return
 		}
-		repo, ok := h.check(w, req, id, rev)
+		repo, ok := h.check(w, req, key, rev)
 		if !ok {
 			return
 		}
@@ -234,6 +243,12 @@ func (h *fakeHub) check(w http.ResponseWriter, req *http.Request, id, rev string
 		return fail(http.StatusUnauthorized, "", "Invalid credentials in Authorization header")
 	}
 	repo, ok := h.repos[id]
+	// A dataset's parquet conversion is a branch with its own files and
+	// commit, registered as "datasets/owner/name@refs/convert/parquet".
+	if conv, cok := h.repos[id+"@refs/convert/parquet"]; cok && (rev == "refs/convert/parquet" || rev == conv.commit) {
+		repo, ok = conv, true
+		rev = conv.commit
+	}
 	if !ok || (repo.private && auth == "") {
 		return fail(http.StatusUnauthorized, "RepoNotFound", "Repository not found")
 	}

@@ -51,7 +51,16 @@ func (r *resolver) setHeaders(req *http.Request, auth bool) {
 }
 
 func (r *resolver) apiURL() string {
-	return r.endpoint + "/api/models/" + r.id + "/revision/" + url.PathEscape(r.rev)
+	return r.endpoint + "/api/" + string(r.typ) + "s/" + r.id + "/revision/" + url.PathEscape(r.rev)
+}
+
+// repoPath is the repository's path on the Hub: "org/name" for a model,
+// "datasets/org/name" for a dataset.
+func (r *resolver) repoPath() string {
+	if r.typ == datasetRepo {
+		return "datasets/" + r.id
+	}
+	return r.id
 }
 
 func (r *resolver) resolveURL(commit, file string) string {
@@ -59,7 +68,7 @@ func (r *resolver) resolveURL(commit, file string) string {
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
 	}
-	return r.endpoint + "/" + r.id + "/resolve/" + url.PathEscape(commit) + "/" + strings.Join(parts, "/")
+	return r.endpoint + "/" + r.repoPath() + "/resolve/" + url.PathEscape(commit) + "/" + strings.Join(parts, "/")
 }
 
 // listRevision asks the Hub which commit the revision is at and which files
@@ -419,7 +428,7 @@ func (r *resolver) statusError(resp *http.Response, file string) error {
 			msg = body.Error
 		}
 	}
-	page := r.endpoint + "/" + r.id
+	page := r.endpoint + "/" + r.repoPath()
 	detail := ""
 	if msg != "" {
 		detail = ": " + msg
@@ -428,31 +437,31 @@ func (r *resolver) statusError(resp *http.Response, file string) error {
 	switch {
 	case code == "GatedRepo" || (st == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "gated")):
 		if r.token == "" {
-			return errorf(ErrGated, "model %s is gated: log in at %s, accept its conditions, then set HF_TOKEN to a read token (or run `huggingface-cli login`)", r.id, page)
+			return errorf(ErrGated, "%s %s is gated: log in at %s, accept its conditions, then set HF_TOKEN to a read token (or run `huggingface-cli login`)", r.typ, r.id, page)
 		}
-		return errorf(ErrGated, "model %s is gated and this token has no access to it (HTTP %d%s): request access at %s and check the token's read scope", r.id, st, detail, page)
+		return errorf(ErrGated, "%s %s is gated and this token has no access to it (HTTP %d%s): request access at %s and check the token's read scope", r.typ, r.id, st, detail, page)
 	case code == "RepoNotFound" || (file == "" && st == http.StatusNotFound && code == ""):
 		if r.token == "" {
-			return errorf(ErrNotFound, "model %s not found at %s: check the id; if it is private, set HF_TOKEN", r.id, r.endpoint)
+			return errorf(ErrNotFound, "%s %s not found at %s: check the id; if it is private, set HF_TOKEN", r.typ, r.id, r.endpoint)
 		}
-		return errorf(ErrNotFound, "model %s not found at %s, or the token cannot see it: check the id and the token's access", r.id, r.endpoint)
+		return errorf(ErrNotFound, "%s %s not found at %s, or the token cannot see it: check the id and the token's access", r.typ, r.id, r.endpoint)
 	case code == "RevisionNotFound":
-		return errorf(ErrNotFound, "revision %q not found in model %s at %s", r.rev, r.id, r.endpoint)
+		return errorf(ErrNotFound, "revision %q not found in %s %s at %s", r.rev, r.typ, r.id, r.endpoint)
 	case code == "EntryNotFound" || st == http.StatusNotFound:
-		return errorf(ErrNotFound, "file %s not found in model %s at %s (HTTP %d%s)", file, r.id, r.endpoint, st, detail)
+		return errorf(ErrNotFound, "file %s not found in %s %s at %s (HTTP %d%s)", file, r.typ, r.id, r.endpoint, st, detail)
 	case st == http.StatusUnauthorized:
 		if r.token != "" {
 			return errorf(ErrUnauthorized, "the Hugging Face token was rejected by %s (HTTP 401%s): check HF_TOKEN, HUGGING_FACE_HUB_TOKEN or the token file %s", r.endpoint, detail, tokenPath(os.Getenv))
 		}
-		return errorf(ErrUnauthorized, "model %s needs authentication (HTTP 401%s): it may be private or gated; set HF_TOKEN", r.id, detail)
+		return errorf(ErrUnauthorized, "%s %s needs authentication (HTTP 401%s): it may be private or gated; set HF_TOKEN", r.typ, r.id, detail)
 	case st == http.StatusForbidden:
-		return errorf(ErrUnauthorized, "access to model %s was denied (HTTP 403%s): the token may lack read permission", r.id, detail)
+		return errorf(ErrUnauthorized, "access to %s %s was denied (HTTP 403%s): the token may lack read permission", r.typ, r.id, detail)
 	}
 	what := "the file list"
 	if file != "" {
 		what = file
 	}
-	return &hubError{kind: errServer, msg: fmt.Sprintf("hub %s answered HTTP %d for %s of %s%s", r.endpoint, st, what, r.id, detail)}
+	return &hubError{kind: errServer, msg: fmt.Sprintf("hub %s answered HTTP %d for %s of %s %s%s", r.endpoint, st, what, r.typ, r.id, detail)}
 }
 
 // errServer marks 5xx and other unexpected statuses; it is not exported:

@@ -14,6 +14,9 @@
 // Only the files kormed needs are fetched: config, tokenizer, safetensors
 // weights (single file or sharded) and the sentence-transformers module
 // configs.
+//
+// Datasets (hf://OWNER/NAME[:CONFIG][@REVISION], see DatasetSplit) use the
+// same client and layout under <cache>/datasets--owner--name/.
 package hub
 
 import (
@@ -122,7 +125,7 @@ func CacheDir() string { return defaultCacheDir(os.Getenv) }
 // RepoFolder returns the cache folder of a model id, e.g.
 // <cache>/models--intfloat--multilingual-e5-small.
 func RepoFolder(cacheDir, id string) string {
-	return filepath.Join(cacheDir, repoFolderName(id))
+	return filepath.Join(cacheDir, repoFolderName(modelRepo, id))
 }
 
 // looksLikePath reports whether s can only be meant as a file system path.

@@ -12,7 +12,17 @@ import (
 	"time"
 )
 
+// repoType is the kind of Hub repository: models and datasets share the
+// API, the download path and the cache layout, under different prefixes.
+type repoType string
+
+const (
+	modelRepo   repoType = "model"
+	datasetRepo repoType = "dataset"
+)
+
 type resolver struct {
+	typ        repoType
 	id, rev    string
 	cacheDir   string
 	storage    string // <cache>/models--org--name
@@ -33,8 +43,14 @@ func newResolver(id string, opts Options) (*resolver, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	return newRepoResolver(modelRepo, id, opts)
+}
+
+// newRepoResolver is newResolver for a repository of either type; id is
+// already valid.
+func newRepoResolver(typ repoType, id string, opts Options) (*resolver, error) {
 	get := os.Getenv
-	r := &resolver{id: id, rev: opts.Revision, cacheDir: opts.CacheDir, endpoint: strings.TrimRight(opts.Endpoint, "/"),
+	r := &resolver{typ: typ, id: id, rev: opts.Revision, cacheDir: opts.CacheDir, endpoint: strings.TrimRight(opts.Endpoint, "/"),
 		token: opts.Token, progress: opts.Progress, log: opts.Log, client: opts.Client}
 	if r.rev == "" {
 		r.rev = "main"
@@ -61,7 +77,7 @@ func newResolver(id string, opts Options) (*resolver, error) {
 	nr := *r.client
 	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.noRedirect = &nr
-	r.storage = filepath.Join(r.cacheDir, repoFolderName(id))
+	r.storage = filepath.Join(r.cacheDir, repoFolderName(typ, id))
 	r.metaTimeout = envSeconds(get, "HF_HUB_ETAG_TIMEOUT", 30*time.Second)
 	r.stallTimeout = envSeconds(get, "HF_HUB_DOWNLOAD_TIMEOUT", 60*time.Second)
 	return r, nil

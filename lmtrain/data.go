@@ -3,15 +3,20 @@ package lmtrain
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 )
 
 // Record is one PubMedQA-Ko example: a question, the paper's contexts
@@ -260,4 +265,62 @@ func (b *Builder) Build(recs []Record) ([]Example, BuildStats, error) {
 		return nil, st, fmt.Errorf("no record fits max_length %d (%d skipped)", b.MaxLength, st.Skipped)
 	}
 	return out, st, nil
+}
+
+// ReadData reads the records of a data argument: a JSONL file
+// (ReadJSONL), or a Hub dataset hf://OWNER/NAME[:CONFIG][@REVISION] of its
+// only split (else train), in any format package dataset reads, with the
+// columns question, contexts (or context; a list or a string) and
+// long_answer (or answer) matched case-insensitively — PubMedQA-Ko's
+// QUESTION, CONTEXTS, LONG_ANSWER as they are.
+func ReadData(ctx context.Context, data string, log io.Writer) ([]Record, error) {
+	if !hubdata.IsRef(data) {
+		return ReadJSONL(data)
+	}
+	files, err := hubdata.Files(ctx, data, "", hub.Options{Log: log, Progress: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		fmt.Fprintf(log, "data: %s: %s\n", files.Describe(), strings.Join(files.Names, ", "))
+	}
+	var recs []Record
+	for _, p := range files.Paths {
+		t, err := dataset.OpenTable(p)
+		if err != nil {
+			return nil, err
+		}
+		b, err := t.Bind(data, nil,
+			dataset.Want{Role: "question", Names: []string{"question", "query"}, Required: true},
+			dataset.Want{Role: "contexts", Names: []string{"contexts", "context"}},
+			dataset.Want{Role: "long_answer", Names: []string{"long_answer", "answer"}, Required: true})
+		if err == nil {
+			err = t.Each(func(row map[string]any) error {
+				where := fmt.Sprintf("%s row %d", t.Path, t.Row)
+				var r Record
+				var err error
+				if r.Question, err = dataset.Text(row[b["question"]]); err != nil || strings.TrimSpace(r.Question) == "" {
+					return fmt.Errorf("%s: column %s missing or empty", where, b["question"])
+				}
+				if r.LongAnswer, err = dataset.Text(row[b["long_answer"]]); err != nil || strings.TrimSpace(r.LongAnswer) == "" {
+					return fmt.Errorf("%s: column %s missing or empty", where, b["long_answer"])
+				}
+				if c, ok := b["contexts"]; ok {
+					if r.Contexts, err = dataset.Texts(row[c]); err != nil {
+						return fmt.Errorf("%s: column %s: %v", where, c, err)
+					}
+				}
+				recs = append(recs, r)
+				return nil
+			})
+		}
+		t.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: no records", data)
+	}
+	return recs, nil
 }

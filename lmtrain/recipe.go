@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/train"
 )
 
@@ -170,7 +171,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	}
 	rel := func(v, field string) (string, error) {
 		v, err := train.ExpandEnv(v, field)
-		if err != nil || v == "" || filepath.IsAbs(v) {
+		if err != nil || v == "" || filepath.IsAbs(v) || hubdata.IsRef(v) { // hf://…: a Hub dataset
 			return v, err
 		}
 		return filepath.Join(dir, v), nil

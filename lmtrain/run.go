@@ -217,7 +217,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	m := g.Model
-	recs, err := ReadJSONL(c.Data)
+	recs, err := ReadData(ctx, c.Data, w)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,16 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"strings"
 
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 )
 
 // stageData is a stage's training examples in the shape batches take.
@@ -20,7 +25,7 @@ type stageData struct {
 // augmentation, and checks the examples against the loss. What it changes
 // (augmented rows, pairs dropped for a loss without labels) is reported to w.
 func loadStageData(s *Stage, loss Loss, w io.Writer) (*stageData, error) {
-	ex, err := dataset.ReadExamples(s.Data, s.Format)
+	ex, err := readStageExamples(s, w)
 	if err != nil {
 		return nil, err
 	}
@@ -179,4 +184,27 @@ func (d *stageData) plan(s *Stage, w io.Writer) (*stepPlan, error) {
 		p.epochs = e + 1
 	}
 	return p, nil
+}
+
+// readStageExamples reads a stage's data: a local file by its format, or
+// a Hub dataset (hf://…) split as pairs or triplets by its columns.
+func readStageExamples(s *Stage, w io.Writer) (*dataset.Examples, error) {
+	if !hubdata.IsRef(s.Data) {
+		return dataset.ReadExamples(s.Data, s.Format)
+	}
+	if s.Format == dataset.FormatSynonyms {
+		return nil, fmt.Errorf("%s: format synonyms is read from local files only", s.Data)
+	}
+	cols := dataset.Columns(s.Columns)
+	for role := range cols {
+		if _, ok := dataset.DefaultColumnNames[role]; !ok {
+			return nil, fmt.Errorf("columns: unknown role %q (want query, document, negative, label, id or title)", role)
+		}
+	}
+	files, err := hubdata.Files(context.Background(), s.Data, s.Split, hub.Options{Log: w, Progress: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "data: %s: %s\n", files.Describe(), strings.Join(files.Names, ", "))
+	return dataset.ReadExampleTables(s.Data, files.Paths, cols)
 }

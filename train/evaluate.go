@@ -9,6 +9,7 @@ import (
 
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 )
@@ -352,9 +353,9 @@ func (sr *stageRun) cardOptions(dev map[string]float64) model.SaveOptions {
 		if s.MiniBatch > 0 {
 			batch += fmt.Sprintf(" (GradCache, mini-batch %d)", s.MiniBatch)
 		}
-		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %g | %s, %s | %s |\n", i+1, s.Name, filepath.Base(s.Data),
+		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %g | %s, %s | %s |\n", i+1, s.Name, dataName(s.Data),
 			s.Loss, steps, batch, s.LR, s.Schedule, warm, freezeText(s.Freeze))
-		o.Data = append(o.Data, fmt.Sprintf("`%s` (stage %s)", filepath.Base(s.Data), s.Name))
+		o.Data = append(o.Data, fmt.Sprintf("`%s` (stage %s)", dataName(s.Data), s.Name))
 	}
 	if sr.p.Attribution != "" {
 		o.Data = append(o.Data, sr.p.Attribution)
@@ -394,4 +395,13 @@ func freezeText(f Freeze) string {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// dataName is how reports name a stage's data: a Hub dataset in full, a
+// file by its base name.
+func dataName(data string) string {
+	if hubdata.IsRef(data) {
+		return data
+	}
+	return filepath.Base(data)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kormed/kormed/hubdata"
 )
 
 // Pipeline is a training recipe: a base model and stages run in order,
@@ -56,9 +58,16 @@ type Stage struct {
 	// Data is the training file: CSV pairs (query,context,label …), JSONL
 	// triplets (query, document, hard_negative) or synonym clusters
 	// ("CODE || term" lines, or CSV code,term). Format forces one of
-	// "pairs", "triplets", "synonyms" (default: from the file).
-	Data   string `toml:"data"`
-	Format string `toml:"format"`
+	// "pairs", "triplets", "synonyms" (default: from the file). Data may
+	// also be a Hub dataset, hf://OWNER/NAME[:CONFIG][@REVISION] (parquet,
+	// JSON Lines, CSV …; see package hub), read as pairs or triplets by
+	// column names: Split picks its split (default: the only one, else
+	// train) and Columns maps roles to other names, e.g.
+	// columns = {query = "QUESTION", document = "CONTEXTS"}.
+	Data    string            `toml:"data"`
+	Format  string            `toml:"format"`
+	Split   string            `toml:"split" json:",omitempty"`
+	Columns map[string]string `toml:"columns" json:",omitempty"`
 	// From is the model the stage starts from: a folder or hub id.
 	// Default: the previous stage's output (the pipeline's model for the first).
 	From string `toml:"from"`
@@ -296,7 +305,7 @@ func ExpandEnv(s, field string) (string, error) {
 func (p *Pipeline) expand() error {
 	dir := filepath.Dir(p.Path)
 	rel := func(s string) string {
-		if s == "" || filepath.IsAbs(s) {
+		if s == "" || filepath.IsAbs(s) || hubdata.IsRef(s) { // hf://… names a Hub dataset
 			return s
 		}
 		return filepath.Join(dir, s)

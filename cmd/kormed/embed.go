@@ -17,6 +17,9 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 )
@@ -40,7 +43,9 @@ func runEmbed(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	modelArg := fs.String("model", "", "model folder or Hugging Face id (required)")
-	input := fs.String("input", "", "input file: text lines or JSONL (required; - for stdin)")
+	input := fs.String("input", "", "input file: text lines or JSONL (required; - for stdin), or a Hub dataset hf://OWNER/NAME[:CONFIG][@REV]")
+	split := fs.String("split", "", "hf:// input: the split (default: the only one, else train)")
+	columnsFlag := fs.String("columns", "", "hf:// input: map roles to columns, e.g. document=contents,id=doc_id")
 	output := fs.String("output", "", "output file, .npy or .jsonl (required)")
 	field := fs.String("field", "", `JSONL field holding the text (default "text"; setting it implies JSONL input)`)
 	as := fs.String("as", "none", "prefix to add: query, passage (the model's prompts, \"query: \"/\"passage: \" for e5) or none")
@@ -80,6 +85,7 @@ func runEmbed(ctx context.Context, args []string) error {
 		return fmt.Errorf("--format %q: want jsonl or npy", f)
 	}
 	jsonl := *field != "" || strings.EqualFold(filepath.Ext(*input), ".jsonl") || strings.EqualFold(filepath.Ext(*input), ".json")
+	hubField := *field // hf:// input: "" = the document column by its default names
 	if *field == "" {
 		*field = "text"
 	}
@@ -118,8 +124,22 @@ func runEmbed(ctx context.Context, args []string) error {
 	if *custom != "" {
 		prefix = *custom
 	}
-	return embedFile(ctx, m, embedJob{input: *input, output: *output, jsonl: jsonl, field: *field,
-		npy: f == "npy", prefix: prefix, withText: *withText, progress: !*quiet})
+	job := embedJob{input: *input, output: *output, jsonl: jsonl, field: *field,
+		npy: f == "npy", prefix: prefix, withText: *withText, progress: !*quiet}
+	if hubdata.IsRef(*input) {
+		cols, err := dataset.ParseColumns(*columnsFlag)
+		if err != nil {
+			return err
+		}
+		files, err := hubdata.Files(ctx, *input, *split, hubOpts())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "input: %s: %s\n", files.Describe(), strings.Join(files.Names, ", "))
+		job.hub, job.columns, job.jsonl = files, cols, false
+		job.field = hubField
+	}
+	return embedFile(ctx, m, job)
 }
 
 // loadEmbedModel loads the model of folder dir; for a bi-encoder (DPR
@@ -142,6 +162,8 @@ func loadEmbedModel(dir, as string) (*model.Model, error) {
 }
 
 type embedJob struct {
+	hub           *hub.DatasetFiles // hf:// input, downloaded
+	columns       dataset.Columns   // its column mapping
 	input, output string
 	jsonl         bool
 	field         string
@@ -149,6 +171,52 @@ type embedJob struct {
 	prefix        string
 	withText      bool
 	progress      bool
+}
+
+// hubRecords reads the texts of a Hub dataset's files: the column --field
+// names, else the document role (text, document, …, or --columns
+// document=COL); the id from _id/id (or --columns id=COL) when present.
+func hubRecords(job embedJob, push func(record) error) error {
+	n := 0
+	for _, p := range job.hub.Paths {
+		t, err := dataset.OpenTable(p)
+		if err != nil {
+			return err
+		}
+		cols := job.columns
+		if job.field != "" {
+			cols = dataset.Columns{dataset.RoleDocument: job.field}
+			for k, v := range job.columns {
+				if k != dataset.RoleDocument {
+					cols[k] = v
+				}
+			}
+		}
+		b, err := t.Bind(job.input, cols, dataset.Want{Role: dataset.RoleDocument, Required: true}, dataset.Want{Role: dataset.RoleID})
+		if err == nil {
+			err = t.Each(func(row map[string]any) error {
+				n++
+				text, err := dataset.Text(row[b[dataset.RoleDocument]])
+				if err != nil {
+					return fmt.Errorf("%s row %d: column %s: %v", t.Path, t.Row, b[dataset.RoleDocument], err)
+				}
+				r := record{text: text, line: n}
+				if c, ok := b[dataset.RoleID]; ok {
+					id, err := json.Marshal(row[c])
+					if err != nil {
+						return fmt.Errorf("%s row %d: column %s: %v", t.Path, t.Row, c, err)
+					}
+					r.id = id
+				}
+				return push(r)
+			})
+		}
+		t.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record is one input text with what identifies it in the output.
@@ -165,6 +233,8 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 	var total int64 = -1
 	if job.input == "-" {
 		in = os.Stdin
+	} else if job.hub != nil {
+		in = strings.NewReader("")
 	} else {
 		fi, err := os.Open(job.input)
 		if err != nil {
@@ -254,6 +324,18 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 		bar.Add(int64(len(recs)))
 		recs = recs[:0]
 		return nil
+	}
+	if job.hub != nil {
+		err := hubRecords(job, func(r record) error {
+			recs = append(recs, r)
+			if len(recs) == embedChunk {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for sc.Scan() {
 		lineNo++

@@ -13,8 +13,10 @@ import (
 
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
@@ -26,7 +28,7 @@ func init() {
 
 const evalUsage = `usage: kormed eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
                    [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT]
-                   --data DIR|FILE [--split test] --output DIR [--k 1,3,5,10] [--name RUN] [--overwrite]
+                   --data DIR|FILE|hf://OWNER/NAME [--split test] [--columns ROLE=COL,...] --output DIR [--k 1,3,5,10] [--name RUN] [--overwrite]
 
 Runs each retriever over the dataset, prints NDCG/Recall/F1/MRR at each k (×100),
 writes OUTPUT/results/<dataset>__<run>.json (all metrics incl. P@k, MAP@k, Acc@k,
@@ -35,8 +37,12 @@ run metadata and timings; a run name already there is an error unless
 every result in OUTPUT/results.
 
 --data is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), a CSV
-pairs file (query,context,label) or a JSONL triplets file (query, document,
-hard_negative). One BM25 run per analyzer, one dense run per model, one hybrid
+pairs file (query,context,label), a JSONL triplets file (query, document,
+hard_negative), or a retrieval set on the Hugging Face Hub,
+hf://OWNER/NAME[:CONFIG][@REVISION], in the MTEB / BEIR layout: configs
+corpus and queries and the qrels of --split in the default config (or
+corpus.jsonl, queries.jsonl, qrels/<split>.tsv files); --columns maps other
+column names. One BM25 run per analyzer, one dense run per model, one hybrid
 run per model, alpha and fusion (BM25 with the first analyzer fused with the dense
 model exactly as 'kormed serve' fuses: alpha is the dense weight).
 
@@ -64,6 +70,7 @@ func runEval(ctx context.Context, args []string) error {
 	b := fs.Float64("b", bm25.DefaultB, "BM25 b")
 	data := fs.String("data", "", "dataset: BEIR folder, .csv pairs or .jsonl triplets")
 	split := fs.String("split", "test", "BEIR qrels split")
+	columnsFlag := fs.String("columns", "", "hf:// data: map roles to columns, e.g. document=contents,query=question (roles id, title, document, query)")
 	output := fs.String("output", "", "output folder for results and the leaderboard")
 	ksFlag := fs.String("k", "1,3,5,10", "comma-separated cut-offs")
 	depth := fs.Int("depth", 0, "hits retrieved per query (default: the largest k)")
@@ -91,7 +98,12 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, note, err := eval.LoadDataset(*data, *split)
+	cols, err := dataset.ParseColumns(*columnsFlag)
+	if err != nil {
+		return err
+	}
+	dataOpts := eval.DataOptions{Columns: cols, Hub: hub.Options{Progress: os.Stderr, Log: os.Stderr}}
+	d, note, err := eval.LoadDatasetWith(ctx, *data, *split, dataOpts)
 	if err != nil {
 		return err
 	}
@@ -109,7 +121,7 @@ func runEval(ctx context.Context, args []string) error {
 		if *dev == *split {
 			fmt.Fprintf(os.Stderr, "--dev %s is the evaluated split: the calibrated run is the best setting in hindsight, not a fair score\n", *dev)
 		}
-		dd, _, err := eval.LoadDataset(*data, *dev)
+		dd, _, err := eval.LoadDatasetWith(ctx, *data, *dev, dataOpts)
 		if err != nil {
 			return fmt.Errorf("--dev: %w", err)
 		}
@@ -129,7 +141,7 @@ func runEval(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := eval.Config{Ks: ks, Depth: *depth, IgnoreIdenticalIDs: *ignoreIDs, PerQuery: *perQuery, DatasetPath: *data}
-	if st, err := os.Stat(*data); err == nil && st.IsDir() {
+	if st, err := os.Stat(*data); (err == nil && st.IsDir()) || hubdata.IsRef(*data) {
 		cfg.Split = *split
 	}
 

@@ -21,6 +21,7 @@ import (
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
+	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
@@ -36,12 +37,13 @@ func runIndex(ctx context.Context, args []string) error {
 	add := fs.String("add", "", "add or replace the documents of this JSONL file (BEIR lines with metadata) in the existing index --out, without rebuilding it")
 	del := fs.String("delete", "", "comma-separated document ids to delete from the existing index --out")
 	compact := fs.Bool("compact", false, "rewrite the existing index --out without deleted documents and with an empty log (after --add/--delete if given)")
-	corpus := fs.String("corpus", "", "documents: a BEIR folder or corpus.jsonl ({\"_id\",\"title\",\"text\",\"metadata\":{…}}), or the MFDS drug table (a folder holding "+drugbench.ProductsFile+", or the CSV itself)")
+	corpus := fs.String("corpus", "", "documents: a BEIR folder or corpus.jsonl ({\"_id\",\"title\",\"text\",\"metadata\":{…}}), a Hub dataset hf://OWNER/NAME[:CONFIG][@REV] (its corpus config in the MTEB layout), or the MFDS drug table (a folder holding "+drugbench.ProductsFile+", or the CSV itself)")
 	out := fs.String("out", "", "index folder to write (an existing index gets a new generation, swapped in atomically)")
 	modelArg := fs.String("model", "", "embedding model (folder or Hugging Face id); none: a BM25-only index")
 	durFile := fs.String("dur", "", "DUR records in the MFDS DUR open API format (JSON or CSV) to attach to products")
 	an := fs.String("analyzer", analysis.Default, "BM25 analyzer: "+strings.Join(analysis.Names(), ", "))
 	dense := fs.String("dense", search.DenseAuto, "dense index: auto (exact below --ann-threshold documents, HNSW above), exact, int8, bf16 or hnsw")
+	columnsFlag := fs.String("columns", "", "hf:// corpus: map roles to columns, e.g. id=doc_id,document=contents (roles id, title, document)")
 	annThreshold := fs.Int("ann-threshold", search.DefaultANNThreshold, "corpus size from which --dense auto builds HNSW")
 	batch := fs.Int("batch", 256, "documents embedded and staged per batch (the unit of resumption)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -86,7 +88,11 @@ func runIndex(ctx context.Context, args []string) error {
 	if *backend != "embedded" && *backend != "weaviate" {
 		return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 	}
-	src, err := openCorpus(*corpus)
+	cols, err := dataset.ParseColumns(*columnsFlag)
+	if err != nil {
+		return err
+	}
+	src, err := openCorpusWith(*corpus, cols)
 	if err != nil {
 		return err
 	}
@@ -498,8 +504,15 @@ type corpusSource struct {
 	each        func(fn func(where string, d search.Doc) error) error
 }
 
-// openCorpus recognises the drug table, a BEIR folder or a JSONL file.
-func openCorpus(path string) (*corpusSource, error) {
+// openCorpus recognises the drug table, a BEIR folder, a JSONL file or a
+// Hub dataset (hf://…).
+func openCorpus(path string) (*corpusSource, error) { return openCorpusWith(path, nil) }
+
+// openCorpusWith is openCorpus with a column mapping for hf:// corpora.
+func openCorpusWith(path string, cols dataset.Columns) (*corpusSource, error) {
+	if hubdata.IsRef(path) {
+		return hubCorpus(path, cols)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -534,6 +547,25 @@ func openCorpus(path string) (*corpusSource, error) {
 		count:       n,
 		each: func(fn func(string, search.Doc) error) error {
 			return readJSONLCorpus(file, fn)
+		},
+	}, nil
+}
+
+// hubCorpus streams the corpus of a Hub dataset (its "corpus" config in
+// the MTEB layout) from the downloaded files; the fingerprint is the
+// commit and files, so a re-run over the same revision resumes.
+func hubCorpus(arg string, cols dataset.Columns) (*corpusSource, error) {
+	files, err := hubdata.CorpusFiles(context.Background(), arg, "", hub.Options{Progress: os.Stderr, Log: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "corpus: %s: %s\n", files.Describe(), strings.Join(files.Names, ", "))
+	return &corpusSource{
+		fingerprint: fmt.Sprintf("hf:%s@%s:%s", files.Ref.ID, files.Commit, strings.Join(files.Names, ",")),
+		each: func(fn func(string, search.Doc) error) error {
+			return dataset.EachDoc(arg, files.Paths, cols, func(where string, d dataset.Doc) error {
+				return fn(where, search.Doc{ID: d.ID, Title: d.Title, Text: d.Text})
+			})
 		},
 	}, nil
 }

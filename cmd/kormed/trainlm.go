@@ -47,7 +47,7 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() { fmt.Fprint(fs.Output(), trainLMUsage+"\nflags:\n"); fs.PrintDefaults() }
 	d := lmtrain.Defaults()
 	modelRef := fs.String("model", "", "base model: folder or Hugging Face id (required)")
-	data := fs.String("data", "", "training JSONL (required)")
+	data := fs.String("data", "", "training JSONL, or a Hub dataset hf://OWNER/NAME[:CONFIG][@REV] with columns question, contexts, long_answer (required)")
 	output := fs.String("output", "", "run folder (required); the model is saved in DIR/model")
 	topN := fs.Int("top-n", d.TopN, "trainable top transformer blocks (plus the final norm and LM head)")
 	lr := fs.Float64("lr", d.LR, "peak learning rate (AdamW)")
