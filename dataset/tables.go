@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -343,12 +344,14 @@ func EachDoc(source string, paths []string, cols Columns, fn func(where string, 
 // ReadCSVPairs does: identical texts are one query or document, ids are
 // given in order of first appearance. Rows whose query or document is
 // null are skipped, as MTEB's PublicHealthQA loader skips them; they are
-// counted in the note.
+// counted in the note. The document column is found by the default names,
+// else "answer" (a question–answer set's answer is its document).
 func ReadPairTables(source string, paths []string, cols Columns) (*Dataset, *LoadReport, error) {
 	b := newPairBuilder(source)
 	skipped := 0
+	docNames := append(slices.Clone(DefaultColumnNames[RoleDocument]), "answer")
 	err := eachTable(paths, func(t *Table) error {
-		bind, err := t.Bind(source, cols, Want{Role: RoleQuery, Required: true}, Want{Role: RoleDocument, Required: true}, Want{Role: RoleLabel})
+		bind, err := t.Bind(source, cols, Want{Role: RoleQuery, Required: true}, Want{Role: RoleDocument, Names: docNames, Required: true}, Want{Role: RoleLabel})
 		if err != nil {
 			return err
 		}

@@ -203,7 +203,37 @@ func groupByDataset(results []*Result) []*group {
 // column is one metric column of a leaderboard table.
 type column struct{ key, label string }
 
+// columns are the default columns (NDCG, Recall, F1 at each k, MRR at the
+// largest) when no row chose its own (Result.Columns, kormed eval
+// --metrics); else the union of the rows' chosen columns, in report
+// order, after the default ones when some rows chose none.
 func (g *group) columns() []column {
+	var chosen []string
+	someDefault := false
+	for _, r := range g.rows {
+		if len(r.Columns) == 0 {
+			someDefault = true
+		}
+		for _, c := range r.Columns {
+			if !slices.Contains(chosen, c) {
+				chosen = append(chosen, c)
+			}
+		}
+	}
+	var cols []column
+	if someDefault {
+		cols = g.defaultColumns()
+	}
+	sortKeys(chosen)
+	for _, c := range chosen {
+		if !slices.ContainsFunc(cols, func(x column) bool { return x.key == c }) {
+			cols = append(cols, column{c, c})
+		}
+	}
+	return cols
+}
+
+func (g *group) defaultColumns() []column {
 	var cols []column
 	for _, f := range []string{metrics.NameNDCG, metrics.NameRecall, metrics.NameF1} {
 		for _, k := range g.ks {

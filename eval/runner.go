@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,14 @@ type DataOptions struct {
 }
 
 // LoadDatasetWith is LoadDataset with a context and Hub settings.
+//
+// path may end in a split, PATH#SPLIT or hf://…#SPLIT
+// (hubdata.WithSplit), which takes precedence over split.
 func LoadDatasetWith(ctx context.Context, path, split string, o DataOptions) (d *dataset.Dataset, note string, err error) {
+	path, split, err = hubdata.WithSplit(path, split)
+	if err != nil {
+		return nil, "", err
+	}
 	if hubdata.IsRef(path) {
 		if split == "" {
 			split = "test"
@@ -89,6 +97,12 @@ type Config struct {
 	PerQuery           bool  // keep each query's ranking and metrics in the result
 	DatasetPath        string
 	Split              string
+
+	// Columns are the metric keys chosen for the printed table and the
+	// leaderboard (ParseMetrics; e.g. NDCG@1, F1@3), recorded in the
+	// result; empty = the default columns. Every family is still
+	// computed at every k and kept in the result.
+	Columns []string
 }
 
 // DatasetInfo describes the evaluated dataset.
@@ -135,6 +149,11 @@ type Result struct {
 	Options   map[string]string      `json:"options,omitempty"`
 	Collapse  *Collapse              `json:"collapse,omitempty"`
 	PerQuery  map[string]QueryResult `json:"per_query,omitempty"`
+
+	// Columns are the metric keys chosen with kormed eval --metrics: the
+	// printed table's and the leaderboard's columns for this run (empty:
+	// the default NDCG, Recall, F1 at each k and MRR at the largest).
+	Columns []string `json:"columns,omitempty"`
 
 	// Calibration is the fusion a calibrated hybrid run chose, and what
 	// it measured (kormed eval --retriever hybrid without --alpha).
@@ -215,6 +234,7 @@ func Run(ctx context.Context, d *dataset.Dataset, s Spec, cfg Config) (*Result, 
 		},
 		Created: time.Now().UTC().Truncate(time.Second),
 		Host:    ThisHost(),
+		Columns: slices.Clone(cfg.Columns),
 	}
 	if r.Timings.Search > 0 {
 		r.Timings.QPS = float64(len(queries)) / r.Timings.Search
@@ -237,7 +257,8 @@ func Run(ctx context.Context, d *dataset.Dataset, s Spec, cfg Config) (*Result, 
 var TableFamilies = []string{metrics.NameNDCG, metrics.NameRecall, metrics.NameF1, metrics.NameMRR}
 
 // PrintTable writes r's metrics ×100 as a families × k table, with the
-// run's counts and timings.
+// run's counts and timings. A result with Columns (--metrics) shows only
+// their families and cut-offs, a pair not chosen as "–".
 //
 //	bm25-bigram on drug_type_similarity_train (1127 queries evaluated, 163 docs)
 //	            @1      @3      @5     @10
@@ -248,15 +269,41 @@ func PrintTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, ", %d without a relevant document skipped", r.Dataset.Skipped)
 	}
 	fmt.Fprintf(w, ", %d docs)\n", r.Dataset.Docs)
+	families, ks := TableFamilies, r.Ks
+	chosen := func(string) bool { return true }
+	if len(r.Columns) > 0 {
+		families, ks = nil, nil
+		for _, c := range r.Columns {
+			f, k, ok := splitKey(c)
+			if !ok {
+				continue
+			}
+			if !slices.Contains(families, f) {
+				families = append(families, f)
+			}
+			if !slices.Contains(ks, k) {
+				ks = append(ks, k)
+			}
+		}
+		slices.SortFunc(families, func(a, b string) int { return familyRank(a) - familyRank(b) })
+		slices.Sort(ks)
+		chosen = func(key string) bool { return slices.Contains(r.Columns, key) }
+	}
 	fmt.Fprintf(w, "%-8s", "")
-	for _, k := range r.Ks {
+	for _, k := range ks {
 		fmt.Fprintf(w, "%8s", fmt.Sprintf("@%d", k))
 	}
 	fmt.Fprintln(w)
-	for _, f := range TableFamilies {
+	for _, f := range families {
 		fmt.Fprintf(w, "%-8s", f)
-		for _, k := range r.Ks {
-			fmt.Fprintf(w, "%8.2f", 100*r.Metrics[metrics.Key(f, k)])
+		for _, k := range ks {
+			key := metrics.Key(f, k)
+			v, ok := r.Metrics[key]
+			if !ok || !chosen(key) {
+				fmt.Fprintf(w, "%8s", "–")
+				continue
+			}
+			fmt.Fprintf(w, "%8.2f", 100*v)
 		}
 		fmt.Fprintln(w)
 	}
@@ -275,4 +322,85 @@ func fmtSeconds(s float64) string {
 	default:
 		return fmt.Sprintf("%.0fµs", s*1e6)
 	}
+}
+
+// ParseMetrics parses a metric list such as "ndcg@1,ndcg@3,f1@1,f1@3"
+// (kormed eval --metrics): FAMILY@K, families case-insensitive (ndcg,
+// map, recall, p or precision, mrr, acc or accuracy, f1, f1avg). It
+// returns the keys ("NDCG@1", …) in report order (metrics.Families, then
+// k) and the cut-offs they use, ascending.
+func ParseMetrics(s string) (keys []string, ks []int, err error) {
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x == "" {
+			continue
+		}
+		fam, kStr, ok := strings.Cut(x, "@")
+		k, kerr := strconv.Atoi(kStr)
+		if !ok || kerr != nil || k < 1 {
+			return nil, nil, fmt.Errorf("--metrics: %q: want FAMILY@K, e.g. ndcg@10", x)
+		}
+		f := familyName(fam)
+		if f == "" {
+			return nil, nil, fmt.Errorf("--metrics: %q: unknown metric %q (want ndcg, map, recall, p, mrr, acc, f1 or f1avg)", x, fam)
+		}
+		key := metrics.Key(f, k)
+		if slices.Contains(keys, key) {
+			return nil, nil, fmt.Errorf("--metrics: %s given twice", key)
+		}
+		keys = append(keys, key)
+		if !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil, fmt.Errorf("--metrics: no metric given")
+	}
+	sortKeys(keys)
+	slices.Sort(ks)
+	return keys, ks, nil
+}
+
+func familyName(s string) string {
+	switch strings.ToLower(s) {
+	case "precision":
+		return metrics.NamePrecision
+	case "accuracy":
+		return metrics.NameAccuracy
+	}
+	for _, f := range metrics.Families {
+		if strings.EqualFold(s, f) {
+			return f
+		}
+	}
+	return ""
+}
+
+// familyRank is f's place in metrics.Families (unknown ones last).
+func familyRank(f string) int {
+	if i := slices.Index(metrics.Families, f); i >= 0 {
+		return i
+	}
+	return len(metrics.Families)
+}
+
+// splitKey parses a metric key "NDCG@10".
+func splitKey(key string) (family string, k int, ok bool) {
+	f, ks, ok := strings.Cut(key, "@")
+	if !ok {
+		return "", 0, false
+	}
+	k, err := strconv.Atoi(ks)
+	return f, k, err == nil
+}
+
+// sortKeys orders metric keys by family (metrics.Families), then k.
+func sortKeys(keys []string) {
+	slices.SortStableFunc(keys, func(a, b string) int {
+		fa, ka, _ := splitKey(a)
+		fb, kb, _ := splitKey(b)
+		if c := familyRank(fa) - familyRank(fb); c != 0 {
+			return c
+		}
+		return ka - kb
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/kormed/kormed/dataset"
@@ -16,9 +17,14 @@ import (
 // IsRef reports whether a data argument names a Hub dataset (hf://…).
 func IsRef(arg string) bool { return hub.IsDatasetRef(arg) }
 
-// Files resolves a data argument hf://OWNER/NAME[:CONFIG][@REVISION] and
-// a split ("" = the only split, else train) to downloaded files.
+// Files resolves a data argument hf://OWNER/NAME[:CONFIG][@REVISION][#SPLIT]
+// and a split ("" = the only split, else train; a #SPLIT suffix takes
+// precedence, see WithSplit) to downloaded files.
 func Files(ctx context.Context, arg, split string, opts hub.Options) (*hub.DatasetFiles, error) {
+	arg, split, err := WithSplit(arg, split)
+	if err != nil {
+		return nil, err
+	}
 	ref, err := hub.ParseDatasetRef(arg)
 	if err != nil {
 		return nil, err
@@ -40,7 +46,13 @@ func Files(ctx context.Context, arg, split string, opts hub.Options) (*hub.Datas
 // columns question and answer): the config's split gives one query and one
 // relevant document a row, identical texts merged (dataset.ReadPairTables);
 // note then says what was read.
+//
+// A #SPLIT suffix on arg takes precedence over split (WithSplit).
 func LoadRetrieval(ctx context.Context, arg, split string, cols dataset.Columns, opts hub.Options) (d *dataset.Dataset, note string, err error) {
+	arg, split, err = WithSplit(arg, split)
+	if err != nil {
+		return nil, "", err
+	}
 	ref, err := hub.ParseDatasetRef(arg)
 	if err != nil {
 		return nil, "", err
@@ -103,8 +115,13 @@ func DatasetName(ref hub.DatasetRef) string {
 
 // CorpusFiles resolves the documents of a Hub dataset for indexing: the
 // config named in arg, else the "corpus" config when the repository has
-// one (the MTEB layout), else its default config; split "" = the only one.
+// one (the MTEB layout), else its default config; split "" = the only one
+// (a #SPLIT suffix on arg takes precedence, WithSplit).
 func CorpusFiles(ctx context.Context, arg, split string, opts hub.Options) (*hub.DatasetFiles, error) {
+	arg, split, err := WithSplit(arg, split)
+	if err != nil {
+		return nil, err
+	}
 	ref, err := hub.ParseDatasetRef(arg)
 	if err != nil {
 		return nil, err
@@ -116,4 +133,31 @@ func CorpusFiles(ctx context.Context, arg, split string, opts hub.Options) (*hub
 		}
 	}
 	return hub.DatasetSplit(ctx, ref, split, opts)
+}
+
+// WithSplit applies a data argument's optional split suffix,
+// SOURCE#SPLIT: hf://OWNER/NAME[:CONFIG][@REVISION][#SPLIT] (cut at the
+// first '#', so a revision cannot hold one) or PATH#SPLIT (cut at the
+// last '#', and only when PATH#SPLIT itself does not exist, so a local
+// name with a '#' in it still reads as it is). It returns the argument
+// without the suffix and the split it names, else fallback (the --split
+// flag or a recipe's split). Applying it twice gives the same result.
+func WithSplit(arg, fallback string) (source, split string, err error) {
+	var i int
+	if IsRef(arg) {
+		i = strings.IndexByte(arg, '#')
+	} else {
+		if _, err := os.Stat(arg); err == nil {
+			return arg, fallback, nil
+		}
+		i = strings.LastIndexByte(arg, '#')
+	}
+	if i < 0 {
+		return arg, fallback, nil
+	}
+	source, split = arg[:i], arg[i+1:]
+	if split == "" || strings.ContainsAny(split, "#/\\:@, \t\r\n") {
+		return "", "", fmt.Errorf("data %q: malformed split %q after '#': want SOURCE#SPLIT, e.g. hf://OWNER/NAME[:CONFIG][@REVISION]#dev or data/beir#dev", arg, split)
+	}
+	return source, split, nil
 }

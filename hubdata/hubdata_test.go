@@ -108,6 +108,15 @@ func TestLoadRetrievalBEIRFiles(t *testing.T) {
 		if len(d.Corpus) != 2 || d.Qrels["q1"][want] != 1 {
 			t.Fatalf("split %s: %+v", split, d)
 		}
+		// The same split as a suffix, which --split does not override.
+		d, _, err = LoadRetrieval(context.Background(), "hf://kormed-test/beir#"+split, "other", nil, hub.Options{CacheDir: cache})
+		if err != nil || d.Qrels["q1"][want] != 1 || d.Name != "beir" {
+			t.Fatalf("#%s: %+v, %v", split, d, err)
+		}
+	}
+	f, err := Files(context.Background(), "hf://kormed-test/beir#dev", "test", hub.Options{CacheDir: cache})
+	if err != nil || f.Split != "validation" || strings.Join(f.Names, ",") != "qrels/dev.tsv" { // dev is validation, as in datasets
+		t.Fatalf("Files #dev: %+v, %v", f, err)
 	}
 }
 
@@ -131,8 +140,50 @@ func TestLoadRetrievalPairs(t *testing.T) {
 		!strings.Contains(note, "question–answer pairs") || !strings.Contains(note, "1 rows without a query or document skipped") {
 		t.Fatalf("dataset %+v\nnote %s", d, note)
 	}
-	_, _, err = LoadRetrieval(context.Background(), "hf://kormed-test/phqa:korean", "test", nil, o)
-	if err == nil || !strings.Contains(err.Error(), "no document column") || !strings.Contains(err.Error(), "question, answer") {
-		t.Fatalf("without the mapping: %v", err)
+	// Without a mapping the answer column is the document.
+	d2, _, err := LoadRetrieval(context.Background(), "hf://kormed-test/phqa:korean#test", "", nil, o)
+	if err != nil || len(d2.Corpus) != 2 || d2.Corpus[0].Text != d.Corpus[0].Text {
+		t.Fatalf("without the mapping: %+v, %v", d2, err)
+	}
+	_, _, err = LoadRetrieval(context.Background(), "hf://kormed-test/phqa:korean", "test", dataset.Columns{dataset.RoleDocument: "body"}, o)
+	if err == nil || !strings.Contains(err.Error(), `no column "body"`) || !strings.Contains(err.Error(), "question, answer") {
+		t.Fatalf("a missing mapped column: %v", err)
+	}
+}
+
+func TestWithSplit(t *testing.T) {
+	dir := t.TempDir()
+	beir := filepath.Join(dir, "beir")
+	hashed := filepath.Join(dir, "a#b")
+	os.MkdirAll(beir, 0o755)
+	os.MkdirAll(hashed, 0o755)
+	for _, c := range []struct{ arg, fallback, src, split, err string }{
+		{"hf://o/n", "test", "hf://o/n", "test", ""},
+		{"hf://o/n#dev", "test", "hf://o/n", "dev", ""},
+		{"hf://o/n:korean@v1.0#validation", "", "hf://o/n:korean@v1.0", "validation", ""},
+		{"hf://o/n@d243889a#dev", "test", "hf://o/n@d243889a", "dev", ""},
+		{"hf://o/n#", "test", "", "", "malformed split"},
+		{"hf://o/n#dev@main", "test", "", "", "malformed split"},
+		{"hf://o/n#a#b", "test", "", "", "malformed split"},
+		{beir, "test", beir, "test", ""},
+		{beir + "#dev", "test", beir, "dev", ""},
+		{hashed, "test", hashed, "test", ""},     // exists as written: its '#' is its name
+		{hashed + "#dev", "", hashed, "dev", ""}, // the last '#' ends the path
+		{beir + "#a/b", "test", "", "", "malformed split"},
+	} {
+		src, split, err := WithSplit(c.arg, c.fallback)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want %q", c.arg, err, c.err)
+			}
+			continue
+		}
+		if err != nil || src != c.src || split != c.split {
+			t.Errorf("%s: (%q, %q, %v), want (%q, %q)", c.arg, src, split, err, c.src, c.split)
+		}
+		// Applying it again to what it returned changes nothing.
+		if src2, split2, err := WithSplit(src, split); err != nil || src2 != src || split2 != split {
+			t.Errorf("%s twice: (%q, %q, %v)", c.arg, src2, split2, err)
+		}
 	}
 }
