@@ -36,13 +36,13 @@ func ReadBEIRTables(src BEIRTables) (*Dataset, error) {
 		}
 		return t.Each(func(row map[string]any) error {
 			where := fmt.Sprintf("%s row %d", t.Path, t.Row)
-			id, err := Text(row[cols[RoleID]])
+			id, err := cellText(where, row, cols, RoleID)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols[RoleID], err)
+				return err
 			}
-			text, err := Text(row[cols[RoleDocument]])
+			text, err := cellText(where, row, cols, RoleDocument)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols[RoleDocument], err)
+				return err
 			}
 			var title string
 			if c, ok := cols[RoleTitle]; ok {
@@ -77,13 +77,13 @@ func ReadBEIRTables(src BEIRTables) (*Dataset, error) {
 		}
 		return t.Each(func(row map[string]any) error {
 			where := fmt.Sprintf("%s row %d", t.Path, t.Row)
-			id, err := Text(row[cols[RoleID]])
+			id, err := cellText(where, row, cols, RoleID)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols[RoleID], err)
+				return err
 			}
-			text, err := Text(row[cols[RoleQuery]])
+			text, err := cellText(where, row, cols, RoleQuery)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols[RoleQuery], err)
+				return err
 			}
 			if id == "" {
 				probs.add("empty query id", where)
@@ -112,13 +112,13 @@ func ReadBEIRTables(src BEIRTables) (*Dataset, error) {
 		}
 		return t.Each(func(row map[string]any) error {
 			where := fmt.Sprintf("%s row %d", t.Path, t.Row)
-			qid, err := Text(row[cols["query-id"]])
+			qid, err := cellText(where, row, cols, "query-id")
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols["query-id"], err)
+				return err
 			}
-			did, err := Text(row[cols["corpus-id"]])
+			did, err := cellText(where, row, cols, "corpus-id")
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, cols["corpus-id"], err)
+				return err
 			}
 			score := 1
 			if c, ok := cols["score"]; ok {
@@ -397,4 +397,15 @@ func ReadPairTables(source string, paths []string, cols Columns) (*Dataset, *Loa
 		rep.Skipped = skipped
 	}
 	return d, rep, nil
+}
+
+// cellText is the text of row's column bound to role (cols from
+// Table.Bind), an error naming where and the column.
+func cellText(where string, row map[string]any, cols map[string]string, role string) (string, error) {
+	c := cols[role]
+	s, err := Text(row[c])
+	if err != nil {
+		return "", fmt.Errorf("%s: column %s: %w", where, c, err)
+	}
+	return s, nil
 }

@@ -21,11 +21,7 @@ func IsRef(arg string) bool { return hub.IsDatasetRef(arg) }
 // and a split ("" = the only split, else train; a #SPLIT suffix takes
 // precedence, see WithSplit) to downloaded files.
 func Files(ctx context.Context, arg, split string, opts hub.Options) (*hub.DatasetFiles, error) {
-	arg, split, err := WithSplit(arg, split)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := hub.ParseDatasetRef(arg)
+	ref, split, err := parseRef(arg, split)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +45,7 @@ func Files(ctx context.Context, arg, split string, opts hub.Options) (*hub.Datas
 //
 // A #SPLIT suffix on arg takes precedence over split (WithSplit).
 func LoadRetrieval(ctx context.Context, arg, split string, cols dataset.Columns, opts hub.Options) (d *dataset.Dataset, note string, err error) {
-	arg, split, err = WithSplit(arg, split)
-	if err != nil {
-		return nil, "", err
-	}
-	ref, err := hub.ParseDatasetRef(arg)
+	ref, split, err := parseRef(arg, split)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,11 +110,7 @@ func DatasetName(ref hub.DatasetRef) string {
 // one (the MTEB layout), else its default config; split "" = the only one
 // (a #SPLIT suffix on arg takes precedence, WithSplit).
 func CorpusFiles(ctx context.Context, arg, split string, opts hub.Options) (*hub.DatasetFiles, error) {
-	arg, split, err := WithSplit(arg, split)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := hub.ParseDatasetRef(arg)
+	ref, split, err := parseRef(arg, split)
 	if err != nil {
 		return nil, err
 	}
@@ -160,4 +148,15 @@ func WithSplit(arg, fallback string) (source, split string, err error) {
 		return "", "", fmt.Errorf("data %q: malformed split %q after '#': want SOURCE#SPLIT, e.g. hf://OWNER/NAME[:CONFIG][@REVISION]#dev or data/beir#dev", arg, split)
 	}
 	return source, split, nil
+}
+
+// parseRef parses a data argument with its #SPLIT suffix (WithSplit), the
+// suffix taking precedence over split.
+func parseRef(arg, split string) (hub.DatasetRef, string, error) {
+	arg, split, err := WithSplit(arg, split)
+	if err != nil {
+		return hub.DatasetRef{}, "", err
+	}
+	ref, err := hub.ParseDatasetRef(arg)
+	return ref, split, err
 }
