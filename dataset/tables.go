@@ -34,31 +34,14 @@ func ReadBEIRTables(src BEIRTables) (*Dataset, error) {
 		if err != nil {
 			return err
 		}
-		return t.Each(func(row map[string]any) error {
-			where := fmt.Sprintf("%s row %d", t.Path, t.Row)
-			id, err := cellText(where, row, cols, RoleID)
-			if err != nil {
-				return err
-			}
-			text, err := cellText(where, row, cols, RoleDocument)
-			if err != nil {
-				return err
-			}
+		return keyedRows(t, cols, RoleDocument, "document", docs, &probs, func(where string, row map[string]any, id, text string) error {
 			var title string
-			if c, ok := cols[RoleTitle]; ok {
-				if title, err = Text(row[c]); err != nil {
-					return fmt.Errorf("%s: column %s: %v", where, c, err)
+			if _, ok := cols[RoleTitle]; ok {
+				var err error
+				if title, err = cellText(where, row, cols, RoleTitle); err != nil {
+					return err
 				}
 			}
-			if id == "" {
-				probs.add("empty document id", where)
-				return nil
-			}
-			if prev, dup := docs[id]; dup {
-				probs.add("duplicate document id", fmt.Sprintf("%s %q (first at %s)", where, id, prev))
-				return nil
-			}
-			docs[id] = where
 			d.Corpus = append(d.Corpus, Doc{ID: id, Title: title, Text: text})
 			return nil
 		})
@@ -75,25 +58,7 @@ func ReadBEIRTables(src BEIRTables) (*Dataset, error) {
 		if err != nil {
 			return err
 		}
-		return t.Each(func(row map[string]any) error {
-			where := fmt.Sprintf("%s row %d", t.Path, t.Row)
-			id, err := cellText(where, row, cols, RoleID)
-			if err != nil {
-				return err
-			}
-			text, err := cellText(where, row, cols, RoleQuery)
-			if err != nil {
-				return err
-			}
-			if id == "" {
-				probs.add("empty query id", where)
-				return nil
-			}
-			if prev, dup := queries[id]; dup {
-				probs.add("duplicate query id", fmt.Sprintf("%s %q (first at %s)", where, id, prev))
-				return nil
-			}
-			queries[id] = where
+		return keyedRows(t, cols, RoleQuery, "query", queries, &probs, func(_ string, _ map[string]any, id, text string) error {
 			qs = append(qs, Query{ID: id, Text: text})
 			return nil
 		})
@@ -408,4 +373,34 @@ func cellText(where string, row map[string]any, cols map[string]string, role str
 		return "", fmt.Errorf("%s: column %s: %w", where, c, err)
 	}
 	return s, nil
+}
+
+// keyedRows reads every row's id and text (the columns cols binds to
+// RoleID and textRole) and passes them to add with the row; a row with an
+// empty id, or an id seen before (seen maps each id to where it was
+// first), is a problem of kind ("empty document id", "duplicate query
+// id", …) and is skipped.
+func keyedRows(t *Table, cols map[string]string, textRole, kind string, seen map[string]string, probs *problems,
+	add func(where string, row map[string]any, id, text string) error) error {
+	return t.Each(func(row map[string]any) error {
+		where := fmt.Sprintf("%s row %d", t.Path, t.Row)
+		id, err := cellText(where, row, cols, RoleID)
+		if err != nil {
+			return err
+		}
+		text, err := cellText(where, row, cols, textRole)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			probs.add("empty "+kind+" id", where)
+			return nil
+		}
+		if prev, dup := seen[id]; dup {
+			probs.add("duplicate "+kind+" id", fmt.Sprintf("%s %q (first at %s)", where, id, prev))
+			return nil
+		}
+		seen[id] = where
+		return add(where, row, id, text)
+	})
 }
