@@ -2,6 +2,7 @@ package eval
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -75,7 +75,7 @@ func WriteResult(dir string, r *Result) (string, error) {
 		return "", err
 	}
 	p := filepath.Join(rd, ResultFile(r))
-	return p, WriteJSON(p, r)
+	return p, atomicfile.WriteJSON(p, r)
 }
 
 // ReadResults reads every dir/results/*.json, sorted by file name.
@@ -106,16 +106,21 @@ func ReadResults(dir string) ([]*Result, error) {
 // UpdateLeaderboard rebuilds dir's leaderboard.md, leaderboard.html and
 // leaderboard.png from all results in dir/results and returns them.
 //
-// Concurrent runs into one folder are serialised by a lock file
-// (dir/.leaderboard.lock, created exclusively; one older than a minute is
-// taken to be left by a crashed run and removed), so that every finished
-// run's row reaches the leaderboard.
+// Concurrent runs into one folder are serialised by a lock
+// (dir/.leaderboard.lock, atomicfile.Lock, removed when released; a
+// crashed run's lock is released with its process), so that every finished run's row reaches the
+// leaderboard.
 func UpdateLeaderboard(dir string) ([]*Result, error) {
-	unlock, err := lockDir(filepath.Join(dir, ".leaderboard.lock"))
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lock := filepath.Join(dir, ".leaderboard.lock")
+	unlock, err := atomicfile.Lock(ctx, lock, nil)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%s: held by another kormed eval for 30 s", lock)
+	} else if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer func() { os.Remove(lock); unlock() }() // leave no lock file in the results folder
 	rs, err := ReadResults(dir)
 	if err != nil {
 		return nil, err
@@ -393,30 +398,6 @@ func leaderboardHTML(groups []*group, png []byte) string {
 	return b.String()
 }
 
-// lockDir creates path exclusively, waiting up to 30 s for another holder.
-func lockDir(path string) (unlock func(), err error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-		if st, serr := os.Stat(path); serr == nil && time.Since(st.ModTime()) > time.Minute {
-			os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s: held by another kormed eval for 30 s (remove it if none is running)", path)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // plainLabel returns s when every rune is printable ASCII (the chart font
 // has no Hangul), else fallback.
 func plainLabel(s, fallback string) string {
@@ -429,13 +410,4 @@ func plainLabel(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-// WriteJSON writes v as indented JSON to path, atomically.
-func WriteJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(path, append(data, '\n'))
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -178,7 +179,7 @@ func (r *resolver) downloadBlob(ctx context.Context, commit, file string, meta *
 	if err := os.MkdirAll(r.storage+"/blobs", 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockFile(ctx, r.lockPath(meta.etag), func() {
+	unlock, err := atomicfile.Lock(ctx, r.lockPath(meta.etag), func() {
 		r.logf("waiting for another process downloading %s (lock %s)", file, r.lockPath(meta.etag))
 	})
 	if err != nil {

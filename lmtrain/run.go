@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/decoder"
-	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/train"
@@ -370,11 +370,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.FirstLoss, rep.LastLoss, rep.Seconds = ts.First, ts.Last, ts.Elapsed
 	lg.Write(map[string]any{"event": "done", "step": ts.Step, "first_loss": ts.First, "last_loss": ts.Last, "model": rep.Model, "elapsed_s": ts.Elapsed})
-	if err := eval.WriteJSON(filepath.Join(c.Output, "report.json"), rep); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(c.Output, "report.json"), rep); err != nil {
 		return nil, err
 	}
 	st.Done, st.Checkpoint = true, ""
-	if err := eval.WriteJSON(statePath, &st); err != nil {
+	if err := atomicfile.WriteJSON(statePath, &st); err != nil {
 		return nil, err
 	}
 	if err := removeCheckpoints(c.Output, 0, ""); err != nil {
@@ -428,7 +428,7 @@ func (ck *checkpointer) save(tr *Trainer, ts trainerState) error {
 		if err := safetensors.Write(filepath.Join(tmp, "optimizer.safetensors"), moments, map[string]string{"kormed": "adamw"}); err != nil {
 			return err
 		}
-		if err := eval.WriteJSON(filepath.Join(tmp, "trainer.json"), &ts); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(tmp, "trainer.json"), &ts); err != nil {
 			return err
 		}
 		os.RemoveAll(dir)
@@ -441,7 +441,7 @@ func (ck *checkpointer) save(tr *Trainer, ts trainerState) error {
 		return nil
 	}
 	ck.st.Checkpoint = rel
-	if err := eval.WriteJSON(ck.statePath, ck.st); err != nil {
+	if err := atomicfile.WriteJSON(ck.statePath, ck.st); err != nil {
 		return err
 	}
 	ck.log.Write(map[string]any{"event": "checkpoint", "step": ts.Step, "path": rel})

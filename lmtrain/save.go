@@ -9,7 +9,6 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/decoder"
-	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/train"
 )
@@ -115,7 +114,7 @@ func Save(m *decoder.Model, src, dir string, trained map[string]bool) error {
 	for _, n := range names {
 		card += "- `" + n + "`\n"
 	}
-	return model.ReplaceDir(dir, func(tmp string) error {
+	return atomicfile.ReplaceDir(dir, atomicfile.Holding("a model folder", "config.json", "modules.json", "pair.json"), func(tmp string) error {
 		for _, n := range copies {
 			b, err := os.ReadFile(filepath.Join(src, n))
 			if err != nil {

@@ -3,10 +3,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -595,98 +592,15 @@ func writeFiles(dir string, files []namedFile) error {
 	return nil
 }
 
-// ReplaceDir builds a folder with fill in a temporary sibling of dir and
-// then renames it to dir. An existing dir must be an empty folder or a
-// model folder (holding config.json or modules.json); it is renamed aside
-// just before the new folder takes its place and then removed. If fill
-// or a rename fails, the temporary folder is removed and dir is as it was.
-// Every model folder kormed writes (encoders, pairs, fine-tuned decoders)
-// is written through it.
+// ReplaceDir builds a model folder with fill in a temporary sibling of dir
+// and then renames it to dir (atomicfile.ReplaceDir). An existing dir must
+// be an empty folder or a model folder (holding config.json, modules.json
+// or pair.json). Every model folder kormed writes (encoders, pairs,
+// fine-tuned decoders) is written through it.
 func ReplaceDir(dir string, fill func(tmp string) error) error {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	parent, base := filepath.Dir(dir), filepath.Base(dir)
-	exists := false
-	if fi, err := os.Lstat(dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("save %s: exists and is not a folder (nor may it be a symbolic link)", dir)
-		}
-		if err := replaceable(dir); err != nil {
-			return err
-		}
-		exists = true
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	} else if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp")
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes 0700
-		return err
-	}
-	if err := fill(tmp); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	old := tmp + ".old"
-	if exists {
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("save %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if exists {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	committed = true
-	syncDir(parent)
-	if exists {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("save %s: saved, but the replaced folder %s could not be removed: %w", dir, old, err)
-		}
-	}
-	return nil
+	return atomicfile.ReplaceDir(dir, ModelFolder, fill)
 }
 
-// replaceable reports an error unless dir may be replaced by Save: it is
-// empty or holds a config.json or modules.json.
-func replaceable(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil && err != io.EOF {
-		return err
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	for _, n := range names {
-		if n == "config.json" || n == "modules.json" || n == PairFile {
-			return nil
-		}
-	}
-	return fmt.Errorf("save %s: refusing to replace a folder that is not a model folder (no config.json, modules.json or %s)", dir, PairFile)
-}
-
-// syncDir makes the renames in dir durable where the system allows it.
-func syncDir(dir string) {
-	if f, err := os.Open(dir); err == nil {
-		f.Sync()
-		f.Close()
-	}
-}
+// ModelFolder is ReplaceDir's guard: it accepts a folder holding
+// config.json, modules.json or pair.json.
+var ModelFolder = atomicfile.Holding("a model folder", "config.json", "modules.json", PairFile)

@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
@@ -36,7 +35,7 @@ const stagingDir = ".staging"
 type Builder struct {
 	dir, stage string
 	source     string
-	lock       *os.File // DIR/.build.lock, held until Finish
+	unlock     func() // releases DIR/.build.lock, held until Finish
 	opts       Options
 	docs, vecs *os.File
 	seen       map[string]bool
@@ -71,15 +70,13 @@ func NewBuilder(dir string, opts Options, fingerprint string) (*Builder, error) 
 		return nil, err
 	}
 	// One build at a time per index folder.
-	lf, err := os.OpenFile(filepath.Join(dir, ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
+	unlock, err := atomicfile.TryLock(filepath.Join(dir, ".build.lock"))
+	if errors.Is(err, atomicfile.ErrLocked) {
+		return nil, fmt.Errorf("%s: another 'kormed index' is building into this folder", dir)
+	} else if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("%s: another 'kormed index' is building into this folder", dir)
-	}
-	b.lock = lf
+	b.unlock = unlock
 	want := stageMeta{Fingerprint: fingerprint, Options: opts}
 	wantJSON, _ := json.Marshal(want)
 	if data, err := os.ReadFile(filepath.Join(b.stage, "meta.json")); err == nil {
@@ -192,9 +189,9 @@ func (b *Builder) Close() {
 	if b.vecs != nil {
 		b.vecs.Close()
 	}
-	if b.lock != nil {
-		b.lock.Close()
-		b.lock = nil
+	if b.unlock != nil {
+		b.unlock()
+		b.unlock = nil
 	}
 }
 

@@ -4,10 +4,11 @@ import (
 	"context"
 	"unicode/utf8"
 
-	"github.com/kormed/kormed/dur"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kormed/kormed/dur"
 )
 
 func newTestService(t *testing.T) *Service {

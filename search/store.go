@@ -3,6 +3,7 @@ package search
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
@@ -85,20 +85,16 @@ func ReadManifest(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
-// lock takes the directory's writer lock.
+// lockDir takes the directory's writer lock, waiting for it.
 func lockDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
+	unlock, err := atomicfile.Lock(context.Background(), filepath.Join(dir, lockFile), nil)
+	if err != nil {
 		return nil, fmt.Errorf("%s: lock: %w", dir, err)
 	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return unlock, nil
 }
 
 // Open loads the index in dir, replaying its write-ahead log; later writes
@@ -375,13 +371,13 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := touchFile(filepath.Join(tmp, walFile)); err != nil {
 		return 0, err
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return 0, err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, gen)); err != nil {
 		return 0, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return 0, err
 	}
 	m := Manifest{Format: FormatVersion, Generation: gen, Created: time.Now().UTC(), Docs: len(sn.docs), Options: ix.opts, HNSW: hnsw, Source: source}
@@ -389,7 +385,7 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ManifestFile), append(data, '\n')); err != nil {
 		return 0, err
 	}
-	syncDir(dir)
+	atomicfile.SyncDir(dir)
 	// Remove the previous generation, and any left by a crash between a
 	// rename and its manifest.
 	for _, g := range Generations(dir) {
@@ -414,15 +410,6 @@ func (ix *Index) save(dir string, keepLog bool, source string) (carried int, err
 		return 0, err
 	}
 	return carried, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Reload swaps in the index's current generation if the manifest names

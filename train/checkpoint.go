@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -59,7 +59,7 @@ func (sr *stageRun) checkpoint() error {
 	if err := safetensors.Write(filepath.Join(tmp, "optimizer.safetensors"), ts, map[string]string{"kormed": "adamw"}); err != nil {
 		return err
 	}
-	if err := eval.WriteJSON(filepath.Join(tmp, "trainer.json"), &sr.ts); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, "trainer.json"), &sr.ts); err != nil {
 		return err
 	}
 	os.RemoveAll(dir) // an incomplete one (no trainer.json) from an earlier attempt
@@ -76,7 +76,7 @@ func (sr *stageRun) pointState(name string) error {
 		return nil // already named (an interrupt right after a regular checkpoint)
 	}
 	sr.state.Checkpoint = rel
-	if err := eval.WriteJSON(sr.statePath, sr.state); err != nil {
+	if err := atomicfile.WriteJSON(sr.statePath, sr.state); err != nil {
 		return err
 	}
 	sr.log.Write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": rel})

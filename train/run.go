@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
@@ -183,7 +184,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		st.Done = append(st.Done, filepath.Base(dir))
 		st.Reports = append(st.Reports, *sr)
 		st.Checkpoint = ""
-		if err := eval.WriteJSON(statePath, &st); err != nil {
+		if err := atomicfile.WriteJSON(statePath, &st); err != nil {
 			return rep, err
 		}
 		// The stage's last keep_checkpoints checkpoints stay (0: none).
@@ -201,7 +202,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	if err := writePlot(filepath.Join(out, "loss.png"), lg.path, p.Name); err != nil {
 		fmt.Fprintf(o.Log, "warning: loss plot: %v\n", err)
 	}
-	return rep, eval.WriteJSON(filepath.Join(out, "report.json"), rep)
+	return rep, atomicfile.WriteJSON(filepath.Join(out, "report.json"), rep)
 }
 
 // stageDir is OUTPUT/NN-name.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/metrics"
@@ -113,7 +114,7 @@ func runDiagnose(ctx context.Context, args []string) error {
 	}
 	rec := collapseRecord{Model: *modelName, Dataset: d.Name, Path: *data, Options: opt, Collapse: c, Seconds: secs, Created: time.Now().UTC().Truncate(time.Second)}
 	jpath := filepath.Join(*output, collapseFile(d.Name, run, ".json"))
-	if err := eval.WriteJSON(jpath, rec); err != nil {
+	if err := atomicfile.WriteJSON(jpath, rec); err != nil {
 		return err
 	}
 	fmt.Printf("%s on %s\n%s", *modelName, d.Name, c.Summary())
