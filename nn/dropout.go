@@ -2,8 +2,6 @@ package nn
 
 import (
 	"math"
-
-	"github.com/kormed/kormed/blas"
 )
 
 // Dropout, as nn.Dropout in training mode: each element is kept with
@@ -94,31 +92,6 @@ func goDropRows(x []float32, B, T, C int, keys []uint64, th uint64, scale float3
 // attnIndex numbers attention probability (h, i, j) independently of the
 // padded length T, so a sequence's mask does not depend on its batch.
 func attnIndex(h, i, j int) uint64 { return uint64(h)<<42 | uint64(i)<<21 | uint64(j) }
-
-// AttentionDropout recomputes out [B,T,C] = dropout(P)·V for every head,
-// where P = att [B,NH,T,T] are the probabilities Attention saved and V the
-// value columns of qkv: BERT's attention-probability dropout (the
-// probabilities in att stay undropped, as the backward needs them). Call
-// it after Attention when training with attention dropout p > 0.
-func AttentionDropout(out, att, qkv []float32, B, T, C, NH int, p float32, keys []uint64) {
-	if p <= 0 {
-		return
-	}
-	need("AttentionDropout", "out", out, B*T*C)
-	need("AttentionDropout", "att", att, B*NH*T*T)
-	need("AttentionDropout", "qkv", qkv, B*T*3*C)
-	hs := C / NH
-	th, scale := dropThreshold(p), float32(1)/(1-p)
-	parallelRows(B*NH, 1, func(lo, hi int) {
-		pd := make([]float32, T*T)
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/NH, bh%NH
-			dropProbs(pd, att[bh*T*T:(bh+1)*T*T], T, h, keys[b], th, scale)
-			v := qkv[b*T*3*C+2*C+h*hs:]
-			blas.SgemmF32(false, false, T, hs, T, 1, pd, T, v, 3*C, 0, out[b*T*C+h*hs:], C)
-		}
-	})
-}
 
 // dropProbs writes dst = src ⊙ mask·scale for one head's [T,T] block of
 // attention probabilities (or of their gradient); dst may be src.
