@@ -54,74 +54,47 @@ func loadGolden(t *testing.T) *goldenFile {
 
 const gtol = 1e-4 // absolute + relative, against PyTorch
 
-func TestGoldenLayerNorm(t *testing.T) {
-	g := loadGolden(t).LayerNorm
-	withThreads(t, func(t *testing.T) {
-		out, mean, rstd := make([]float32, g.N*g.C), make([]float32, g.N), make([]float32, g.N)
-		LayerNorm(out, mean, rstd, g.X, g.W, g.B, g.N, g.C, g.Eps)
-		closeTo(t, "LayerNorm", out, g.Out, gtol, gtol)
-		closeTo(t, "mean", mean, g.Mean, gtol, gtol)
-		closeTo(t, "rstd", rstd, g.Rstd, gtol, gtol)
-		goLayerNorm(out, nil, nil, nil, g.X, nil, nil, g.W, g.B, g.N, g.C, g.Eps)
-		closeTo(t, "goLayerNorm", out, g.Out, gtol, gtol)
-		AddLayerNorm(out, nil, nil, nil, g.X, g.R, g.W, g.B, g.N, g.C, g.EpsAdd)
-		closeTo(t, "AddLayerNorm", out, g.OutAdd, gtol, gtol)
-	})
+type goldenBackward struct {
+	Backward struct {
+		LayerNorm struct {
+			N, C                      int
+			Eps                       float32
+			X, W, B, Dout, Dx, Dw, Db []float32
+		} `json:"layernorm"`
+		GELU struct {
+			X, Dout, Dx []float32
+		} `json:"gelu"`
+		Linear struct {
+			N, C, OC                  int
+			X, W, B, Dout, Dx, Dw, Db []float32
+		} `json:"linear"`
+		Attention struct {
+			B, T, C, NH           int
+			QKV, Mask, Dout, DQKV []float32
+		} `json:"attention"`
+	} `json:"backward"`
 }
 
-func TestGoldenGELU(t *testing.T) {
-	g := loadGolden(t).GELU
-	withThreads(t, func(t *testing.T) {
-		out := make([]float32, len(g.X))
-		GELU(out, g.X)
-		// Tighter than the shared tolerance: the erf approximations differ
-		// by a few 1e-7 at most.
-		closeTo(t, "GELU", out, g.Out, 2e-6, 1e-6)
-		goGELU(out, g.X)
-		closeTo(t, "goGELU", out, g.Out, 2e-6, 1e-6)
-	})
-}
-
-func TestGoldenLinear(t *testing.T) {
-	g := loadGolden(t).Linear
-	withThreads(t, func(t *testing.T) {
-		out := make([]float32, g.N*g.OC)
-		Linear(out, g.X, g.W, g.B, g.N, g.C, g.OC)
-		closeTo(t, "Linear", out, g.Out, gtol, gtol)
-		pre := make([]float32, g.N*g.OC)
-		LinearGELU(out, pre, g.X, g.W, g.B, g.N, g.C, g.OC)
-		closeTo(t, "LinearGELU", out, g.OutGELU, gtol, gtol)
-		closeTo(t, "LinearGELU pre", pre, g.Out, gtol, gtol)
-	})
-}
-
-func TestGoldenAttention(t *testing.T) {
-	gf := loadGolden(t)
-	for name, g := range map[string]goldenAttention{"hs32": gf.Attention, "hs4": gf.AttentionSmallHeads} {
-		withThreads(t, func(t *testing.T) {
-			out, att := make([]float32, g.B*g.T*g.C), make([]float32, g.B*g.NH*g.T*g.T)
-			Attention(out, att, g.QKV, g.Mask, g.B, g.T, g.C, g.NH)
-			closeTo(t, name+" Attention", out, g.Out, gtol, gtol)
-			closeTo(t, name+" att", att, g.Att, gtol, gtol)
-			goAttention(out, att, g.QKV, g.Mask, g.B, g.T, g.C, g.NH)
-			closeTo(t, name+" goAttention", out, g.Out, gtol, gtol)
-			closeTo(t, name+" go att", att, g.Att, gtol, gtol)
-		})
+func loadBackward(t *testing.T) *goldenBackward {
+	t.Helper()
+	data, err := os.ReadFile("testdata/kernels.json")
+	if err != nil {
+		t.Fatal(err)
 	}
+	var g goldenBackward
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatalf("testdata/kernels.json: %v", err)
+	}
+	if len(g.Backward.Attention.DQKV) == 0 || len(g.Backward.LayerNorm.Dx) == 0 {
+		t.Fatal("testdata/kernels.json: missing backward cases")
+	}
+	return &g
 }
 
-func TestGoldenPooling(t *testing.T) {
-	g := loadGolden(t).Pooling
-	mean := make([]float32, g.B*g.C)
-	MeanPool(mean, g.X, g.Mask, g.B, g.T, g.C)
-	closeTo(t, "MeanPool", mean, g.Mean, gtol, gtol)
-	l2 := make([]float32, g.B*g.C)
-	L2Normalize(l2, mean, g.B, g.C)
-	closeTo(t, "L2Normalize", l2, g.L2, gtol, gtol)
-	cls := make([]float32, g.B*g.C)
-	CLSPool(cls, g.X, g.B, g.T, g.C)
-	closeTo(t, "CLSPool", cls, g.CLS, 0, 0)
-	th := make([]float32, len(g.X))
-	Tanh(th, g.X)
-	closeTo(t, "Tanh", th, g.Tanh, gtol, gtol)
+func scaled(s []float32, f float32) []float32 {
+	o := make([]float32, len(s))
+	for i, v := range s {
+		o[i] = v * f
+	}
+	return o
 }

@@ -2,8 +2,6 @@ package nn
 
 import (
 	"math"
-	"math/rand"
-	"testing"
 )
 
 // Naive float64 references (the original kernels) that the fast paths are
@@ -96,24 +94,38 @@ func refAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 	}
 }
 
-func randn(r *rand.Rand, n int, sd float64) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(r.NormFloat64() * sd)
-	}
-	return s
-}
-
-// close reports whether got matches want within atol + rtol·|want|.
-func closeTo(t *testing.T, what string, got, want []float32, atol, rtol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: len %d want %d", what, len(got), len(want))
-	}
-	for i := range want {
-		g, w := float64(got[i]), float64(want[i])
-		if !(math.Abs(g-w) <= atol+rtol*math.Abs(w)) {
-			t.Fatalf("%s[%d] = %.9g, want %.9g (|diff| %.3g)", what, i, g, w, math.Abs(g-w))
+// naiveCausal is grouped-query causal attention in float64.
+func naiveCausal(q []float32, ldq int, k, v []float32, ldkv, T, P, NH, NKV, hs int) (out, att []float64) {
+	S := P + T
+	out = make([]float64, T*NH*hs)
+	att = make([]float64, NH*T*S)
+	for h := 0; h < NH; h++ {
+		g := h / (NH / NKV)
+		for t := 0; t < T; t++ {
+			n := P + t + 1
+			sc := make([]float64, n)
+			mx := math.Inf(-1)
+			for j := 0; j < n; j++ {
+				var s float64
+				for i := 0; i < hs; i++ {
+					s += float64(q[t*ldq+h*hs+i]) * float64(k[j*ldkv+g*hs+i])
+				}
+				sc[j] = s / math.Sqrt(float64(hs))
+				mx = math.Max(mx, sc[j])
+			}
+			var sum float64
+			for j := range sc {
+				sc[j] = math.Exp(sc[j] - mx)
+				sum += sc[j]
+			}
+			for j := range sc {
+				p := sc[j] / sum
+				att[(h*T+t)*S+j] = p
+				for i := 0; i < hs; i++ {
+					out[t*NH*hs+h*hs+i] += p * float64(v[j*ldkv+g*hs+i])
+				}
+			}
 		}
 	}
+	return out, att
 }
