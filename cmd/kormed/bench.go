@@ -12,13 +12,9 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/model"
 )
-
-func init() {
-	register(command{name: "bench encode", summary: "time the encoder on a fixed batch of random token ids", run: benchEncode})
-	register(command{name: "bench mixed", summary: "time encoding real texts of uneven length, with and without length bucketing", run: benchMixed})
-}
 
 // timeSteps runs step warm times untimed, then iters times timed, and
 // returns the timed seconds; step gets the running index from 0.
@@ -79,7 +75,7 @@ func benchEncode(ctx context.Context, args []string) error {
 	T := fs.Int("seq", 64, "tokens per sequence")
 	iters := fs.Int("iters", 10, "timed batches")
 	warm := fs.Int("warmup", 2, "untimed batches first")
-	applyEngine := engineFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -127,7 +123,7 @@ func benchMixed(ctx context.Context, args []string) error {
 	input := fs.String("input", "", "texts, one per line")
 	batch := fs.Int("batch", 32, "texts per batch")
 	iters := fs.Int("iters", 1, "passes over the texts")
-	applyEngine := engineFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

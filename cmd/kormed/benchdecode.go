@@ -16,12 +16,9 @@ import (
 	"unsafe"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
 )
-
-func init() {
-	register(command{name: "bench decode", summary: "time a decoder LM: prompt processing and greedy generation with the KV cache, against the memory-bandwidth bound", run: benchDecode})
-}
 
 // benchDecode times the decoder on the prompt that bench/torch_decode.py
 // times (benchIDs with B = 1): (a) one forward over the whole prompt into a
@@ -39,7 +36,7 @@ func benchDecode(ctx context.Context, args []string) error {
 	warm := fs.Int("warmup", 1, "untimed prompt passes first")
 	bwGB := fs.Float64("bandwidth-gb", 2, "buffer size (GB) for the bandwidth measurement (0: skip it)")
 	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint), fp32 or bf16")
-	applyEngine := engineFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -19,10 +19,6 @@ import (
 	"github.com/kormed/kormed/search"
 )
 
-func init() {
-	register(command{name: "bench index", summary: "time building a search index (BM25 + dense + metadata) from precomputed vectors at several corpus sizes", run: benchIndex})
-}
-
 // benchIndex measures the index itself, not the encoder: synthetic Korean
 // documents (the BM25 benchmark's generator over the drug vocabulary) with
 // clustered random unit vectors go through search.Builder as 'kormed index'

@@ -19,10 +19,6 @@ import (
 	"time"
 )
 
-func init() {
-	register(command{name: "bench load", summary: "load-test a running 'kormed serve': concurrent clients per mode, QPS, p50/p99, errors, server RSS; malformed-request sweep", run: benchLoad})
-}
-
 func benchLoad(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080", "server base URL")

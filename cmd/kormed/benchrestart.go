@@ -18,10 +18,6 @@ import (
 	"github.com/kormed/kormed/serve"
 )
 
-func init() {
-	register(command{name: "bench restart", summary: "time reopening a BM25 index after MB of API writes, with background compaction", run: benchRestart})
-}
-
 // benchRestart writes --mb of documents through search.Service.Upsert, the
 // path POST /v1/documents takes (batches of --batch synthetic Korean
 // documents over the drug vocabulary, counted as the JSON request bodies),

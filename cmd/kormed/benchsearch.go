@@ -9,16 +9,14 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/weaviate"
 )
-
-func init() {
-	register(command{name: "bench search", summary: "quality and latency of each search mode on a dataset, embedded index beside a Weaviate class", run: benchSearch})
-}
 
 func benchSearch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
@@ -30,8 +28,8 @@ func benchSearch(ctx context.Context, args []string) error {
 	wURL := fs.String("weaviate-url", "", "also measure this Weaviate server's class (kormed index --backend weaviate)")
 	wClass := fs.String("class", "KormedDocs", "Weaviate class")
 	k := fs.Int("k", 10, "cut-off")
-	hubOpts := hubFlags(fs)
-	engine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	engine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +52,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	var enc search.Encoder
 	var mi search.ModelInfo
 	if *modelArg != "" {
-		dir, err := resolveModel(ctx, *modelArg, hubOpts())
+		dir, err := hub.Resolve(ctx, *modelArg, hubOpts())
 		if err != nil {
 			return err
 		}

@@ -10,14 +10,11 @@ import (
 	"runtime"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/tokenizer"
 	"github.com/kormed/kormed/train"
 )
-
-func init() {
-	register(command{name: "bench train", summary: "time training steps (MNRL, AdamW) on fixed random token ids", run: benchTrain})
-}
 
 // benchTrain times full optimiser steps — forward of both columns,
 // MultipleNegativesRankingLoss, backward, clipping, AdamW — on the batch
@@ -33,7 +30,7 @@ func benchTrain(ctx context.Context, args []string) error {
 	mini := fs.Int("mini-batch", 0, "GradCache mini-batch (0: off)")
 	freezeWord := fs.Bool("freeze-word-embeddings", true, "freeze the word-embedding table")
 	dropout := fs.Bool("dropout", false, "training dropout (config.json's rates)")
-	applyEngine := engineFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

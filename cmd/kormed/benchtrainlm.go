@@ -12,13 +12,10 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
 	"github.com/kormed/kormed/lmtrain"
 )
-
-func init() {
-	register(command{name: "bench train-lm", summary: "time decoder LM fine-tuning steps (top N blocks + final norm + LM head, AdamW), as bench/torch_train_lm.py does", run: benchTrainLM})
-}
 
 // The optimiser of bench train-lm and bench/torch_train_lm.py: lmtrain's
 // defaults (lmtrain.Defaults) at the recipe's lr, without a schedule.
@@ -100,7 +97,7 @@ func benchTrainLMTo(ctx context.Context, args []string, w io.Writer) error {
 	topN := fs.Int("top-n", 2, "trainable top blocks (with the final norm and the LM head)")
 	iters := fs.Int("iters", 3, "timed steps")
 	warm := fs.Int("warmup", 1, "untimed steps first")
-	applyEngine := engineFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -10,14 +10,6 @@ import (
 	"github.com/kormed/kormed/drugbench"
 )
 
-func init() {
-	register(command{
-		name:    "data drug-bench",
-		summary: "build the Korean drug retrieval benchmark (BEIR) and fine-tuning pairs",
-		run:     runDrugBench,
-	})
-}
-
 func runDrugBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("data drug-bench", flag.ContinueOnError)
 	input := fs.String("input", "../shared/data/drugs", "folder with "+drugbench.ProductsFile+" and "+drugbench.TypesFile)

@@ -10,14 +10,11 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/metrics"
 )
-
-func init() {
-	register(command{name: "diagnose", summary: "check a model's embeddings for collapse (relevant vs random cosine)", run: runDiagnose})
-}
 
 const diagnoseUsage = `usage: kormed diagnose --model M --data DIR|FILE --output DIR [--split test]
 
@@ -53,8 +50,8 @@ func runDiagnose(ctx context.Context, args []string) error {
 	minGap := fs.Float64("min-gap", 0.05, "warn when mean(relevant) − mean(random) is below this")
 	maxRandom := fs.Float64("max-random-mean", 0.85, "warn when the random-pair mean cosine is above this")
 	strict := fs.Bool("strict", false, "exit with an error when a warning is raised")
-	hubOpts := hubFlags(fs)
-	applyEngine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

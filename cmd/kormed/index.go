@@ -18,11 +18,6 @@ import (
 	"github.com/kormed/kormed/progress"
 )
 
-func init() {
-	register(command{name: "bm25 index", summary: "build a BM25 index from a JSONL corpus", run: runBM25Index})
-	register(command{name: "bm25 search", summary: "search a BM25 index", run: runBM25Search})
-}
-
 func runBM25Index(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bm25 index", flag.ContinueOnError)
 	corpus := fs.String("corpus", "", "corpus: a JSONL file of {\"_id\", \"title\", \"text\"} or a BEIR directory holding corpus.jsonl")
