@@ -18,20 +18,21 @@ import (
 	"syscall"
 
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
+	"github.com/kormed/kormed/cmd/kormed/internal/bench"
 )
 
 // commands is every kormed subcommand, by name ("embed", "bm25 index").
 var commands = table(
 	base.Legacy("ask", "answer a question from an index with an LLM, citing the sources (RAG)", runAsk),
-	base.Legacy("bench encode", "time the encoder on a fixed batch of random token ids", benchEncode),
-	base.Legacy("bench mixed", "time encoding real texts of uneven length, with and without length bucketing", benchMixed),
-	base.Legacy("bench decode", "time a decoder LM: prompt processing and greedy generation with the KV cache, against the memory-bandwidth bound", benchDecode),
-	base.Legacy("bench index", "time building a search index (BM25 + dense + metadata) from precomputed vectors at several corpus sizes", benchIndex),
-	base.Legacy("bench load", "load-test a running 'kormed serve': concurrent clients per mode, QPS, p50/p99, errors, server RSS; malformed-request sweep", benchLoad),
-	base.Legacy("bench restart", "time reopening a BM25 index after MB of API writes, with background compaction", benchRestart),
-	base.Legacy("bench search", "quality and latency of each search mode on a dataset, embedded index beside a Weaviate class", benchSearch),
-	base.Legacy("bench train", "time training steps (MNRL, AdamW) on fixed random token ids", benchTrain),
-	base.Legacy("bench train-lm", "time decoder LM fine-tuning steps (top N blocks + final norm + LM head, AdamW), as bench/torch_train_lm.py does", benchTrainLM),
+	bench.Decode,
+	bench.Encode,
+	bench.Index,
+	bench.Load,
+	bench.Mixed,
+	bench.Restart,
+	bench.Search,
+	bench.Train,
+	bench.TrainLM,
 	base.Legacy("bm25 index", "build a BM25 index from a JSONL corpus", runBM25Index),
 	base.Legacy("bm25 search", "search a BM25 index", runBM25Search),
 	base.Legacy("data drug-bench", "build the Korean drug retrieval benchmark (BEIR) and fine-tuning pairs", runDrugBench),
