@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/llm"
@@ -19,70 +20,8 @@ import (
 	"github.com/kormed/kormed/search"
 )
 
-func init() {
-	register(command{name: "ask", summary: "answer a question from an index with an LLM, citing the sources (RAG)", run: runAsk})
-}
-
 func runAsk(ctx context.Context, args []string) error {
 	return askMain(ctx, args, os.Stdout, os.Stderr)
-}
-
-// llmFlags adds --llm-url, --llm-model, --llm-key, --llm-timeout,
-// --generator and --tokenizer to fs; after fs.Parse the returned function
-// gives the generator (nil, "" when neither --llm-url nor --llm-model is
-// set and defURL is ""), its model and the token counter of the context
-// budget (the --generator model's, --tokenizer's, else nil: characters).
-func llmFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, *chat.Counter, error) {
-	url := fs.String("llm-url", defURL, "OpenAI-compatible API base: Ollama http://localhost:11434/v1, vLLM http://HOST:8000/v1, llama.cpp http://HOST:8080/v1, https://api.openai.com/v1")
-	name := fs.String("llm-model", os.Getenv("KORMED_LLM_MODEL"), "model the LLM server serves, e.g. qwen2.5:7b or exaone3.5:2.4b (default $KORMED_LLM_MODEL)")
-	key := fs.String("llm-key", "", "API key sent as Authorization: Bearer (default $OPENAI_API_KEY)")
-	timeout := fs.Duration("llm-timeout", llm.DefaultTimeout, "bound on one LLM request, the streamed answer included")
-	engine := fs.String("generator", "", "answer with kormed's own decoder instead of an LLM server: a decoder model folder or Hugging Face id (EXAONE 3.x, Llama; 'kormed testmodel --arch exaone' writes a tiny one)")
-	tokDir := fs.String("tokenizer", "", "folder with the LLM server's model's tokenizer.json (and chat template, config.json) so that --budget counts its tokens and the prompt fits its context; without it (and without --generator) --budget counts characters")
-	return func() (llm.Generator, string, *chat.Counter, error) {
-		if *engine != "" {
-			if *tokDir != "" {
-				return nil, "", nil, errors.New("--tokenizer goes with --llm-url/--llm-model: the --generator model counts with its own tokenizer")
-			}
-			dir, err := resolveModel(context.Background(), *engine, hub.Options{Log: os.Stderr, Progress: os.Stderr})
-			if err != nil {
-				return nil, "", nil, err
-			}
-			g, err := chat.Load(dir)
-			if err != nil {
-				return nil, "", nil, err
-			}
-			return g.LLM(*engine), *engine, g.Counter(), nil
-		}
-		if *url == "" && *name == "" {
-			if *tokDir != "" {
-				return nil, "", nil, errors.New("--tokenizer needs --llm-url/--llm-model (the model it counts for)")
-			}
-			return nil, "", nil, nil
-		}
-		var counter *chat.Counter
-		if *tokDir != "" {
-			var err error
-			if counter, err = chat.LoadCounter(*tokDir); err != nil {
-				return nil, "", nil, fmt.Errorf("--tokenizer: %w", err)
-			}
-		}
-		if *url == "" {
-			*url = llm.DefaultBaseURL
-		}
-		if *name == "" {
-			return nil, "", nil, errors.New("--llm-model is required with --llm-url (e.g. --llm-model qwen2.5:7b for Ollama; 'ollama list' shows the models)")
-		}
-		if !strings.HasPrefix(*url, "http://") && !strings.HasPrefix(*url, "https://") {
-			return nil, "", nil, fmt.Errorf("--llm-url %q: want an http:// or https:// URL such as %s", *url, llm.DefaultBaseURL)
-		}
-		c := llm.New(*url, *name)
-		if *key != "" {
-			c.APIKey = *key
-		}
-		c.Timeout = *timeout
-		return c, *name, counter, nil
-	}
 }
 
 // budgetOptions sets the token counting of rag options from a counter
@@ -122,9 +61,9 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	calibrate := fs.String("calibrate", "", "instead of answering, measure --min-coverage and --min-dense on a BEIR benchmark folder (e.g. 'kormed data drug-bench' output): its --split queries asked as they are (answerable) and with their relevant documents left out, plus off-topic questions; prints precision/recall/F1 of answering per threshold and the best")
 	split := fs.String("split", "test", "benchmark split for --calibrate")
 	offTopic := fs.String("off-topic", "", "file of off-topic questions for --calibrate, one a line (default: kormed's 20 Korean ones)")
-	gen := llmFlags(fs, llm.DefaultBaseURL)
-	applyEngine := engineFlags(fs)
-	hubOpts := hubFlags(fs)
+	gen := base.LLMFlags(fs, llm.DefaultBaseURL)
+	applyEngine := base.EngineFlags(fs)
+	hubOpts := base.HubFlags(fs)
 	// The question may come before or after the flags.
 	var question []string
 	for {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,18 +9,13 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/metrics"
 )
 
-func init() {
-	register(command{name: "diagnose", summary: "check a model's embeddings for collapse (relevant vs random cosine)", run: runDiagnose})
-}
-
-const diagnoseUsage = `usage: kormed diagnose --model M --data DIR|FILE --output DIR [--split test]
-
-Embeds the corpus and the queries that have a relevant document, then compares
+const diagnoseLong = `Embeds the corpus and the queries that have a relevant document, then compares
 the cosine of every relevant (query, gold document) pair with that of random
 (query, non-relevant document) pairs, and measures the corpus's anisotropy
 (mean pairwise cosine). Writes OUTPUT/collapse-<dataset>__<run>.{json,png} and
@@ -40,9 +34,18 @@ type collapseRecord struct {
 	Created  time.Time      `json:"created"`
 }
 
-func runDiagnose(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), diagnoseUsage+"\nflags:\n"); fs.PrintDefaults() }
+// cmdDiagnose is kormed diagnose.
+var cmdDiagnose = &base.Command{
+	Name:      "diagnose",
+	UsageLine: "diagnose --model M --data DIR|FILE --output DIR [--split test]",
+	Short:     "check a model's embeddings for collapse (relevant vs random cosine)",
+	Long:      diagnoseLong,
+	Required:  []string{"model", "data", "output"},
+	Engine:    true,
+	Flags:     runDiagnose,
+}
+
+func runDiagnose(fs *flag.FlagSet) base.Func {
 	modelName := fs.String("model", "", "model folder or Hugging Face id")
 	data := fs.String("data", "", "dataset: BEIR folder, .csv pairs or .jsonl triplets")
 	split := fs.String("split", "test", "BEIR qrels split")
@@ -53,74 +56,62 @@ func runDiagnose(ctx context.Context, args []string) error {
 	minGap := fs.Float64("min-gap", 0.05, "warn when mean(relevant) − mean(random) is below this")
 	maxRandom := fs.Float64("max-random-mean", 0.85, "warn when the random-pair mean cosine is above this")
 	strict := fs.Bool("strict", false, "exit with an error when a warning is raised")
-	hubOpts := hubFlags(fs)
-	applyEngine := engineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *modelName == "" || *data == "" || *output == "" {
-		fs.Usage()
-		return errors.New("--model, --data and --output are required")
-	}
-	d, note, err := eval.LoadDataset(*data, *split)
-	if err != nil {
-		return err
-	}
-	if note != "" {
-		fmt.Fprintln(os.Stderr, note)
-	}
-	if err := os.MkdirAll(*output, 0o755); err != nil {
-		return err
-	}
-	m, err := loadEvalModel(ctx, *modelName, hubOpts())
-	if err != nil {
-		return err
-	}
-	run := *name
-	if run == "" {
-		run = "dense-" + shortModelName(*modelName)
-	}
-	var queries []dataset.Query
-	for _, q := range d.Queries {
-		if metrics.NumRelevant(d.Qrels[q.ID]) > 0 {
-			queries = append(queries, q)
+	hubOpts := base.HubFlags(fs)
+	return func(ctx context.Context, args []string) error {
+		d, note, err := eval.LoadDataset(*data, *split)
+		if err != nil {
+			return err
 		}
+		if note != "" {
+			fmt.Fprintln(os.Stderr, note)
+		}
+		if err := os.MkdirAll(*output, 0o755); err != nil {
+			return err
+		}
+		m, err := loadEvalModel(ctx, *modelName, hubOpts())
+		if err != nil {
+			return err
+		}
+		run := *name
+		if run == "" {
+			run = "dense-" + shortModelName(*modelName)
+		}
+		var queries []dataset.Query
+		for _, q := range d.Queries {
+			if metrics.NumRelevant(d.Qrels[q.ID]) > 0 {
+				queries = append(queries, q)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "embedding %d docs and %d queries of %s with %s…\n", len(d.Corpus), len(queries), d.Name, *modelName)
+		start := time.Now()
+		dense := &eval.Dense{Enc: m}
+		if err := dense.Index(ctx, d.Corpus); err != nil {
+			return err
+		}
+		if _, err := dense.Search(ctx, queries, 1); err != nil {
+			return err
+		}
+		secs := time.Since(start).Seconds()
+		qv, dv := dense.Embeddings()
+		opt := eval.CollapseOptions{RandomPairs: *pairs, Seed: *seed, MinGap: *minGap, MaxRandomMean: *maxRandom}
+		c, err := eval.Diagnose(qv, dv, metrics.Qrels(d.Qrels), opt)
+		if err != nil {
+			return err
+		}
+		png := filepath.Join(*output, collapseFile(d.Name, run, ".png"))
+		if err := eval.WriteCollapsePNG(png, c, "cosine: "+run+" on "+d.Name); err != nil {
+			return err
+		}
+		rec := collapseRecord{Model: *modelName, Dataset: d.Name, Path: *data, Options: opt, Collapse: c, Seconds: secs, Created: time.Now().UTC().Truncate(time.Second)}
+		jpath := filepath.Join(*output, collapseFile(d.Name, run, ".json"))
+		if err := atomicfile.WriteJSON(jpath, rec); err != nil {
+			return err
+		}
+		fmt.Printf("%s on %s\n%s", *modelName, d.Name, c.Summary())
+		fmt.Printf("histogram: %s\nsummary:   %s\n", png, jpath)
+		if *strict && len(c.Warnings) > 0 {
+			return fmt.Errorf("%d collapse warning(s)", len(c.Warnings))
+		}
+		return nil
 	}
-	fmt.Fprintf(os.Stderr, "embedding %d docs and %d queries of %s with %s…\n", len(d.Corpus), len(queries), d.Name, *modelName)
-	start := time.Now()
-	dense := &eval.Dense{Enc: m}
-	if err := dense.Index(ctx, d.Corpus); err != nil {
-		return err
-	}
-	if _, err := dense.Search(ctx, queries, 1); err != nil {
-		return err
-	}
-	secs := time.Since(start).Seconds()
-	qv, dv := dense.Embeddings()
-	opt := eval.CollapseOptions{RandomPairs: *pairs, Seed: *seed, MinGap: *minGap, MaxRandomMean: *maxRandom}
-	c, err := eval.Diagnose(qv, dv, metrics.Qrels(d.Qrels), opt)
-	if err != nil {
-		return err
-	}
-	png := filepath.Join(*output, collapseFile(d.Name, run, ".png"))
-	if err := eval.WriteCollapsePNG(png, c, "cosine: "+run+" on "+d.Name); err != nil {
-		return err
-	}
-	rec := collapseRecord{Model: *modelName, Dataset: d.Name, Path: *data, Options: opt, Collapse: c, Seconds: secs, Created: time.Now().UTC().Truncate(time.Second)}
-	jpath := filepath.Join(*output, collapseFile(d.Name, run, ".json"))
-	if err := atomicfile.WriteJSON(jpath, rec); err != nil {
-		return err
-	}
-	fmt.Printf("%s on %s\n%s", *modelName, d.Name, c.Summary())
-	fmt.Printf("histogram: %s\nsummary:   %s\n", png, jpath)
-	if *strict && len(c.Warnings) > 0 {
-		return fmt.Errorf("%d collapse warning(s)", len(c.Warnings))
-	}
-	return nil
 }

@@ -17,16 +17,13 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 )
-
-func init() {
-	register(command{name: "embed", summary: "embed texts (lines or JSONL) into JSONL or .npy vectors", run: runEmbed})
-}
 
 // embedChunk is how many texts are read, embedded and written at a time,
 // so memory stays flat however long the input is.
@@ -55,8 +52,8 @@ func runEmbed(ctx context.Context, args []string) error {
 	format := fs.String("format", "", "output format jsonl or npy (default: from the output extension)")
 	withText := fs.Bool("include-text", false, "JSONL output: also write each text")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	applyEngine := engineFlags(fs)
-	hubOpts := hubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
+	hubOpts := base.HubFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -93,7 +90,7 @@ func runEmbed(ctx context.Context, args []string) error {
 		return fmt.Errorf("--batch %d: want a positive count", *batch)
 	}
 
-	dir, err := resolveModel(ctx, *modelArg, hubOpts())
+	dir, err := hub.Resolve(ctx, *modelArg, hubOpts())
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/hub"
@@ -21,10 +22,6 @@ import (
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 )
-
-func init() {
-	register(command{name: "eval", summary: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", run: runEval})
-}
 
 const evalUsage = `usage: kormed eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
                    [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT]
@@ -97,8 +94,8 @@ func runEval(ctx context.Context, args []string) error {
 	overwrite := fs.Bool("overwrite", false, "replace the results file of a run name evaluated before on this dataset (else that is an error)")
 	ignoreIDs := fs.Bool("ignore-identical-ids", false, "drop a hit whose id equals the query id (BEIR's ignore_identical_ids)")
 	diagnose := fs.Bool("diagnose", false, "for dense runs, also diagnose embedding collapse (histogram PNG, summary in the JSON)")
-	hubOpts := hubFlags(fs)
-	applyEngine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -411,7 +408,7 @@ func runEval(ctx context.Context, args []string) error {
 // bi-encoder (DPR pair) folder embeds queries with its question encoder
 // and documents with its context encoder.
 func loadEvalModel(ctx context.Context, name string, opts hub.Options) (eval.Encoder, error) {
-	dir, err := resolveModel(ctx, name, opts)
+	dir, err := hub.Resolve(ctx, name, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,7 @@ func TestEvalDenseTestModel(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "collapse-toy__dense-tiny-xlmr.png")); err != nil {
 		t.Error(err)
 	}
-	if err := runDiagnose(context.Background(), []string{"--model", m, "--data", data, "--output", out, "--strict"}); err == nil || !strings.Contains(err.Error(), "collapse warning") {
+	if err := cmdDiagnose.Exec(context.Background(), []string{"--model", m, "--data", data, "--output", out, "--strict"}); err == nil || !strings.Contains(err.Error(), "collapse warning") {
 		t.Errorf("diagnose --strict on a random model: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "collapse-toy__dense-tiny-xlmr.json")); err != nil {

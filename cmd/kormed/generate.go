@@ -10,18 +10,10 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/hub"
 )
-
-func init() {
-	register(command{name: "generate", summary: "generate text with a decoder model (Llama, EXAONE), optionally through its chat template", run: runGenerate})
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ", ") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(ctx context.Context, args []string) error {
 	return generate(ctx, args, os.Stdin, os.Stdout, os.Stderr)
@@ -50,12 +42,12 @@ func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	topP := fs.Float64("top-p", 0, "nucleus sampling: the smallest set of tokens with this probability (default: generation_config.json's)")
 	repPen := fs.Float64("repetition-penalty", 0, "CTRL repetition penalty, 1 = none (default: generation_config.json's)")
 	seed := fs.Uint64("seed", 0, "seed of the sampling draws")
-	var stops stringList
+	var stops base.List
 	fs.Var(&stops, "stop", "stop when the text contains this string (repeatable)")
 	quiet := fs.Bool("quiet", false, "no speed line on stderr")
 	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint: bf16 for a BF16 model), fp32 or bf16 (half the memory)")
-	applyEngine := engineFlags(fs)
-	hubOpts := hubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
+	hubOpts := base.HubFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -84,7 +76,7 @@ func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	dir, err := resolveModel(ctx, *modelArg, hubOpts())
+	dir, err := hub.Resolve(ctx, *modelArg, hubOpts())
 	if err != nil {
 		return err
 	}
@@ -111,7 +103,7 @@ func generate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *system != "" && !*useChat {
 		return errors.New("--system needs --chat")
 	}
-	opts := chat.Options{MaxNewTokens: *maxNew, Sampling: g.Defaults.Sampling(), Stop: stops}
+	opts := chat.Options{MaxNewTokens: *maxNew, Sampling: g.Defaults.Sampling(), Stop: stops.Values}
 	s := &opts.Sampling
 	if set["temperature"] {
 		s.Temperature = *temp

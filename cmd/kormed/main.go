@@ -1,7 +1,8 @@
 // Command kormed embeds, evaluates and searches Korean medical text.
 //
-// Each subcommand lives in its own file and registers itself with
-// register in an init function, so adding one touches no other file.
+// Each subcommand is a base.Command in its own file, named after it; the
+// commands table below lists them all, the bench commands coming from
+// package internal/bench.
 package main
 
 import (
@@ -15,22 +16,49 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
+	"github.com/kormed/kormed/cmd/kormed/internal/bench"
 )
 
-// command is one kormed subcommand.
-type command struct {
-	name    string // e.g. "embed", or "data drug-bench" for a nested one
-	summary string // one line for the command list
-	run     func(ctx context.Context, args []string) error
-}
+// commands is every kormed subcommand, by name ("embed", "bm25 index").
+var commands = table(
+	base.Legacy("ask", "answer a question from an index with an LLM, citing the sources (RAG)", runAsk),
+	bench.Decode,
+	bench.Encode,
+	bench.Index,
+	bench.Load,
+	bench.Mixed,
+	bench.Restart,
+	bench.Search,
+	bench.Train,
+	bench.TrainLM,
+	cmdBM25Index,
+	cmdBM25Search,
+	cmdDrugBench,
+	base.Legacy("data synonyms", "build Korean/English ingredient synonym clusters (SapBERT-style) from the drug data", runSynonyms),
+	cmdDiagnose,
+	cmdDownload,
+	base.Legacy("embed", "embed texts (lines or JSONL) into JSONL or .npy vectors", runEmbed),
+	base.Legacy("eval", "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", runEval),
+	base.Legacy("generate", "generate text with a decoder model (Llama, EXAONE), optionally through its chat template", runGenerate),
+	base.Legacy("index", "build a search index (BM25 + dense vectors + metadata + DUR flags) for 'kormed serve'", runIndex),
+	base.Legacy("serve", "serve a search index over HTTP: JSON API, web page, metrics", runServe),
+	base.Legacy("testmodel", "write a random-weight BERT/XLM-R encoder or Llama/EXAONE decoder in the Hugging Face layout", runTestmodel),
+	base.Legacy("train", "fine-tune an encoder with a pipeline of stages (TOML recipe)", runTrain),
+	base.Legacy("train-lm", "fine-tune the top layers of a decoder (Llama, EXAONE) on question/context/answer JSONL", runTrainLM),
+	cmdVersion,
+)
 
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("kormed: command registered twice: " + c.name)
+func table(cmds ...*base.Command) map[string]*base.Command {
+	m := make(map[string]*base.Command, len(cmds))
+	for _, c := range cmds {
+		if _, dup := m[c.Name]; dup {
+			panic("kormed: command listed twice: " + c.Name)
+		}
+		m[c.Name] = c
 	}
-	commands[c.name] = c
+	return m
 }
 
 func usage() {
@@ -41,14 +69,14 @@ func usage() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].summary)
+		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].Short)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun 'kormed <command> -h' for a command's flags.")
 }
 
 // lookup finds the command named by the first one or two arguments
 // ("embed", "data drug-bench") and returns it with the remaining arguments.
-func lookup(args []string) (command, []string, bool) {
+func lookup(args []string) (*base.Command, []string, bool) {
 	if len(args) >= 2 {
 		if c, ok := commands[args[0]+" "+args[1]]; ok {
 			return c, args[2:], true
@@ -59,7 +87,7 @@ func lookup(args []string) (command, []string, bool) {
 			return c, args[1:], true
 		}
 	}
-	return command{}, nil, false
+	return nil, nil, false
 }
 
 func main() {
@@ -98,11 +126,11 @@ func main() {
 	// and exits); from then on the signals' default action is back, so a
 	// second Ctrl-C ends the process at once.
 	go func() { <-ctx.Done(); stop() }()
-	if err := c.run(ctx, rest); err != nil {
+	if err := c.Exec(ctx, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) { // -h: the usage was printed
 			return
 		}
-		fmt.Fprintf(os.Stderr, "kormed %s: %v\n", c.name, err)
+		fmt.Fprintf(os.Stderr, "kormed %s: %v\n", c.Name, err)
 		os.Exit(1)
 	}
 }

@@ -157,7 +157,7 @@ func TestRecipes(t *testing.T) {
 	tmp := t.TempDir()
 	ctx := context.Background()
 	trainDir := filepath.Join(tmp, "drug-train")
-	if err := runDrugBench(ctx, []string{"--input", drugs, "--output", filepath.Join(tmp, "drug-bench"), "--train-output", trainDir}); err != nil {
+	if err := cmdDrugBench.Exec(ctx, []string{"--input", drugs, "--output", filepath.Join(tmp, "drug-bench"), "--train-output", trainDir}); err != nil {
 		t.Fatal(err)
 	}
 	if err := runSynonyms(ctx, []string{"--input", drugs, "--output", filepath.Join(trainDir, "synonyms.txt")}); err != nil {

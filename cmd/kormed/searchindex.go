@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/drugbench"
 	"github.com/kormed/kormed/dur"
@@ -27,10 +28,6 @@ import (
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/weaviate"
 )
-
-func init() {
-	register(command{name: "index", summary: "build a search index (BM25 + dense vectors + metadata + DUR flags) for 'kormed serve'", run: runIndex})
-}
 
 func runIndex(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("index", flag.ContinueOnError)
@@ -52,8 +49,8 @@ func runIndex(ctx context.Context, args []string) error {
 	wClass := fs.String("class", "KormedDocs", "Weaviate class (collection) name (--backend weaviate)")
 	wKey := fs.String("weaviate-api-key", os.Getenv("WEAVIATE_API_KEY"), "Weaviate API key (default $WEAVIATE_API_KEY; none: anonymous)")
 	cf := calibrateFlags(fs)
-	hubOpts := hubFlags(fs)
-	engine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	engine := base.EngineFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kormed index --corpus PATH --out DIR [--model M] [--dur FILE] [--alpha A --fusion F]\n       kormed index --out DIR [--add FILE.jsonl] [--delete ID,ID] [--compact] [--calibrate] [--model M] [--dur FILE]\n\nEmbeds the corpus and builds the dense and BM25 indexes side by side. A crashed\nor interrupted run resumes where it stopped when run again with the same input.\nWith --add/--delete it updates an existing index in place (through its write-ahead\nlog, as the API does; a running server sees the change within its reload interval).\n\nAn index with a model calibrates its hybrid fusion on its own documents (no labels):\n300 sampled documents each give a sentence as a pseudo-query, which BM25, dense and\nevery fusion setting (relative or RRF, alpha 0 to 1) try to find its document with;\nthe best setting, moved towards the stronger of BM25 and dense unless it is clearly\nbetter, is stored in the index with what was measured and is kormed serve's\ndefault. --calibrate re-runs it on an existing index; --alpha/--fusion set the\ndefault instead (a request's alpha and fusion still override it).")
 		fs.PrintDefaults()
@@ -108,7 +105,7 @@ func runIndex(ctx context.Context, args []string) error {
 	opts := search.Options{Analyzer: *an, Dense: *dense, ANNThreshold: *annThreshold}
 	var m *model.Model
 	if *modelArg != "" {
-		dir, err := resolveModel(ctx, *modelArg, hubOpts())
+		dir, err := hub.Resolve(ctx, *modelArg, hubOpts())
 		if err != nil {
 			return err
 		}
@@ -866,7 +863,7 @@ func loadIndexModel(ctx context.Context, info search.Info, modelArg string, hubO
 	if name == "" {
 		name = info.Model.Name
 	}
-	mdir, err := resolveModel(ctx, name, hubOpts)
+	mdir, err := hub.Resolve(ctx, name, hubOpts)
 	if err != nil {
 		return nil, fmt.Errorf("the index embeds with %s, which %s: %w", name, why, err)
 	}

@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/rag"
@@ -22,10 +22,6 @@ import (
 	"github.com/kormed/kormed/serve"
 	"github.com/kormed/kormed/weaviate"
 )
-
-func init() {
-	register(command{name: "serve", summary: "serve a search index over HTTP: JSON API, web page, metrics", run: runServe})
-}
 
 func runServe(ctx context.Context, args []string) error {
 	return serveMain(ctx, args, os.Stderr, nil)
@@ -63,10 +59,10 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	clientKey := fs.String("client-key", "", "key for the endpoints that generate (/v1/ask, /v1/chat/completions; /v1/embed with --protect-embed), sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'; the --api-key is accepted too (default $KORMED_CLIENT_KEY)")
 	publicGen := fs.Bool("public-generation", false, "let anyone use /v1/ask and /v1/chat/completions without a key (they spend the LLM account's money or this machine's CPU)")
 	protectEmbed := fs.Bool("protect-embed", false, "/v1/embed needs the client key too (as the generation endpoints do)")
-	var llmModels listFlag
+	llmModels := base.List{Sep: ","}
 	fs.Var(&llmModels, "llm-models", "other models clients may name in /v1/chat/completions besides --llm-model (comma-separated); any other model is refused")
 	maxTokens := fs.Int("max-tokens", serve.DefaultMaxTokens, "largest max_tokens a client may ask of /v1/chat/completions, and the bound of /v1/ask's answers")
-	var cors listFlag
+	cors := base.List{Sep: ","}
 	fs.Var(&cors, "cors", "allow browser calls from this origin (repeatable or comma-separated; * for any); default: no CORS")
 	safety := fs.String("safety", search.SafetyFlag, "default for queries that name a population (임산부, 노인, 소아, …): flag, strict (exclude) or off")
 	backend := fs.String("backend", "embedded", "embedded (--index) or weaviate (--weaviate-url, --class)")
@@ -85,9 +81,9 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	maxEmbedTokens := fs.Int("max-embed-tokens", serve.DefaultMaxEmbedTokens, "most tokens in one /v1/embed request, counted as the model reads them (each text truncated to its maximum length)")
 	syncWriteChars := fs.Int("max-sync-write-chars", 0, fmt.Sprintf("most characters (titles and texts) a POST /v1/documents writes within the request; a larger write runs as a job (202, GET /v1/jobs/ID) (default %d, or --max-embed-tokens with a dense model)", serve.DefaultSyncWriteChars))
 	maxJobs := fs.Int("max-jobs", serve.DefaultMaxJobs, "most document jobs queued or running; more are answered 429")
-	applyEngine := engineFlags(fs)
-	hubOpts := hubFlags(fs)
-	llmOpts := llmFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
+	applyEngine := base.EngineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	llmOpts := base.LLMFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
 	budget := fs.Int("budget", rag.DefaultBudget, "/v1/ask: tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and the answer fit the model's context when it is known")
 	minCoverage := fs.Float64("min-coverage", rag.DefaultMinCoverage, "/v1/ask: least coverage (idf-weighted share of the question's terms it holds, 0…1) for a source the keyword side found (negative: any keyword match counts; not applied with --backend weaviate, which computes no coverage; 'kormed ask --calibrate' measures it)")
 	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "/v1/ask: least cosine for a source whatever its coverage (negative: never; 'kormed ask --calibrate' measures it)")
@@ -139,7 +135,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	if *maxTokens < 1 {
 		return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
 	}
-	if len(llmModels) > 0 && llmGen == nil {
+	if len(llmModels.Values) > 0 && llmGen == nil {
 		return errors.New("--llm-models goes with --llm-url/--llm-model")
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -197,9 +193,9 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		ClientKey:        *clientKey,
 		PublicGeneration: *publicGen,
 		ProtectEmbed:     *protectEmbed,
-		GeneratorModels:  llmModels,
+		GeneratorModels:  llmModels.Values,
 		MaxTokens:        *maxTokens,
-		CORSOrigins:      cors,
+		CORSOrigins:      cors.Values,
 		MaxSearchBytes:   *maxBody,
 		MaxDocumentBytes: *maxDocBody,
 		Logger:           logger,
@@ -320,7 +316,7 @@ func indexModel(ctx context.Context, info search.Info, modelArg, where string, h
 		if info.Model.Name == "" {
 			return nil, search.ModelInfo{}, fmt.Errorf("%s was built without a model (BM25 only); drop --model, or rebuild it with 'kormed index --model %s'", where, modelArg)
 		}
-		dir, err := resolveModel(ctx, modelArg, hopts)
+		dir, err := hub.Resolve(ctx, modelArg, hopts)
 		if err != nil {
 			return nil, search.ModelInfo{}, err
 		}
@@ -384,18 +380,4 @@ func listenURL(a net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
-}
-
-// listFlag is a repeatable, comma-separated string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
 }

@@ -16,14 +16,6 @@ import (
 	"github.com/kormed/kormed/drugbench"
 )
 
-func init() {
-	register(command{
-		name:    "data synonyms",
-		summary: "build Korean/English ingredient synonym clusters (SapBERT-style) from the drug data",
-		run:     runSynonyms,
-	})
-}
-
 func runSynonyms(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("data synonyms", flag.ContinueOnError)
 	input := fs.String("input", "../shared/data/drugs", "folder with "+drugbench.ProductsFile)

@@ -13,10 +13,6 @@ import (
 	"github.com/kormed/kormed/testmodel"
 )
 
-func init() {
-	register(command{name: "testmodel", summary: "write a random-weight BERT/XLM-R encoder or Llama/EXAONE decoder in the Hugging Face layout", run: runTestmodel})
-}
-
 func runTestmodel(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("testmodel", flag.ContinueOnError)
 	fs.Usage = func() {

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
+	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/lmtrain"
 	"github.com/kormed/kormed/train"
 )
-
-func init() {
-	register(command{name: "train", summary: "fine-tune an encoder with a pipeline of stages (TOML recipe)", run: runTrain})
-}
 
 const trainUsage = `usage: kormed train PIPELINE.toml [--model M] [--output DIR] [--resume] [--set key=value] [--threads N]
 
@@ -39,10 +37,10 @@ func runTrain(ctx context.Context, args []string) error {
 	maxSteps := fs.Int("max-steps", 0, "cap every stage at this many optimiser steps (a quick trial run)")
 	verbose := fs.Bool("verbose", false, "print the trainable-parameter table tensor by tensor")
 	noProgress := fs.Bool("no-progress", false, "no progress bar")
-	var sets multiFlag
+	var sets base.List
 	fs.Var(&sets, "set", "override a stage key: key=value (every stage) or stage.key=value; repeatable (--set lr=1e-3 --set products.epochs=3)")
-	hubOpts := hubFlags(fs)
-	applyEngine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	// The pipeline file may come before the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -68,15 +66,15 @@ func runTrain(ctx context.Context, args []string) error {
 		return errors.New("a pipeline file is required")
 	}
 	if lmtrain.IsRecipe(file) { // a decoder stage (loss = "causal_lm"): package lmtrain
-		return runLMRecipe(ctx, file, sets, *modelRef, *output, *resume, *maxSteps, hubOpts(), *noProgress)
+		return runLMRecipe(ctx, file, sets.Values, *modelRef, *output, *resume, *maxSteps, hubOpts(), *noProgress)
 	}
-	p, err := train.ReadPipeline(file, sets...)
+	p, err := train.ReadPipeline(file, sets.Values...)
 	if err != nil {
 		return err
 	}
 	o := train.Options{Output: *output, Model: *modelRef, Resume: *resume, MaxSteps: *maxSteps, Verbose: *verbose,
 		Log: os.Stderr, Version: version,
-		ResolveModel: func(ctx context.Context, ref string) (string, error) { return resolveModel(ctx, ref, hubOpts()) }}
+		ResolveModel: func(ctx context.Context, ref string) (string, error) { return hub.Resolve(ctx, ref, hubOpts()) }}
 	if *noProgress {
 		off := false
 		o.Progress = &off
@@ -99,9 +97,3 @@ func runTrain(ctx context.Context, args []string) error {
 	fmt.Printf("model: %s (load with SentenceTransformer(%q) or kormed --model %s)\n", rep.Model, rep.Model, rep.Model)
 	return nil
 }
-
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

@@ -8,13 +8,10 @@ import (
 	"io"
 	"os"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/lmtrain"
 )
-
-func init() {
-	register(command{name: "train-lm", summary: "fine-tune the top layers of a decoder (Llama, EXAONE) on question/context/answer JSONL", run: runTrainLM})
-}
 
 const trainLMUsage = `usage: kormed train-lm --model M --data train.jsonl --output DIR [flags]
        kormed train RECIPE.toml   (a recipe whose stage has loss = "causal_lm"; see recipes/lm/)
@@ -65,8 +62,8 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ckptSteps := fs.Int("checkpoint-steps", 0, "save a resumable checkpoint every N steps (0: only when interrupted)")
 	resume := fs.Bool("resume", false, "continue the run in --output from its last checkpoint")
 	noProgress := fs.Bool("no-progress", false, "no progress bar")
-	hubOpts := hubFlags(fs)
-	applyEngine := engineFlags(fs)
+	hubOpts := base.HubFlags(fs)
+	applyEngine := base.EngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -101,7 +98,7 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // runLM resolves the model and runs a causal-LM fine-tuning.
 func runLM(ctx context.Context, c lmtrain.Config, modelRef string, ho hub.Options, noProgress bool, stdout, stderr io.Writer) error {
-	dir, err := resolveModel(ctx, modelRef, ho)
+	dir, err := hub.Resolve(ctx, modelRef, ho)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -51,7 +51,7 @@ func TestBenchTrainLM(t *testing.T) {
 			}
 			var out bytes.Buffer
 			args := []string{"--model", dir, "--seq", fmt.Sprint(c.seq), "--top-n", fmt.Sprint(c.topN), "--warmup", "1", "--iters", "2", "--threads", "1"}
-			if err := benchTrainLMTo(context.Background(), args, &out); err != nil {
+			if err := trainLM(&out).Exec(context.Background(), args); err != nil {
 				t.Fatal(err)
 			}
 			var r struct {
@@ -135,7 +135,7 @@ func TestBenchTrainLMFrozenBF16(t *testing.T) {
 	}
 	var out bytes.Buffer
 	args := []string{"--model", dir, "--seq", "64", "--top-n", "1", "--frozen-weights", "bf16", "--warmup", "0", "--iters", "1", "--threads", "1"}
-	if err := benchTrainLMTo(context.Background(), args, &out); err != nil {
+	if err := trainLM(&out).Exec(context.Background(), args); err != nil {
 		t.Fatal(err)
 	}
 	var r struct {
@@ -161,7 +161,7 @@ func TestBenchTrainLMFrozenBF16(t *testing.T) {
 	if r.FrozenWeights != "bf16" || math.Abs(r.LossFirst-want) > 1e-6*want {
 		t.Fatalf("record %s; want frozen_weights bf16 and loss_first %.9g", out.String(), want)
 	}
-	if err := benchTrainLMTo(context.Background(), []string{"--model", dir, "--frozen-weights", "fp8"}, &out); err == nil || !strings.Contains(err.Error(), "--frozen-weights") {
+	if err := trainLM(&out).Exec(context.Background(), []string{"--model", dir, "--frozen-weights", "fp8"}); err == nil || !strings.Contains(err.Error(), "--frozen-weights") {
 		t.Fatalf("--frozen-weights fp8: %v", err)
 	}
 }

@@ -1,9 +1,8 @@
-package main
+package bench
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,13 +11,10 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
 	"github.com/kormed/kormed/lmtrain"
 )
-
-func init() {
-	register(command{name: "bench train-lm", summary: "time decoder LM fine-tuning steps (top N blocks + final norm + LM head, AdamW), as bench/torch_train_lm.py does", run: benchTrainLM})
-}
 
 // The optimiser of bench train-lm and bench/torch_train_lm.py: lmtrain's
 // defaults (lmtrain.Defaults) at the recipe's lr, without a schedule.
@@ -58,9 +54,6 @@ func frozenWeights(m *decoder.Model) string {
 // loadLMBenchModel loads the decoder as o says, the top topN blocks (and
 // the head) float32 for training, as lmtrain.Run loads it.
 func loadLMBenchModel(o *lmBenchLoad, topN int) (*decoder.Model, error) {
-	if o.Dir == "" {
-		return nil, fmt.Errorf("--model is required")
-	}
 	st, err := decoder.ParseStorage(o.Frozen)
 	if err != nil {
 		return nil, fmt.Errorf("--frozen-weights: %v", err)
@@ -82,8 +75,19 @@ func benchLMExample(T, vocab int) lmtrain.Example {
 	return lmtrain.Example{IDs: ids, PromptLen: T / 2}
 }
 
-func benchTrainLM(ctx context.Context, args []string) error {
-	return benchTrainLMTo(ctx, args, os.Stdout)
+// TrainLM is kormed bench train-lm.
+var TrainLM = trainLM(os.Stdout)
+
+// trainLM is kormed bench train-lm writing its record to w.
+func trainLM(w io.Writer) *base.Command {
+	return &base.Command{
+		Name:      "bench train-lm",
+		UsageLine: "bench train-lm --model DIR [flags]",
+		Short:     "time decoder LM fine-tuning steps (top N blocks + final norm + LM head, AdamW), as bench/torch_train_lm.py does",
+		Required:  []string{"model"},
+		Engine:    true,
+		Flags:     func(fs *flag.FlagSet) base.Func { return benchTrainLMTo(fs, w) },
+	}
 }
 
 // benchTrainLMTo times full optimiser steps of lmtrain.Trainer — the
@@ -93,83 +97,74 @@ func benchTrainLM(ctx context.Context, args []string) error {
 // the shared embedding matrix, from the head's use only), clipping to 1.0
 // and AdamW at lr 1e-5 — after --warmup untimed steps, and writes one JSON
 // line to w.
-func benchTrainLMTo(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("bench train-lm", flag.ContinueOnError)
+func benchTrainLMTo(fs *flag.FlagSet, w io.Writer) base.Func {
 	load := lmBenchLoadFlags(fs)
 	T := fs.Int("seq", 512, "tokens of the example (the first half the masked prompt, the rest the trained answer)")
 	topN := fs.Int("top-n", 2, "trainable top blocks (with the final norm and the LM head)")
 	iters := fs.Int("iters", 3, "timed steps")
 	warm := fs.Int("warmup", 1, "untimed steps first")
-	applyEngine := engineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(ctx context.Context, args []string) error {
+		if *T < 2 || *iters < 1 || *warm < 0 {
+			return fmt.Errorf("--seq must be at least 2, --iters at least 1, --warmup at least 0")
 		}
-		return err
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if *T < 2 || *iters < 1 || *warm < 0 {
-		return fmt.Errorf("--seq must be at least 2, --iters at least 1, --warmup at least 0")
-	}
-	t0 := time.Now()
-	m, err := loadLMBenchModel(load, *topN)
-	if err != nil {
-		return err
-	}
-	loadSec := time.Since(t0).Seconds()
-	cfg := &m.Cfg
-	if *T > cfg.MaxPositions {
-		return fmt.Errorf("--seq %d: the model has %d positions", *T, cfg.MaxPositions)
-	}
-	tr, err := lmtrain.NewTrainer(m, *topN, benchLMBeta1, benchLMBeta2, benchLMEps, benchLMWeightDecay)
-	if err != nil {
-		return err
-	}
-	ex := benchLMExample(*T, cfg.VocabSize)
-	exs := []lmtrain.Example{ex}
-
-	var (
-		lossFirst, normFirst, lossLast float64
-		answer                         int
-		stepSec                        []float64
-	)
-	for i := 0; i < *warm+*iters; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ts := time.Now()
-		loss, norm, n, err := tr.Step(exs, benchLMLR, benchLMMaxNorm)
+		t0 := time.Now()
+		m, err := loadLMBenchModel(load, *topN)
 		if err != nil {
 			return err
 		}
-		if i >= *warm {
-			stepSec = append(stepSec, time.Since(ts).Seconds())
+		loadSec := time.Since(t0).Seconds()
+		cfg := &m.Cfg
+		if *T > cfg.MaxPositions {
+			return fmt.Errorf("--seq %d: the model has %d positions", *T, cfg.MaxPositions)
 		}
-		if i == 0 {
-			lossFirst, normFirst, answer = loss, norm, n
+		tr, err := lmtrain.NewTrainer(m, *topN, benchLMBeta1, benchLMBeta2, benchLMEps, benchLMWeightDecay)
+		if err != nil {
+			return err
 		}
-		lossLast = loss
+		ex := benchLMExample(*T, cfg.VocabSize)
+		exs := []lmtrain.Example{ex}
+
+		var (
+			lossFirst, normFirst, lossLast float64
+			answer                         int
+			stepSec                        []float64
+		)
+		for i := 0; i < *warm+*iters; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ts := time.Now()
+			loss, norm, n, err := tr.Step(exs, benchLMLR, benchLMMaxNorm)
+			if err != nil {
+				return err
+			}
+			if i >= *warm {
+				stepSec = append(stepSec, time.Since(ts).Seconds())
+			}
+			if i == 0 {
+				lossFirst, normFirst, answer = loss, norm, n
+			}
+			lossLast = loss
+		}
+		hwm := procStatusKB("VmHWM")
+		sum, minSec := 0.0, math.Inf(1)
+		for _, s := range stepSec {
+			sum += s
+			minSec = min(minSec, s)
+		}
+		trainable, all := tr.Counts()
+		res := map[string]any{
+			"bench": "train-lm", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
+			"frozen_weights": frozenWeights(m),
+			"model_type":     cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize, "tied": cfg.TieEmbeddings,
+			"seq": *T, "prompt_tokens": ex.PromptLen, "answer_tokens": answer, "top_n": *topN,
+			"lr": benchLMLR, "weight_decay": benchLMWeightDecay, "max_grad_norm": benchLMMaxNorm,
+			"warmup": *warm, "iters": *iters, "load_seconds": loadSec,
+			"seconds_per_step": sum / float64(len(stepSec)), "min_seconds_per_step": minSec, "step_seconds": stepSec,
+			"loss_first": lossFirst, "grad_norm_first": normFirst, "loss_last": lossLast,
+			"trainable_params": trainable, "all_params": all,
+			"peak_rss_mib": float64(hwm) / 1024,
+		}
+		return json.NewEncoder(w).Encode(res)
 	}
-	hwm := procStatusKB("VmHWM")
-	sum, minSec := 0.0, math.Inf(1)
-	for _, s := range stepSec {
-		sum += s
-		minSec = min(minSec, s)
-	}
-	trainable, all := tr.Counts()
-	res := map[string]any{
-		"bench": "train-lm", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
-		"frozen_weights": frozenWeights(m),
-		"model_type":     cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize, "tied": cfg.TieEmbeddings,
-		"seq": *T, "prompt_tokens": ex.PromptLen, "answer_tokens": answer, "top_n": *topN,
-		"lr": benchLMLR, "weight_decay": benchLMWeightDecay, "max_grad_norm": benchLMMaxNorm,
-		"warmup": *warm, "iters": *iters, "load_seconds": loadSec,
-		"seconds_per_step": sum / float64(len(stepSec)), "min_seconds_per_step": minSec, "step_seconds": stepSec,
-		"loss_first": lossFirst, "grad_norm_first": normFirst, "loss_last": lossLast,
-		"trainable_params": trainable, "all_params": all,
-		"peak_rss_mib": float64(hwm) / 1024,
-	}
-	return json.NewEncoder(w).Encode(res)
 }

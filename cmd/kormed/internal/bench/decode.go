@@ -1,10 +1,9 @@
-package main
+package bench
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -16,11 +15,18 @@ import (
 	"unsafe"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
 )
 
-func init() {
-	register(command{name: "bench decode", summary: "time a decoder LM: prompt processing and greedy generation with the KV cache, against the memory-bandwidth bound", run: benchDecode})
+// Decode is kormed bench decode.
+var Decode = &base.Command{
+	Name:      "bench decode",
+	UsageLine: "bench decode --model DIR [flags]",
+	Short:     "time a decoder LM: prompt processing and greedy generation with the KV cache, against the memory-bandwidth bound",
+	Required:  []string{"model"},
+	Engine:    true,
+	Flags:     benchDecode,
 }
 
 // benchDecode times the decoder on the prompt that bench/torch_decode.py
@@ -31,117 +37,105 @@ func init() {
 // over a large buffer, after the model's peak RSS has been read) and
 // compares the time per generated token with the bound "weight bytes read
 // per token ÷ bandwidth".
-func benchDecode(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
+func benchDecode(fs *flag.FlagSet) base.Func {
 	dir := fs.String("model", "", "decoder folder (e.g. from 'kormed testmodel --arch exaone --shape exaone-2.4b')")
 	T := fs.Int("prompt", 512, "prompt tokens")
 	N := fs.Int("new", 32, "greedy tokens to generate")
 	warm := fs.Int("warmup", 1, "untimed prompt passes first")
 	bwGB := fs.Float64("bandwidth-gb", 2, "buffer size (GB) for the bandwidth measurement (0: skip it)")
 	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint), fp32 or bf16")
-	applyEngine := engineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(ctx context.Context, args []string) error {
+		if *T < 1 || *N < 1 {
+			return fmt.Errorf("--prompt and --new must be at least 1")
 		}
-		return err
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if *dir == "" {
-		return fmt.Errorf("--model is required")
-	}
-	if *T < 1 || *N < 1 {
-		return fmt.Errorf("--prompt and --new must be at least 1")
-	}
-	t0 := time.Now()
-	storage, err := decoder.ParseStorage(*weights)
-	if err != nil {
-		return err
-	}
-	m, err := decoder.LoadWith(*dir, decoder.LoadOptions{Weights: storage})
-	if err != nil {
-		return err
-	}
-	loadSec := time.Since(t0).Seconds()
-	cfg := &m.Cfg
-	ids32 := benchIDs(1, *T, cfg.VocabSize)
-	ids := make([]int, len(ids32))
-	for i, id := range ids32 {
-		ids[i] = int(id)
-	}
-
-	ws := &decoder.Workspace{}
-	c := m.NewCache()
-	for i := 0; i < *warm; i++ {
-		c.Reset()
-		if _, err := m.Forward(ws, c, ids, false); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Reset()
-	t0 = time.Now()
-	logits, err := m.Forward(ws, c, ids, false)
-	if err != nil {
-		return err
-	}
-	promptSec := time.Since(t0).Seconds()
-
-	gen := make([]int, 0, *N)
-	next := decoder.Argmax(logits)
-	gen = append(gen, next)
-	t0 = time.Now()
-	for len(gen) < *N {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		logits, err = m.Forward(ws, c, []int{next}, false)
+		t0 := time.Now()
+		storage, err := decoder.ParseStorage(*weights)
 		if err != nil {
 			return err
 		}
-		next = decoder.Argmax(logits)
+		m, err := decoder.LoadWith(*dir, decoder.LoadOptions{Weights: storage})
+		if err != nil {
+			return err
+		}
+		loadSec := time.Since(t0).Seconds()
+		cfg := &m.Cfg
+		ids32 := benchIDs(1, *T, cfg.VocabSize)
+		ids := make([]int, len(ids32))
+		for i, id := range ids32 {
+			ids[i] = int(id)
+		}
+
+		ws := &decoder.Workspace{}
+		c := m.NewCache()
+		for i := 0; i < *warm; i++ {
+			c.Reset()
+			if _, err := m.Forward(ws, c, ids, false); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.Reset()
+		t0 = time.Now()
+		logits, err := m.Forward(ws, c, ids, false)
+		if err != nil {
+			return err
+		}
+		promptSec := time.Since(t0).Seconds()
+
+		gen := make([]int, 0, *N)
+		next := decoder.Argmax(logits)
 		gen = append(gen, next)
-	}
-	// The first token comes from the prompt pass; the N-1 steps timed here
-	// each run one token through the model.
-	steps := *N - 1
-	genSec := time.Since(t0).Seconds()
-	hwm := procStatusKB("VmHWM")
+		t0 = time.Now()
+		for len(gen) < *N {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			logits, err = m.Forward(ws, c, []int{next}, false)
+			if err != nil {
+				return err
+			}
+			next = decoder.Argmax(logits)
+			gen = append(gen, next)
+		}
+		// The first token comes from the prompt pass; the N-1 steps timed here
+		// each run one token through the model.
+		steps := *N - 1
+		genSec := time.Since(t0).Seconds()
+		hwm := procStatusKB("VmHWM")
 
-	sz := m.W.Size()
-	weightBytes := sz.Bytes
-	// One generated token reads every layer weight and the LM head once
-	// (the embedding only for its one row), plus the cached keys and values.
-	tokenBytes := float64(sz.LayerBytes + sz.HeadBytes + sz.NormBytes)
-	kd := cfg.NumKVHeads * cfg.HeadDim
-	meanPos := float64(*T) + float64(steps)/2
-	kvBytes := 2 * 4 * float64(kd) * float64(cfg.NumLayers) * meanPos
+		sz := m.W.Size()
+		weightBytes := sz.Bytes
+		// One generated token reads every layer weight and the LM head once
+		// (the embedding only for its one row), plus the cached keys and values.
+		tokenBytes := float64(sz.LayerBytes + sz.HeadBytes + sz.NormBytes)
+		kd := cfg.NumKVHeads * cfg.HeadDim
+		meanPos := float64(*T) + float64(steps)/2
+		kvBytes := 2 * 4 * float64(kd) * float64(cfg.NumLayers) * meanPos
 
-	res := map[string]any{
-		"bench": "decode", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
-		"weights": storage.String(), "bf16_layers": m.W.Layers[0].BF16(), "model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
-		"prompt": *T, "new": *N, "load_seconds": loadSec,
-		"prompt_seconds": promptSec, "prompt_tokens_per_s": float64(*T) / promptSec,
-		"prompt_gflop_per_s": decoderPromptFLOPs(cfg, *T) / promptSec / 1e9,
-		"gen_steps":          steps, "gen_seconds": genSec, "gen_tokens_per_s": float64(steps) / genSec,
-		"ms_per_token": 1000 * genSec / float64(steps),
-		"weight_bytes": weightBytes, "layer_weight_bytes_each": sz.LayerBytes / max(cfg.NumLayers, 1),
-		"token_weight_bytes": tokenBytes, "token_kv_bytes": kvBytes,
-		"peak_rss_mib": float64(hwm) / 1024, "generated": gen,
+		res := map[string]any{
+			"bench": "decode", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
+			"weights": storage.String(), "bf16_layers": m.W.Layers[0].BF16(), "model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
+			"prompt": *T, "new": *N, "load_seconds": loadSec,
+			"prompt_seconds": promptSec, "prompt_tokens_per_s": float64(*T) / promptSec,
+			"prompt_gflop_per_s": decoderPromptFLOPs(cfg, *T) / promptSec / 1e9,
+			"gen_steps":          steps, "gen_seconds": genSec, "gen_tokens_per_s": float64(steps) / genSec,
+			"ms_per_token": 1000 * genSec / float64(steps),
+			"weight_bytes": weightBytes, "layer_weight_bytes_each": sz.LayerBytes / max(cfg.NumLayers, 1),
+			"token_weight_bytes": tokenBytes, "token_kv_bytes": kvBytes,
+			"peak_rss_mib": float64(hwm) / 1024, "generated": gen,
+		}
+		if *bwGB > 0 {
+			rd, cp := memBandwidth(int64(*bwGB*1e9), blas.Threads())
+			bound := (tokenBytes + kvBytes) / (rd * 1e9)
+			res["read_gb_per_s"] = rd
+			res["copy_gb_per_s"] = cp
+			res["bound_ms_per_token"] = 1000 * bound
+			res["ms_per_token_over_bound"] = genSec / float64(steps) / bound
+		}
+		return json.NewEncoder(os.Stdout).Encode(res)
 	}
-	if *bwGB > 0 {
-		rd, cp := memBandwidth(int64(*bwGB*1e9), blas.Threads())
-		bound := (tokenBytes + kvBytes) / (rd * 1e9)
-		res["read_gb_per_s"] = rd
-		res["copy_gb_per_s"] = cp
-		res["bound_ms_per_token"] = 1000 * bound
-		res["ms_per_token_over_bound"] = genSec / float64(steps) / bound
-	}
-	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // decoderPromptFLOPs is the matrix work of one forward over a T-token

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -17,14 +17,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 )
 
-func init() {
-	register(command{name: "bench load", summary: "load-test a running 'kormed serve': concurrent clients per mode, QPS, p50/p99, errors, server RSS; malformed-request sweep", run: benchLoad})
+// Load is kormed bench load.
+var Load = &base.Command{
+	Name:      "bench load",
+	UsageLine: "bench load --queries FILE [--url URL] [flags]",
+	Short:     "load-test a running 'kormed serve': concurrent clients per mode, QPS, p50/p99, errors, server RSS; malformed-request sweep",
+	Required:  []string{"queries"},
+	Flags:     benchLoad,
 }
 
-func benchLoad(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
+func benchLoad(fs *flag.FlagSet) base.Func {
 	url := fs.String("url", "http://127.0.0.1:8080", "server base URL")
 	queriesPath := fs.String("queries", "", "query texts: a text file (one a line) or a BEIR queries.jsonl / folder")
 	clients := fs.Int("clients", 16, "concurrent clients")
@@ -34,72 +40,67 @@ func benchLoad(ctx context.Context, args []string) error {
 	k := fs.Int("k", 10, "results per search")
 	sweep := fs.Bool("sweep", true, "also send malformed requests: each must get a 4xx and the server must keep serving")
 	asJSON := fs.Bool("json", false, "print one JSON record per mode instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *queriesPath == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return errors.New("need --queries")
-	}
-	qs, err := readQueryTexts(*queriesPath)
-	if err != nil {
-		return err
-	}
-	if len(qs) == 0 {
-		return fmt.Errorf("%s: no queries", *queriesPath)
-	}
-	base := strings.TrimRight(*url, "/")
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2}}
-	var health struct {
-		Dense bool `json:"dense"`
-		Docs  int  `json:"docs"`
-	}
-	if err := getJSON(ctx, client, base+"/healthz", &health); err != nil {
-		return fmt.Errorf("server at %s: %w", base, err)
-	}
-	failed := false
-	if !*asJSON {
-		fmt.Printf("%d clients, %d documents, up to %s or %d requests per mode\n\n", *clients, health.Docs, *duration, *requests)
-		fmt.Println("| mode | requests | QPS | p50 ms | p99 ms | max ms | errors | server RSS MB start → end (max) |")
-		fmt.Println("|---|---:|---:|---:|---:|---:|---:|---|")
-	}
-	for _, mode := range splitList(*modes) {
-		if mode != "bm25" && !health.Dense {
-			fmt.Fprintf(os.Stderr, "skipping %s: the server runs BM25 only\n", mode)
-			continue
-		}
-		r, err := loadMode(ctx, client, base, mode, qs, *clients, *k, *duration, *requests)
+	return func(ctx context.Context, args []string) error {
+		qs, err := readQueryTexts(*queriesPath)
 		if err != nil {
 			return err
 		}
-		if r.Errors > 0 {
-			failed = true
+		if len(qs) == 0 {
+			return fmt.Errorf("%s: no queries", *queriesPath)
 		}
-		if *asJSON {
-			b, _ := json.Marshal(r)
-			fmt.Println(string(b))
-		} else {
-			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %.2f | %d | %.0f → %.0f (%.0f) |\n", r.Mode, r.Requests, r.QPS, r.P50, r.P99, r.Max, r.Errors, r.RSSStart, r.RSSEnd, r.RSSMax)
+		server := strings.TrimRight(*url, "/")
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2}}
+		var health struct {
+			Dense bool `json:"dense"`
+			Docs  int  `json:"docs"`
 		}
-	}
-	if *sweep {
-		bad, err := malformedSweep(ctx, client, base)
-		if err != nil {
-			return err
+		if err := getJSON(ctx, client, server+"/healthz", &health); err != nil {
+			return fmt.Errorf("server at %s: %w", server, err)
 		}
-		if len(bad) > 0 {
-			failed = true
-			for _, b := range bad {
-				fmt.Fprintln(os.Stderr, "sweep:", b)
+		failed := false
+		if !*asJSON {
+			fmt.Printf("%d clients, %d documents, up to %s or %d requests per mode\n\n", *clients, health.Docs, *duration, *requests)
+			fmt.Println("| mode | requests | QPS | p50 ms | p99 ms | max ms | errors | server RSS MB start → end (max) |")
+			fmt.Println("|---|---:|---:|---:|---:|---:|---:|---|")
+		}
+		for _, mode := range base.SplitList(*modes) {
+			if mode != "bm25" && !health.Dense {
+				fmt.Fprintf(os.Stderr, "skipping %s: the server runs BM25 only\n", mode)
+				continue
 			}
-		} else if !*asJSON {
-			fmt.Println("\nmalformed-request sweep: every request got a 4xx and the server kept serving")
+			r, err := loadMode(ctx, client, server, mode, qs, *clients, *k, *duration, *requests)
+			if err != nil {
+				return err
+			}
+			if r.Errors > 0 {
+				failed = true
+			}
+			if *asJSON {
+				b, _ := json.Marshal(r)
+				fmt.Println(string(b))
+			} else {
+				fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %.2f | %d | %.0f → %.0f (%.0f) |\n", r.Mode, r.Requests, r.QPS, r.P50, r.P99, r.Max, r.Errors, r.RSSStart, r.RSSEnd, r.RSSMax)
+			}
 		}
+		if *sweep {
+			bad, err := malformedSweep(ctx, client, server)
+			if err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				failed = true
+				for _, b := range bad {
+					fmt.Fprintln(os.Stderr, "sweep:", b)
+				}
+			} else if !*asJSON {
+				fmt.Println("\nmalformed-request sweep: every request got a 4xx and the server kept serving")
+			}
+		}
+		if failed {
+			return errors.New("errors under load or in the sweep (see above)")
+		}
+		return nil
 	}
-	if failed {
-		return errors.New("errors under load or in the sweep (see above)")
-	}
-	return nil
 }
 
 type loadResult struct {

@@ -18,14 +18,14 @@ func TestBM25IndexAndSearchCommands(t *testing.T) {
 {"_id":"d1","text":"중복"}
 `), 0o644)
 	out := filepath.Join(dir, "idx.bm25")
-	err := runBM25Index(context.Background(), []string{"--corpus", dir, "--out", out})
+	err := cmdBM25Index.Exec(context.Background(), []string{"--corpus", dir, "--out", out})
 	if err == nil || !strings.Contains(err.Error(), `corpus.jsonl:3: bm25: duplicate document ID "d1"`) {
 		t.Fatalf("duplicate: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "corpus.jsonl"), []byte(`{"_id":"d1","text":"두통 해열"}
 {"_id":"d2","text":"감기 기침"}
 `), 0o644)
-	if err := runBM25Index(context.Background(), []string{"--corpus", dir, "--out", out, "--analyzer", "bigram"}); err != nil {
+	if err := cmdBM25Index.Exec(context.Background(), []string{"--corpus", dir, "--out", out, "--analyzer", "bigram"}); err != nil {
 		t.Fatal(err)
 	}
 	ix, err := bm25.Load(out)
@@ -40,7 +40,7 @@ func TestBM25IndexAndSearchCommands(t *testing.T) {
 	r, w, _ := os.Pipe()
 	stdout := os.Stdout
 	os.Stdout = w
-	err = runBM25Search(context.Background(), []string{"--index", out, "--corpus", dir, "기침이", "나요"})
+	err = cmdBM25Search.Exec(context.Background(), []string{"--index", out, "--corpus", dir, "기침이", "나요"})
 	os.Stdout = stdout
 	w.Close()
 	got, _ := io.ReadAll(r)
@@ -49,7 +49,7 @@ func TestBM25IndexAndSearchCommands(t *testing.T) {
 	}
 
 	os.WriteFile(filepath.Join(dir, "corpus.jsonl"), []byte("{\"_id\":\"d1\",\"text\":\"두통\"}\n{\"text\":\"x\"}\n"), 0o644)
-	if err := runBM25Index(context.Background(), []string{"--corpus", dir, "--out", out}); err == nil || !strings.Contains(err.Error(), "corpus.jsonl:2: empty _id") {
+	if err := cmdBM25Index.Exec(context.Background(), []string{"--corpus", dir, "--out", out}); err == nil || !strings.Contains(err.Error(), "corpus.jsonl:2: empty _id") {
 		t.Fatalf("empty id: %v", err)
 	}
 }
