@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -46,7 +47,7 @@ type Options struct {
 	// Calibration is the fusion kormed index chose for this corpus and
 	// model, and what it measured (calibrate.go); when set it is the
 	// service's hybrid default. A rebuild's UpToDate ignores it.
-	Calibration *Calibration `json:"calibration,omitempty"`
+	Calibration *fusion.Calibration `json:"calibration,omitempty"`
 }
 
 // Default hybrid settings, chosen by measurement: kormed eval --retriever
@@ -555,11 +556,6 @@ func dedup(xs []string) []string {
 	return slices.Compact(out)
 }
 
-// Candidates is how many hits each retriever contributes to a hybrid
-// search for k results: enough that a document ranked low by one
-// retriever and high by the other is still fused.
-func Candidates(k int) int { return max(4*k, 100) }
-
 // Search runs one resolved query.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	ix.mu.RLock()
@@ -570,7 +566,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		return nil, err
 	}
 	k := q.K
-	var lists [][]Ranked
+	var lists [][]fusion.Ranked[string]
 	var weights []float64
 	useBM := q.Mode == ModeBM25 || q.Mode == ModeHybrid && q.Alpha < 1
 	useDense := q.Mode == ModeDense || q.Mode == ModeHybrid && q.Alpha > 0
@@ -579,9 +575,9 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	depth := k
 	if useBM && useDense {
-		depth = Candidates(k)
+		depth = fusion.Candidates(k)
 	}
-	var bmList, deList []Ranked
+	var bmList, deList []fusion.Ranked[string]
 	qterms := st.bm.Analyze(q.Query) // for BM25 and every hit's Coverage
 	if useBM {
 		var fn func(int) bool
@@ -589,7 +585,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			fn = allow.has
 		}
 		for _, h := range st.bm.SearchTerms(qterms, depth, fn) {
-			bmList = append(bmList, Ranked{ID: h.ID, Score: h.Score})
+			bmList = append(bmList, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 		}
 		lists = append(lists, bmList)
 		weights = append(weights, 1-q.Alpha)
@@ -612,7 +608,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			return st.flat.Search(q.Vector, k, va)
 		})
 		for _, r := range rs {
-			deList = append(deList, Ranked{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
+			deList = append(deList, fusion.Ranked[string]{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
 		}
 		lists = append(lists, deList)
 		weights = append(weights, q.Alpha)
@@ -620,21 +616,21 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var fused []Fused
+	var fused []fusion.Fused[string]
 	switch {
 	case len(lists) == 1:
-		fused = RRF(lists, []float64{1}, RRFK) // one list: keep its order
+		fused = fusion.RRF(lists, []float64{1}, fusion.RRFK) // one list: keep its order
 		for i := range fused {
 			fused[i].Score = fused[i].Scores[0]
 		}
 	case q.Fusion == FusionRelative:
-		fused = RelativeScore(lists, weights)
+		fused = fusion.RelativeScore(lists, weights)
 	default:
 		rk := q.RRFK
 		if rk <= 0 {
-			rk = RRFK
+			rk = fusion.RRFK
 		}
-		fused = RRF(lists, weights, rk)
+		fused = fusion.RRF(lists, weights, rk)
 	}
 	if len(fused) > k {
 		fused = fused[:k]
@@ -706,7 +702,7 @@ func Coverage(terms []string, idf func(term string) float64, has func(term strin
 	return min(in/all, 1)
 }
 
-// denseTop returns the k best rows of a dense search in Before's order
+// denseTop returns the k best rows of a dense search in fusion.Before's order
 // (score descending, document id descending). The vector indexes break
 // ties by row number, which is insertion order, so when rows beyond the
 // k-th might tie with it the search is widened until the k-th score is
@@ -719,7 +715,7 @@ func (st *state) denseTop(k int, search func(k int) []vector.Result) []vector.Re
 		rs = search(n)
 	}
 	sort.SliceStable(rs, func(i, j int) bool {
-		return Before(float64(rs[i].Score), st.docs[rs[i].Index].ID, float64(rs[j].Score), st.docs[rs[j].Index].ID)
+		return fusion.Before(float64(rs[i].Score), st.docs[rs[i].Index].ID, float64(rs[j].Score), st.docs[rs[j].Index].ID)
 	})
 	if len(rs) > k {
 		rs = rs[:k]

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
 )
 
 // charEncoder is a deterministic stand-in for a model: character unigrams
@@ -157,10 +158,10 @@ func TestIndexModes(t *testing.T) {
 	d8, _ := ix.Search(ctx, query("해열 진통", ModeDense, 100, 1))
 	want := map[string]float64{}
 	for r, x := range b8 {
-		want[x.ID] += 0.5 / float64(RRFK+r+1)
+		want[x.ID] += 0.5 / float64(fusion.RRFK+r+1)
 	}
 	for r, x := range d8 {
-		want[x.ID] += 0.5 / float64(RRFK+r+1)
+		want[x.ID] += 0.5 / float64(fusion.RRFK+r+1)
 	}
 	for _, x := range h {
 		if math.Abs(x.Score-want[x.ID]) > 1e-12 {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
 )
 
 // Encoder embeds queries and passages; *model.Model is one.
@@ -70,7 +71,7 @@ type Service struct {
 	Alpha  float64
 	Fusion string
 	Safety string
-	// RRFK is RRF's k (0: RRFK). FollowCalibration, which NewService
+	// RRFK is RRF's k (0: fusion.RRFK). FollowCalibration, which NewService
 	// sets for a service with a dense model, makes the index's current
 	// calibration (kormed index), when it has one, the hybrid default in
 	// place of Alpha, Fusion and RRFK — followed across reloads; clear it
@@ -150,24 +151,24 @@ func sameName(a, b string) bool {
 // Defaults are the hybrid defaults a request without alpha or fusion
 // gets: the index's calibration when FollowCalibration is set and the
 // index has one (cal non-nil), else Alpha, Fusion and RRFK.
-func (s *Service) Defaults() (alpha float64, fusion string, rrfk float64, cal *Calibration) {
+func (s *Service) Defaults() (alpha float64, method string, rrfk float64, cal *fusion.Calibration) {
 	if s.FollowCalibration && s.Enc != nil {
 		if c := calibrationOf(s.Backend); c != nil {
-			alpha, fusion, rrfk = c.FusionDefaults()
-			return alpha, fusion, rrfk, c
+			alpha, method, rrfk = c.FusionDefaults()
+			return alpha, method, rrfk, c
 		}
 	}
 	rrfk = s.RRFK
 	if rrfk <= 0 {
-		rrfk = RRFK
+		rrfk = fusion.RRFK
 	}
 	return s.Alpha, s.Fusion, rrfk, nil
 }
 
 // calibrationOf is the backend's stored calibration (the embedded index
 // keeps one in its manifest), nil if none.
-func calibrationOf(b Backend) *Calibration {
-	if c, ok := b.(interface{ Calibration() *Calibration }); ok {
+func calibrationOf(b Backend) *fusion.Calibration {
+	if c, ok := b.(interface{ Calibration() *fusion.Calibration }); ok {
 		return c.Calibration()
 	}
 	return nil

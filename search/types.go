@@ -12,8 +12,10 @@ package search
 
 import (
 	"context"
+	"sort"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
 )
 
 // Doc is one indexed document.
@@ -38,8 +40,8 @@ const (
 
 // Fusion methods of a hybrid search.
 const (
-	FusionRRF      = "rrf"      // reciprocal-rank fusion
-	FusionRelative = "relative" // relative-score fusion (min-max normalised scores)
+	FusionRRF      = fusion.MethodRRF      // reciprocal-rank fusion
+	FusionRelative = fusion.MethodRelative // relative-score fusion (min-max normalised scores)
 )
 
 // Safety policies for queries that name a population.
@@ -193,4 +195,9 @@ type Backend interface {
 	// Get returns one document.
 	Get(ctx context.Context, id string) (Doc, bool, error)
 	Close() error
+}
+
+// SortHits orders hits by fusion.Before (stable for equal ids).
+func SortHits(hits []Hit) {
+	sort.SliceStable(hits, func(i, j int) bool { return fusion.Before(hits[i].Score, hits[i].ID, hits[j].Score, hits[j].ID) })
 }

@@ -3,6 +3,7 @@ package serve
 import (
 	"testing"
 
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -18,8 +19,8 @@ func TestHealthzCalibration(t *testing.T) {
 		t.Errorf("uncalibrated healthz %+v", h)
 	}
 	ix := svc.Backend.(*search.Index)
-	ix.SetCalibration(&search.Calibration{Fusion: search.FusionRRF, Alpha: 0.2, K: 10, Source: "pseudo-queries", N: 300,
-		Candidates: []search.Candidate{{Fusion: search.FusionRelative, Score: 0.5}}})
+	ix.SetCalibration(&fusion.Calibration{Fusion: search.FusionRRF, Alpha: 0.2, K: 10, Source: "pseudo-queries", N: 300,
+		Candidates: []fusion.Candidate{{Fusion: search.FusionRelative, Score: 0.5}}})
 	// NewService follows the index: a calibration stored later (a reload) is used.
 	call(t, ts, "GET", "/healthz", nil).json(t, &h)
 	if h.Calibration == nil || h.Alpha != 0.2 || h.Fusion != search.FusionRRF || h.RRFK != 10 || len(h.Calibration.Candidates) != 1 {

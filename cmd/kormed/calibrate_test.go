@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -51,7 +52,7 @@ func TestIndexCalibration(t *testing.T) {
 		t.Fatal(err)
 	}
 	m3, _ := search.ReadManifest(out)
-	if c := m3.Options.Calibration; c.Alpha != 0.3 || c.Fusion != search.FusionRRF || c.K != search.RRFK || c.Chosen != first.Chosen || !strings.Contains(c.Reason, "--alpha") {
+	if c := m3.Options.Calibration; c.Alpha != 0.3 || c.Fusion != search.FusionRRF || c.K != fusion.RRFK || c.Chosen != first.Chosen || !strings.Contains(c.Reason, "--alpha") {
 		t.Errorf("--alpha/--fusion: %+v", c)
 	}
 	// Up to date: nothing rebuilt, the stored setting kept.

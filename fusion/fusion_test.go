@@ -1,11 +1,11 @@
-package search
+package fusion
 
 import (
 	"math"
 	"testing"
 )
 
-func checkFused(t *testing.T, got []Fused, ids []string, scores []float64) {
+func checkFused(t *testing.T, got []Fused[string], ids []string, scores []float64) {
 	t.Helper()
 	if len(got) != len(ids) {
 		t.Fatalf("got %d results %+v, want %v", len(got), got, ids)
@@ -19,9 +19,9 @@ func checkFused(t *testing.T, got []Fused, ids []string, scores []float64) {
 
 // The worked examples of the doc comments.
 func TestRRFWorkedExample(t *testing.T) {
-	bm := []Ranked{{"A", 12.1}, {"B", 9.0}, {"C", 3.2}}
-	de := []Ranked{{"B", 0.91}, {"C", 0.88}, {"D", 0.80}}
-	got := RRF([][]Ranked{bm, de}, []float64{0.25, 0.75}, RRFK)
+	bm := []Ranked[string]{{"A", 12.1}, {"B", 9.0}, {"C", 3.2}}
+	de := []Ranked[string]{{"B", 0.91}, {"C", 0.88}, {"D", 0.80}}
+	got := RRF([][]Ranked[string]{bm, de}, []float64{0.25, 0.75}, RRFK)
 	checkFused(t, got, []string{"B", "C", "D", "A"}, []float64{0.016327, 0.016065, 0.011905, 0.004098})
 	if b := got[0]; b.Ranks[0] != 2 || b.Ranks[1] != 1 || b.Scores[0] != 9.0 || b.Scores[1] != 0.91 {
 		t.Errorf("B's parts %+v", b)
@@ -32,36 +32,36 @@ func TestRRFWorkedExample(t *testing.T) {
 }
 
 func TestRelativeScoreWorkedExample(t *testing.T) {
-	bm := []Ranked{{"A", 12}, {"B", 9}, {"C", 3}}
-	de := []Ranked{{"B", 0.90}, {"C", 0.88}, {"D", 0.80}}
-	got := RelativeScore([][]Ranked{bm, de}, []float64{0.25, 0.75})
+	bm := []Ranked[string]{{"A", 12}, {"B", 9}, {"C", 3}}
+	de := []Ranked[string]{{"B", 0.90}, {"C", 0.88}, {"D", 0.80}}
+	got := RelativeScore([][]Ranked[string]{bm, de}, []float64{0.25, 0.75})
 	checkFused(t, got, []string{"B", "C", "A", "D"}, []float64{0.25*2.0/3 + 0.75, 0.75 * 0.8, 0.25, 0})
 }
 
 func TestFusionEdges(t *testing.T) {
 	// Alpha 0 and 1 reduce to one list's order.
-	bm := []Ranked{{"x", 3}, {"y", 2}, {"z", 1}}
-	de := []Ranked{{"z", 0.9}, {"y", 0.5}}
-	for _, f := range []func([][]Ranked, []float64) []Fused{
-		func(l [][]Ranked, w []float64) []Fused { return RRF(l, w, RRFK) },
-		RelativeScore,
+	bm := []Ranked[string]{{"x", 3}, {"y", 2}, {"z", 1}}
+	de := []Ranked[string]{{"z", 0.9}, {"y", 0.5}}
+	for _, f := range []func([][]Ranked[string], []float64) []Fused[string]{
+		func(l [][]Ranked[string], w []float64) []Fused[string] { return RRF(l, w, RRFK) },
+		RelativeScore[string],
 	} {
-		got := f([][]Ranked{bm, de}, []float64{1, 0})
+		got := f([][]Ranked[string]{bm, de}, []float64{1, 0})
 		if got[0].ID != "x" || got[1].ID != "y" || got[2].ID != "z" {
 			t.Errorf("alpha 0: %+v", got)
 		}
-		got = f([][]Ranked{bm, de}, []float64{0, 1})
+		got = f([][]Ranked[string]{bm, de}, []float64{0, 1})
 		if got[0].ID != "z" {
 			t.Errorf("alpha 1: %+v", got)
 		}
 	}
 	// Equal scores in a list normalise to 1; ties order by ID descending.
-	got := RelativeScore([][]Ranked{{{"a", 5}, {"b", 5}}, nil}, []float64{0.5, 0.5})
+	got := RelativeScore([][]Ranked[string]{{{"a", 5}, {"b", 5}}, nil}, []float64{0.5, 0.5})
 	checkFused(t, got, []string{"b", "a"}, []float64{0.5, 0.5})
 	// A repeated ID counts once, at its best rank.
-	got = RRF([][]Ranked{{{"a", 2}, {"a", 1}}}, []float64{1}, RRFK)
+	got = RRF([][]Ranked[string]{{{"a", 2}, {"a", 1}}}, []float64{1}, RRFK)
 	checkFused(t, got, []string{"a"}, []float64{1.0 / 61})
-	if got := RRF(nil, nil, RRFK); len(got) != 0 {
+	if got := RRF[string](nil, nil, RRFK); len(got) != 0 {
 		t.Errorf("empty input: %+v", got)
 	}
 }
