@@ -5,6 +5,7 @@ import (
 
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // /healthz shows the index's calibration and its setting as the defaults,
@@ -18,7 +19,7 @@ func TestHealthzCalibration(t *testing.T) {
 	if h.Calibration != nil || h.Alpha != search.DefaultAlpha || h.Fusion != search.DefaultFusion || h.RRFK != 0 {
 		t.Errorf("uncalibrated healthz %+v", h)
 	}
-	ix := svc.Backend.(*search.Index)
+	ix := svc.Backend.(*embedded.Index)
 	ix.SetCalibration(&fusion.Calibration{Fusion: search.FusionRRF, Alpha: 0.2, K: 10, Source: "pseudo-queries", N: 300,
 		Candidates: []fusion.Candidate{{Fusion: search.FusionRelative, Score: 0.5}}})
 	// NewService follows the index: a calibration stored later (a reload) is used.

@@ -17,6 +17,7 @@ import (
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/bm25/benchdata"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func init() {
 
 // benchIndex measures the index itself, not the encoder: synthetic Korean
 // documents (the BM25 benchmark's generator over the drug vocabulary) with
-// clustered random unit vectors go through search.Builder as 'kormed index'
+// clustered random unit vectors go through embedded.Builder as 'kormed index'
 // drives it.
 func benchIndex(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench index", flag.ContinueOnError)
@@ -66,12 +67,12 @@ func benchIndex(ctx context.Context, args []string) error {
 		}
 		dir := filepath.Join(scratch, fmt.Sprint(n))
 		os.RemoveAll(dir)
-		opts := search.Options{Analyzer: *an, Model: search.ModelInfo{Name: "bench/random-clustered", Dim: *dim, Pooling: "mean"}}
+		opts := embedded.Options{Analyzer: *an, Model: search.ModelInfo{Name: "bench/random-clustered", Dim: *dim, Pooling: "mean"}}
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
 		start := time.Now()
-		b, err := search.NewBuilder(dir, opts, fmt.Sprintf("bench-%d", n))
+		b, err := embedded.NewBuilder(dir, opts, fmt.Sprintf("bench-%d", n))
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func benchIndex(ctx context.Context, args []string) error {
 		runtime.ReadMemStats(&ms)
 		heap := float64(ms.HeapAlloc) - float64(base.HeapAlloc)
 		kind := ix.Options().Dense
-		if kind == search.DenseAuto {
+		if kind == embedded.DenseAuto {
 			kind = "exact"
 			if n >= ix.Options().ANNThreshold {
 				kind = "hnsw"
@@ -117,7 +118,7 @@ func benchIndex(ctx context.Context, args []string) error {
 		bdocs = nil
 		disk := dirSize(dir)
 		t0 := time.Now()
-		re, err := search.Open(dir)
+		re, err := embedded.Open(dir)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/weaviate"
 )
 
@@ -46,7 +47,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ix, err := search.Open(*index)
+	ix, err := embedded.Open(*index)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // calFlags are kormed index's calibration flags.
@@ -71,7 +72,7 @@ func (c *calFlags) check() error {
 // calibrate measures ix's fusion settings with its encoder and applies
 // the --alpha/--fusion overrides: the setting then is the override, and
 // what calibration measured and chose stays beside it.
-func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.Encoder) (*fusion.Calibration, error) {
+func (c *calFlags) calibrate(ctx context.Context, ix *embedded.Index, enc search.Encoder) (*fusion.Calibration, error) {
 	var cal fusion.Calibration
 	var err error
 	if *c.dev != "" {
@@ -79,9 +80,9 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 		if err != nil {
 			return nil, fmt.Errorf("--dev: %w", err)
 		}
-		var qs []search.LabelledQuery
+		var qs []embedded.LabelledQuery
 		for _, q := range d.Queries {
-			lq := search.LabelledQuery{Text: q.Text}
+			lq := embedded.LabelledQuery{Text: q.Text}
 			for id, g := range d.Qrels[q.ID] {
 				if g > 0 {
 					lq.Relevant = append(lq.Relevant, id)
@@ -100,7 +101,7 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 			return nil, err
 		}
 		cal.Queries = *c.dev + ":" + *c.split
-	} else if cal, err = ix.Calibrate(ctx, enc, search.CalibrateConfig{Kind: *c.kind, Docs: *c.docs, Seed: *c.seed}); err != nil {
+	} else if cal, err = ix.Calibrate(ctx, enc, embedded.CalibrateConfig{Kind: *c.kind, Docs: *c.docs, Seed: *c.seed}); err != nil {
 		return nil, err
 	}
 	if *c.alpha != "" || *c.fusion != "" {
@@ -122,7 +123,7 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 // --alpha/--fusion override) and writes it as a new generation, which
 // running servers reload.
 func recalibrateIndex(ctx context.Context, dir, modelArg string, c *calFlags, hubOpts hub.Options) error {
-	ix, err := search.Open(dir)
+	ix, err := embedded.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -35,7 +36,7 @@ var ErrNoDenseModel = errors.New("search: calibration needs a dense model; this 
 // (fusion.Calibrate). enc must be the index's model. The
 // result is deterministic for the documents and seed; store it with
 // SetCalibration.
-func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig) (fusion.Calibration, error) {
+func (ix *Index) Calibrate(ctx context.Context, enc search.Encoder, cfg CalibrateConfig) (fusion.Calibration, error) {
 	t0 := time.Now()
 	if cfg.Kind == "" {
 		cfg.Kind = fusion.PseudoICT
@@ -115,7 +116,7 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 				for _, h := range st.bm.SearchTerms(terms, depth, notDead) {
 					bl = append(bl, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 				}
-				q := Normalized(qv[i])
+				q := search.Normalized(qv[i])
 				var dl []fusion.Ranked[string]
 				for _, r := range st.denseTop(depth, func(k int) []vector.Result { return st.flat.Search(q, k, live) }) {
 					dl = append(dl, fusion.Ranked[string]{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
@@ -127,7 +128,7 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 					}
 					s := st.bm.ScoreWithout(terms, st.byID[p.DocID], removed)
 					bl = fusion.Substitute(bl, p.DocID, s, s > 0, depth)
-					r := Normalized(rv[i])
+					r := search.Normalized(rv[i])
 					var dot float32
 					for j := range q {
 						dot += q[j] * r[j]
@@ -179,7 +180,7 @@ type LabelledQuery struct {
 // Search would, and fusion.Calibrate measures every setting on them. With the
 // users' own queries there is no minimum margin (o.Margin 0 means none
 // here); the one-standard-error guard stays.
-func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []LabelledQuery, o fusion.CalibrateOptions) (fusion.Calibration, error) {
+func (ix *Index) CalibrateLabelled(ctx context.Context, enc search.Encoder, qs []LabelledQuery, o fusion.CalibrateOptions) (fusion.Calibration, error) {
 	t0 := time.Now()
 	ix.mu.RLock()
 	hasDense := ix.st.flat != nil
@@ -210,7 +211,7 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 			ix.mu.RUnlock()
 			return fusion.Calibration{}, err
 		}
-		q := Normalized(qv[i])
+		q := search.Normalized(qv[i])
 		if len(q) != st.flat.Dim() {
 			ix.mu.RUnlock()
 			return fusion.Calibration{}, errors.New("search: calibration: the encoder's dimension is not the index's")

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"context"
@@ -12,33 +12,34 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 )
 
 // calDocs is a fixture corpus: n documents, each on a topic of three
 // words drawn from a small vocabulary, written as four sentences that each
 // use two of them, so that a sentence shares words with the rest of its
 // document and with other documents on overlapping topics.
-func calDocs(n int) []Doc {
+func calDocs(n int) []search.Doc {
 	words := strings.Fields("두통 발열 기침 콧물 소화 불면 혈압 혈전 통증 염증 알레르기 피부 눈 귀 위장 간 신장 심장 폐 근육 관절 뼈 감기 독감 천식 당뇨 빈혈 구토 설사 변비")
 	pick := func(i, j int) string {
 		h := fnv.New32a()
 		fmt.Fprint(h, i, "/", j)
 		return words[h.Sum32()%uint32(len(words))]
 	}
-	var docs []Doc
+	var docs []search.Doc
 	for i := 0; i < n; i++ {
 		topic := []string{pick(i, 0), pick(i, 1), pick(i, 2)}
 		var ss []string
 		for s := 0; s < 4; s++ {
 			ss = append(ss, fmt.Sprintf("%s과 %s에 쓰는 %s 약.", topic[s%3], topic[(s+1)%3], []string{"먹는", "바르는", "붙이는", "뿌리는"}[s]))
 		}
-		docs = append(docs, Doc{ID: fmt.Sprintf("d%03d", i), Title: fmt.Sprintf("제품%d정", i), Text: strings.Join(ss, " ")})
+		docs = append(docs, search.Doc{ID: fmt.Sprintf("d%03d", i), Title: fmt.Sprintf("제품%d정", i), Text: strings.Join(ss, " ")})
 	}
 	return docs
 }
 
 // fusionDocs is docs as fusion.PseudoQueries reads them.
-func fusionDocs(docs []Doc) []fusion.Doc {
+func fusionDocs(docs []search.Doc) []fusion.Doc {
 	out := make([]fusion.Doc, len(docs))
 	for i, d := range docs {
 		out[i] = fusion.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
@@ -63,7 +64,7 @@ func (e randEncoder) EncodeQueries(_ context.Context, t []string) ([][]float32, 
 			x ^= x << 17
 			v[j] = float32(int64(x%2001)-1000) / 1000
 		}
-		out[i] = Normalized(v)
+		out[i] = search.Normalized(v)
 	}
 	return out, nil
 }
@@ -72,7 +73,7 @@ func (e randEncoder) EncodePassages(ctx context.Context, t []string) ([][]float3
 	return e.EncodeQueries(ctx, t)
 }
 
-func calIndex(t *testing.T, docs []Doc, enc Encoder) *Index {
+func calIndex(t *testing.T, docs []search.Doc, enc search.Encoder) *Index {
 	t.Helper()
 	ix, err := New(Options{Analyzer: "bigram", Model: testModel})
 	if err != nil {
@@ -104,7 +105,7 @@ func TestIndexCalibrateDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := ix.Calibrate(ctx, enc, CalibrateConfig{Docs: 100})
-	rev := append([]Doc(nil), docs...)
+	rev := append([]search.Doc(nil), docs...)
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 		rev[i], rev[j] = rev[j], rev[i]
 	}
@@ -136,11 +137,11 @@ func TestCalibrateBM25OnlyIndex(t *testing.T) {
 	if _, err := ix.Calibrate(ctx, charEncoder{testModel.Dim}, CalibrateConfig{}); err != ErrNoDenseModel {
 		t.Errorf("BM25-only Calibrate: %v", err)
 	}
-	svc, err := NewService(ctx, ix, nil, ModelInfo{})
+	svc, err := search.NewService(ctx, ix, nil, search.ModelInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, f, _, c := svc.Defaults(); a != DefaultAlpha || f != DefaultFusion || c != nil || svc.FollowCalibration {
+	if a, f, _, c := svc.Defaults(); a != search.DefaultAlpha || f != search.DefaultFusion || c != nil || svc.FollowCalibration {
 		t.Errorf("BM25-only defaults %v %s %v", a, f, c)
 	}
 	dir := filepath.Join(t.TempDir(), "ix")
@@ -173,7 +174,7 @@ func TestCalibrationStored(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			c.Alpha, c.Fusion, c.K = 0.3, FusionRRF, 10 // as --alpha/--fusion would
+			c.Alpha, c.Fusion, c.K = 0.3, search.FusionRRF, 10 // as --alpha/--fusion would
 			set = &c
 			ix.SetCalibration(&c)
 			return nil
@@ -211,24 +212,24 @@ func TestCalibrationStored(t *testing.T) {
 	if c := ix.Calibration(); c == nil || !sameChoice(*c, *want) {
 		t.Errorf("after Open: %+v", c)
 	}
-	svc, err := NewService(ctx, ix, enc, testModel)
+	svc, err := search.NewService(ctx, ix, enc, testModel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, f, k, c := svc.Defaults()
-	if a != 0.3 || f != FusionRRF || k != 10 || c == nil {
+	if a != 0.3 || f != search.FusionRRF || k != 10 || c == nil {
 		t.Errorf("service defaults %v %s %v", a, f, k)
 	}
-	q, _, _, err := svc.Resolve(Request{Query: "두통 발열"})
-	if err != nil || q.Alpha != 0.3 || q.Fusion != FusionRRF || q.RRFK != 10 {
+	q, _, _, err := svc.Resolve(search.Request{Query: "두통 발열"})
+	if err != nil || q.Alpha != 0.3 || q.Fusion != search.FusionRRF || q.RRFK != 10 {
 		t.Errorf("resolved %+v %v", q, err)
 	}
-	q, _, _, _ = svc.Resolve(Request{Query: "두통 발열", Fusion: FusionRelative})
-	if q.Fusion != FusionRelative || q.RRFK == 10 {
+	q, _, _, _ = svc.Resolve(search.Request{Query: "두통 발열", Fusion: search.FusionRelative})
+	if q.Fusion != search.FusionRelative || q.RRFK == 10 {
 		t.Errorf("a request's fusion: %+v", q)
 	}
 	// BM25-only or dense-only requests are not affected.
-	if q, _, _, _ = svc.Resolve(Request{Query: "두통", Mode: ModeBM25}); q.Alpha != 0 {
+	if q, _, _, _ = svc.Resolve(search.Request{Query: "두통", Mode: search.ModeBM25}); q.Alpha != 0 {
 		t.Errorf("bm25 request alpha %v", q.Alpha)
 	}
 	if err := ix.Compact(); err != nil {
@@ -327,11 +328,11 @@ func TestCalibrationReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer served.Close()
-	svc, err := NewService(ctx, served, enc, testModel)
+	svc, err := search.NewService(ctx, served, enc, testModel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, f, _, c := svc.Defaults(); c != nil || a != DefaultAlpha || f != DefaultFusion {
+	if a, f, _, c := svc.Defaults(); c != nil || a != search.DefaultAlpha || f != search.DefaultFusion {
 		t.Errorf("before: %v %s %v", a, f, c)
 	}
 	other, err := Open(dir) // as kormed index --calibrate does
@@ -342,7 +343,7 @@ func TestCalibrationReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Alpha, c.Fusion = 0.7, FusionRelative
+	c.Alpha, c.Fusion = 0.7, search.FusionRelative
 	other.SetCalibration(&c)
 	if err := other.Compact(); err != nil {
 		t.Fatal(err)
@@ -351,7 +352,7 @@ func TestCalibrationReload(t *testing.T) {
 	if swapped, err := served.Reload(); err != nil || !swapped {
 		t.Fatalf("reload: %v %v", swapped, err)
 	}
-	if a, f, _, got := svc.Defaults(); got == nil || a != 0.7 || f != FusionRelative {
+	if a, f, _, got := svc.Defaults(); got == nil || a != 0.7 || f != search.FusionRelative {
 		t.Errorf("after reload: %v %s %v", a, f, got)
 	}
 }
