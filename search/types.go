@@ -4,7 +4,7 @@
 // filters applied inside the search so that top-k stays full.
 //
 // A Backend holds the documents and runs one search: package
-// search/embedded's Index is the default backend, the weaviate package
+// search/embedded's Index is the default backend, search/weaviate
 // the scale-out one, and package searchtest the conformance suite both
 // pass. A Service sits above a Backend: it embeds queries and documents
 // with the index's model, applies the DUR population rules and validates

@@ -26,7 +26,7 @@ import (
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
-	"github.com/kormed/kormed/weaviate"
+	"github.com/kormed/kormed/search/weaviate"
 )
 
 func init() {

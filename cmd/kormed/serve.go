@@ -20,8 +20,8 @@ import (
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 	"github.com/kormed/kormed/serve"
-	"github.com/kormed/kormed/weaviate"
 )
 
 func init() {
