@@ -1,7 +1,9 @@
 package fusion
 
 import (
+	"fmt"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -63,5 +65,53 @@ func TestFusionEdges(t *testing.T) {
 	checkFused(t, got, []string{"a"}, []float64{1.0 / 61})
 	if got := RRF[string](nil, nil, RRFK); len(got) != 0 {
 		t.Errorf("empty input: %+v", got)
+	}
+}
+
+// Integer keys fuse exactly as their zero-padded decimal strings do: the
+// same scores, ranks and order, ties included (key descending), so an
+// engine keyed by document numbers needs no string round-trip.
+func TestIntKeysMatchPaddedStrings(t *testing.T) {
+	var x uint64 = 88172645463325252
+	rnd := func(n int) int {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return int(x % uint64(n))
+	}
+	for trial := 0; trial < 200; trial++ {
+		var ints [][]Ranked[int32]
+		var strs [][]Ranked[string]
+		for li := 0; li < 2; li++ {
+			var il []Ranked[int32]
+			var sl []Ranked[string]
+			s := 10.0
+			for i, n := 0, rnd(30); i < n; i++ {
+				s -= float64(rnd(3)) / 2 // ties too
+				k := int32(rnd(40))
+				il = append(il, Ranked[int32]{k, s})
+				sl = append(sl, Ranked[string]{fmt.Sprintf("%010d", k), s})
+			}
+			ints, strs = append(ints, il), append(strs, sl)
+		}
+		w := []float64{0.3, 0.7}
+		for _, m := range []string{MethodRRF, MethodRelative} {
+			var fi []Fused[int32]
+			var fs []Fused[string]
+			if m == MethodRRF {
+				fi, fs = RRF(ints, w, RRFK), RRF(strs, w, RRFK)
+			} else {
+				fi, fs = RelativeScore(ints, w), RelativeScore(strs, w)
+			}
+			if len(fi) != len(fs) {
+				t.Fatalf("trial %d %s: %d vs %d results", trial, m, len(fi), len(fs))
+			}
+			for i := range fi {
+				a, b := fi[i], fs[i]
+				if fmt.Sprintf("%010d", a.ID) != b.ID || a.Score != b.Score || !reflect.DeepEqual(a.Ranks, b.Ranks) || !reflect.DeepEqual(a.Scores, b.Scores) {
+					t.Fatalf("trial %d %s result %d: %+v vs %+v", trial, m, i, a, b)
+				}
+			}
+		}
 	}
 }
