@@ -12,6 +12,7 @@ import (
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/search/searchtest"
 	"github.com/kormed/kormed/serve"
 	"github.com/kormed/kormed/testmodel"
@@ -43,7 +44,7 @@ func TestOwnEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen := g.LLM("tiny-exaone")
-	ix, err := search.New(search.Options{Analyzer: "bigram"})
+	ix, err := embedded.New(embedded.Options{Analyzer: "bigram"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,34 +6,34 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/metrics"
-	"github.com/kormed/kormed/search"
 )
 
 // Calibrate says how a Hybrid without a fixed setting chooses one:
-// package search's Calibrate over pseudo-queries made from the corpus
+// package fusion's Calibrate over pseudo-queries made from the corpus
 // (Kind, N documents, Seed), or over labelled Dev queries when given.
 type Calibrate struct {
-	Kind string // search.PseudoICT (default), PseudoTitle, PseudoSpan
-	N    int    // documents sampled (default search.DefaultCalibrationDocs)
+	Kind string // fusion.PseudoICT (default), PseudoTitle, PseudoSpan
+	N    int    // documents sampled (default fusion.DefaultCalibrationDocs)
 	Seed uint64
 	// Dev and DevQrels are labelled queries to tune on instead.
 	Dev      []dataset.Query
 	DevQrels dataset.Qrels
-	Options  search.CalibrateOptions
+	Options  fusion.CalibrateOptions
 }
 
 // Calibrate chooses the fusion of the base's two retrievers (indexed
 // first) as c says.
-func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibration, error) {
+func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (fusion.Calibration, error) {
 	t0 := time.Now()
 	if !b.indexed || b.BM25.ix == nil || b.Dense == nil {
-		return search.Calibration{}, fmt.Errorf("hybrid: Calibrate before Index")
+		return fusion.Calibration{}, fmt.Errorf("hybrid: Calibrate before Index")
 	}
-	depth := search.Candidates(10)
-	var probes []search.Probe
+	depth := fusion.Candidates(10)
+	var probes []fusion.Probe[string]
 	var encode time.Duration
-	var cal search.Calibration
+	var cal fusion.Calibration
 	if len(c.Dev) > 0 {
 		var qs []dataset.Query
 		for _, q := range c.Dev {
@@ -57,7 +57,7 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibra
 			return cal, err
 		}
 		for _, q := range qs {
-			p := search.Probe{BM25: ranked(brun[q.ID]), Dense: ranked(drun[q.ID])}
+			p := fusion.Probe[string]{BM25: ranked(brun[q.ID]), Dense: ranked(drun[q.ID])}
 			for id, g := range c.DevQrels[q.ID] {
 				if g > 0 {
 					p.Relevant = append(p.Relevant, id)
@@ -69,24 +69,24 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibra
 		if o.Margin == 0 {
 			o.Margin = -1 // the users' own queries: the standard error alone
 		}
-		cal = search.Calibrate(probes, o)
+		cal = fusion.Calibrate(probes, o)
 		cal.Source = "labelled queries"
 	} else {
 		kind := c.Kind
 		if kind == "" {
-			kind = search.PseudoICT
+			kind = fusion.PseudoICT
 		}
 		n := c.N
 		if n <= 0 {
-			n = search.DefaultCalibrationDocs
+			n = fusion.DefaultCalibrationDocs
 		}
-		docs := make([]search.Doc, len(b.corpus))
+		docs := make([]fusion.Doc, len(b.corpus))
 		for i, d := range b.corpus {
-			docs[i] = search.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
+			docs[i] = fusion.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
 		}
-		pqs := search.PseudoQueries(docs, n, c.Seed, kind)
-		if len(pqs) < search.MinCalibrationQueries {
-			return cal, fmt.Errorf("hybrid: %w; pass --alpha (and --fusion) or --dev", &search.TooFewError{N: len(pqs)})
+		pqs := fusion.PseudoQueries(docs, n, c.Seed, kind)
+		if len(pqs) < fusion.MinCalibrationQueries {
+			return cal, fmt.Errorf("hybrid: %w; pass --alpha (and --fusion) or --dev", &fusion.TooFewError{N: len(pqs)})
 		}
 		qtexts := make([]string, len(pqs))
 		rests := make([]string, len(pqs))
@@ -103,7 +103,7 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibra
 			return cal, err
 		}
 		var rs []float32
-		if kind != search.PseudoSpan {
+		if kind != fusion.PseudoSpan {
 			rv, err := b.Dense.Enc.EncodePassages(ctx, rests)
 			if err != nil {
 				return cal, err
@@ -122,34 +122,34 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibra
 		for i, d := range b.corpus {
 			num[d.ID] = i
 		}
-		probes = make([]search.Probe, len(pqs))
+		probes = make([]fusion.Probe[string], len(pqs))
 		err = parallel(ctx, len(pqs), func(i int) {
 			p := pqs[i]
 			terms := ix.Analyze(p.Query)
-			var bl []search.Ranked
+			var bl []fusion.Ranked[string]
 			for _, h := range ix.SearchTerms(terms, depth, nil) {
-				bl = append(bl, search.Ranked{ID: h.ID, Score: h.Score})
+				bl = append(bl, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 			}
 			dl := ranked(dhits[i])
-			if kind != search.PseudoSpan {
+			if kind != fusion.PseudoSpan {
 				removed := terms
 				if p.Removed != p.Query {
 					removed = ix.Analyze(p.Removed)
 				}
 				s := ix.ScoreWithout(terms, num[p.DocID], removed)
-				bl = search.Substitute(bl, p.DocID, s, s > 0, depth)
+				bl = fusion.Substitute(bl, p.DocID, s, s > 0, depth)
 				var dot float32
 				for j := 0; j < dim; j++ {
 					dot += qs[i*dim+j] * rs[i*dim+j]
 				}
-				dl = search.Substitute(dl, p.DocID, float64(dot), true, depth)
+				dl = fusion.Substitute(dl, p.DocID, float64(dot), true, depth)
 			}
-			probes[i] = search.Probe{Relevant: []string{p.DocID}, BM25: bl, Dense: dl}
+			probes[i] = fusion.Probe[string]{Relevant: []string{p.DocID}, BM25: bl, Dense: dl}
 		})
 		if err != nil {
 			return cal, err
 		}
-		cal = search.Calibrate(probes, c.Options)
+		cal = fusion.Calibrate(probes, c.Options)
 		cal.Source, cal.Queries, cal.Seed = "pseudo-queries", kind, c.Seed
 	}
 	cal.TookMS = float64(time.Since(t0).Microseconds()) / 1000
@@ -157,10 +157,10 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (search.Calibra
 	return cal, nil
 }
 
-func ranked(hs []metrics.Hit) []search.Ranked {
-	out := make([]search.Ranked, len(hs))
+func ranked(hs []metrics.Hit) []fusion.Ranked[string] {
+	out := make([]fusion.Ranked[string], len(hs))
 	for i, h := range hs {
-		out[i] = search.Ranked{ID: h.ID, Score: h.Score}
+		out[i] = fusion.Ranked[string]{ID: h.ID, Score: h.Score}
 	}
 	return out
 }

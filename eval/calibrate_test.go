@@ -10,7 +10,7 @@ import (
 
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/dataset"
-	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/fusion"
 )
 
 // hashEncoder is a model that knows nothing: noise seeded by the text.
@@ -62,7 +62,7 @@ func calDataset() *dataset.Dataset {
 func TestHybridCalibrated(t *testing.T) {
 	ctx := context.Background()
 	d := calDataset()
-	run := func(c Calibrate) *search.Calibration {
+	run := func(c Calibrate) *fusion.Calibration {
 		h := &Hybrid{Base: &HybridBase{BM25: &BM25{Options: bm25.Options{Analyzer: "bigram"}}, Dense: &Dense{Enc: hashEncoder{}}}, Calibrate: &c}
 		res, err := Run(ctx, d, Spec{Name: "hybrid-calibrated", Retriever: "hybrid", R: h}, Config{Ks: []int{10}})
 		if err != nil {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/metrics"
-	"github.com/kormed/kormed/search"
 )
 
 // Hybrid fuses a BM25 run and a dense run per query, exactly as the search
-// service does (package search's RRF or relative-score fusion over each
-// retriever's top search.Candidates(k), weight Alpha on the dense side),
+// service does (package fusion's RRF or relative-score fusion over each
+// retriever's top fusion.Candidates(k), weight Alpha on the dense side),
 // so fusion settings are measured like any retriever.
 //
 // Several Hybrid retrievers may share one Base: the corpus is indexed and
@@ -19,12 +19,12 @@ import (
 type Hybrid struct {
 	Base   *HybridBase
 	Alpha  float64
-	Fusion string  // search.FusionRRF or search.FusionRelative
-	K      float64 // RRF's k; 0 is search.RRFK
+	Fusion string  // fusion.MethodRRF or fusion.MethodRelative
+	K      float64 // RRF's k; 0 is fusion.RRFK
 	// Calibrate, when set, has Search choose Alpha, Fusion and K first
 	// (HybridBase.Calibrate) and keep what it chose in Calibration.
 	Calibrate   *Calibrate
-	Calibration *search.Calibration
+	Calibration *fusion.Calibration
 }
 
 // HybridBase holds the two retrievers of one or more Hybrid runs.
@@ -67,10 +67,10 @@ func (h *Hybrid) Search(ctx context.Context, queries []dataset.Query, k int) (ma
 		h.Calibration = &cal
 		h.Alpha, h.Fusion, h.K = cal.Alpha, cal.Fusion, cal.K
 	}
-	if h.Fusion != search.FusionRRF && h.Fusion != search.FusionRelative {
+	if h.Fusion != fusion.MethodRRF && h.Fusion != fusion.MethodRelative {
 		return nil, fmt.Errorf("hybrid: fusion %q, want rrf or relative", h.Fusion)
 	}
-	depth := search.Candidates(k)
+	depth := fusion.Candidates(k)
 	if b.runs[0] == nil || b.depth != depth || !sameQueries(b.queries, queries) {
 		var err error
 		if b.runs[0], err = b.BM25.Search(ctx, queries, depth); err != nil {
@@ -83,22 +83,22 @@ func (h *Hybrid) Search(ctx context.Context, queries []dataset.Query, k int) (ma
 	}
 	out := make(map[string][]metrics.Hit, len(queries))
 	for _, q := range queries {
-		lists := make([][]search.Ranked, 2)
+		lists := make([][]fusion.Ranked[string], 2)
 		for i, run := range b.runs {
 			for _, x := range run[q.ID] {
-				lists[i] = append(lists[i], search.Ranked{ID: x.ID, Score: x.Score})
+				lists[i] = append(lists[i], fusion.Ranked[string]{ID: x.ID, Score: x.Score})
 			}
 		}
 		w := []float64{1 - h.Alpha, h.Alpha}
-		var fused []search.Fused
-		if h.Fusion == search.FusionRelative {
-			fused = search.RelativeScore(lists, w)
+		var fused []fusion.Fused[string]
+		if h.Fusion == fusion.MethodRelative {
+			fused = fusion.RelativeScore(lists, w)
 		} else {
 			k := h.K
 			if k == 0 {
-				k = search.RRFK
+				k = fusion.RRFK
 			}
-			fused = search.RRF(lists, w, k)
+			fused = fusion.RRF(lists, w, k)
 		}
 		if len(fused) > k {
 			fused = fused[:k]

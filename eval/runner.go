@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/metrics"
-	"github.com/kormed/kormed/search"
 )
 
 // LoadDataset reads a dataset by the shape of path: a folder is BEIR
@@ -157,7 +157,7 @@ type Result struct {
 
 	// Calibration is the fusion a calibrated hybrid run chose, and what
 	// it measured (kormed eval --retriever hybrid without --alpha).
-	Calibration *search.Calibration `json:"calibration,omitempty"`
+	Calibration *fusion.Calibration `json:"calibration,omitempty"`
 }
 
 // Host records where a run ran.

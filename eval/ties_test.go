@@ -10,6 +10,7 @@ import (
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/search/searchtest"
 )
 
@@ -34,7 +35,7 @@ func TestTiesSameAsService(t *testing.T) {
 	const k = 5
 	opts := bm25.Options{Analyzer: "bigram"}
 
-	ix, err := search.New(search.Options{Analyzer: "bigram", Model: searchtest.Model})
+	ix, err := embedded.New(embedded.Options{Analyzer: "bigram", Model: searchtest.Model})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/search/searchtest"
 )
 
@@ -20,7 +21,7 @@ import (
 func service(t *testing.T) *search.Service {
 	t.Helper()
 	ctx := context.Background()
-	ix, err := search.New(search.Options{Analyzer: "bigram", Model: searchtest.Model})
+	ix, err := embedded.New(embedded.Options{Analyzer: "bigram", Model: searchtest.Model})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@
 #
 # Typical use:
 #   export KORMED_WEAVIATE_URL=$(scripts/weaviate.sh start)
-#   go test ./weaviate/
+#   go test ./search/weaviate/
 #   scripts/weaviate.sh stop
 #
 # Environment:

@@ -3,17 +3,21 @@
 // vectors or by both fused (reciprocal-rank or relative-score fusion), with
 // filters applied inside the search so that top-k stays full.
 //
-// A Backend holds the documents and runs one search; the embedded Index is
-// the default backend and the weaviate package is the scale-out one. A
-// Service sits above a Backend: it embeds queries and documents with the
-// index's model, applies the DUR population rules and validates requests,
-// so every backend answers the same API.
+// A Backend holds the documents and runs one search: package
+// search/embedded's Index is the default backend, search/weaviate
+// the scale-out one, and package searchtest the conformance suite both
+// pass. A Service sits above a Backend: it embeds queries and documents
+// with the index's model, applies the DUR population rules and validates
+// requests, so every backend answers the same API. The fusion methods and
+// their calibration are package fusion's.
 package search
 
 import (
 	"context"
+	"sort"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
 )
 
 // Doc is one indexed document.
@@ -38,8 +42,8 @@ const (
 
 // Fusion methods of a hybrid search.
 const (
-	FusionRRF      = "rrf"      // reciprocal-rank fusion
-	FusionRelative = "relative" // relative-score fusion (min-max normalised scores)
+	FusionRRF      = fusion.MethodRRF      // reciprocal-rank fusion
+	FusionRelative = fusion.MethodRelative // relative-score fusion (min-max normalised scores)
 )
 
 // Safety policies for queries that name a population.
@@ -111,9 +115,9 @@ type Hit struct {
 	// Terms are the query terms found in the title or text.
 	Terms []string `json:"terms,omitempty"`
 	// Coverage is the idf-weighted share of the query's analysed terms
-	// that the hit's title and text hold (see Coverage), in [0, 1]: set
-	// by the embedded index for every hit, nil from a backend that does
-	// not compute it (Weaviate).
+	// that the hit's title and text hold (see embedded.Coverage), in
+	// [0, 1]: set by the embedded index for every hit, nil from a backend
+	// that does not compute it (Weaviate).
 	Coverage *float64 `json:"coverage,omitempty"`
 	// DUR are the hit's DUR rules; Warnings the types among them that the
 	// request flagged (FlagDUR or a population rule).
@@ -193,4 +197,22 @@ type Backend interface {
 	// Get returns one document.
 	Get(ctx context.Context, id string) (Doc, bool, error)
 	Close() error
+}
+
+// SortHits orders hits by fusion.Before (stable for equal ids).
+func SortHits(hits []Hit) {
+	sort.SliceStable(hits, func(i, j int) bool { return fusion.Before(hits[i].Score, hits[i].ID, hits[j].Score, hits[j].ID) })
+}
+
+// Facet is one value of a keyword field and how many live documents hold
+// it.
+type Facet struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Faceter is a Backend that counts the values of its keyword fields (both
+// backends are).
+type Faceter interface {
+	Facets(ctx context.Context, field string, n int) ([]Facet, error)
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -573,7 +574,7 @@ type Health struct {
 	// Calibration is how kormed index chose the hybrid default for this
 	// index (alpha, fusion) and what it measured; absent when the
 	// defaults are the built-in ones.
-	Calibration *search.Calibration `json:"calibration,omitempty"`
+	Calibration *fusion.Calibration `json:"calibration,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

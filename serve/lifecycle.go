@@ -49,7 +49,7 @@ func (s *Server) starting(w http.ResponseWriter, r *http.Request) {
 // IndexSwapped logs and counts (kormed_index_reloads_total) a new index
 // generation swapped in, whatever triggered it: a reload ("poll",
 // "SIGHUP"), a write that found a re-index's generation ("write") or a
-// compaction ("compaction"); search.Index.OnSwap reports the last two. A
+// compaction ("compaction"); embedded.Index.OnSwap reports the last two. A
 // non-nil err is a failed attempt (a background compaction), logged as an
 // error and not counted.
 func (s *Server) IndexSwapped(trigger string, err error) {

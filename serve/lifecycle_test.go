@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // openDiskService saves drugDocs as a BM25-only index folder and serves it
 // opened from there (with its write-ahead log).
-func openDiskService(t *testing.T) (*search.Index, *search.Service, string) {
+func openDiskService(t *testing.T) (*embedded.Index, *search.Service, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ix")
-	mem, err := search.New(search.Options{Analyzer: "bigram"})
+	mem, err := embedded.New(embedded.Options{Analyzer: "bigram"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func openDiskService(t *testing.T) (*search.Index, *search.Service, string) {
 	if err := mem.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	ix, err := search.Open(dir)
+	ix, err := embedded.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestSwapsCounted(t *testing.T) {
 	}
 	// Another process compacts; the next write here swaps to its
 	// generation.
-	other, err := search.Open(dir)
+	other, err := embedded.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestSwapsCounted(t *testing.T) {
 		t.Errorf("metrics:\n%s", m.body)
 	}
 	out := logs.String()
-	for _, trig := range []string{search.SwapCompaction, search.SwapWrite} {
+	for _, trig := range []string{embedded.SwapCompaction, embedded.SwapWrite} {
 		if !strings.Contains(out, `"msg":"index reloaded","trigger":"`+trig+`"`) {
 			t.Errorf("no 'index reloaded' log with trigger %s:\n%s", trig, out)
 		}

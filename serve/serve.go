@@ -93,7 +93,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Reload, when set, is called every ReloadInterval (default 2 s) and
 	// on SIGHUP while Serve runs; it reports whether it swapped in new
-	// content (search.Index.Reload is one).
+	// content (embedded.Index.Reload is one).
 	Reload         func() (bool, error)
 	ReloadInterval time.Duration
 	// Version is reported by /metrics (kormed_build_info) and /healthz.

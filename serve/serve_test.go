@@ -26,6 +26,7 @@ import (
 
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // --- fixtures
@@ -125,13 +126,13 @@ var testModel = search.ModelInfo{Name: "test/hash-64", Dim: 64, Pooling: "mean"}
 // or BM25 only, wrapped by wrap when given.
 func newService(t testing.TB, dense bool, wrap func(search.Backend) search.Backend) *search.Service {
 	t.Helper()
-	opts := search.Options{Analyzer: "bigram"}
+	opts := embedded.Options{Analyzer: "bigram"}
 	var enc search.Encoder
 	if dense {
 		opts.Model = testModel
 		enc = hashEncoder{dim: testModel.Dim}
 	}
-	ix, err := search.New(opts)
+	ix, err := embedded.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +498,7 @@ type opaque struct{ search.Backend }
 type docsOnly struct{ search.Backend }
 
 func (d docsOnly) Docs(fn func(search.Doc, []float32) error) error {
-	return d.Backend.(*search.Index).Docs(fn)
+	return d.Backend.(*embedded.Index).Docs(fn)
 }
 
 func TestWebStatic(t *testing.T) {

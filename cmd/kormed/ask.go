@@ -18,6 +18,7 @@ import (
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 func runAsk(ctx context.Context, args []string) error {
@@ -174,7 +175,7 @@ func printSources(w io.Writer, a *rag.Answer) {
 // given one, else the index's own when it is available locally, else
 // BM25 only, said on stderr).
 func openIndexService(ctx context.Context, dir, modelArg string, hopts hub.Options, stderr io.Writer) (*search.Service, func(), error) {
-	ix, err := search.Open(dir)
+	ix, err := embedded.Open(dir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,8 +12,10 @@ import (
 
 	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // calFlags are kormed index's calibration flags.
@@ -33,8 +35,8 @@ func calibrateFlags(fs *flag.FlagSet) *calFlags {
 		again:  fs.Bool("calibrate", false, "re-run the hybrid fusion's calibration on the existing index --out (with --corpus: calibrate even if the index is up to date)"),
 		alpha:  fs.String("alpha", "", "store this hybrid alpha (dense weight, 0 to 1) as the index's default instead of the calibrated one"),
 		fusion: fs.String("fusion", "", "store this hybrid fusion (rrf or relative) as the index's default instead of the calibrated one"),
-		kind:   fs.String("calibrate-queries", search.PseudoICT, "calibration's pseudo-queries: ict (a sentence taken out of its document), title or span"),
-		docs:   fs.Int("calibrate-docs", search.DefaultCalibrationDocs, "documents sampled for calibration"),
+		kind:   fs.String("calibrate-queries", fusion.PseudoICT, "calibration's pseudo-queries: ict (a sentence taken out of its document), title or span"),
+		docs:   fs.Int("calibrate-docs", fusion.DefaultCalibrationDocs, "documents sampled for calibration"),
 		seed:   fs.Uint64("calibrate-seed", 1, "seed of calibration's sample"),
 		dev:    fs.String("dev", "", "calibrate on labelled queries instead of pseudo-queries: a BEIR folder (queries.jsonl, qrels/SPLIT.tsv) whose document ids are the index's"),
 		split:  fs.String("dev-split", "dev", "the qrels split of --dev"),
@@ -57,7 +59,7 @@ func (c *calFlags) check() error {
 		return fmt.Errorf("--fusion %q: want rrf or relative", f)
 	}
 	switch *c.kind {
-	case search.PseudoICT, search.PseudoTitle, search.PseudoSpan:
+	case fusion.PseudoICT, fusion.PseudoTitle, fusion.PseudoSpan:
 	default:
 		return fmt.Errorf("--calibrate-queries %q: want ict, title or span", *c.kind)
 	}
@@ -70,17 +72,17 @@ func (c *calFlags) check() error {
 // calibrate measures ix's fusion settings with its encoder and applies
 // the --alpha/--fusion overrides: the setting then is the override, and
 // what calibration measured and chose stays beside it.
-func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.Encoder) (*search.Calibration, error) {
-	var cal search.Calibration
+func (c *calFlags) calibrate(ctx context.Context, ix *embedded.Index, enc search.Encoder) (*fusion.Calibration, error) {
+	var cal fusion.Calibration
 	var err error
 	if *c.dev != "" {
 		d, _, err := eval.LoadDataset(*c.dev, *c.split)
 		if err != nil {
 			return nil, fmt.Errorf("--dev: %w", err)
 		}
-		var qs []search.LabelledQuery
+		var qs []embedded.LabelledQuery
 		for _, q := range d.Queries {
-			lq := search.LabelledQuery{Text: q.Text}
+			lq := embedded.LabelledQuery{Text: q.Text}
 			for id, g := range d.Qrels[q.ID] {
 				if g > 0 {
 					lq.Relevant = append(lq.Relevant, id)
@@ -94,12 +96,12 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 		if len(qs) == 0 {
 			return nil, fmt.Errorf("--dev %s: no query with a relevant document in split %s", *c.dev, *c.split)
 		}
-		cal, err = ix.CalibrateLabelled(ctx, enc, qs, search.CalibrateOptions{})
+		cal, err = ix.CalibrateLabelled(ctx, enc, qs, fusion.CalibrateOptions{})
 		if err != nil {
 			return nil, err
 		}
 		cal.Queries = *c.dev + ":" + *c.split
-	} else if cal, err = ix.Calibrate(ctx, enc, search.CalibrateConfig{Kind: *c.kind, Docs: *c.docs, Seed: *c.seed}); err != nil {
+	} else if cal, err = ix.Calibrate(ctx, enc, embedded.CalibrateConfig{Kind: *c.kind, Docs: *c.docs, Seed: *c.seed}); err != nil {
 		return nil, err
 	}
 	if *c.alpha != "" || *c.fusion != "" {
@@ -109,7 +111,7 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 		if *c.fusion != "" && *c.fusion != cal.Fusion {
 			cal.Fusion, cal.K = *c.fusion, 0
 			if cal.Fusion == search.FusionRRF {
-				cal.K = search.RRFK
+				cal.K = fusion.RRFK
 			}
 		}
 		cal.Reason = fmt.Sprintf("set by --alpha/--fusion (calibration chose %s)", cal.Chosen.Name())
@@ -121,7 +123,7 @@ func (c *calFlags) calibrate(ctx context.Context, ix *search.Index, enc search.E
 // --alpha/--fusion override) and writes it as a new generation, which
 // running servers reload.
 func recalibrateIndex(ctx context.Context, dir, modelArg string, c *calFlags, hubOpts hub.Options) error {
-	ix, err := search.Open(dir)
+	ix, err := embedded.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func recalibrateIndex(ctx context.Context, dir, modelArg string, c *calFlags, hu
 }
 
 // printFusionCalibration shows what calibration measured and chose.
-func printFusionCalibration(c *search.Calibration) {
+func printFusionCalibration(c *fusion.Calibration) {
 	w := os.Stderr
 	src := c.Source
 	if c.Source == "pseudo-queries" {
@@ -190,6 +192,6 @@ func printFusionCalibration(c *search.Calibration) {
 }
 
 // settingName is the setting in effect: "relative 0.2".
-func settingName(c *search.Calibration) string {
-	return search.Candidate{Fusion: c.Fusion, Alpha: c.Alpha, K: c.K}.Name()
+func settingName(c *fusion.Calibration) string {
+	return fusion.Candidate{Fusion: c.Fusion, Alpha: c.Alpha, K: c.K}.Name()
 }

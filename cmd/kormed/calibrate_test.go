@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // kormed index calibrates an index with a model (a random one here: BM25-
@@ -31,7 +33,7 @@ func TestIndexCalibration(t *testing.T) {
 	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := search.ReadManifest(out)
+	m, _ := embedded.ReadManifest(out)
 	c := m.Options.Calibration
 	if c == nil || c.N != 40 || len(c.Candidates) != 29 {
 		t.Fatalf("calibration %+v", c)
@@ -43,22 +45,22 @@ func TestIndexCalibration(t *testing.T) {
 	if err := runIndex(ctx, []string{"--out", out, "--calibrate", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
-	m2, _ := search.ReadManifest(out)
+	m2, _ := embedded.ReadManifest(out)
 	if m2.Generation == m.Generation || m2.Options.Calibration.Chosen != first.Chosen || m2.Options.Calibration.BM25 != first.BM25 {
 		t.Errorf("--calibrate: %s %+v, first %s %+v", m2.Generation, m2.Options.Calibration.Chosen, m.Generation, first.Chosen)
 	}
 	if err := runIndex(ctx, []string{"--out", out, "--alpha", "0.3", "--fusion", "rrf", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
-	m3, _ := search.ReadManifest(out)
-	if c := m3.Options.Calibration; c.Alpha != 0.3 || c.Fusion != search.FusionRRF || c.K != search.RRFK || c.Chosen != first.Chosen || !strings.Contains(c.Reason, "--alpha") {
+	m3, _ := embedded.ReadManifest(out)
+	if c := m3.Options.Calibration; c.Alpha != 0.3 || c.Fusion != search.FusionRRF || c.K != fusion.RRFK || c.Chosen != first.Chosen || !strings.Contains(c.Reason, "--alpha") {
 		t.Errorf("--alpha/--fusion: %+v", c)
 	}
 	// Up to date: nothing rebuilt, the stored setting kept.
 	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
-	if m4, _ := search.ReadManifest(out); m4.Generation != m3.Generation || m4.Options.Calibration.Alpha != 0.3 {
+	if m4, _ := embedded.ReadManifest(out); m4.Generation != m3.Generation || m4.Options.Calibration.Alpha != 0.3 {
 		t.Errorf("an up-to-date rerun changed the index: %s %+v", m4.Generation, m4.Options.Calibration)
 	}
 	// BM25 only: no calibration, and none can be asked for.
@@ -66,7 +68,7 @@ func TestIndexCalibration(t *testing.T) {
 	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := search.ReadManifest(bmOut); m.Options.Calibration != nil {
+	if m, _ := embedded.ReadManifest(bmOut); m.Options.Calibration != nil {
 		t.Error("a BM25-only index has a calibration")
 	}
 	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--alpha", "0.5"}); err == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/metrics"
@@ -75,8 +76,8 @@ func runEval(ctx context.Context, args []string) error {
 	alphas := fs.String("alpha", "", "comma-separated hybrid alphas (dense weight, 0 to 1; auto: calibrated; default auto, or "+fmt.Sprint(search.DefaultAlpha)+" with --fusion)")
 	fusions := fs.String("fusion", "", "comma-separated hybrid fusions: rrf, relative (default: calibrated, or "+search.DefaultFusion+" with --alpha)")
 	dev := fs.String("dev", "", "calibrate hybrid runs on the labelled queries of this qrels split of --data (e.g. dev, train) instead of pseudo-queries")
-	calQueries := fs.String("calibrate-queries", search.PseudoICT, "pseudo-queries for calibration: ict (a sentence taken out of its document), title, span")
-	calDocs := fs.Int("calibrate-docs", search.DefaultCalibrationDocs, "documents sampled for calibration's pseudo-queries")
+	calQueries := fs.String("calibrate-queries", fusion.PseudoICT, "pseudo-queries for calibration: ict (a sentence taken out of its document), title, span")
+	calDocs := fs.Int("calibrate-docs", fusion.DefaultCalibrationDocs, "documents sampled for calibration's pseudo-queries")
 	calSeed := fs.Uint64("calibrate-seed", 1, "seed of calibration's sample")
 	models := fs.String("model", "", "comma-separated models for dense runs: folder or Hugging Face id")
 	analyzers := fs.String("analyzer", analysis.Default, "comma-separated BM25 analyzers: "+strings.Join(analysis.Names(), ", "))
@@ -138,7 +139,7 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	cal := eval.Calibrate{Kind: *calQueries, N: *calDocs, Seed: *calSeed}
 	switch cal.Kind {
-	case search.PseudoICT, search.PseudoTitle, search.PseudoSpan:
+	case fusion.PseudoICT, fusion.PseudoTitle, fusion.PseudoSpan:
 	default:
 		return fmt.Errorf("--calibrate-queries %q: want ict, title or span", cal.Kind)
 	}
@@ -470,7 +471,7 @@ func parseKs(s string) ([]int, error) {
 }
 
 // calSource says what a calibration measured: "ict pseudo-queries".
-func calSource(c *search.Calibration) string {
+func calSource(c *fusion.Calibration) string {
 	if c.Queries != "" {
 		return c.Queries + " " + c.Source
 	}

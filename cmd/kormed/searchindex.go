@@ -26,7 +26,8 @@ import (
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
-	"github.com/kormed/kormed/weaviate"
+	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 )
 
 func runIndex(ctx context.Context, args []string) error {
@@ -39,9 +40,9 @@ func runIndex(ctx context.Context, args []string) error {
 	modelArg := fs.String("model", "", "embedding model (folder or Hugging Face id); none: a BM25-only index")
 	durFile := fs.String("dur", "", "DUR records in the MFDS DUR open API format (JSON or CSV) to attach to products")
 	an := fs.String("analyzer", analysis.Default, "BM25 analyzer: "+strings.Join(analysis.Names(), ", "))
-	dense := fs.String("dense", search.DenseAuto, "dense index: auto (exact below --ann-threshold documents, HNSW above), exact, int8, bf16 or hnsw")
+	dense := fs.String("dense", embedded.DenseAuto, "dense index: auto (exact below --ann-threshold documents, HNSW above), exact, int8, bf16 or hnsw")
 	columnsFlag := fs.String("columns", "", "hf:// corpus: map roles to columns, e.g. id=doc_id,document=contents (roles id, title, document)")
-	annThreshold := fs.Int("ann-threshold", search.DefaultANNThreshold, "corpus size from which --dense auto builds HNSW")
+	annThreshold := fs.Int("ann-threshold", embedded.DefaultANNThreshold, "corpus size from which --dense auto builds HNSW")
 	batch := fs.Int("batch", 256, "documents embedded and staged per batch (the unit of resumption)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	backend := fs.String("backend", "embedded", "embedded (the index folder is the index) or weaviate (the folder is built too, then every document and vector is pushed to a Weaviate class)")
@@ -102,7 +103,7 @@ func runIndex(ctx context.Context, args []string) error {
 		durIx = &durAttacher{records: recs}
 		fmt.Fprintf(os.Stderr, "read %d DUR records from %s\n", len(recs), *durFile)
 	}
-	opts := search.Options{Analyzer: *an, Dense: *dense, ANNThreshold: *annThreshold}
+	opts := embedded.Options{Analyzer: *an, Dense: *dense, ANNThreshold: *annThreshold}
 	var m *model.Model
 	if *modelArg != "" {
 		dir, err := hub.Resolve(ctx, *modelArg, hubOpts())
@@ -130,7 +131,7 @@ func runIndex(ctx context.Context, args []string) error {
 		return errors.New("--alpha/--fusion/--calibrate need --model: a BM25-only index has nothing to fuse")
 	}
 	fp := indexFingerprint(src, *durFile, m)
-	if search.UpToDate(*out, opts, fp) {
+	if embedded.UpToDate(*out, opts, fp) {
 		fmt.Fprintf(os.Stderr, "%s is up to date with %s\n", *out, *corpus)
 		if cf.recalibrate() {
 			if err := recalibrateIndex(ctx, *out, *modelArg, cf, hubOpts()); err != nil {
@@ -138,7 +139,7 @@ func runIndex(ctx context.Context, args []string) error {
 			}
 		}
 		if *durFile != "" || *backend == "weaviate" {
-			ix, err := search.Open(*out)
+			ix, err := embedded.Open(*out)
 			if err != nil {
 				return err
 			}
@@ -152,12 +153,12 @@ func runIndex(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	b, err := search.NewBuilder(*out, opts, fp)
+	b, err := embedded.NewBuilder(*out, opts, fp)
 	if err != nil {
 		return err
 	}
 	if m != nil {
-		b.BeforeWrite = func(ix *search.Index) error {
+		b.BeforeWrite = func(ix *embedded.Index) error {
 			if !*quiet {
 				fmt.Fprintln(os.Stderr, "building: calibration")
 			}
@@ -302,7 +303,7 @@ func runIndex(ctx context.Context, args []string) error {
 // class (created with the index's model if missing; a class built with
 // another model is refused). Upserts are idempotent (object ids derive from
 // document ids), so an interrupted push is finished by running it again.
-func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string, quiet bool) error {
+func pushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key string, quiet bool) error {
 	info, err := ix.Info(ctx)
 	if err != nil {
 		return err
@@ -383,7 +384,7 @@ func pushWeaviate(ctx context.Context, ix *search.Index, url, class, key string,
 // indexUpdate adds documents to and deletes documents from an existing
 // index through search.Service, as POST/DELETE /v1/documents do.
 func indexUpdate(ctx context.Context, dir, add, del, modelArg, durFile string, compact bool, hubOpts hub.Options) error {
-	ix, err := search.Open(dir)
+	ix, err := embedded.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -810,7 +811,7 @@ func indexFingerprint(src *corpusSource, durFile string, m *model.Model) string 
 // printDUR reports the DUR flags the index holds, read from its live
 // documents, so that a resumed or skipped build reports the index's real
 // numbers rather than those of the documents this run attached.
-func printDUR(ix *search.Index) {
+func printDUR(ix *embedded.Index) {
 	flagged, types := 0, map[string]int{}
 	ix.Docs(func(d search.Doc, _ []float32) error {
 		if len(d.DUR) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // stderrOf runs fn with os.Stderr sent to a file and returns what it
@@ -56,7 +57,7 @@ func TestIndexReportsIndexDUR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := search.NewBuilder(out, search.Options{Analyzer: "bigram", Dense: search.DenseAuto, ANNThreshold: search.DefaultANNThreshold}, indexFingerprint(src, durFile, nil))
+	b, err := embedded.NewBuilder(out, embedded.Options{Analyzer: "bigram", Dense: embedded.DenseAuto, ANNThreshold: embedded.DefaultANNThreshold}, indexFingerprint(src, durFile, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

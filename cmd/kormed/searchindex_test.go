@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // TestIndexResumeAfterSIGKILL kills 'kormed index' twice with SIGKILL
@@ -99,7 +100,7 @@ func TestIndexResumeAfterSIGKILL(t *testing.T) {
 	if !bytes.Equal(a.docs, b.docs) || !bytes.Equal(a.vectors, b.vectors) {
 		t.Error("documents or vectors differ from an uninterrupted build")
 	}
-	ix, err := search.Open(out)
+	ix, err := embedded.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ type generation struct {
 
 func readGeneration(t *testing.T, dir string) generation {
 	t.Helper()
-	m, err := search.ReadManifest(dir)
+	m, err := embedded.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestIndexDrugTable(t *testing.T) {
 		"--dur", "../../testdata/dur/dur_sample.json", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
-	ix, err := search.Open(out)
+	ix, err := embedded.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,14 +235,14 @@ func TestIndexAddDelete(t *testing.T) {
 	if err := runIndex(context.Background(), []string{"--out", out, "--add", add, "--delete", "b,zz"}); err != nil {
 		t.Fatal(err)
 	}
-	m0, _ := search.ReadManifest(out)
+	m0, _ := embedded.ReadManifest(out)
 	if err := runIndex(context.Background(), []string{"--out", out, "--compact"}); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := search.ReadManifest(out); m.Docs != 2 || m.Generation == m0.Generation {
+	if m, _ := embedded.ReadManifest(out); m.Docs != 2 || m.Generation == m0.Generation {
 		t.Errorf("after --compact: %+v (before %s)", m, m0.Generation)
 	}
-	ix, err := search.Open(out)
+	ix, err := embedded.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,9 @@ import (
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/rag"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 	"github.com/kormed/kormed/serve"
-	"github.com/kormed/kormed/weaviate"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -72,8 +73,8 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	reloadEvery := fs.Duration("reload-interval", serve.DefaultReloadInterval, "how often to check the index for a new generation (0: only on SIGHUP)")
 	maxBody := fs.Int64("max-body", serve.DefaultMaxSearchBytes, "largest /v1/search and /v1/embed request body in bytes")
 	maxDocBody := fs.Int64("max-documents-body", serve.DefaultMaxDocumentBytes, "largest /v1/documents request body in bytes")
-	compactBytes := fs.Int64("compact-bytes", search.DefaultCompactBytes, "compact the index in the background when its write-ahead log holds this many bytes of document text (vectors do not count; 0: no byte limit); the log is replayed at every start, so this bounds the start time")
-	compactRecords := fs.Int("compact-records", search.DefaultCompactRecords, "compact the index in the background when its write-ahead log holds this many writes (0: no record limit)")
+	compactBytes := fs.Int64("compact-bytes", embedded.DefaultCompactBytes, "compact the index in the background when its write-ahead log holds this many bytes of document text (vectors do not count; 0: no byte limit); the log is replayed at every start, so this bounds the start time")
+	compactRecords := fs.Int("compact-records", embedded.DefaultCompactRecords, "compact the index in the background when its write-ahead log holds this many writes (0: no record limit)")
 	requestTimeout := fs.Duration("request-timeout", serve.DefaultWriteTimeout-10*time.Second, "deadline of each request: past it the answer is 504 and the work is cancelled (a streamed answer is under it until its first event)")
 	maxInflight := fs.Int("max-inflight", runtime.GOMAXPROCS(0), "most embedding, document-write, chat and ask requests run at once; more are answered 429 with Retry-After")
 	maxInflightSearch := fs.Int("max-inflight-search", 0, "most searches and facet counts run at once (default 4 × --max-inflight); more are answered 429")
@@ -143,7 +144,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	// The backend.
 	var (
 		b      search.Backend
-		ix     *search.Index
+		ix     *embedded.Index
 		where  string
 		reload func() (bool, error)
 	)
@@ -158,7 +159,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		}
 		// Opened once the server listens; a folder that is no index fails
 		// now.
-		if _, err := search.ReadManifest(*indexDir); err != nil {
+		if _, err := embedded.ReadManifest(*indexDir); err != nil {
 			return err
 		}
 		where = *indexDir
@@ -237,7 +238,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 		// The dictionary (below) loads while the generation is read; a
 		// log to replay with the union or morph analyzer waits for it.
 		go analysis.LoadMorph()
-		if ix, err = search.Open(*indexDir); err != nil {
+		if ix, err = embedded.Open(*indexDir); err != nil {
 			return fail(err)
 		}
 		defer ix.Close()

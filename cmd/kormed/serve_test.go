@@ -16,6 +16,7 @@ import (
 
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 type lockedBuffer struct {
@@ -45,11 +46,11 @@ var serveDocs = []search.Doc{
 // only) under the model description mi.
 func writeIndex(t *testing.T, dir string, docs []search.Doc, enc search.Encoder, mi search.ModelInfo) {
 	t.Helper()
-	opts := search.Options{Analyzer: "bigram"}
+	opts := embedded.Options{Analyzer: "bigram"}
 	if enc != nil {
 		opts.Model = mi
 	}
-	ix, err := search.New(opts)
+	ix, err := embedded.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

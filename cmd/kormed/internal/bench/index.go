@@ -17,6 +17,7 @@ import (
 	"github.com/kormed/kormed/bm25/benchdata"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 )
 
 // Index is kormed bench index.
@@ -29,7 +30,7 @@ var Index = &base.Command{
 
 // benchIndex measures the index itself, not the encoder: synthetic Korean
 // documents (the BM25 benchmark's generator over the drug vocabulary) with
-// clustered random unit vectors go through search.Builder as 'kormed index'
+// clustered random unit vectors go through embedded.Builder as 'kormed index'
 // drives it.
 func benchIndex(fs *flag.FlagSet) base.Func {
 	sizes := fs.String("docs", "10000,100000", "comma-separated corpus sizes")
@@ -64,12 +65,12 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 			}
 			dir := filepath.Join(scratch, fmt.Sprint(n))
 			os.RemoveAll(dir)
-			opts := search.Options{Analyzer: *an, Model: search.ModelInfo{Name: "bench/random-clustered", Dim: *dim, Pooling: "mean"}}
+			opts := embedded.Options{Analyzer: *an, Model: search.ModelInfo{Name: "bench/random-clustered", Dim: *dim, Pooling: "mean"}}
 			runtime.GC()
 			var base runtime.MemStats
 			runtime.ReadMemStats(&base)
 			start := time.Now()
-			b, err := search.NewBuilder(dir, opts, fmt.Sprintf("bench-%d", n))
+			b, err := embedded.NewBuilder(dir, opts, fmt.Sprintf("bench-%d", n))
 			if err != nil {
 				return err
 			}
@@ -105,7 +106,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 			runtime.ReadMemStats(&ms)
 			heap := float64(ms.HeapAlloc) - float64(base.HeapAlloc)
 			kind := ix.Options().Dense
-			if kind == search.DenseAuto {
+			if kind == embedded.DenseAuto {
 				kind = "exact"
 				if n >= ix.Options().ANNThreshold {
 					kind = "hnsw"
@@ -115,7 +116,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 			bdocs = nil
 			disk := dirSize(dir)
 			t0 := time.Now()
-			re, err := search.Open(dir)
+			re, err := embedded.Open(dir)
 			if err != nil {
 				return err
 			}

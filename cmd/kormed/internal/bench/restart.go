@@ -16,6 +16,7 @@ import (
 	"github.com/kormed/kormed/bm25/benchdata"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/serve"
 )
 
@@ -32,7 +33,7 @@ var Restart = &base.Command{
 // documents over the drug vocabulary, counted as the JSON request bodies),
 // into a BM25-only index served with the compaction thresholds of kormed
 // serve; then it closes the index and times what a restart does before it
-// answers: search.Open, search.NewService and a first search. It does so
+// answers: embedded.Open, search.NewService and a first search. It does so
 // twice: after the writes (the log as compaction left it), and with the
 // log grown with compaction off to just under twice a threshold, the most
 // a serving index's log holds (writes wait for a running compaction
@@ -43,8 +44,8 @@ func benchRestart(fs *flag.FlagSet) base.Func {
 	mb := fs.Float64("mb", 100, "megabytes of POST /v1/documents bodies to write")
 	batch := fs.Int("batch", search.MaxDocs, "documents per request")
 	an := fs.String("analyzer", "union", "BM25 analyzer")
-	compactBytes := fs.Int64("compact-bytes", search.DefaultCompactBytes, "as kormed serve --compact-bytes")
-	compactRecords := fs.Int("compact-records", search.DefaultCompactRecords, "as kormed serve --compact-records")
+	compactBytes := fs.Int64("compact-bytes", embedded.DefaultCompactBytes, "as kormed serve --compact-bytes")
+	compactRecords := fs.Int("compact-records", embedded.DefaultCompactRecords, "as kormed serve --compact-records")
 	out := fs.String("out", "", "scratch folder (default: a temporary one, removed)")
 	skip := fs.Bool("skip-writes", false, "reuse the index a run with the same --out wrote: time the restarts only")
 	return func(ctx context.Context, args []string) error {
@@ -74,7 +75,7 @@ func benchRestart(fs *flag.FlagSet) base.Func {
 			target = 0
 		} else {
 			os.RemoveAll(dir)
-			empty, err := search.New(search.Options{Analyzer: *an})
+			empty, err := embedded.New(embedded.Options{Analyzer: *an})
 			if err != nil {
 				return err
 			}
@@ -82,7 +83,7 @@ func benchRestart(fs *flag.FlagSet) base.Func {
 				return err
 			}
 		}
-		ix, err := search.Open(dir)
+		ix, err := embedded.Open(dir)
 		if err != nil {
 			return err
 		}
@@ -142,11 +143,11 @@ func benchRestart(fs *flag.FlagSet) base.Func {
 		if err := ix.Close(); err != nil { // waits for a running compaction
 			return err
 		}
-		n := svc.Backend.(*search.Index).Len()
+		n := svc.Backend.(*embedded.Index).Len()
 		reopen := func() (secs float64, logMB float64, logRecs int, err error) {
 			t0, cpu0 := time.Now(), cpuSeconds()
 			go analysis.LoadMorph() // as kormed serve does; a no-op once loaded
-			ix, err := search.Open(dir)
+			ix, err := embedded.Open(dir)
 			if err != nil {
 				return 0, 0, 0, err
 			}
@@ -180,7 +181,7 @@ func benchRestart(fs *flag.FlagSet) base.Func {
 		// The worst case: the log just under twice a threshold.
 		worst, worstMB, worstRecs := 0.0, 0.0, 0
 		if *compactBytes > 0 {
-			ix, err := search.Open(dir)
+			ix, err := embedded.Open(dir)
 			if err != nil {
 				return err
 			}

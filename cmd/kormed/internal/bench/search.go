@@ -14,7 +14,8 @@ import (
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
-	"github.com/kormed/kormed/weaviate"
+	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 )
 
 // Search is kormed bench search.
@@ -42,7 +43,7 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 		if err != nil {
 			return err
 		}
-		ix, err := search.Open(*index)
+		ix, err := embedded.Open(*index)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -35,7 +37,7 @@ type Options struct {
 	K1       float64 `json:"k1"`
 	B        float64 `json:"b"`
 	// Model is the embedding model; Model.Name "" means BM25 only.
-	Model ModelInfo `json:"model"`
+	Model search.ModelInfo `json:"model"`
 	// Dense is the dense index kind (DenseAuto when empty); ANNThreshold
 	// the size from which DenseAuto uses HNSW.
 	Dense        string            `json:"dense"`
@@ -46,22 +48,8 @@ type Options struct {
 	// Calibration is the fusion kormed index chose for this corpus and
 	// model, and what it measured (calibrate.go); when set it is the
 	// service's hybrid default. A rebuild's UpToDate ignores it.
-	Calibration *Calibration `json:"calibration,omitempty"`
+	Calibration *fusion.Calibration `json:"calibration,omitempty"`
 }
-
-// Default hybrid settings, chosen by measurement: kormed eval --retriever
-// hybrid over alpha 0.1…0.9 × {rrf, relative} on the drug benchmark's
-// train split (4,657 queries) with the demo's trained encoder; relative
-// fusion at 0.4 was best (NDCG@10 97.29 vs BM25 95.50, dense 85.13, best
-// RRF 96.28 at 0.2), and on the test split it gives 91.08 vs BM25 90.56
-// and dense 52.72. RRF ignores how far apart the scores are, which costs
-// when one retriever is much weaker. See README, "Hybrid search". They
-// are the fallback now: kormed index calibrates each index with a model
-// (Options.Calibration, calibrate.go), and the service uses that.
-const (
-	DefaultAlpha  = 0.4
-	DefaultFusion = FusionRelative
-)
 
 func (o *Options) resolve() error {
 	if o.Dense == "" {
@@ -79,9 +67,9 @@ func (o *Options) resolve() error {
 		o.HNSW = vector.DefaultHNSWParams()
 	}
 	if o.Fusion == "" {
-		o.Fusion = DefaultFusion
+		o.Fusion = search.DefaultFusion
 	}
-	if o.Fusion != FusionRRF && o.Fusion != FusionRelative {
+	if o.Fusion != search.FusionRRF && o.Fusion != search.FusionRelative {
 		return fmt.Errorf("search: fusion %q: want rrf or relative", o.Fusion)
 	}
 	if o.Alpha < 0 || o.Alpha > 1 {
@@ -127,7 +115,7 @@ type Index struct {
 
 // state is the searchable content.
 type state struct {
-	docs   []Doc
+	docs   []search.Doc
 	dead   bitset // tombstones
 	ndead  int
 	byID   map[string]int
@@ -172,7 +160,7 @@ func (ix *Index) Len() int {
 }
 
 // Info describes the index.
-func (ix *Index) Info(context.Context) (Info, error) {
+func (ix *Index) Info(context.Context) (search.Info, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	fields := make([]string, 0, len(ix.st.fields))
@@ -187,7 +175,7 @@ func (ix *Index) Info(context.Context) (Info, error) {
 		}
 	}
 	sort.Strings(types)
-	return Info{Backend: "embedded", Docs: len(ix.st.docs) - ix.st.ndead, Model: ix.opts.Model,
+	return search.Info{Backend: "embedded", Docs: len(ix.st.docs) - ix.st.ndead, Model: ix.opts.Model,
 		Analyzer: ix.opts.Analyzer, Fields: fields, Generated: ix.gen, DURTypes: types}, nil
 }
 
@@ -215,19 +203,19 @@ func (st *state) anyLive(docs []int) bool {
 }
 
 // Get returns the live document with id.
-func (ix *Index) Get(_ context.Context, id string) (Doc, bool, error) {
+func (ix *Index) Get(_ context.Context, id string) (search.Doc, bool, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n, ok := ix.st.byID[id]
 	if !ok {
-		return Doc{}, false, nil
+		return search.Doc{}, false, nil
 	}
 	return ix.st.docs[n], true, nil
 }
 
 // Docs calls fn for every live document in insertion order with its
 // vector (nil without a model), stopping at the first error.
-func (ix *Index) Docs(fn func(d Doc, vec []float32) error) error {
+func (ix *Index) Docs(fn func(d search.Doc, vec []float32) error) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for n, d := range ix.st.docs {
@@ -276,7 +264,7 @@ func (ix *Index) endWrite() {
 var errClosed = errors.New("search: index closed")
 
 // checkDocs validates a write.
-func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
+func (ix *Index) checkDocs(docs []search.Doc, vecs [][]float32) error {
 	seen := make(map[string]bool, len(docs))
 	for i, d := range docs {
 		if d.ID == "" {
@@ -310,7 +298,7 @@ func (ix *Index) checkDocs(docs []Doc, vecs [][]float32) error {
 }
 
 // Upsert adds documents, replacing those with the same id.
-func (ix *Index) Upsert(ctx context.Context, docs []Doc, vecs [][]float32) error {
+func (ix *Index) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float32) error {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -337,7 +325,7 @@ func (ix *Index) Upsert(ctx context.Context, docs []Doc, vecs [][]float32) error
 		return err
 	}
 	afterAnalyse()
-	if err := Commit(ctx); err != nil {
+	if err := search.Commit(ctx); err != nil {
 		return err
 	}
 	if ix.log != nil {
@@ -353,7 +341,7 @@ func (ix *Index) Upsert(ctx context.Context, docs []Doc, vecs [][]float32) error
 var afterAnalyse = func() {}
 
 // apply appends docs to the state (the caller holds wmu).
-func (ix *Index) apply(docs []Doc, vecs [][]float32) error {
+func (ix *Index) apply(docs []search.Doc, vecs [][]float32) error {
 	bm, err := ix.analyse(docs)
 	if err != nil {
 		return err
@@ -364,7 +352,7 @@ func (ix *Index) apply(docs []Doc, vecs [][]float32) error {
 // analyse returns the BM25 index with docs appended, leaving the current
 // state untouched (the caller holds wmu, so the state cannot change
 // before install).
-func (ix *Index) analyse(docs []Doc) (*bm25.Index, error) {
+func (ix *Index) analyse(docs []search.Doc) (*bm25.Index, error) {
 	bdocs := make([]bm25.Doc, len(docs))
 	for i, d := range docs {
 		bdocs[i] = bm25.Doc{ID: d.ID, Text: docText(d)}
@@ -374,7 +362,7 @@ func (ix *Index) analyse(docs []Doc) (*bm25.Index, error) {
 
 // install makes docs, their vectors and the BM25 index analyse returned
 // for them the current state (the caller holds wmu).
-func (ix *Index) install(docs []Doc, vecs [][]float32, bm *bm25.Index) error {
+func (ix *Index) install(docs []search.Doc, vecs [][]float32, bm *bm25.Index) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	st := ix.st
@@ -470,7 +458,7 @@ func (ix *Index) Delete(ctx context.Context, ids []string) (int, error) {
 	}
 	// A delete whose request ended while it waited for the write lock
 	// (behind a large write or a compaction) is not committed.
-	if err := Commit(ctx); err != nil {
+	if err := search.Commit(ctx); err != nil {
 		return 0, err
 	}
 	if ix.log != nil {
@@ -498,7 +486,7 @@ func (ix *Index) applyDelete(ids []string) int {
 // allowed returns the documents a query may return: live, matching the
 // filters, without an excluded DUR type, not excluded by id; nil means all
 // documents.
-func (st *state) allowed(q *Query) (bitset, error) {
+func (st *state) allowed(q *search.Query) (bitset, error) {
 	if len(q.Filters) == 0 && len(q.ExcludeDUR) == 0 && len(q.Exclude) == 0 && st.ndead == 0 {
 		return nil, nil
 	}
@@ -555,13 +543,8 @@ func dedup(xs []string) []string {
 	return slices.Compact(out)
 }
 
-// Candidates is how many hits each retriever contributes to a hybrid
-// search for k results: enough that a document ranked low by one
-// retriever and high by the other is still fused.
-func Candidates(k int) int { return max(4*k, 100) }
-
 // Search runs one resolved query.
-func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+func (ix *Index) Search(ctx context.Context, q search.Query) ([]search.Hit, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	st := ix.st
@@ -570,18 +553,18 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		return nil, err
 	}
 	k := q.K
-	var lists [][]Ranked
+	var lists [][]fusion.Ranked[string]
 	var weights []float64
-	useBM := q.Mode == ModeBM25 || q.Mode == ModeHybrid && q.Alpha < 1
-	useDense := q.Mode == ModeDense || q.Mode == ModeHybrid && q.Alpha > 0
+	useBM := q.Mode == search.ModeBM25 || q.Mode == search.ModeHybrid && q.Alpha < 1
+	useDense := q.Mode == search.ModeDense || q.Mode == search.ModeHybrid && q.Alpha > 0
 	if useDense && (st.flat == nil || q.Vector == nil) {
 		return nil, fmt.Errorf("search: %s search needs a dense model; this index is BM25 only", q.Mode)
 	}
 	depth := k
 	if useBM && useDense {
-		depth = Candidates(k)
+		depth = fusion.Candidates(k)
 	}
-	var bmList, deList []Ranked
+	var bmList, deList []fusion.Ranked[string]
 	qterms := st.bm.Analyze(q.Query) // for BM25 and every hit's Coverage
 	if useBM {
 		var fn func(int) bool
@@ -589,7 +572,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			fn = allow.has
 		}
 		for _, h := range st.bm.SearchTerms(qterms, depth, fn) {
-			bmList = append(bmList, Ranked{ID: h.ID, Score: h.Score})
+			bmList = append(bmList, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 		}
 		lists = append(lists, bmList)
 		weights = append(weights, 1-q.Alpha)
@@ -612,7 +595,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			return st.flat.Search(q.Vector, k, va)
 		})
 		for _, r := range rs {
-			deList = append(deList, Ranked{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
+			deList = append(deList, fusion.Ranked[string]{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
 		}
 		lists = append(lists, deList)
 		weights = append(weights, q.Alpha)
@@ -620,21 +603,21 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var fused []Fused
+	var fused []fusion.Fused[string]
 	switch {
 	case len(lists) == 1:
-		fused = RRF(lists, []float64{1}, RRFK) // one list: keep its order
+		fused = fusion.RRF(lists, []float64{1}, fusion.RRFK) // one list: keep its order
 		for i := range fused {
 			fused[i].Score = fused[i].Scores[0]
 		}
-	case q.Fusion == FusionRelative:
-		fused = RelativeScore(lists, weights)
+	case q.Fusion == search.FusionRelative:
+		fused = fusion.RelativeScore(lists, weights)
 	default:
 		rk := q.RRFK
 		if rk <= 0 {
-			rk = RRFK
+			rk = fusion.RRFK
 		}
-		fused = RRF(lists, weights, rk)
+		fused = fusion.RRF(lists, weights, rk)
 	}
 	if len(fused) > k {
 		fused = fused[:k]
@@ -643,20 +626,20 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		_, df := st.bm.IDF(t)
 		return bm25.IDFOf(st.bm.Len(), df)
 	}
-	hits := make([]Hit, len(fused))
+	hits := make([]search.Hit, len(fused))
 	for i, f := range fused {
 		n := st.byID[f.ID] // the lists hold live documents only
 		d := st.docs[n]
-		h := Hit{ID: d.ID, Score: f.Score, Title: d.Title, Text: d.Text, Fields: d.Fields, DUR: d.DUR}
+		h := search.Hit{ID: d.ID, Score: f.Score, Title: d.Title, Text: d.Text, Fields: d.Fields, DUR: d.DUR}
 		li := 0
 		if useBM {
 			if f.Ranks[li] > 0 {
-				h.BM25 = &Part{Rank: f.Ranks[li], Score: f.Scores[li]}
+				h.BM25 = &search.Part{Rank: f.Ranks[li], Score: f.Scores[li]}
 			}
 			li++
 		}
 		if useDense && f.Ranks[li] > 0 {
-			h.Dense = &Part{Rank: f.Ranks[li], Score: f.Scores[li]}
+			h.Dense = &search.Part{Rank: f.Ranks[li], Score: f.Scores[li]}
 		}
 		h.Warnings = warnings(d, q.FlagDUR)
 		c := Coverage(qterms, idf, func(t string) bool { return st.bm.Has(t, n) })
@@ -706,7 +689,7 @@ func Coverage(terms []string, idf func(term string) float64, has func(term strin
 	return min(in/all, 1)
 }
 
-// denseTop returns the k best rows of a dense search in Before's order
+// denseTop returns the k best rows of a dense search in fusion.Before's order
 // (score descending, document id descending). The vector indexes break
 // ties by row number, which is insertion order, so when rows beyond the
 // k-th might tie with it the search is widened until the k-th score is
@@ -719,7 +702,7 @@ func (st *state) denseTop(k int, search func(k int) []vector.Result) []vector.Re
 		rs = search(n)
 	}
 	sort.SliceStable(rs, func(i, j int) bool {
-		return Before(float64(rs[i].Score), st.docs[rs[i].Index].ID, float64(rs[j].Score), st.docs[rs[j].Index].ID)
+		return fusion.Before(float64(rs[i].Score), st.docs[rs[i].Index].ID, float64(rs[j].Score), st.docs[rs[j].Index].ID)
 	})
 	if len(rs) > k {
 		rs = rs[:k]
@@ -728,7 +711,7 @@ func (st *state) denseTop(k int, search func(k int) []vector.Result) []vector.Re
 }
 
 // warnings lists the DUR types of d among flag, in flag's order.
-func warnings(d Doc, flag []string) []string {
+func warnings(d search.Doc, flag []string) []string {
 	var out []string
 	for _, t := range flag {
 		for _, f := range d.DUR {
@@ -742,34 +725,21 @@ func warnings(d Doc, flag []string) []string {
 }
 
 // docText is what BM25 indexes: title and text.
-func docText(d Doc) string {
+func docText(d search.Doc) string {
 	if d.Title == "" {
 		return d.Text
 	}
 	return d.Title + " " + d.Text
 }
 
-// Facet is one value of a keyword field and how many live documents hold
-// it.
-type Facet struct {
-	Value string `json:"value"`
-	Count int    `json:"count"`
-}
-
-// Faceter is a Backend that counts the values of its keyword fields (both
-// backends are).
-type Faceter interface {
-	Facets(ctx context.Context, field string, n int) ([]Facet, error)
-}
-
 // Facets returns the n most frequent values of field among live documents
 // (all of them when n <= 0), by count descending then value; nil for an
 // unknown field.
-func (ix *Index) Facets(_ context.Context, field string, n int) ([]Facet, error) {
+func (ix *Index) Facets(_ context.Context, field string, n int) ([]search.Facet, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	st := ix.st
-	var out []Facet
+	var out []search.Facet
 	for v, docs := range st.fields[field] {
 		c := 0
 		for _, d := range docs {
@@ -778,7 +748,7 @@ func (ix *Index) Facets(_ context.Context, field string, n int) ([]Facet, error)
 			}
 		}
 		if c > 0 {
-			out = append(out, Facet{Value: v, Count: c})
+			out = append(out, search.Facet{Value: v, Count: c})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

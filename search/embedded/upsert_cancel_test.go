@@ -1,9 +1,11 @@
-package search
+package embedded
 
 import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/kormed/kormed/search"
 )
 
 // A write whose context ended (its request's deadline passed while it was
@@ -15,14 +17,14 @@ func TestUpsertCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = ix.Upsert(ctx, []Doc{{ID: "1", Text: "두통약"}}, nil)
+	err = ix.Upsert(ctx, []search.Doc{{ID: "1", Text: "두통약"}}, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Upsert with a cancelled context: %v", err)
 	}
 	if _, ok, _ := ix.Get(context.Background(), "1"); ok {
 		t.Error("the cancelled write was committed")
 	}
-	if err := ix.Upsert(context.Background(), []Doc{{ID: "1", Text: "두통약"}}, nil); err != nil {
+	if err := ix.Upsert(context.Background(), []search.Doc{{ID: "1", Text: "두통약"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := ix.Get(context.Background(), "1"); !ok {
@@ -49,7 +51,7 @@ func TestUpsertCancelledDuringAnalysis(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func(f func()) { afterAnalyse = f }(afterAnalyse)
 	afterAnalyse = cancel
-	err = ix.Upsert(ctx, []Doc{{ID: "1", Text: "두통약"}}, nil)
+	err = ix.Upsert(ctx, []search.Doc{{ID: "1", Text: "두통약"}}, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Upsert cancelled during the analysis: %v", err)
 	}
@@ -78,7 +80,7 @@ func TestDeleteCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.Upsert(context.Background(), []Doc{{ID: "1", Text: "두통약"}}, nil); err != nil {
+	if err := ix.Upsert(context.Background(), []search.Doc{{ID: "1", Text: "두통약"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"math/bits"

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -191,7 +192,7 @@ func readFlat(path string) (*vector.Flat, error) {
 }
 
 // index adds document n's fields and DUR types to the postings.
-func (st *state) index(n int, d Doc) {
+func (st *state) index(n int, d search.Doc) {
 	for f, vals := range d.Fields {
 		m := st.fields[f]
 		if m == nil {
@@ -211,7 +212,7 @@ func (st *state) index(n int, d Doc) {
 	}
 }
 
-func readDocs(path string) ([]Doc, error) {
+func readDocs(path string) ([]search.Doc, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -226,7 +227,7 @@ func readDocs(path string) ([]Doc, error) {
 		data = data[min(nl+1, len(data)):]
 	}
 	// Decoding is most of an Open without a log: spread it over the cores.
-	docs := make([]Doc, len(lines))
+	docs := make([]search.Doc, len(lines))
 	bad := make([]int, runtime.GOMAXPROCS(0)) // each worker's first bad line
 	errs := make([]error, len(bad))
 	var wg sync.WaitGroup
@@ -526,10 +527,10 @@ func (ix *Index) Generation() string {
 // --- write-ahead log
 
 type walRecord struct {
-	Op   string      `json:"op"`
-	Docs []Doc       `json:"docs,omitempty"`
-	Vecs [][]float32 `json:"vecs,omitempty"`
-	IDs  []string    `json:"ids,omitempty"`
+	Op   string       `json:"op"`
+	Docs []search.Doc `json:"docs,omitempty"`
+	Vecs [][]float32  `json:"vecs,omitempty"`
+	IDs  []string     `json:"ids,omitempty"`
 }
 
 type wal struct {
@@ -586,7 +587,7 @@ func parseWAL(path string, data []byte, first int) (recs []walRecord, good int, 
 // replay applies records, batching consecutive upserts into one apply
 // (one BM25 append) as long as their ids do not repeat.
 func (ix *Index) replay(recs []walRecord) error {
-	var docs []Doc
+	var docs []search.Doc
 	var vecs [][]float32
 	seen := map[string]bool{}
 	flush := func() error {
@@ -713,7 +714,7 @@ func (w *wal) write(r walRecord) error {
 	return nil
 }
 
-func (w *wal) upsert(docs []Doc, vecs [][]float32) error {
+func (w *wal) upsert(docs []search.Doc, vecs [][]float32) error {
 	return w.write(walRecord{Op: "upsert", Docs: docs, Vecs: vecs})
 }
 
@@ -724,7 +725,7 @@ func (w *wal) close() error { return w.f.Close() }
 // carryLog copies the records of an old generation's log into a new one
 // when the model is unchanged; every record is parsed first, so a damaged
 // log fails the re-index before anything is swapped.
-func carryLog(from string, offset int64, to string, oldModel, newModel ModelInfo) (int, error) {
+func carryLog(from string, offset int64, to string, oldModel, newModel search.ModelInfo) (int, error) {
 	data, err := os.ReadFile(from)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && offset == 0:

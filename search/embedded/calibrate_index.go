@@ -1,14 +1,15 @@
-package search
+package embedded
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -18,42 +19,30 @@ type CalibrateConfig struct {
 	Kind    string // PseudoICT (default), PseudoTitle or PseudoSpan
 	Docs    int    // documents sampled; DefaultCalibrationDocs when 0
 	Seed    uint64 // 0 means 1
-	Options CalibrateOptions
+	Options fusion.CalibrateOptions
 }
 
 // ErrNoDenseModel is Calibrate on a BM25-only index: there is nothing to
 // fuse.
 var ErrNoDenseModel = errors.New("search: calibration needs a dense model; this index is BM25 only")
 
-// MinCalibrationQueries is the fewest pseudo-queries calibration decides
-// on; a smaller corpus (or one of one-sentence documents) keeps the
-// built-in default.
-const MinCalibrationQueries = 10
-
-// TooFewError is Calibrate on a corpus that gives too few pseudo-queries.
-type TooFewError struct{ N int }
-
-func (e *TooFewError) Error() string {
-	return fmt.Sprintf("search: calibration: only %d documents could make a pseudo-query (at least %d needed: documents of two sentences or more)", e.N, MinCalibrationQueries)
-}
-
 // Calibrate chooses the index's hybrid fusion without labels: it makes
 // pseudo-queries from a seeded sample of its live documents
-// (PseudoQueries), runs each through BM25 and the dense index (exact
+// (fusion.PseudoQueries), runs each through BM25 and the dense index (exact
 // scan) as Search would, with the source document re-scored on what is
 // left of it once the query is taken out (BM25 by bm25.Index.ScoreWithout,
 // dense by enc's embedding of the rest; other documents keep their
-// indexed scores), and measures every setting of CalibrationGrid on them
-// (Calibrate, the package function). enc must be the index's model. The
+// indexed scores), and measures every setting of fusion.CalibrationGrid on them
+// (fusion.Calibrate). enc must be the index's model. The
 // result is deterministic for the documents and seed; store it with
 // SetCalibration.
-func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig) (Calibration, error) {
+func (ix *Index) Calibrate(ctx context.Context, enc search.Encoder, cfg CalibrateConfig) (fusion.Calibration, error) {
 	t0 := time.Now()
 	if cfg.Kind == "" {
-		cfg.Kind = PseudoICT
+		cfg.Kind = fusion.PseudoICT
 	}
 	if cfg.Docs <= 0 {
-		cfg.Docs = DefaultCalibrationDocs
+		cfg.Docs = fusion.DefaultCalibrationDocs
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
@@ -61,18 +50,18 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 	ix.mu.RLock()
 	if ix.st.flat == nil {
 		ix.mu.RUnlock()
-		return Calibration{}, ErrNoDenseModel
+		return fusion.Calibration{}, ErrNoDenseModel
 	}
-	docs := make([]Doc, 0, len(ix.st.docs)-ix.st.ndead)
+	docs := make([]fusion.Doc, 0, len(ix.st.docs)-ix.st.ndead)
 	for n, d := range ix.st.docs {
 		if !ix.st.dead.has(n) {
-			docs = append(docs, Doc{ID: d.ID, Title: d.Title, Text: d.Text})
+			docs = append(docs, fusion.Doc{ID: d.ID, Title: d.Title, Text: d.Text})
 		}
 	}
 	ix.mu.RUnlock()
-	pqs := PseudoQueries(docs, cfg.Docs, cfg.Seed, cfg.Kind)
-	if len(pqs) < MinCalibrationQueries {
-		return Calibration{}, &TooFewError{len(pqs)}
+	pqs := fusion.PseudoQueries(docs, cfg.Docs, cfg.Seed, cfg.Kind)
+	if len(pqs) < fusion.MinCalibrationQueries {
+		return fusion.Calibration{}, &fusion.TooFewError{N: len(pqs)}
 	}
 	qtexts := make([]string, len(pqs))
 	rests := make([]string, len(pqs))
@@ -84,29 +73,29 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 	var err error
 	if len(pqs) > 0 {
 		if qv, err = enc.EncodeQueries(ctx, qtexts); err != nil {
-			return Calibration{}, err
+			return fusion.Calibration{}, err
 		}
-		if cfg.Kind != PseudoSpan {
+		if cfg.Kind != fusion.PseudoSpan {
 			if rv, err = enc.EncodePassages(ctx, rests); err != nil {
-				return Calibration{}, err
+				return fusion.Calibration{}, err
 			}
 		}
 	}
 	encode := time.Since(te)
-	if len(qv) != len(pqs) || cfg.Kind != PseudoSpan && len(rv) != len(pqs) {
-		return Calibration{}, errors.New("search: calibration: the encoder returned the wrong number of vectors")
+	if len(qv) != len(pqs) || cfg.Kind != fusion.PseudoSpan && len(rv) != len(pqs) {
+		return fusion.Calibration{}, errors.New("search: calibration: the encoder returned the wrong number of vectors")
 	}
-	depth := Candidates(10)
-	probes := make([]Probe, len(pqs))
+	depth := fusion.Candidates(10)
+	probes := make([]fusion.Probe[string], len(pqs))
 	ix.mu.RLock()
 	st := ix.st
 	live := st.liveVector()
 	notDead := func(n int) bool { return !st.dead.has(n) }
 	dim := st.flat.Dim()
 	for i := range qv {
-		if len(qv[i]) != dim || cfg.Kind != PseudoSpan && len(rv[i]) != dim {
+		if len(qv[i]) != dim || cfg.Kind != fusion.PseudoSpan && len(rv[i]) != dim {
 			ix.mu.RUnlock()
-			return Calibration{}, errors.New("search: calibration: the encoder's dimension is not the index's")
+			return fusion.Calibration{}, errors.New("search: calibration: the encoder's dimension is not the index's")
 		}
 	}
 	// One probe per pseudo-query, on every core.
@@ -123,40 +112,40 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 				}
 				p := pqs[i]
 				terms := st.bm.Analyze(p.Query)
-				var bl []Ranked
+				var bl []fusion.Ranked[string]
 				for _, h := range st.bm.SearchTerms(terms, depth, notDead) {
-					bl = append(bl, Ranked{ID: h.ID, Score: h.Score})
+					bl = append(bl, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 				}
-				q := Normalized(qv[i])
-				var dl []Ranked
+				q := search.Normalized(qv[i])
+				var dl []fusion.Ranked[string]
 				for _, r := range st.denseTop(depth, func(k int) []vector.Result { return st.flat.Search(q, k, live) }) {
-					dl = append(dl, Ranked{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
+					dl = append(dl, fusion.Ranked[string]{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
 				}
-				if cfg.Kind != PseudoSpan {
+				if cfg.Kind != fusion.PseudoSpan {
 					removed := terms
 					if p.Removed != p.Query {
 						removed = st.bm.Analyze(p.Removed)
 					}
 					s := st.bm.ScoreWithout(terms, st.byID[p.DocID], removed)
-					bl = Substitute(bl, p.DocID, s, s > 0, depth)
-					r := Normalized(rv[i])
+					bl = fusion.Substitute(bl, p.DocID, s, s > 0, depth)
+					r := search.Normalized(rv[i])
 					var dot float32
 					for j := range q {
 						dot += q[j] * r[j]
 					}
-					dl = Substitute(dl, p.DocID, float64(dot), true, depth)
+					dl = fusion.Substitute(dl, p.DocID, float64(dot), true, depth)
 				}
-				probes[i] = Probe{Relevant: []string{p.DocID}, BM25: bl, Dense: dl}
+				probes[i] = fusion.Probe[string]{Relevant: []string{p.DocID}, BM25: bl, Dense: dl}
 			}
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		ix.mu.RUnlock()
-		return Calibration{}, err
+		return fusion.Calibration{}, err
 	}
 	ix.mu.RUnlock()
-	cal := Calibrate(probes, cfg.Options)
+	cal := fusion.Calibrate(probes, cfg.Options)
 	cal.Source, cal.Queries, cal.Seed = "pseudo-queries", cfg.Kind, cfg.Seed
 	cal.TookMS = float64(time.Since(t0).Microseconds()) / 1000
 	cal.EncodeMS = float64(encode.Microseconds()) / 1000
@@ -167,27 +156,17 @@ func (ix *Index) Calibrate(ctx context.Context, enc Encoder, cfg CalibrateConfig
 // package defaults). It is kept in Options, so the next Save or Compact
 // writes it into the manifest, and a Builder's Finish when set from its
 // BeforeWrite.
-func (ix *Index) SetCalibration(c *Calibration) {
+func (ix *Index) SetCalibration(c *fusion.Calibration) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.opts.Calibration = c
 }
 
 // Calibration is the index's stored calibration, nil when it has none.
-func (ix *Index) Calibration() *Calibration {
+func (ix *Index) Calibration() *fusion.Calibration {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.opts.Calibration
-}
-
-// FusionDefaults are the hybrid defaults a calibration sets: alpha, fusion
-// and RRF's k (RRFK when the fusion is relative or k was not set).
-func (c *Calibration) FusionDefaults() (alpha float64, fusion string, k float64) {
-	k = c.K
-	if k == 0 {
-		k = RRFK
-	}
-	return c.Alpha, c.Fusion, k
 }
 
 // LabelledQuery is a query with the documents it should find.
@@ -198,16 +177,16 @@ type LabelledQuery struct {
 
 // CalibrateLabelled chooses the index's hybrid fusion on labelled queries
 // (kormed index --dev): each is searched with BM25 and the dense index as
-// Search would, and Calibrate measures every setting on them. With the
+// Search would, and fusion.Calibrate measures every setting on them. With the
 // users' own queries there is no minimum margin (o.Margin 0 means none
 // here); the one-standard-error guard stays.
-func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []LabelledQuery, o CalibrateOptions) (Calibration, error) {
+func (ix *Index) CalibrateLabelled(ctx context.Context, enc search.Encoder, qs []LabelledQuery, o fusion.CalibrateOptions) (fusion.Calibration, error) {
 	t0 := time.Now()
 	ix.mu.RLock()
 	hasDense := ix.st.flat != nil
 	ix.mu.RUnlock()
 	if !hasDense {
-		return Calibration{}, ErrNoDenseModel
+		return fusion.Calibration{}, ErrNoDenseModel
 	}
 	texts := make([]string, len(qs))
 	for i, q := range qs {
@@ -217,12 +196,12 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 	if len(qs) > 0 {
 		var err error
 		if qv, err = enc.EncodeQueries(ctx, texts); err != nil {
-			return Calibration{}, err
+			return fusion.Calibration{}, err
 		}
 	}
 	encode := time.Since(t0)
-	depth := Candidates(10)
-	probes := make([]Probe, len(qs))
+	depth := fusion.Candidates(10)
+	probes := make([]fusion.Probe[string], len(qs))
 	ix.mu.RLock()
 	st := ix.st
 	live := st.liveVector()
@@ -230,19 +209,19 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 	for i, lq := range qs {
 		if err := ctx.Err(); err != nil {
 			ix.mu.RUnlock()
-			return Calibration{}, err
+			return fusion.Calibration{}, err
 		}
-		q := Normalized(qv[i])
+		q := search.Normalized(qv[i])
 		if len(q) != st.flat.Dim() {
 			ix.mu.RUnlock()
-			return Calibration{}, errors.New("search: calibration: the encoder's dimension is not the index's")
+			return fusion.Calibration{}, errors.New("search: calibration: the encoder's dimension is not the index's")
 		}
-		p := Probe{Relevant: lq.Relevant}
+		p := fusion.Probe[string]{Relevant: lq.Relevant}
 		for _, h := range st.bm.SearchTerms(st.bm.Analyze(lq.Text), depth, notDead) {
-			p.BM25 = append(p.BM25, Ranked{ID: h.ID, Score: h.Score})
+			p.BM25 = append(p.BM25, fusion.Ranked[string]{ID: h.ID, Score: h.Score})
 		}
 		for _, r := range st.denseTop(depth, func(k int) []vector.Result { return st.flat.Search(q, k, live) }) {
-			p.Dense = append(p.Dense, Ranked{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
+			p.Dense = append(p.Dense, fusion.Ranked[string]{ID: st.docs[r.Index].ID, Score: float64(r.Score)})
 		}
 		probes[i] = p
 	}
@@ -250,7 +229,7 @@ func (ix *Index) CalibrateLabelled(ctx context.Context, enc Encoder, qs []Labell
 	if o.Margin == 0 {
 		o.Margin = -1
 	}
-	cal := Calibrate(probes, o)
+	cal := fusion.Calibrate(probes, o)
 	cal.Source = "labelled queries"
 	cal.TookMS = float64(time.Since(t0).Microseconds()) / 1000
 	cal.EncodeMS = float64(encode.Microseconds()) / 1000

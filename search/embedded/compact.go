@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
 
@@ -153,7 +154,7 @@ func (ix *Index) waitCompactionLocked() {
 type snapshot struct {
 	gen   string
 	off   int64 // log bytes applied when it was taken
-	docs  []Doc
+	docs  []search.Doc
 	bm    *bm25.Index
 	flat  *vector.Flat // live rows, nil without a model
 	hnsw  []byte       // the graph as saved
@@ -285,7 +286,7 @@ func (ix *Index) swapSnapshotLocked(sn *snapshot, gen string) error {
 			}
 		}
 	}
-	st.docs = make([]Doc, 0, len(sn.docs))
+	st.docs = make([]search.Doc, 0, len(sn.docs))
 	for n, d := range sn.docs {
 		st.docs = append(st.docs, d)
 		st.byID[d.ID] = n

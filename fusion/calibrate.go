@@ -1,12 +1,10 @@
-package search
+package fusion
 
 import (
+	"cmp"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"sort"
-	"strings"
-	"unicode/utf8"
 )
 
 // Calibration is a hybrid fusion setting chosen by measurement, and what
@@ -40,6 +38,16 @@ type Calibration struct {
 	EncodeMS   float64     `json:"encode_ms,omitempty"` // the encoder's share of TookMS
 }
 
+// FusionDefaults are the hybrid defaults a calibration sets: alpha, fusion
+// and RRF's k (RRFK when the fusion is relative or k was not set).
+func (c *Calibration) FusionDefaults() (alpha float64, fusion string, k float64) {
+	k = c.K
+	if k == 0 {
+		k = RRFK
+	}
+	return c.Alpha, c.Fusion, k
+}
+
 // Candidate is one fusion setting and what it scored.
 type Candidate struct {
 	Fusion   string  `json:"fusion"`
@@ -51,7 +59,7 @@ type Candidate struct {
 
 // Name is a short label: "relative 0.3", "rrf(k=10) 0.5".
 func (c Candidate) Name() string {
-	if c.Fusion == FusionRRF {
+	if c.Fusion == MethodRRF {
 		return fmt.Sprintf("rrf(k=%g) %.1f", c.K, c.Alpha)
 	}
 	return fmt.Sprintf("relative %.1f", c.Alpha)
@@ -59,11 +67,11 @@ func (c Candidate) Name() string {
 
 // Probe is one calibration query: the source document it should find
 // (the relevant ones, for labelled queries) and each retriever's ranked
-// list for it, best first (search.Candidates(10) deep).
-type Probe struct {
-	Relevant []string
-	BM25     []Ranked
-	Dense    []Ranked
+// list for it, best first (Candidates(10) deep).
+type Probe[K cmp.Ordered] struct {
+	Relevant []K
+	BM25     []Ranked[K]
+	Dense    []Ranked[K]
 }
 
 // CalibrateOptions tune Calibrate; the zero value is the default.
@@ -85,21 +93,21 @@ type CalibrateOptions struct {
 func CalibrationGrid() []Candidate {
 	var out []Candidate
 	for i := 0; i <= 10; i++ {
-		out = append(out, Candidate{Fusion: FusionRelative, Alpha: float64(i) / 10})
+		out = append(out, Candidate{Fusion: MethodRelative, Alpha: float64(i) / 10})
 	}
 	for _, k := range []float64{10, 60} {
 		for i := 1; i <= 9; i++ {
-			out = append(out, Candidate{Fusion: FusionRRF, Alpha: float64(i) / 10, K: k})
+			out = append(out, Candidate{Fusion: MethodRRF, Alpha: float64(i) / 10, K: k})
 		}
 	}
 	return out
 }
 
 // FuseWith fuses a BM25 and a dense list by c (weights 1−alpha, alpha).
-func FuseWith(c Candidate, bm, dense []Ranked) []Fused {
-	lists := [][]Ranked{bm, dense}
+func FuseWith[K cmp.Ordered](c Candidate, bm, dense []Ranked[K]) []Fused[K] {
+	lists := [][]Ranked[K]{bm, dense}
 	w := []float64{1 - c.Alpha, c.Alpha}
-	if c.Fusion == FusionRRF {
+	if c.Fusion == MethodRRF {
 		return RRF(lists, w, c.K)
 	}
 	return RelativeScore(lists, w)
@@ -136,7 +144,7 @@ func FuseWith(c Candidate, bm, dense []Ranked) []Fused {
 // noise, so Calibrate chooses relative 0 (BM25 alone; or a setting between
 // 0 and 0.3, had one also been within noise). With ten such probes the
 // standard error shrinks to 0.014 and relative 0.3 stays.
-func Calibrate(probes []Probe, o CalibrateOptions) Calibration {
+func Calibrate[K cmp.Ordered](probes []Probe[K], o CalibrateOptions) Calibration {
 	if o.Z == 0 {
 		o.Z = 1
 	}
@@ -184,7 +192,7 @@ func Calibrate(probes []Probe, o CalibrateOptions) Calibration {
 			return dist(x) < dist(y)
 		}
 		if x.Fusion != y.Fusion {
-			return x.Fusion == FusionRelative
+			return x.Fusion == MethodRelative
 		}
 		if x.K != y.K {
 			return x.K > y.K
@@ -244,8 +252,8 @@ func withinNoise(best, cand []float64, z, margin float64) bool {
 // and ranks only the relevant documents, by counting the documents that
 // fuse would order before them (Before). The scores are those of
 // RelativeScore and RRF to the bit.
-type probeFusion struct {
-	ids      []string
+type probeFusion[K cmp.Ordered] struct {
+	ids      []K
 	in       [2][]bool
 	rank     [2][]int     // 1-based rank in each list
 	relative [2][]float64 // min-max normalised score in each list
@@ -254,10 +262,10 @@ type probeFusion struct {
 	scores   []float64
 }
 
-func newProbeFusion(p Probe) *probeFusion {
-	f := &probeFusion{}
-	at := map[string]int{}
-	for li, l := range [2][]Ranked{p.BM25, p.Dense} {
+func newProbeFusion[K cmp.Ordered](p Probe[K]) *probeFusion[K] {
+	f := &probeFusion[K]{}
+	at := map[K]int{}
+	for li, l := range [2][]Ranked[K]{p.BM25, p.Dense} {
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, r := range l {
 			lo, hi = math.Min(lo, r.Score), math.Max(hi, r.Score)
@@ -284,7 +292,7 @@ func newProbeFusion(p Probe) *probeFusion {
 			}
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[K]bool{}
 	for _, id := range p.Relevant {
 		if seen[id] {
 			continue
@@ -301,7 +309,7 @@ func newProbeFusion(p Probe) *probeFusion {
 
 // score is NDCG@10 (binary relevance) of the relevant documents under c,
 // and whether one is in the top 10.
-func (f *probeFusion) score(c Candidate) (ndcg float64, hit bool) {
+func (f *probeFusion[K]) score(c Candidate) (ndcg float64, hit bool) {
 	w := [2]float64{1 - c.Alpha, c.Alpha}
 	for j := range f.ids {
 		var s float64
@@ -309,7 +317,7 @@ func (f *probeFusion) score(c Candidate) (ndcg float64, hit bool) {
 			if !f.in[li][j] {
 				continue
 			}
-			if c.Fusion == FusionRRF {
+			if c.Fusion == MethodRRF {
 				s += w[li] * (1 / (c.K + float64(f.rank[li][j])))
 			} else {
 				s += w[li] * f.relative[li][j]
@@ -343,7 +351,7 @@ func (f *probeFusion) score(c Candidate) (ndcg float64, hit bool) {
 }
 
 // ndcg10 is NDCG@10 with binary relevance.
-func ndcg10(f []Fused, rel map[string]bool) float64 {
+func ndcg10[K cmp.Ordered](f []Fused[K], rel map[K]bool) float64 {
 	if len(rel) == 0 {
 		return 0
 	}
@@ -359,7 +367,7 @@ func ndcg10(f []Fused, rel map[string]bool) float64 {
 	return dcg / idcg
 }
 
-func hit10(f []Fused, rel map[string]bool) bool {
+func hit10[K cmp.Ordered](f []Fused[K], rel map[K]bool) bool {
 	for i := 0; i < 10 && i < len(f); i++ {
 		if rel[f[i].ID] {
 			return true
@@ -391,146 +399,13 @@ func stdErr(xs []float64, m float64) float64 {
 	return math.Sqrt(ss/float64(len(xs)-1)) / math.Sqrt(float64(len(xs)))
 }
 
-// Pseudo-query kinds.
-const (
-	PseudoICT   = "ict"   // inverse cloze: a sentence taken out of its document
-	PseudoTitle = "title" // the title taken out of its document
-	PseudoSpan  = "span"  // a sentence of the document, left in it
-)
-
-// DefaultCalibrationDocs is how many documents calibration samples.
-const DefaultCalibrationDocs = 300
-
-// PseudoQuery is a query made from a document without labels: Query is
-// the text searched for, Rest the document's title and text as they are
-// scored for it (the indexed text, less what the query took out of it),
-// Removed what was taken out ("" for a span).
-type PseudoQuery struct {
-	DocID   string
-	Query   string
-	Rest    string
-	Removed string
-}
-
-// PseudoQueries makes up to n pseudo-queries of a kind from docs: the
-// documents are taken in order of a seeded hash of their ids (so the
-// sample does not depend on the order of the corpus, and the same corpus
-// and seed give the same queries), and a document that cannot make one
-// (no title, a single sentence) is skipped.
-//
-// Inverse cloze (Lee, Chang and Toutanova, 2019): the text is split into
-// sentences at ". ", "? ", "! " and line breaks; one sentence of 8 to 300
-// characters, picked by the hash, is the query and the rest of the
-// document is what it must find. The title is kept. Title: the title is
-// the query and the text (its first sentence too, when that repeats the
-// title) is the rest. Span: as inverse cloze, but the sentence stays in
-// the document.
-func PseudoQueries(docs []Doc, n int, seed uint64, kind string) []PseudoQuery {
-	type keyed struct {
-		h uint64
-		i int
-	}
-	ks := make([]keyed, len(docs))
-	for i, d := range docs {
-		ks[i] = keyed{hashID(seed, d.ID), i}
-	}
-	sort.Slice(ks, func(a, b int) bool {
-		if ks[a].h != ks[b].h {
-			return ks[a].h < ks[b].h
-		}
-		return docs[ks[a].i].ID < docs[ks[b].i].ID
-	})
-	var out []PseudoQuery
-	for _, k := range ks {
-		if len(out) >= n {
-			break
-		}
-		d := docs[k.i]
-		switch kind {
-		case PseudoTitle:
-			t := strings.TrimSpace(d.Title)
-			if utf8.RuneCountInString(t) < 2 {
-				continue
-			}
-			text, removed := d.Text, d.Title
-			ss := Sentences(text)
-			if len(ss) > 1 && strings.Contains(ss[0], t) {
-				text = strings.Join(ss[1:], " ")
-				removed += " " + ss[0]
-			}
-			if strings.TrimSpace(text) == "" {
-				continue
-			}
-			out = append(out, PseudoQuery{DocID: d.ID, Query: t, Rest: text, Removed: removed})
-		default: // ict, span
-			ss := Sentences(d.Text)
-			if len(ss) < 2 {
-				continue
-			}
-			var ok []int
-			for i, s := range ss {
-				if r := utf8.RuneCountInString(s); r >= 8 && r <= 300 {
-					ok = append(ok, i)
-				}
-			}
-			if len(ok) == 0 {
-				continue
-			}
-			j := ok[k.h%uint64(len(ok))]
-			pq := PseudoQuery{DocID: d.ID, Query: ss[j], Rest: docText(d)}
-			if kind == PseudoICT {
-				pq.Rest = docText(Doc{Title: d.Title, Text: strings.Join(append(append([]string{}, ss[:j]...), ss[j+1:]...), " ")})
-				pq.Removed = ss[j]
-			}
-			out = append(out, pq)
-		}
-	}
-	return out
-}
-
-// Sentences splits text at ". ", "? ", "! ", "。" and line breaks,
-// keeping each sentence's final mark, dropping empty pieces.
-func Sentences(text string) []string {
-	var out []string
-	start := 0
-	rs := []rune(text)
-	flush := func(end int) {
-		s := strings.TrimSpace(string(rs[start:end]))
-		if s != "" {
-			out = append(out, s)
-		}
-		start = end
-	}
-	for i, r := range rs {
-		switch {
-		case r == '\n' || r == '。':
-			flush(i + 1)
-		case (r == '.' || r == '?' || r == '!') && (i+1 == len(rs) || rs[i+1] == ' ' || rs[i+1] == '\t'):
-			flush(i + 1)
-		}
-	}
-	flush(len(rs))
-	return out
-}
-
-func hashID(seed uint64, id string) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(seed >> (8 * i))
-	}
-	h.Write(b[:])
-	h.Write([]byte(id))
-	return h.Sum64()
-}
-
 // Substitute returns list (best first, depth long at most) with the
 // document id's entry replaced by score: removed, and put back where score
 // ranks it (Before) unless keep is false or it falls past depth. It is how
 // a pseudo-query's source document, re-scored without the text the query
 // took out of it, takes its place among the others.
-func Substitute(list []Ranked, id string, score float64, keep bool, depth int) []Ranked {
-	out := make([]Ranked, 0, len(list)+1)
+func Substitute[K cmp.Ordered](list []Ranked[K], id K, score float64, keep bool, depth int) []Ranked[K] {
+	out := make([]Ranked[K], 0, len(list)+1)
 	for _, r := range list {
 		if r.ID != id {
 			out = append(out, r)
@@ -538,9 +413,9 @@ func Substitute(list []Ranked, id string, score float64, keep bool, depth int) [
 	}
 	if keep {
 		i := sort.Search(len(out), func(i int) bool { return Before(score, id, out[i].Score, out[i].ID) })
-		out = append(out, Ranked{})
+		out = append(out, Ranked[K]{})
 		copy(out[i+1:], out[i:])
-		out[i] = Ranked{ID: id, Score: score}
+		out[i] = Ranked[K]{ID: id, Score: score}
 	}
 	if len(out) > depth {
 		out = out[:depth]

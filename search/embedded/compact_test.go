@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kormed/kormed/search"
 )
 
 // openSaved saves the test corpus to a folder and opens it.
@@ -65,9 +67,9 @@ func waitCompaction(t *testing.T, ix *Index) {
 }
 
 // liveDocs lists an index's documents in order.
-func liveDocs(ix *Index) []Doc {
-	var out []Doc
-	ix.Docs(func(d Doc, _ []float32) error { out = append(out, d); return nil })
+func liveDocs(ix *Index) []search.Doc {
+	var out []search.Doc
+	ix.Docs(func(d search.Doc, _ []float32) error { out = append(out, d); return nil })
 	return out
 }
 
@@ -79,7 +81,7 @@ func TestBackgroundCompaction(t *testing.T) {
 	gen0 := ix.Generation()
 	ix.SetCompaction(0, 5) // every 5 records
 	for i := 0; i < 12; i++ {
-		d := []Doc{{ID: fmt.Sprintf("n%d", i), Title: "새 제품", Text: fmt.Sprintf("두통 감기 설명 %d", i)}}
+		d := []search.Doc{{ID: fmt.Sprintf("n%d", i), Title: "새 제품", Text: fmt.Sprintf("두통 감기 설명 %d", i)}}
 		if err := ix.Upsert(ctx, d, vecsFor(d, true)); err != nil {
 			t.Fatal(err)
 		}
@@ -107,14 +109,14 @@ func TestBackgroundCompaction(t *testing.T) {
 	want := newTestIndex(t, true)
 	want.Delete(ctx, []string{"1", "2", "3"})
 	for i := 0; i < 12; i++ {
-		d := []Doc{{ID: fmt.Sprintf("n%d", i), Title: "새 제품", Text: fmt.Sprintf("두통 감기 설명 %d", i)}}
+		d := []search.Doc{{ID: fmt.Sprintf("n%d", i), Title: "새 제품", Text: fmt.Sprintf("두통 감기 설명 %d", i)}}
 		want.Upsert(ctx, d, vecsFor(d, true))
 	}
 	got := liveDocs(ix)
 	if !reflect.DeepEqual(got, liveDocs(want)) {
 		t.Fatalf("documents after compaction differ:\n got %v\nwant %v", got, liveDocs(want))
 	}
-	q := query("두통 감기", ModeHybrid, 5, 0.5)
+	q := query("두통 감기", search.ModeHybrid, 5, 0.5)
 	inMemory, _ := ix.Search(ctx, q)
 	ix.Close()
 	re, err := Open(dir)
@@ -153,7 +155,7 @@ func TestCompactionKeepsConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	ix, dir := openSaved(t, true)
 	ix.Delete(ctx, []string{"8"}) // a tombstone, so BM25 is rebuilt by Keep
-	during := []Doc{{ID: "during", Title: "중간 문서", Text: "압축 중에 쓴 문서"}, {ID: "3", Title: "게보린정", Text: "바뀐 설명"}}
+	during := []search.Doc{{ID: "during", Title: "중간 문서", Text: "압축 중에 쓴 문서"}, {ID: "3", Title: "게보린정", Text: "바뀐 설명"}}
 	compactHook = func() {
 		done := make(chan error, 1)
 		go func() {
@@ -261,7 +263,7 @@ func TestOnSwapWrite(t *testing.T) {
 	if got := swaps.get(); len(got) != 0 {
 		t.Fatalf("swaps before a's write: %q", got)
 	}
-	d := []Doc{{ID: "w", Text: "쓰기"}}
+	d := []search.Doc{{ID: "w", Text: "쓰기"}}
 	if err := a.Upsert(ctx, d, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +299,7 @@ func TestCompactionBoundsTheLog(t *testing.T) {
 	}
 	defer func() { compactHook = nil }()
 	ix.SetCompaction(0, 2)
-	write := func(id string) error { return ix.Upsert(ctx, []Doc{{ID: id, Text: "두통 " + id}}, nil) }
+	write := func(id string) error { return ix.Upsert(ctx, []search.Doc{{ID: id, Text: "두통 " + id}}, nil) }
 	for _, id := range []string{"w1", "w2"} { // the second starts a compaction
 		if err := write(id); err != nil {
 			t.Fatal(err)
@@ -354,7 +356,7 @@ func TestCompactionHNSW(t *testing.T) {
 		if del != "" {
 			ix.Delete(ctx, []string{del})
 		}
-		add := []Doc{{ID: fmt.Sprint("r", round), Title: "혈전", Text: "항혈소판제 혈액"}}
+		add := []search.Doc{{ID: fmt.Sprint("r", round), Title: "혈전", Text: "항혈소판제 혈액"}}
 		ix.Upsert(ctx, add, vecsFor(add, true))
 		if err := ix.Compact(); err != nil {
 			t.Fatal(err)
@@ -366,7 +368,7 @@ func TestCompactionHNSW(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := query("혈액 응고", ModeDense, 5, 1)
+		q := query("혈액 응고", search.ModeDense, 5, 1)
 		a, _ := ix.Search(ctx, q)
 		b, _ := re.Search(ctx, q)
 		re.Close()
@@ -384,7 +386,7 @@ func TestCompactionCarryReadErrorKeepsWrites(t *testing.T) {
 	ix, dir := openSaved(t, false)
 	gen := ix.Generation()
 	compactHook = func() {
-		if err := ix.Upsert(context.Background(), []Doc{{ID: "during", Text: "컴팩션 중 쓰기"}}, nil); err != nil {
+		if err := ix.Upsert(context.Background(), []search.Doc{{ID: "during", Text: "컴팩션 중 쓰기"}}, nil); err != nil {
 			t.Errorf("upsert during compaction: %v", err)
 		}
 		wal := filepath.Join(dir, ix.Generation(), walFile)
@@ -411,7 +413,7 @@ func TestCompactionCountsText(t *testing.T) {
 	ctx := context.Background()
 	ix, _ := openSaved(t, true)
 	gen := ix.Generation()
-	docs := []Doc{{ID: "v1", Text: "두통약"}, {ID: "v2", Text: "해열제"}}
+	docs := []search.Doc{{ID: "v1", Text: "두통약"}, {ID: "v2", Text: "해열제"}}
 	if err := ix.Upsert(ctx, docs, vecsFor(docs, true)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 )
 
 // charEncoder is a deterministic stand-in for a model: character unigrams
@@ -29,7 +31,7 @@ func (e charEncoder) vec(s string) []float32 {
 			v[h.Sum32()%uint32(e.dim)] += float32(n)
 		}
 	}
-	return Normalized(v)
+	return search.Normalized(v)
 }
 
 func (e charEncoder) EncodeQueries(_ context.Context, t []string) ([][]float32, error) {
@@ -44,19 +46,19 @@ func (e charEncoder) EncodePassages(ctx context.Context, t []string) ([][]float3
 	return e.EncodeQueries(ctx, t)
 }
 
-var testModel = ModelInfo{Name: "test/char", Dim: 64, Pooling: "mean"}
+var testModel = search.ModelInfo{Name: "test/char", Dim: 64, Pooling: "mean"}
 
 // drugDocs is a small corpus of real product names (from the MFDS table)
 // with invented descriptions.
-func drugDocs() []Doc {
-	mk := func(id, title, text, typ, class string, flags ...string) Doc {
-		d := Doc{ID: id, Title: title, Text: text, Fields: map[string][]string{"type": {typ}, "class": {class}}}
+func drugDocs() []search.Doc {
+	mk := func(id, title, text, typ, class string, flags ...string) search.Doc {
+		d := search.Doc{ID: id, Title: title, Text: text, Fields: map[string][]string{"type": {typ}, "class": {class}}}
 		for _, f := range flags {
 			d.DUR = append(d.DUR, dur.Flag{Type: f, MatchedBy: "item_seq"})
 		}
 		return d
 	}
-	return []Doc{
+	return []search.Doc{
 		mk("1", "타이레놀정500밀리그램", "해열 진통제. 두통, 치통, 발열에 쓰는 아세트아미노펜 제제.", "해열.진통.소염제", "일반"),
 		mk("2", "판콜에이내복액", "감기의 여러 증상(콧물, 기침, 발열)을 완화하는 종합감기약.", "해열.진통.소염제", "일반"),
 		mk("3", "게보린정", "두통, 치통, 생리통에 쓰는 진통제.", "해열.진통.소염제", "일반", "임부금기"),
@@ -85,7 +87,7 @@ func newTestIndex(t *testing.T, withModel bool) *Index {
 	return ix
 }
 
-func vecsFor(docs []Doc, withModel bool) [][]float32 {
+func vecsFor(docs []search.Doc, withModel bool) [][]float32 {
 	if !withModel {
 		return nil
 	}
@@ -97,7 +99,7 @@ func vecsFor(docs []Doc, withModel bool) [][]float32 {
 	return out
 }
 
-func ids(hs []Hit) []string {
+func ids(hs []search.Hit) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		out[i] = h.ID
@@ -105,9 +107,9 @@ func ids(hs []Hit) []string {
 	return out
 }
 
-func query(text, mode string, k int, alpha float64) Query {
-	q := Query{Request: Request{Query: text, K: k, Mode: mode, Fusion: FusionRRF}, Alpha: alpha}
-	if mode != ModeBM25 {
+func query(text, mode string, k int, alpha float64) search.Query {
+	q := search.Query{Request: search.Request{Query: text, K: k, Mode: mode, Fusion: search.FusionRRF}, Alpha: alpha}
+	if mode != search.ModeBM25 {
 		q.Vector = charEncoder{testModel.Dim}.vec(text)
 	}
 	return q
@@ -116,7 +118,7 @@ func query(text, mode string, k int, alpha float64) Query {
 func TestIndexModes(t *testing.T) {
 	ctx := context.Background()
 	ix := newTestIndex(t, true)
-	bm, err := ix.Search(ctx, query("두통 진통제", ModeBM25, 3, 0))
+	bm, err := ix.Search(ctx, query("두통 진통제", search.ModeBM25, 3, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestIndexModes(t *testing.T) {
 	if bm[0].BM25 == nil || bm[0].BM25.Rank != 1 || bm[0].Dense != nil || bm[0].Score != bm[0].BM25.Score {
 		t.Errorf("bm25 parts: %+v", bm[0])
 	}
-	de, err := ix.Search(ctx, query("와파린 항응고제", ModeDense, 2, 1))
+	de, err := ix.Search(ctx, query("와파린 항응고제", search.ModeDense, 2, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +139,8 @@ func TestIndexModes(t *testing.T) {
 	for _, c := range []struct {
 		alpha float64
 		mode  string
-	}{{0, ModeBM25}, {1, ModeDense}} {
-		h, err := ix.Search(ctx, query("해열 진통", ModeHybrid, 5, c.alpha))
+	}{{0, search.ModeBM25}, {1, search.ModeDense}} {
+		h, err := ix.Search(ctx, query("해열 진통", search.ModeHybrid, 5, c.alpha))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,19 +150,19 @@ func TestIndexModes(t *testing.T) {
 		}
 	}
 	// Hybrid at 0.5 is the RRF of the two lists, checked by hand.
-	q := query("해열 진통", ModeHybrid, 8, 0.5)
+	q := query("해열 진통", search.ModeHybrid, 8, 0.5)
 	h, err := ix.Search(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b8, _ := ix.Search(ctx, query("해열 진통", ModeBM25, 100, 0))
-	d8, _ := ix.Search(ctx, query("해열 진통", ModeDense, 100, 1))
+	b8, _ := ix.Search(ctx, query("해열 진통", search.ModeBM25, 100, 0))
+	d8, _ := ix.Search(ctx, query("해열 진통", search.ModeDense, 100, 1))
 	want := map[string]float64{}
 	for r, x := range b8 {
-		want[x.ID] += 0.5 / float64(RRFK+r+1)
+		want[x.ID] += 0.5 / float64(fusion.RRFK+r+1)
 	}
 	for r, x := range d8 {
-		want[x.ID] += 0.5 / float64(RRFK+r+1)
+		want[x.ID] += 0.5 / float64(fusion.RRFK+r+1)
 	}
 	for _, x := range h {
 		if math.Abs(x.Score-want[x.ID]) > 1e-12 {
@@ -177,7 +179,7 @@ func TestIndexModes(t *testing.T) {
 	}
 	// BM25 only: dense modes are refused.
 	bmOnly := newTestIndex(t, false)
-	if _, err := bmOnly.Search(ctx, query("두통", ModeDense, 3, 1)); err == nil {
+	if _, err := bmOnly.Search(ctx, query("두통", search.ModeDense, 3, 1)); err == nil {
 		t.Error("dense search on a BM25-only index accepted")
 	}
 }
@@ -186,7 +188,7 @@ func TestIndexFilters(t *testing.T) {
 	ctx := context.Background()
 	ix := newTestIndex(t, true)
 	// Filters apply inside the search: top-k stays full.
-	q := query("해열 진통 두통", ModeHybrid, 3, 0.5)
+	q := query("해열 진통 두통", search.ModeHybrid, 3, 0.5)
 	q.Filters = map[string][]string{"class": {"일반"}, "type": {"해열.진통.소염제", "혈액응고저지제"}}
 	hs, err := ix.Search(ctx, q)
 	if err != nil {
@@ -202,7 +204,7 @@ func TestIndexFilters(t *testing.T) {
 	}
 	// A filter on a single type of two products keeps both even where
 	// BM25 alone would rank others first.
-	q = query("두통", ModeBM25, 5, 0)
+	q = query("두통", search.ModeBM25, 5, 0)
 	q.Filters = map[string][]string{"class": {"전문"}}
 	hs, _ = ix.Search(ctx, q)
 	for _, h := range hs {
@@ -215,7 +217,7 @@ func TestIndexFilters(t *testing.T) {
 		t.Errorf("unknown field: %v", err)
 	}
 	// DUR: exclude and flag.
-	q = query("진통제", ModeBM25, 10, 0)
+	q = query("진통제", search.ModeBM25, 10, 0)
 	q.ExcludeDUR = []string{"임부금기"}
 	q.FlagDUR = []string{"노인주의"}
 	hs, _ = ix.Search(ctx, q)
@@ -229,7 +231,7 @@ func TestIndexFilters(t *testing.T) {
 	if got := ids(hs); !reflect.DeepEqual(got, []string{"1"}) {
 		t.Errorf("exclude 임부금기: %v", got)
 	}
-	q = query("수면제", ModeBM25, 10, 0)
+	q = query("수면제", search.ModeBM25, 10, 0)
 	q.FlagDUR = []string{"노인주의", "임부금기"}
 	hs, _ = ix.Search(ctx, q)
 	if len(hs) != 1 || !reflect.DeepEqual(hs[0].Warnings, []string{"노인주의"}) {
@@ -240,7 +242,7 @@ func TestIndexFilters(t *testing.T) {
 func TestIndexUpdateDelete(t *testing.T) {
 	ctx := context.Background()
 	ix := newTestIndex(t, true)
-	upd := []Doc{{ID: "6", Title: "베아제정", Text: "두통약이 아닌 소화제, 새 설명.", Fields: map[string][]string{"class": {"일반"}}}}
+	upd := []search.Doc{{ID: "6", Title: "베아제정", Text: "두통약이 아닌 소화제, 새 설명.", Fields: map[string][]string{"class": {"일반"}}}}
 	if err := ix.Upsert(ctx, upd, vecsFor(upd, true)); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +253,7 @@ func TestIndexUpdateDelete(t *testing.T) {
 	if !ok || !strings.Contains(d.Text, "새 설명") {
 		t.Errorf("Get after update: %+v %v", d, ok)
 	}
-	hs, _ := ix.Search(ctx, query("소화제 더부룩함", ModeHybrid, 10, 0.5))
+	hs, _ := ix.Search(ctx, query("소화제 더부룩함", search.ModeHybrid, 10, 0.5))
 	seen := 0
 	for _, h := range hs {
 		if h.ID == "6" {
@@ -262,7 +264,7 @@ func TestIndexUpdateDelete(t *testing.T) {
 		t.Errorf("updated document appears %d times: %v", seen, ids(hs))
 	}
 	// The old text's only word (더부룩함) no longer finds it by BM25.
-	hs, _ = ix.Search(ctx, query("더부룩함", ModeBM25, 10, 0))
+	hs, _ = ix.Search(ctx, query("더부룩함", search.ModeBM25, 10, 0))
 	if len(hs) != 0 {
 		t.Errorf("old version still searchable: %v", ids(hs))
 	}
@@ -270,7 +272,7 @@ func TestIndexUpdateDelete(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Delete: %d %v", n, err)
 	}
-	for _, mode := range []string{ModeBM25, ModeDense, ModeHybrid} {
+	for _, mode := range []string{search.ModeBM25, search.ModeDense, search.ModeHybrid} {
 		hs, _ := ix.Search(ctx, query("타이레놀정500밀리그램", mode, 10, 0.5))
 		for _, h := range hs {
 			if h.ID == "1" {
@@ -281,7 +283,7 @@ func TestIndexUpdateDelete(t *testing.T) {
 	if _, ok, _ := ix.Get(ctx, "1"); ok {
 		t.Error("Get finds a deleted document")
 	}
-	if err := ix.Upsert(ctx, []Doc{{ID: "x"}}, [][]float32{make([]float32, 3)}); err == nil {
+	if err := ix.Upsert(ctx, []search.Doc{{ID: "x"}}, [][]float32{make([]float32, 3)}); err == nil {
 		t.Error("wrong vector dimension accepted")
 	}
 }
@@ -295,7 +297,7 @@ func TestIndexExcludeIsDelete(t *testing.T) {
 	if n, err := del.Delete(ctx, []string{"1", "3"}); err != nil || n != 2 {
 		t.Fatalf("Delete: %d %v", n, err)
 	}
-	for _, mode := range []string{ModeBM25, ModeDense, ModeHybrid} {
+	for _, mode := range []string{search.ModeBM25, search.ModeDense, search.ModeHybrid} {
 		for _, text := range []string{"타이레놀 두통", "해열 진통제", "수면제"} {
 			q := query(text, mode, 5, 0.5)
 			want, err := del.Search(ctx, q)
@@ -312,7 +314,7 @@ func TestIndexExcludeIsDelete(t *testing.T) {
 			}
 		}
 	}
-	if hs, _ := ix.Search(ctx, query("타이레놀정500밀리그램", ModeBM25, 1, 0)); len(hs) != 1 || hs[0].ID != "1" {
+	if hs, _ := ix.Search(ctx, query("타이레놀정500밀리그램", search.ModeBM25, 1, 0)); len(hs) != 1 || hs[0].ID != "1" {
 		t.Errorf("exclusion outlived its query: %v", ids(hs))
 	}
 }
@@ -324,19 +326,19 @@ func TestIndexPersistence(t *testing.T) {
 	if err := ix.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := ix.Search(ctx, query("해열 진통", ModeHybrid, 5, 0.5))
+	want, _ := ix.Search(ctx, query("해열 진통", search.ModeHybrid, 5, 0.5))
 	ix.Close()
 
 	a, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := a.Search(ctx, query("해열 진통", ModeHybrid, 5, 0.5))
+	got, _ := a.Search(ctx, query("해열 진통", search.ModeHybrid, 5, 0.5))
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("reopened index answers %v, want %v", ids(got), ids(want))
 	}
 	// Writes go to the log and survive a reopen.
-	add := []Doc{{ID: "9", Title: "콜대원코프시럽", Text: "기침 가래 감기 시럽", Fields: map[string][]string{"class": {"일반"}}}}
+	add := []search.Doc{{ID: "9", Title: "콜대원코프시럽", Text: "기침 가래 감기 시럽", Fields: map[string][]string{"class": {"일반"}}}}
 	if err := a.Upsert(ctx, add, vecsFor(add, true)); err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +367,7 @@ func TestIndexPersistence(t *testing.T) {
 	// A re-index (another generation) is swapped in by Reload while b
 	// serves; b's own writes then go to the new generation.
 	c := newTestIndex(t, true)
-	extra := []Doc{{ID: "10", Title: "노스카나겔", Text: "흉터 연고"}}
+	extra := []search.Doc{{ID: "10", Title: "노스카나겔", Text: "흉터 연고"}}
 	c.Upsert(ctx, extra, vecsFor(extra, true))
 	if _, err := c.save(dir, true, ""); err != nil {
 		t.Fatal(err)
@@ -391,7 +393,7 @@ func TestIndexPersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Upsert(ctx, []Doc{{ID: "z", Text: "BM25만"}}, nil)
+	d.Upsert(ctx, []search.Doc{{ID: "z", Text: "BM25만"}}, nil)
 	if _, err := d.save(dir, false, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +446,7 @@ func TestBuilderResume(t *testing.T) {
 	if r.Resumed() != 5 || !r.Has("5") || r.Has("6") {
 		t.Fatalf("resumed %d, has 5 %v, has 6 %v", r.Resumed(), r.Has("5"), r.Has("6"))
 	}
-	var rest []Doc
+	var rest []search.Doc
 	for _, d := range docs {
 		if !r.Has(d.ID) {
 			rest = append(rest, d)
@@ -463,7 +465,7 @@ func TestBuilderResume(t *testing.T) {
 	defer ix.Close()
 	whole := newTestIndex(t, true)
 	for _, text := range []string{"해열 진통", "혈전", "수면제"} {
-		for _, mode := range []string{ModeBM25, ModeHybrid} {
+		for _, mode := range []string{search.ModeBM25, search.ModeHybrid} {
 			got, _ := ix.Search(context.Background(), query(text, mode, 8, 0.5))
 			want, _ := whole.Search(context.Background(), query(text, mode, 8, 0.5))
 			if !reflect.DeepEqual(got, want) {
@@ -495,10 +497,10 @@ func TestHNSWAbove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []Doc
+	var docs []search.Doc
 	for i := 0; i < 300; i++ {
 		cls := []string{"일반", "전문"}[i%2]
-		docs = append(docs, Doc{ID: fmt.Sprint(i), Title: fmt.Sprintf("제품%d", i), Text: fmt.Sprintf("설명 %d 번 약 %s", i, strings.Repeat("가나다라마바사"[i%7*3:i%7*3+3], 1+i%3)), Fields: map[string][]string{"class": {cls}}})
+		docs = append(docs, search.Doc{ID: fmt.Sprint(i), Title: fmt.Sprintf("제품%d", i), Text: fmt.Sprintf("설명 %d 번 약 %s", i, strings.Repeat("가나다라마바사"[i%7*3:i%7*3+3], 1+i%3)), Fields: map[string][]string{"class": {cls}}})
 	}
 	if err := ix.Upsert(ctx, docs, vecsFor(docs, true)); err != nil {
 		t.Fatal(err)
@@ -512,7 +514,7 @@ func TestHNSWAbove(t *testing.T) {
 	if _, ok := newTestIndex(t, true).ANNRecall(10, 10); ok {
 		t.Error("recall reported for an exact index")
 	}
-	q := query("제품 17 설명", ModeDense, 10, 1)
+	q := query("제품 17 설명", search.ModeDense, 10, 1)
 	q.Filters = map[string][]string{"class": {"전문"}}
 	hs, err := ix.Search(ctx, q)
 	if err != nil {
@@ -547,8 +549,8 @@ func TestSharedLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := func(id string) []Doc {
-		return []Doc{{ID: id, Title: "제품 " + id, Text: "설명 " + id}}
+	doc := func(id string) []search.Doc {
+		return []search.Doc{{ID: id, Title: "제품 " + id, Text: "설명 " + id}}
 	}
 	for _, w := range []struct {
 		ix *Index
@@ -613,10 +615,10 @@ func TestCompact(t *testing.T) {
 	}
 	defer other.Close()
 	a.Delete(ctx, []string{"1", "2"})
-	upd := []Doc{{ID: "3", Title: "게보린정", Text: "새 설명"}}
+	upd := []search.Doc{{ID: "3", Title: "게보린정", Text: "새 설명"}}
 	a.Upsert(ctx, upd, vecsFor(upd, true))
 	// Another process logs a write after a's last read of the log.
-	late := []Doc{{ID: "late", Title: "늦은 문서", Text: "다른 프로세스"}}
+	late := []search.Doc{{ID: "late", Title: "늦은 문서", Text: "다른 프로세스"}}
 	if err := other.Upsert(ctx, late, vecsFor(late, true)); err != nil {
 		t.Fatal(err)
 	}
@@ -673,12 +675,12 @@ func TestCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := []Doc{{ID: "d1", Text: "두통 해열"}, {ID: "d2", Text: "두통 감기"}, {ID: "d3", Title: "감기", Text: "기침 해열"}}
+	docs := []search.Doc{{ID: "d1", Text: "두통 해열"}, {ID: "d2", Text: "두통 감기"}, {ID: "d3", Title: "감기", Text: "기침 해열"}}
 	if err := ix.Upsert(context.Background(), docs, vecsFor(docs, true)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]float64{"d1": 0.13313515404322107, "d2": 0.13313515404322107, "d3": 0.2778337135382841}
-	for _, mode := range []string{ModeBM25, ModeDense, ModeHybrid} {
+	for _, mode := range []string{search.ModeBM25, search.ModeDense, search.ModeHybrid} {
 		hs, err := ix.Search(context.Background(), query("두통 기침 날씨", mode, 3, 0.5))
 		if err != nil {
 			t.Fatal(err)
@@ -693,5 +695,21 @@ func TestCoverage(t *testing.T) {
 				t.Errorf("%s %s: coverage %.17g, want %.17g", mode, h.ID, *h.Coverage, want[h.ID])
 			}
 		}
+	}
+}
+
+func TestFacets(t *testing.T) {
+	ix := newTestIndex(t, false)
+	ctx := context.Background()
+	got, _ := ix.Facets(ctx, "class", 0)
+	if !reflect.DeepEqual(got, []search.Facet{{Value: "일반", Count: 6}, {Value: "전문", Count: 2}}) {
+		t.Errorf("facets %v", got)
+	}
+	ix.Delete(context.Background(), []string{"5"})
+	if got, _ := ix.Facets(ctx, "class", 1); !reflect.DeepEqual(got, []search.Facet{{Value: "일반", Count: 6}}) {
+		t.Errorf("after delete %v", got)
+	}
+	if fs, err := ix.Facets(ctx, "nope", 3); fs != nil || err != nil {
+		t.Error("unknown field has facets")
 	}
 }

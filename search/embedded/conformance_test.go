@@ -1,10 +1,11 @@
-package search_test
+package embedded_test
 
 import (
 	"path/filepath"
 	"testing"
 
 	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/search/searchtest"
 )
 
@@ -12,10 +13,10 @@ import (
 // the embedded index: in memory, with each dense index kind, and opened
 // from disk so writes go through the log.
 func TestConformance(t *testing.T) {
-	for _, dense := range []string{search.DenseExact, search.DenseInt8, search.DenseBF16, search.DenseHNSW} {
+	for _, dense := range []string{embedded.DenseExact, embedded.DenseInt8, embedded.DenseBF16, embedded.DenseHNSW} {
 		t.Run(dense, func(t *testing.T) {
 			searchtest.Run(t, func(t *testing.T) search.Backend {
-				ix, err := search.New(search.Options{Analyzer: "bigram", Model: searchtest.Model, Dense: dense})
+				ix, err := embedded.New(embedded.Options{Analyzer: "bigram", Model: searchtest.Model, Dense: dense})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -25,7 +26,7 @@ func TestConformance(t *testing.T) {
 	}
 	t.Run("on-disk", func(t *testing.T) {
 		searchtest.Run(t, func(t *testing.T) search.Backend {
-			ix, err := search.New(search.Options{Model: searchtest.Model})
+			ix, err := embedded.New(embedded.Options{Model: searchtest.Model})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,25 +1,37 @@
-package search
+package fusion
 
 import (
+	"cmp"
 	"math"
 	"sort"
 )
 
-// Ranked is one retriever's result: a document and its raw score, the
-// list ordered best first.
-type Ranked struct {
-	ID    string
+// Ranked is one retriever's result: a document, keyed by K, and its raw
+// score, the list ordered best first.
+type Ranked[K cmp.Ordered] struct {
+	ID    K
 	Score float64
 }
 
 // Fused is one document after fusion: its fused score and, for each input
 // list, its 1-based rank and raw score there (rank 0: not in that list).
-type Fused struct {
-	ID     string
+type Fused[K cmp.Ordered] struct {
+	ID     K
 	Score  float64
 	Ranks  []int
 	Scores []float64
 }
+
+// Fusion methods, as a hybrid search request and a Calibration name them.
+const (
+	MethodRRF      = "rrf"      // reciprocal-rank fusion (RRF)
+	MethodRelative = "relative" // relative-score fusion (RelativeScore)
+)
+
+// Candidates is how many hits each retriever contributes to a hybrid
+// search for k results: enough that a document ranked low by one
+// retriever and high by the other is still fused.
+func Candidates(k int) int { return max(4*k, 100) }
 
 // RRFK is the rank constant of reciprocal-rank fusion (Cormack, Clarke and
 // Büttcher, 2009; the value Weaviate, Elasticsearch and OpenSearch use).
@@ -45,7 +57,7 @@ const RRFK = 60
 //
 // Weaviate's rankedFusion computes w/(k + r − 1) with a 0-based rank r; the
 // two differ only by that one-place offset.
-func RRF(lists [][]Ranked, weights []float64, k float64) []Fused {
+func RRF[K cmp.Ordered](lists [][]Ranked[K], weights []float64, k float64) []Fused[K] {
 	return fuse(lists, weights, func(_, rank int) float64 {
 		return 1 / (k + float64(rank+1))
 	})
@@ -70,7 +82,7 @@ func RRF(lists [][]Ranked, weights []float64, k float64) []Fused {
 //	D:              0.75·0     = 0
 //
 //	fused: B, C, A, D
-func RelativeScore(lists [][]Ranked, weights []float64) []Fused {
+func RelativeScore[K cmp.Ordered](lists [][]Ranked[K], weights []float64) []Fused[K] {
 	lo := make([]float64, len(lists))
 	span := make([]float64, len(lists))
 	for i, l := range lists {
@@ -93,9 +105,9 @@ func RelativeScore(lists [][]Ranked, weights []float64) []Fused {
 }
 
 // fuse sums weights[i]·contrib(list i, rank) per document.
-func fuse(lists [][]Ranked, weights []float64, contrib func(list, rank int) float64) []Fused {
-	at := make(map[string]int)
-	var out []Fused
+func fuse[K cmp.Ordered](lists [][]Ranked[K], weights []float64, contrib func(list, rank int) float64) []Fused[K] {
+	at := make(map[K]int)
+	var out []Fused[K]
 	for i, l := range lists {
 		w := 1.0
 		if i < len(weights) {
@@ -106,7 +118,7 @@ func fuse(lists [][]Ranked, weights []float64, contrib func(list, rank int) floa
 			if !ok {
 				j = len(out)
 				at[x.ID] = j
-				out = append(out, Fused{ID: x.ID, Ranks: make([]int, len(lists)), Scores: make([]float64, len(lists))})
+				out = append(out, Fused[K]{ID: x.ID, Ranks: make([]int, len(lists)), Scores: make([]float64, len(lists))})
 			}
 			if out[j].Ranks[i] != 0 {
 				continue // a repeated ID counts at its best rank only
@@ -134,14 +146,12 @@ func fuse(lists [][]Ranked, weights []float64, contrib func(list, rank int) floa
 // ranking the one eval scores.
 //
 // Example: {a 0.5} {b 0.9} {c 0.5} rank b, c, a.
-func Before(sa float64, ida string, sb float64, idb string) bool {
+//
+// With integer keys (document numbers) ties go to the larger number; a
+// caller whose numbers do not follow its ids' order keys by id instead.
+func Before[K cmp.Ordered](sa float64, ida K, sb float64, idb K) bool {
 	if sa != sb {
 		return sa > sb
 	}
 	return ida > idb
-}
-
-// SortHits orders hits by Before (stable for equal ids).
-func SortHits(hits []Hit) {
-	sort.SliceStable(hits, func(i, j int) bool { return Before(hits[i].Score, hits[i].ID, hits[j].Score, hits[j].ID) })
 }

@@ -1,4 +1,4 @@
-package search
+package embedded
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/search"
 )
 
 // stagingDir holds a build in progress inside the index directory.
@@ -139,7 +140,7 @@ func (b *Builder) resume() error {
 		if nl < 0 {
 			break
 		}
-		var d Doc
+		var d search.Doc
 		if err := json.Unmarshal(data[good:good+nl], &d); err != nil {
 			break // torn
 		}
@@ -228,7 +229,7 @@ func (b *Builder) Len() int { return b.n }
 func (b *Builder) Has(id string) bool { return b.seen[id] }
 
 // Add stages documents and their vectors (nil without a model) durably.
-func (b *Builder) Add(docs []Doc, vecs [][]float32) error {
+func (b *Builder) Add(docs []search.Doc, vecs [][]float32) error {
 	if b.opts.Model.Name != "" && len(vecs) != len(docs) {
 		return fmt.Errorf("search: %d vectors for %d documents", len(vecs), len(docs))
 	}
