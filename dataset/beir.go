@@ -127,6 +127,28 @@ func ReadBEIR(dir, split string) (*Dataset, error) {
 // errors naming the file and line; an empty _id is passed on as "" for the
 // caller to report; fn's error stops the reading and is returned as is.
 func ReadCorpus(path string, fn func(line int, d Doc) error) error {
+	return readCorpus(path, func(line int, d Doc, _ []byte) error { return fn(line, d) })
+}
+
+// ReadCorpusWith is ReadCorpus for a corpus whose lines carry more than
+// the BEIR fields (kormed index's metadata, say): each line is also
+// decoded into a fresh X, with JSON numbers as json.Number so that they
+// keep their text, and passed to fn beside its document. A line that X
+// cannot hold is malformed: the error names the file, line and field.
+func ReadCorpusWith[X any](path string, fn func(line int, d Doc, x *X) error) error {
+	return readCorpus(path, func(line int, d Doc, raw []byte) error {
+		x := new(X)
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(x); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, jsonErr(err))
+		}
+		return fn(line, d, x)
+	})
+}
+
+// readCorpus is ReadCorpus passing each line's text on too.
+func readCorpus(path string, fn func(line int, d Doc, raw []byte) error) error {
 	return readJSONL(path, func(line int, raw []byte) error {
 		var r struct {
 			ID    json.RawMessage `json:"_id"`
@@ -147,7 +169,7 @@ func ReadCorpus(path string, fn func(line int, d Doc) error) error {
 		if r.Text != nil {
 			doc.Text = *r.Text
 		}
-		return fn(line, doc)
+		return fn(line, doc, raw)
 	})
 }
 

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -248,5 +249,26 @@ func TestReadCorpus(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: err = %v, want %q", body, err, msg)
 		}
+	}
+}
+
+// TestReadCorpusWith decodes each line's extra fields beside its
+// document, numbers keeping their text.
+func TestReadCorpusWith(t *testing.T) {
+	p := filepath.Join(t.TempDir(), CorpusFile)
+	os.WriteFile(p, []byte(`{"_id":7,"text":"a","meta":{"n":200806432}}`+"\n"+`{"_id":"x","meta":3}`+"\n"), 0o644)
+	type extra struct {
+		Meta map[string]any `json:"meta"`
+	}
+	var got []string
+	err := ReadCorpusWith(p, func(line int, d Doc, x *extra) error {
+		got = append(got, fmt.Sprintf("%d %s %s %v", line, d.ID, d.Text, x.Meta["n"]))
+		return nil
+	})
+	if len(got) != 1 || got[0] != "1 7 a 200806432" {
+		t.Errorf("read %q", got)
+	}
+	if err == nil || !strings.Contains(err.Error(), p+":2: field meta: want map[string]interface {}, got JSON number") {
+		t.Errorf("err %v", err)
 	}
 }

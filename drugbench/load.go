@@ -7,6 +7,9 @@
 // in four kinds of distinct difficulty (product name, ingredient,
 // product-type intent, English/Korean code-mixed), each split into a
 // train and a test set whose query templates are disjoint.
+//
+// BuildSynonyms aligns the table's ingredient codes with their Korean and
+// English names: SapBERT-style synonym clusters (kormed data synonyms).
 package drugbench
 
 import (

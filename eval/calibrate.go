@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/kormed/kormed/dataset"
@@ -163,4 +164,24 @@ func ranked(hs []metrics.Hit) []fusion.Ranked[string] {
 		out[i] = fusion.Ranked[string]{ID: h.ID, Score: h.Score}
 	}
 	return out
+}
+
+// LabelledQueries are d's queries with a relevant document (grade > 0),
+// each with its relevant document ids sorted, in query order: labelled
+// queries for search's Index.CalibrateLabelled.
+func LabelledQueries(d *dataset.Dataset) []fusion.LabelledQuery {
+	var qs []fusion.LabelledQuery
+	for _, q := range d.Queries {
+		lq := fusion.LabelledQuery{Text: q.Text}
+		for id, g := range d.Qrels[q.ID] {
+			if g > 0 {
+				lq.Relevant = append(lq.Relevant, id)
+			}
+		}
+		if len(lq.Relevant) > 0 {
+			sort.Strings(lq.Relevant)
+			qs = append(qs, lq)
+		}
+	}
+	return qs
 }

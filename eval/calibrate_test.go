@@ -91,3 +91,14 @@ func TestHybridCalibrated(t *testing.T) {
 		t.Errorf("leaderboard setting %q", s)
 	}
 }
+
+func TestLabelledQueries(t *testing.T) {
+	d := &dataset.Dataset{
+		Queries: []dataset.Query{{ID: "q1", Text: "a"}, {ID: "q2", Text: "b"}, {ID: "q3", Text: "c"}},
+		Qrels:   dataset.Qrels{"q1": {"d9": 1, "d2": 2, "d5": 0}, "q2": {"d1": 0}},
+	}
+	qs := LabelledQueries(d)
+	if len(qs) != 1 || qs[0].Text != "a" || strings.Join(qs[0].Relevant, ",") != "d2,d9" {
+		t.Errorf("%+v", qs)
+	}
+}

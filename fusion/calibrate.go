@@ -422,3 +422,11 @@ func Substitute[K cmp.Ordered](list []Ranked[K], id K, score float64, keep bool,
 	}
 	return out
 }
+
+// LabelledQuery is a query with the ids of the documents it should find
+// (calibration on the user's own labelled queries: kormed index --dev,
+// kormed eval --dev).
+type LabelledQuery struct {
+	Text     string
+	Relevant []string
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 
 	"github.com/kormed/kormed/analysis"
@@ -80,19 +79,7 @@ func (c *calFlags) calibrate(ctx context.Context, ix *embedded.Index, enc search
 		if err != nil {
 			return nil, fmt.Errorf("--dev: %w", err)
 		}
-		var qs []embedded.LabelledQuery
-		for _, q := range d.Queries {
-			lq := embedded.LabelledQuery{Text: q.Text}
-			for id, g := range d.Qrels[q.ID] {
-				if g > 0 {
-					lq.Relevant = append(lq.Relevant, id)
-				}
-			}
-			if len(lq.Relevant) > 0 {
-				sort.Strings(lq.Relevant)
-				qs = append(qs, lq)
-			}
-		}
+		qs := eval.LabelledQueries(d)
 		if len(qs) == 0 {
 			return nil, fmt.Errorf("--dev %s: no query with a relevant document in split %s", *c.dev, *c.split)
 		}

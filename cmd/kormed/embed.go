@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/hubdata"
 	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/npy"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -256,7 +255,7 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 	D := m.Dim()
 	if job.npy {
 		// Placeholder header, patched with the row count at the end.
-		if _, err := w.Write(npyHeader(0, D)); err != nil {
+		if _, err := w.Write(npy.Header(0, D)); err != nil {
 			return err
 		}
 	}
@@ -287,9 +286,7 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 		for i, v := range vecs {
 			buf = buf[:0]
 			if job.npy {
-				for _, x := range v {
-					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
-				}
+				buf = npy.AppendRow(buf, v)
 			} else {
 				buf = append(buf, '{')
 				if recs[i].id != nil {
@@ -380,7 +377,7 @@ func embedFile(ctx context.Context, m *model.Model, job embedJob) error {
 		return err
 	}
 	if job.npy {
-		if _, err := tmp.WriteAt(npyHeader(rows, D), 0); err != nil {
+		if _, err := tmp.WriteAt(npy.Header(rows, D), 0); err != nil {
 			return err
 		}
 	}
@@ -414,22 +411,4 @@ func countRecords(r io.Reader) (int64, error) {
 		n++
 	}
 	return n, nil
-}
-
-// npyHeaderLen is the fixed size of the .npy preamble, so that the header
-// can be rewritten in place with the final row count.
-const npyHeaderLen = 128
-
-// npyHeader returns a NumPy format 1.0 header for a little-endian float32
-// C-order array of shape (rows, dim), padded with spaces to npyHeaderLen.
-func npyHeader(rows int64, dim int) []byte {
-	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows, dim)
-	h := make([]byte, 0, npyHeaderLen)
-	h = append(h, "\x93NUMPY\x01\x00"...)
-	h = binary.LittleEndian.AppendUint16(h, uint16(npyHeaderLen-10))
-	h = append(h, dict...)
-	for len(h) < npyHeaderLen-1 {
-		h = append(h, ' ')
-	}
-	return append(h, '\n')
 }

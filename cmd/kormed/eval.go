@@ -173,90 +173,15 @@ func runEval(ctx context.Context, args []string) error {
 	if *fusions == "" {
 		*fusions = search.DefaultFusion
 	}
-	type plan struct {
-		spec  eval.Spec
-		model string // for dense: the --model value, loaded lazily
-		base  *eval.HybridBase
+	// The runs: expanded once first, so that a bad flag fails before any
+	// work, then afresh for each dataset (a retriever holds its index; a
+	// calibrated run, that dataset's cal).
+	grid := eval.Grid{
+		Retrievers: splitList(*retrievers), Analyzers: splitList(*analyzers), Models: splitList(*models),
+		Fusions: splitList(*fusions), Alphas: splitList(*alphas), K1: *k1, B: *b,
+		Calibrate: cal, CalName: calName, Name: *name,
 	}
-	// makePlans builds the runs: once first, so that a bad flag fails
-	// before any work, then afresh for each dataset (a retriever holds its
-	// index; a calibrated run, that dataset's cal).
-	makePlans := func() ([]plan, error) {
-		bases := map[string]*eval.HybridBase{} // one per model, shared by its hybrid runs
-		var plans []plan
-		for _, r := range splitList(*retrievers) {
-			switch r {
-			case "bm25":
-				for _, an := range splitList(*analyzers) {
-					plans = append(plans, plan{spec: eval.Spec{
-						Name: "bm25-" + an, Retriever: "bm25", Analyzer: an,
-						R: &eval.BM25{Options: bm25.Options{Analyzer: an, K1: *k1, B: *b}},
-					}})
-				}
-			case "dense":
-				ms := splitList(*models)
-				if len(ms) == 0 {
-					return nil, errors.New("--retriever dense needs --model")
-				}
-				for _, m := range ms {
-					plans = append(plans, plan{spec: eval.Spec{Name: "dense-" + shortModelName(m), Retriever: "dense", Model: m}, model: m})
-				}
-			case "hybrid":
-				ms := splitList(*models)
-				if len(ms) == 0 {
-					return nil, errors.New("--retriever hybrid needs --model")
-				}
-				an := splitList(*analyzers)[0]
-				for _, m := range ms {
-					if bases[m] == nil {
-						bases[m] = &eval.HybridBase{BM25: &eval.BM25{Options: bm25.Options{Analyzer: an, K1: *k1, B: *b}}}
-					}
-					calibrated := false
-					for _, fu := range splitList(*fusions) {
-						if fu != search.FusionRRF && fu != search.FusionRelative {
-							return nil, fmt.Errorf("--fusion %q: want rrf or relative", fu)
-						}
-						for _, as := range splitList(*alphas) {
-							if as == "auto" {
-								if !calibrated { // one calibrated run per model, whatever the fusions
-									calibrated = true
-									c := cal
-									plans = append(plans, plan{spec: eval.Spec{
-										Name:      fmt.Sprintf("hybrid-%s-%s-%s", calName, an, shortModelName(m)),
-										Retriever: "hybrid", Model: m, Analyzer: an,
-										R: &eval.Hybrid{Base: bases[m], Calibrate: &c},
-									}, model: m, base: bases[m]})
-								}
-								continue
-							}
-							a, err := strconv.ParseFloat(as, 64)
-							if err != nil || a < 0 || a > 1 {
-								return nil, fmt.Errorf("--alpha %q: want a number from 0 to 1", as)
-							}
-							plans = append(plans, plan{spec: eval.Spec{
-								Name:      fmt.Sprintf("hybrid-%s-a%s-%s-%s", fu, as, an, shortModelName(m)),
-								Retriever: "hybrid", Model: m, Analyzer: an,
-								R: &eval.Hybrid{Base: bases[m], Alpha: a, Fusion: fu},
-							}, model: m, base: bases[m]})
-						}
-					}
-				}
-			default:
-				return nil, fmt.Errorf("unknown retriever %q (want bm25, dense or hybrid)", r)
-			}
-		}
-		if len(plans) == 0 {
-			return nil, errors.New("no retriever given")
-		}
-		if *name != "" {
-			if len(plans) != 1 {
-				return nil, fmt.Errorf("--name names a single run; this invocation has %d", len(plans))
-			}
-			plans[0].spec.Name = *name
-		}
-		return plans, nil
-	}
-	plans, err := makePlans()
+	plans, err := grid.Plans()
 	if err != nil {
 		return err
 	}
@@ -300,14 +225,14 @@ func runEval(ctx context.Context, args []string) error {
 		// run's file (perhaps with per-query data this run would not keep)
 		// is replaced only when asked.
 		for _, p := range plans {
-			path := filepath.Join(*output, eval.ResultsDir, eval.ResultFile(&eval.Result{Run: p.spec.Name, Dataset: eval.DatasetInfo{Name: d.Name}}))
+			path := filepath.Join(*output, eval.ResultsDir, eval.ResultFile(&eval.Result{Run: p.Spec.Name, Dataset: eval.DatasetInfo{Name: d.Name}}))
 			if prev, ok := files[path]; ok {
 				return fmt.Errorf("--data %s and %s are both named %q: their results would share %s (evaluate them into different --output folders)", prev, src.arg, d.Name, path)
 			}
 			files[path] = src.arg
 			if _, err := os.Stat(path); err == nil {
 				if !*overwrite {
-					return fmt.Errorf("%s exists (run %q on %s evaluated before): pass --overwrite to replace it, or --name to keep both", path, p.spec.Name, d.Name)
+					return fmt.Errorf("%s exists (run %q on %s evaluated before): pass --overwrite to replace it, or --name to keep both", path, p.Spec.Name, d.Name)
 				}
 				fmt.Fprintf(os.Stderr, "--overwrite: replacing %s\n", path)
 			}
@@ -332,24 +257,24 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	for i, j := range jobs {
 		d, cfg := j.d, j.cfg
-		cal = j.cal // what this dataset's calibrated runs read
-		if plans, err = makePlans(); err != nil {
+		grid.Calibrate = j.cal // what this dataset's calibrated runs read
+		if plans, err = grid.Plans(); err != nil {
 			return err
 		}
 		for _, p := range plans {
-			s := p.spec
+			s := p.Spec
 			var dense *eval.Dense
 			switch {
-			case p.base != nil:
-				if p.base.Dense == nil {
-					enc, err := encoder(p.model)
+			case p.Base != nil:
+				if p.Base.Dense == nil {
+					enc, err := encoder(p.Model)
 					if err != nil {
 						return err
 					}
-					p.base.Dense = &eval.Dense{Enc: enc}
+					p.Base.Dense = &eval.Dense{Enc: enc}
 				}
-			case p.model != "":
-				enc, err := encoder(p.model)
+			case p.Model != "":
+				enc, err := encoder(p.Model)
 				if err != nil {
 					return err
 				}
@@ -425,13 +350,7 @@ func loadEvalModel(ctx context.Context, name string, opts hub.Options) (eval.Enc
 }
 
 // shortModelName is the last path element of a folder or hub id.
-func shortModelName(m string) string {
-	m = strings.TrimRight(m, "/"+string(filepath.Separator))
-	if i := strings.LastIndexAny(m, "/"+string(filepath.Separator)); i >= 0 {
-		m = m[i+1:]
-	}
-	return m
-}
+func shortModelName(m string) string { return eval.ShortModelName(m) }
 
 // collapseFile names a collapse diagnosis file: collapse-<dataset>__<run><ext>.
 func collapseFile(dataset, run, ext string) string {

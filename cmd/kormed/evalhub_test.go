@@ -11,6 +11,7 @@ import (
 
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/ingest"
 	"github.com/kormed/kormed/search"
 )
 
@@ -169,16 +170,16 @@ func TestIndexHubCorpus(t *testing.T) {
 	hubDrugsCache(t)
 	out := filepath.Join(t.TempDir(), "ix")
 	ctx := context.Background()
-	src, err := openCorpusWith("hf://kormed-test/ko-drugs", dataset.Columns{dataset.RoleDocument: "body"})
+	src, err := ingest.Open("hf://kormed-test/ko-drugs", dataset.Columns{dataset.RoleDocument: "body"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
-	if err := src.each(func(where string, d search.Doc) error { ids = append(ids, d.ID+"="+d.Text[:3]); return nil }); err != nil {
+	if err := src.Each(func(where string, d search.Doc) error { ids = append(ids, d.ID+"="+d.Text[:3]); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(ids, " ") != "d1=강 d2=이 d3=진" || !strings.Contains(src.fingerprint, "2222222222222222222222222222222222222222") {
-		t.Fatalf("docs %v, fingerprint %s", ids, src.fingerprint)
+	if strings.Join(ids, " ") != "d1=강 d2=이 d3=진" || !strings.Contains(src.Fingerprint, "2222222222222222222222222222222222222222") {
+		t.Fatalf("docs %v, fingerprint %s", ids, src.Fingerprint)
 	}
 	if err := runIndex(ctx, []string{"--corpus", "hf://kormed-test/ko-drugs", "--out", out, "--analyzer", "bigram", "--quiet", "--columns", "document=body"}); err != nil {
 		t.Fatal(err)

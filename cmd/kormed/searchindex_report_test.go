@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/ingest"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
 )
@@ -53,23 +54,23 @@ func TestIndexReportsIndexDUR(t *testing.T) {
 
 	// The interrupted run: every document staged, DUR attached, no
 	// generation built.
-	src, err := openCorpus(corpus)
+	src, err := ingest.Open(corpus, nil, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := embedded.NewBuilder(out, embedded.Options{Analyzer: "bigram", Dense: embedded.DenseAuto, ANNThreshold: embedded.DefaultANNThreshold}, indexFingerprint(src, durFile, nil))
+	b, err := embedded.NewBuilder(out, embedded.Options{Analyzer: "bigram", Dense: embedded.DenseAuto, ANNThreshold: embedded.DefaultANNThreshold}, ingest.Fingerprint(src, durFile, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var docs []search.Doc
-	if err := src.each(func(_ string, d search.Doc) error { docs = append(docs, d); return nil }); err != nil {
+	if err := src.Each(func(_ string, d search.Doc) error { docs = append(docs, d); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := dur.ReadFile(durFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&durAttacher{records: recs}).attach(docs)
+	ingest.AttachDUR(recs, docs)
 	// 제일와파린정 and 아키놀연질캡슐 carry the sample's 임부금기 records.
 	const want = "DUR: 2 products flagged (임부금기 2)\n"
 	if err := b.Add(docs, nil); err != nil {

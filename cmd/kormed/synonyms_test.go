@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -43,79 +42,10 @@ func writeProducts(t testing.TB, content string) (dir, path string) {
 	return dir, path
 }
 
-func TestBuildDrugSynonymsSmall(t *testing.T) {
-	_, path := writeProducts(t, smallProducts)
-	s, err := buildDrugSynonyms(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]string{
-		"M040006": {"감초", "Licorice"},
-		"M040353": {"아세트아미노펜", "Acetaminophen"},
-		"M040411": {"구아이페네신"},
-		"M040536": {"지실", "Poncirus Immature Fruit"},
-		"M040580": {"무수카페인", "Anhydrous Caffeine"},
-		"M040813": {"후박", "Magnolia Bark"},
-		"M051003": {"클로르페니라민말레산염"},
-		"M051291": {"감초", "Glycyrrhiza"},
-		"M051301": {"자소엽", "Perilla Leaf"},
-		"M051614": {"트라넥삼산", "Tranexamic Acid"},
-		"M082938": {"트라넥사민산"},
-		"M092927": {"감초엑스"},
-		"M223025": {"메틸페니데이트염산염", "Methylphenidate Hydrochloride"},
-		"M245012": {"아모다피닐(미분화)", "아모다피닐", "Armodafinil"},
-		"M999001": {"가상성분", "Foo"},
-	}
-	if !slices.IsSorted(s.codes) || len(s.codes) != len(want) || len(s.terms) != len(s.codes) {
-		t.Fatalf("codes %v", s.codes)
-	}
-	for i, c := range s.codes {
-		if !reflect.DeepEqual(s.terms[i], want[c]) {
-			t.Errorf("%s: %q, want %q", c, s.terms[i], want[c])
-		}
-	}
-	got := [...]int{s.products, s.noIngr, s.english, s.direct, s.eliminated, s.intersected, s.passes, len(s.conflicts), len(s.disputed), s.disagree, s.sharedKor}
-	if wantN := [...]int{17, 1, 11, 8, 3, 1, 2, 1, 1, 1, 1}; got != wantN {
-		t.Errorf("products, noIngr, english, direct, eliminated, intersected, passes, conflicts, disputed, disagree, sharedKor = %v, want %v", got, wantN)
-	}
-	if s.conflicts[0] != "Tranexamic Acid: kept for M051614, dropped from M082938" || !strings.HasPrefix(s.disputed[0], `M999001: "Foo" (2) over "Bar" (1)`) {
-		t.Errorf("conflicts %q, disputed %q", s.conflicts, s.disputed)
-	}
-	var b strings.Builder
-	s.summary(&b)
-	for _, w := range []string{"17 product rows (1 without ingredients)", "15 codes, 11 with an English name, 4 without; 27 terms",
-		"aligned in 2 passes: 8 codes from one-ingredient rows, 3 by elimination, 1 by intersection", "1 conflicts"} {
-		if !strings.Contains(b.String(), w) {
-			t.Errorf("summary lacks %q:\n%s", w, b.String())
-		}
-	}
-}
-
-func TestBuildDrugSynonymsErrors(t *testing.T) {
-	for _, c := range []struct{ content, want string }{
-		{"", "empty file"},
-		{"main_ingredient\n[M1]a\n", ":1: want columns main_ingredient and main_ingredient_eng"},
-		{"main_ingredient,main_ingredient_eng\n[M1]a,A\n\"[M2]b|M3]c\",B\n", ":3: field main_ingredient: \"M3]c\" is not [CODE]name"},
-		{"main_ingredient,main_ingredient_eng\n[M 1]a,A\n", ":2: field main_ingredient: \"[M 1]a\" is not [CODE]name"},
-		{"main_ingredient,main_ingredient_eng\n[M1] ,A\n", ":2: field main_ingredient: \"[M1]\" has no name"},
-		{"main_ingredient,main_ingredient_eng\n[M1]a,\"A||B\"\n", ":2: field main_ingredient_eng: \"A||B\" has a line break or \"||\""},
-		{"main_ingredient,main_ingredient_eng\n[M1]a\n", ":2: 1 fields, want at least 2"},
-		{"main_ingredient,main_ingredient_eng\n\"[M1]a,A\n", "extraneous or missing \" in quoted-field"},
-		{"main_ingredient,main_ingredient_eng\nNULL,NULL\n", "no product has ingredients"},
-		{"main_ingredient,main_ingredient_eng\n", "no product rows"},
-	} {
-		_, path := writeProducts(t, c.content)
-		_, err := buildDrugSynonyms(path)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), drugbench.ProductsFile) {
-			t.Errorf("%q: err = %v, want it to contain %q", c.content, err, c.want)
-		}
-	}
-}
-
 // TestDataSynonymsCommand writes both formats and reads them back.
 func TestDataSynonymsCommand(t *testing.T) {
 	dir, path := writeProducts(t, smallProducts)
-	s, err := buildDrugSynonyms(path)
+	s, err := drugbench.BuildSynonyms(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +75,7 @@ func TestDataSynonymsCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		codes, terms := ex.Clusters()
-		if !reflect.DeepEqual(codes, s.codes) || !reflect.DeepEqual(terms, s.terms) || ex.Duplicates != 0 {
+		if !reflect.DeepEqual(codes, s.Codes) || !reflect.DeepEqual(terms, s.Terms) || ex.Duplicates != 0 {
 			t.Errorf("%s read back as %v %v", c.file, codes, terms)
 		}
 	}
@@ -166,129 +96,4 @@ func TestDataSynonymsCommand(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", c.args, err, c.want)
 		}
 	}
-}
-
-// TestDrugSynonymsReal checks the alignment of the shared drug data
-// against what the rows themselves say and a few pairs known from
-// pharmacy.
-func TestDrugSynonymsReal(t *testing.T) {
-	path := filepath.Join("../../../shared/data/drugs", drugbench.ProductsFile)
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("no", path)
-	}
-	s, err := buildDrugSynonyms(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _, err := readIngredientRows(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster := map[string][]string{}
-	for i, c := range s.codes {
-		cluster[c] = s.terms[i]
-	}
-	byKorean := func(k string) []string {
-		for _, r := range rows {
-			for _, cn := range r.names {
-				if cn[1] == k {
-					return cluster[cn[0]]
-				}
-			}
-		}
-		return nil
-	}
-	for k, en := range map[string]string{
-		"아세트아미노펜": "Acetaminophen", "무수카페인": "Anhydrous Caffeine", "후박": "Magnolia Bark",
-		"반하": "Pinellia Tuber", "복령": "Poria", "염화칼륨": "Potassium Chloride", "디곡신": "Digoxin",
-	} {
-		if terms := byKorean(k); len(terms) == 0 || terms[len(terms)-1] != en {
-			t.Errorf("%s: cluster %q, want it to end with %q", k, terms, en)
-		}
-	}
-	// Each English name in one cluster; every cluster starts with a Korean name.
-	owner := map[string]string{}
-	english := 0
-	for i, c := range s.codes {
-		if i > 0 && s.codes[i-1] >= c {
-			t.Fatalf("codes not sorted at %s", c)
-		}
-		kor := map[string]bool{}
-		for _, r := range rows {
-			for _, cn := range r.names {
-				if cn[0] == c {
-					kor[cn[1]] = true
-				}
-			}
-		}
-		if len(s.terms[i]) == 0 || !kor[s.terms[i][0]] {
-			t.Fatalf("%s: terms %q", c, s.terms[i])
-		}
-		for _, term := range s.terms[i] {
-			if kor[term] {
-				continue
-			}
-			english++
-			if o, dup := owner[term]; dup {
-				t.Errorf("%q in %s and %s", term, o, c)
-			}
-			owner[term] = c
-		}
-	}
-	if english != s.english || len(s.codes) < 1000 || s.english < len(s.codes)/2 {
-		t.Errorf("%d codes, %d English terms, %d with an English name", len(s.codes), english, s.english)
-	}
-	// A row's English list holds the English name of each of its codes,
-	// and a one-ingredient row's name is its code's (unless another code
-	// of the same name came first).
-	for _, r := range rows {
-		for _, c := range r.codes {
-			terms := cluster[c]
-			if en := terms[len(terms)-1]; owner[en] == c && !slices.Contains(r.eng, en) {
-				t.Errorf("line %d: %s → %q, not in %q", r.line, c, en, r.eng)
-			}
-		}
-		if len(r.codes) == 1 && len(r.eng) == 1 {
-			if o := owner[r.eng[0]]; o != r.codes[0] && (o == "" || o > r.codes[0]) {
-				t.Errorf("line %d: %s %q owned by %q", r.line, r.codes[0], r.eng[0], o)
-			}
-		}
-	}
-}
-
-// FuzzDrugSynonyms: no products file panics the alignment, and what it
-// accepts is written and read back as the same clusters in both formats.
-func FuzzDrugSynonyms(f *testing.F) {
-	f.Add(smallProducts)
-	f.Add("main_ingredient,main_ingredient_eng\n\"[M1]a|[M2]b\",\"A/B\"\n[M1]a,A\n")
-	f.Add("main_ingredient,main_ingredient_eng\n\"[M1]a|[M1]b|[M2]c\",\"C\"\n[M2]c,\"C/D\"\n")
-	f.Add("main_ingredient,main_ingredient_eng\n[M1]a,NULL\n[M2]a,A\n[M3]b,A\n")
-	f.Fuzz(func(t *testing.T, content string) {
-		dir, path := writeProducts(t, content)
-		s, err := buildDrugSynonyms(path)
-		if err != nil {
-			return
-		}
-		if len(s.codes) != len(s.terms) || !slices.IsSorted(s.codes) || s.english > len(s.codes) ||
-			s.direct+s.eliminated+s.intersected != s.english+len(s.conflicts) {
-			t.Fatalf("inconsistent result %+v", s)
-		}
-		for _, format := range []string{dataset.SynonymsSapBERT, dataset.SynonymsCSV} {
-			out := filepath.Join(dir, "syn."+format)
-			if format == dataset.SynonymsCSV {
-				out = filepath.Join(dir, "syn.csv")
-			}
-			if err := dataset.WriteSynonyms(out, format, s.codes, s.terms); err != nil {
-				t.Fatalf("%s: %v", format, err)
-			}
-			ex, err := dataset.ReadExamples(out, dataset.FormatSynonyms)
-			if err != nil {
-				t.Fatalf("%s: %v", format, err)
-			}
-			codes, terms := ex.Clusters()
-			if !reflect.DeepEqual(codes, s.codes) || !reflect.DeepEqual(terms, s.terms) {
-				t.Fatalf("%s: read back %q %q, want %q %q", format, codes, terms, s.codes, s.terms)
-			}
-		}
-	})
 }

@@ -169,18 +169,12 @@ func (ix *Index) Calibration() *fusion.Calibration {
 	return ix.opts.Calibration
 }
 
-// LabelledQuery is a query with the documents it should find.
-type LabelledQuery struct {
-	Text     string
-	Relevant []string
-}
-
 // CalibrateLabelled chooses the index's hybrid fusion on labelled queries
 // (kormed index --dev): each is searched with BM25 and the dense index as
 // Search would, and fusion.Calibrate measures every setting on them. With the
 // users' own queries there is no minimum margin (o.Margin 0 means none
 // here); the one-standard-error guard stays.
-func (ix *Index) CalibrateLabelled(ctx context.Context, enc search.Encoder, qs []LabelledQuery, o fusion.CalibrateOptions) (fusion.Calibration, error) {
+func (ix *Index) CalibrateLabelled(ctx context.Context, enc search.Encoder, qs []fusion.LabelledQuery, o fusion.CalibrateOptions) (fusion.Calibration, error) {
 	t0 := time.Now()
 	ix.mu.RLock()
 	hasDense := ix.st.flat != nil

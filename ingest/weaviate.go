@@ -1,0 +1,98 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kormed/kormed/progress"
+	"github.com/kormed/kormed/search"
+	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
+)
+
+// PushWeaviate copies every document and vector of ix into the Weaviate
+// class at url (created with the index's model if missing; a class built
+// with another model is refused), with API key key ("": anonymous), and
+// deletes from the class the documents ix no longer holds. Upserts are
+// idempotent (object ids derive from document ids), so an interrupted push
+// is finished by running it again. log receives a progress bar (unless
+// quiet) and what was pushed and deleted.
+func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key string, quiet bool, log io.Writer) error {
+	info, err := ix.Info(ctx)
+	if err != nil {
+		return err
+	}
+	mi := info.Model
+	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, Create: true, Generated: ix.Generation(), APIKey: key})
+	if err != nil {
+		return err
+	}
+	defer wb.Close()
+	var bar *progress.Bar
+	if !quiet {
+		bar = progress.New(log, "weaviate", int64(info.Docs))
+	}
+	const batch = 200
+	var docs []search.Doc
+	var vecs [][]float32
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		if err := wb.Upsert(ctx, docs, vecs); err != nil {
+			return err
+		}
+		if bar != nil {
+			bar.Add(int64(len(docs)))
+		}
+		docs, vecs = docs[:0], nil
+		return nil
+	}
+	start := time.Now()
+	err = ix.Docs(func(d search.Doc, v []float32) error {
+		docs = append(docs, d)
+		if v != nil {
+			vecs = append(vecs, v)
+		}
+		if len(docs) == batch {
+			return flush()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	// The class mirrors the index: documents the index no longer holds
+	// (removed from the corpus, deleted) are deleted from the class.
+	have, err := wb.IDs(ctx)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, id := range have {
+		if _, ok, _ := ix.Get(ctx, id); !ok {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		n, err := wb.Delete(ctx, stale)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "deleted %d documents from %s that the index no longer holds\n", n, class)
+	}
+	winfo, err := wb.Info(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d)\n", info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs)
+	return nil
+}
