@@ -18,6 +18,7 @@ import (
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/train"
@@ -131,7 +132,7 @@ func (c Config) withDefaults() (Config, error) {
 	case c.WarmupRatio > 1 || c.Beta1 >= 1 || c.Beta2 >= 1 || math.IsNaN(c.LR) || math.IsInf(c.LR, 0):
 		return c, fmt.Errorf("out of range: warmup_ratio %g, adam_beta1 %g, adam_beta2 %g, lr %g", c.WarmupRatio, c.Beta1, c.Beta2, c.LR)
 	}
-	if err := (train.Schedule{Kind: c.Schedule}).Check(); err != nil {
+	if err := (optim.Schedule{Kind: c.Schedule}).Check(); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -236,7 +237,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if total == 0 {
 		return nil, errors.New("no optimiser steps")
 	}
-	sched := train.Schedule{Kind: c.Schedule, Warmup: train.WarmupSteps(c.WarmupSteps, c.WarmupRatio, total), Total: total}
+	sched := optim.Schedule{Kind: c.Schedule, Warmup: optim.WarmupSteps(c.WarmupSteps, c.WarmupRatio, total), Total: total}
 	tr, err := NewTrainer(m, c.TopN, c.Beta1, c.Beta2, c.Eps, c.WeightDecay)
 	if err != nil {
 		return nil, err

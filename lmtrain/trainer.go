@@ -20,7 +20,7 @@ import (
 	"math"
 
 	"github.com/kormed/kormed/decoder"
-	"github.com/kormed/kormed/train"
+	"github.com/kormed/kormed/optim"
 )
 
 // Trainer holds a model being fine-tuned: its gradients of the top blocks,
@@ -29,8 +29,8 @@ import (
 type Trainer struct {
 	M     *decoder.Model
 	G     *decoder.Grads
-	Slots []train.Slot
-	Opt   *train.AdamW
+	Slots []optim.Slot
+	Opt   *optim.AdamW
 
 	tw *decoder.TrainWorkspace
 	dl []float32
@@ -48,7 +48,7 @@ func NewTrainer(m *decoder.Model, topN int, beta1, beta2, eps, weightDecay float
 		return nil, err
 	}
 	slots := m.Slots(g)
-	return &Trainer{M: m, G: g, Slots: slots, Opt: train.NewAdamW(slots, beta1, beta2, eps, weightDecay),
+	return &Trainer{M: m, G: g, Slots: slots, Opt: optim.NewAdamW(slots, beta1, beta2, eps, weightDecay),
 		tw: &decoder.TrainWorkspace{}}, nil
 }
 
@@ -111,7 +111,7 @@ func (t *Trainer) Step(exs []Example, lr, maxNorm float64) (loss, norm float64, 
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0, tokens, fmt.Errorf("the loss is %v (diverged; lower lr or check the data)", loss)
 	}
-	norm = train.ClipGradNorm(t.Slots, maxNorm)
+	norm = optim.ClipGradNorm(t.Slots, maxNorm)
 	if err := t.Opt.Update(t.Slots, lr); err != nil {
 		return 0, 0, 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kormed/kormed/hubdata"
+	"github.com/kormed/kormed/optim"
 )
 
 // Pipeline is a training recipe: a base model and stages run in order,
@@ -449,7 +450,7 @@ func (s *Stage) check() error {
 	default:
 		return fmt.Errorf("pooling %q: want mean or cls (what a sentence-transformers Pooling module can save)", s.Pooling)
 	}
-	if err := (Schedule{Kind: s.Schedule}).Check(); err != nil {
+	if err := (optim.Schedule{Kind: s.Schedule}).Check(); err != nil {
 		return err
 	}
 	switch s.Sampler {

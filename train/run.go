@@ -20,6 +20,7 @@ import (
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/nn"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -244,9 +245,9 @@ type stageRun struct {
 	data   *stageData
 	plan   *stepPlan
 	towers []*Tower
-	slots  []Slot
-	opt    *AdamW
-	sched  Schedule
+	slots  []optim.Slot
+	opt    *optim.AdamW
+	sched  optim.Schedule
 	step   *Step
 	ts     trainerState
 	enc    eval.Encoder // what evaluation embeds with (a model or a pair)
@@ -300,8 +301,8 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 		return nil, err
 	}
 	total := len(sr.plan.steps)
-	sr.sched = Schedule{Kind: s.Schedule, Warmup: WarmupSteps(s.WarmupSteps, s.WarmupRatio, total), Total: total}
-	sr.opt = NewAdamW(sr.slots, s.Beta1, s.Beta2, s.Eps, s.WeightDecay)
+	sr.sched = optim.Schedule{Kind: s.Schedule, Warmup: optim.WarmupSteps(s.WarmupSteps, s.WarmupRatio, total), Total: total}
+	sr.opt = optim.NewAdamW(sr.slots, s.Beta1, s.Beta2, s.Eps, s.WeightDecay)
 	if ckpt != "" {
 		if err := sr.loadCheckpoint(ckpt); err != nil {
 			return nil, err
@@ -412,7 +413,7 @@ func (sr *stageRun) oneStep() error {
 	if math.IsNaN(total) || math.IsInf(total, 0) {
 		return fmt.Errorf("step %d: the loss is %v (diverged; lower lr or check the data)", i+1, total)
 	}
-	norm := ClipGradNorm(sr.slots, sr.s.MaxGradNorm)
+	norm := optim.ClipGradNorm(sr.slots, sr.s.MaxGradNorm)
 	lr := sr.lr(i)
 	if err := sr.opt.Update(sr.slots, lr); err != nil {
 		return err
