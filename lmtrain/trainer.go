@@ -6,12 +6,13 @@
 // batch 1 with optional gradient accumulation.
 //
 // It sits above packages decoder (the model, its backward and its
-// optimiser slots) and train (AdamW, the schedules, clipping), which
-// cannot import each other both ways. Run writes a run folder as
-// train.Run does: a JSONL log of every step, resumable checkpoints (the
-// trainable tensors, AdamW's moments and the step; the data order is a
-// function of the seed and the epoch, so no RNG state needs saving) and the
-// final model in the Hugging Face layout (Save).
+// optimiser slots) and optim (AdamW, the schedules, clipping), beside
+// package train, which it does not import. Run writes a run folder by
+// package run's protocol, as train.Run does: a JSONL log of every step,
+// resumable checkpoints (the trainable tensors, AdamW's moments and the
+// step; the data order is a function of the seed and the epoch, so no RNG
+// state needs saving) and the final model in the Hugging Face layout
+// (Save).
 package lmtrain
 
 import (
