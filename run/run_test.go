@@ -164,9 +164,9 @@ func TestLogTruncate(t *testing.T) {
 
 func TestOverride(t *testing.T) {
 	var s struct {
-		LR     float64           `toml:"lr"`
-		Name   string            `toml:"name"`
-		Cols   map[string]string `toml:"columns"`
+		LR      float64           `toml:"lr"`
+		Name    string            `toml:"name"`
+		Cols    map[string]string `toml:"columns"`
 		Shuffle *bool             `toml:"shuffle"`
 	}
 	for _, kv := range [][2]string{{"lr", "1e-3"}, {"name", "bare"}, {"columns", `{query = "Q"}`}, {"shuffle", "false"}} {
