@@ -3,12 +3,12 @@ package decoder
 import (
 	"fmt"
 
-	"github.com/kormed/kormed/train"
+	"github.com/kormed/kormed/optim"
 )
 
 // Slots pairs each trainable tensor of m with its gradient in g, for
-// package train's optimiser and clipping (train.NewAdamW, AdamW.Update,
-// train.ClipGradNorm): blocks g.First…L-1 in order, the final norm, the
+// package optim's optimiser and clipping (optim.NewAdamW, AdamW.Update,
+// optim.ClipGradNorm): blocks g.First…L-1 in order, the final norm, the
 // LM head (for a tied model the shared embedding matrix, named after the
 // embedding), and the untied embedding when trained. Names are the
 // Hugging Face tensor names of the model type; the fused tensors are
@@ -17,12 +17,12 @@ import (
 // decay applies to weight matrices and embeddings, not to biases or
 // RMSNorm weights, as the HF Trainer groups them. The slots' Data are the
 // model's own slices: an optimiser step updates m in place.
-func (m *Model) Slots(g *Grads) []train.Slot {
+func (m *Model) Slots(g *Grads) []optim.Slot {
 	n := layouts[m.Cfg.ModelType]
-	var s []train.Slot
+	var s []optim.Slot
 	add := func(name string, data, grad []float32, decay bool) {
 		if grad != nil {
-			s = append(s, train.Slot{Name: name, Data: data, Grad: grad, Decay: decay})
+			s = append(s, optim.Slot{Name: name, Data: data, Grad: grad, Decay: decay})
 		}
 	}
 	for i := range g.Layers {

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/testmodel"
-	"github.com/kormed/kormed/train"
 )
 
 // gradFixtures are oracle/make_decoder_grad_fixtures.sh's models (the same
@@ -286,7 +286,7 @@ func trainable(name string, first int, tied, all bool) bool {
 	return l >= first
 }
 
-// TestTrainAdamW runs one step of package train's AdamW, through Slots, on
+// TestTrainAdamW runs one step of package optim's AdamW, through Slots, on
 // the top block's gradients of the tied model (decay on the matrices and
 // the shared embedding, none on biases and norms) against
 // torch.optim.AdamW. The step is given autograd's gradients (Adam's first
@@ -310,11 +310,11 @@ func TestTrainAdamW(t *testing.T) {
 		e.set(w)
 	}
 	slots := m.Slots(g)
-	norm := train.ClipGradNorm(slots, 0) // measure only
+	norm := optim.ClipGradNorm(slots, 0) // measure only
 	if !(norm > 0) {
 		t.Fatalf("gradient norm %g", norm)
 	}
-	opt := train.NewAdamW(slots, 0.9, 0.999, 1e-8, 0.01)
+	opt := optim.NewAdamW(slots, 0.9, 0.999, 1e-8, 0.01)
 	if err := opt.Update(slots, 1e-3); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/run"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/testmodel"
-	"github.com/kormed/kormed/train"
 )
 
 const tinyData = `{"question": "아스피린 효과?", "contexts": ["심근경색이 줄었다.", "출혈은 늘었다."], "long_answer": "위험을 줄인다."}
@@ -441,7 +441,7 @@ func TestResumeBitExact(t *testing.T) {
 			cancel()
 		}
 	}
-	if _, err := Run(ctx, c); !errors.Is(err, train.ErrInterrupted) {
+	if _, err := Run(ctx, c); !errors.Is(err, run.ErrInterrupted) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(c.Output, "checkpoints", "step-000003", "optimizer.safetensors")); err != nil {

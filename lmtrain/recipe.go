@@ -1,7 +1,6 @@
 package lmtrain
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kormed/kormed/hubdata"
-	"github.com/kormed/kormed/train"
+	"github.com/kormed/kormed/run"
 )
 
 // Recipe is a pipeline TOML file (the format of package train's
@@ -135,21 +134,8 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		if _, rest, ok := strings.Cut(key, "."); ok && s.Name != "" && strings.HasPrefix(key, s.Name+".") {
 			key = rest
 		}
-		decode := func(v string) error {
-			md, err := toml.Decode(key+" = "+v, &s)
-			if err != nil {
-				return err
-			}
-			if und := md.Undecoded(); len(und) > 0 {
-				return fmt.Errorf("unknown key %s", und[0])
-			}
-			return nil
-		}
-		if err := decode(val); err != nil {
-			q, _ := json.Marshal(val)
-			if err2 := decode(string(q)); err2 != nil {
-				return nil, fmt.Errorf("--set %s: %v", a, err)
-			}
+		if err := run.Override(&s, key, val); err != nil {
+			return nil, fmt.Errorf("--set %s: %w", a, err)
 		}
 	}
 	where := fmt.Sprintf("%s: stage 1 (%s)", path, s.Name)
@@ -160,7 +146,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		return nil, fmt.Errorf("%s: batch_size = %d: causal_lm trains batch 1 (use accumulate for larger effective batches)", where, s.BatchSize)
 	}
 	dir := filepath.Dir(path)
-	model, err := train.ExpandEnv(f.Model, "model")
+	model, err := run.ExpandEnv(f.Model, "model")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -170,7 +156,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 		}
 	}
 	rel := func(v, field string) (string, error) {
-		v, err := train.ExpandEnv(v, field)
+		v, err := run.ExpandEnv(v, field)
 		if err != nil || v == "" || filepath.IsAbs(v) || hubdata.IsRef(v) { // hf://…: a Hub dataset
 			return v, err
 		}

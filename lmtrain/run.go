@@ -2,8 +2,6 @@ package lmtrain
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,12 +13,12 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
-	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/progress"
+	"github.com/kormed/kormed/run"
 	"github.com/kormed/kormed/safetensors"
-	"github.com/kormed/kormed/train"
 )
 
 // Config is a fine-tuning run. Zero fields take Defaults' values.
@@ -131,7 +129,7 @@ func (c Config) withDefaults() (Config, error) {
 	case c.WarmupRatio > 1 || c.Beta1 >= 1 || c.Beta2 >= 1 || math.IsNaN(c.LR) || math.IsInf(c.LR, 0):
 		return c, fmt.Errorf("out of range: warmup_ratio %g, adam_beta1 %g, adam_beta2 %g, lr %g", c.WarmupRatio, c.Beta1, c.Beta2, c.LR)
 	}
-	if err := (train.Schedule{Kind: c.Schedule}).Check(); err != nil {
+	if err := (optim.Schedule{Kind: c.Schedule}).Check(); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -177,9 +175,10 @@ type runState struct {
 	Fingerprint string `json:"fingerprint"`
 	Checkpoint  string `json:"checkpoint,omitempty"`
 	Done        bool   `json:"done,omitempty"`
-	Threads     int    `json:"threads"`
-	Precision   string `json:"precision"`
+	run.Engine
 }
+
+func (st *runState) Stamp() (string, run.Engine) { return st.Fingerprint, st.Engine }
 
 // trainerState is a checkpoint's trainer.json.
 type trainerState struct {
@@ -199,7 +198,7 @@ type trainerState struct {
 // OUTPUT/checkpoints/step-NNNNNN hold the trainable tensors
 // (trainable.safetensors), AdamW's moments (optimizer.safetensors) and
 // the step (trainer.json), named in OUTPUT/state.json. A cancelled ctx
-// writes a checkpoint and returns train.ErrInterrupted; Resume continues
+// writes a checkpoint and returns run.ErrInterrupted; Resume continues
 // from the last checkpoint and ends with the weights of an uninterrupted
 // run (same thread count and precision).
 func Run(ctx context.Context, c Config) (*Report, error) {
@@ -236,7 +235,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if total == 0 {
 		return nil, errors.New("no optimiser steps")
 	}
-	sched := train.Schedule{Kind: c.Schedule, Warmup: train.WarmupSteps(c.WarmupSteps, c.WarmupRatio, total), Total: total}
+	sched := optim.Schedule{Kind: c.Schedule, Warmup: optim.WarmupSteps(c.WarmupSteps, c.WarmupRatio, total), Total: total}
 	tr, err := NewTrainer(m, c.TopN, c.Beta1, c.Beta2, c.Eps, c.WeightDecay)
 	if err != nil {
 		return nil, err
@@ -253,32 +252,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	statePath := filepath.Join(c.Output, "state.json")
 	var st runState
-	switch sb, err := os.ReadFile(statePath); {
-	case err == nil && !c.Resume:
-		return nil, fmt.Errorf("%s already holds a run (state.json): pass --resume to continue it, or choose another --output", c.Output)
-	case err == nil:
-		if err := json.Unmarshal(sb, &st); err != nil {
-			return nil, fmt.Errorf("%s: %v", statePath, err)
-		}
-		if st.Fingerprint != fp {
-			return nil, fmt.Errorf("%s: the settings or model changed since this run started; resume needs the same ones — start a new --output", c.Output)
-		}
-		if st.Threads != blas.Threads() || st.Precision != blas.CurrentPrecision().String() {
-			fmt.Fprintf(w, "warning: the run started with --threads %d --precision %s, this resume runs %d threads in %s: it continues, but the weights will not be bit-identical to an uninterrupted run\n",
-				st.Threads, st.Precision, blas.Threads(), blas.CurrentPrecision())
-		}
-	case errors.Is(err, os.ErrNotExist):
-		if c.Resume {
-			fmt.Fprintf(w, "resume: %s has no run yet; starting from the beginning\n", c.Output)
-		}
-		st = runState{Fingerprint: fp, Threads: blas.Threads(), Precision: blas.CurrentPrecision().String()}
-	default:
+	resumed, err := run.Open(c.Output, fp, c.Resume, &st, "the settings or model changed since this run started; resume needs the same ones", w)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.Output, 0o755); err != nil {
-		return nil, err
+	if !resumed {
+		st = runState{Fingerprint: fp, Engine: run.CurrentEngine()}
 	}
 	rep := &Report{Output: c.Output, Model: filepath.Join(c.Output, "model"), Steps: total, Epochs: epochOf[total-1] + 1,
 		Examples: len(exs), Truncated: bs.Truncated, Skipped: bs.Skipped, Trainable: trainable, Parameters: all}
@@ -289,7 +269,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			return &done, nil
 		}
 	}
-	lg, err := train.OpenLog(filepath.Join(c.Output, "train.jsonl"))
+	lg, err := run.OpenLog(filepath.Join(c.Output, "train.jsonl"))
 	if err != nil {
 		return nil, err
 	}
@@ -302,18 +282,18 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			return nil, err
 		}
 		fmt.Fprintf(w, "resuming at step %d/%d from %s\n", ts.Step, total, dir)
-		if err := truncateLog(lg, ts.Step); err != nil {
+		if err := lg.Truncate(ts.Step); err != nil {
 			return nil, err
 		}
 	} else {
-		if err := truncateLog(lg, -1); err != nil {
+		if err := lg.Truncate(-1); err != nil {
 			return nil, err
 		}
 		lg.Write(map[string]any{"event": "start", "step": 0, "steps": total, "examples": len(exs), "truncated": bs.Truncated,
 			"skipped": bs.Skipped, "tokens": bs.Tokens, "trainable": trainable, "parameters": all, "model": c.Model,
 			"top_n": c.TopN, "kormed": c.Version})
 	}
-	ck := &checkpointer{out: c.Output, keep: c.KeepCheckpoints, statePath: statePath, st: &st, log: lg}
+	ck := &checkpointer{out: c.Output, keep: c.KeepCheckpoints, st: &st, log: lg}
 	start := time.Now()
 	elapsed0 := ts.Elapsed
 	bar := progress.New(w, "train", int64(total))
@@ -328,7 +308,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			if err := ck.save(tr, ts); err != nil {
 				return nil, err
 			}
-			return nil, train.ErrInterrupted
+			return nil, run.ErrInterrupted
 		}
 		i := ts.Step
 		batch = batch[:0]
@@ -374,7 +354,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	st.Done, st.Checkpoint = true, ""
-	if err := atomicfile.WriteJSON(statePath, &st); err != nil {
+	if err := run.WriteState(c.Output, &st); err != nil {
 		return nil, err
 	}
 	if err := removeCheckpoints(c.Output, 0, ""); err != nil {
@@ -387,61 +367,41 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 // resume refuses changed ones.
 func fingerprint(c Config) (string, error) {
 	c.Output = "" // the folder may move
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:8]), nil
+	return run.Fingerprint(c)
 }
 
 // checkpointer writes checkpoints OUTPUT/checkpoints/step-NNNNNN.
 type checkpointer struct {
-	out, statePath string
-	keep           int
-	st             *runState
-	log            *train.Log
+	out  string
+	keep int
+	st   *runState
+	log  *run.Log
 }
 
 func (ck *checkpointer) save(tr *Trainer, ts trainerState) error {
 	name := fmt.Sprintf("step-%06d", ts.Step)
-	root := filepath.Join(ck.out, "checkpoints")
-	dir := filepath.Join(root, name)
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	err := run.WriteCheckpoint(filepath.Join(ck.out, run.CheckpointDir), name, func(dir string) error {
+		var params []safetensors.Tensor
+		for _, s := range tr.Slots {
+			params = append(params, safetensors.Float32s(s.Name, []int{len(s.Data)}, s.Data))
+		}
+		if err := safetensors.Write(filepath.Join(dir, "trainable.safetensors"), params, map[string]string{"kormed": "lmtrain"}); err != nil {
+			return err
+		}
+		if err := safetensors.Write(filepath.Join(dir, "optimizer.safetensors"), tr.Opt.Moments(tr.Slots), map[string]string{"kormed": "adamw"}); err != nil {
+			return err
+		}
+		return atomicfile.WriteJSON(filepath.Join(dir, "trainer.json"), &ts)
+	})
+	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "trainer.json")); err != nil {
-		tmp, err := os.MkdirTemp(root, ".tmp-"+name+"-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		var params, moments []safetensors.Tensor
-		for i, s := range tr.Slots {
-			params = append(params, safetensors.Float32s(s.Name, []int{len(s.Data)}, s.Data))
-			moments = append(moments, safetensors.Float32s("m."+s.Name, []int{len(s.Data)}, tr.Opt.M[i]),
-				safetensors.Float32s("v."+s.Name, []int{len(s.Data)}, tr.Opt.V[i]))
-		}
-		if err := safetensors.Write(filepath.Join(tmp, "trainable.safetensors"), params, map[string]string{"kormed": "lmtrain"}); err != nil {
-			return err
-		}
-		if err := safetensors.Write(filepath.Join(tmp, "optimizer.safetensors"), moments, map[string]string{"kormed": "adamw"}); err != nil {
-			return err
-		}
-		if err := atomicfile.WriteJSON(filepath.Join(tmp, "trainer.json"), &ts); err != nil {
-			return err
-		}
-		os.RemoveAll(dir)
-		if err := os.Rename(tmp, dir); err != nil {
-			return err
-		}
-	}
-	rel := filepath.Join("checkpoints", name)
+	rel := filepath.Join(run.CheckpointDir, name)
 	if ck.st.Checkpoint == rel {
 		return nil
 	}
 	ck.st.Checkpoint = rel
-	if err := atomicfile.WriteJSON(ck.statePath, ck.st); err != nil {
+	if err := run.WriteState(ck.out, ck.st); err != nil {
 		return err
 	}
 	ck.log.Write(map[string]any{"event": "checkpoint", "step": ts.Step, "path": rel})
@@ -457,7 +417,7 @@ func loadCheckpoint(dir string, tr *Trainer, total int) (trainerState, error) {
 		return ts, err
 	}
 	if err := json.Unmarshal(b, &ts); err != nil {
-		return ts, fmt.Errorf("%s: %v", filepath.Join(dir, "trainer.json"), err)
+		return ts, fmt.Errorf("%s: %w", filepath.Join(dir, "trainer.json"), err)
 	}
 	if ts.Step > total {
 		return ts, fmt.Errorf("%s: checkpoint at step %d of a run of %d steps", dir, ts.Step, total)
@@ -474,17 +434,7 @@ func loadCheckpoint(dir string, tr *Trainer, total int) (trainerState, error) {
 			}
 			return nil
 		}},
-		{"optimizer.safetensors", func(r *safetensors.Reader) error {
-			for i, s := range tr.Slots {
-				if err := r.ReadFloat32("m."+s.Name, []int{len(s.Data)}, tr.Opt.M[i]); err != nil {
-					return err
-				}
-				if err := r.ReadFloat32("v."+s.Name, []int{len(s.Data)}, tr.Opt.V[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}},
+		{"optimizer.safetensors", func(r *safetensors.Reader) error { return tr.Opt.ReadMoments(r, tr.Slots) }},
 	} {
 		p := filepath.Join(dir, f.file)
 		r, err := safetensors.Open(p)
@@ -494,7 +444,7 @@ func loadCheckpoint(dir string, tr *Trainer, total int) (trainerState, error) {
 		err = f.read(r)
 		r.Close()
 		if err != nil {
-			return ts, fmt.Errorf("%s: %v (was top_n changed?)", p, err)
+			return ts, fmt.Errorf("%s: %w (was top_n changed?)", p, err)
 		}
 	}
 	tr.Opt.Step = ts.OptStep
@@ -505,23 +455,12 @@ func loadCheckpoint(dir string, tr *Trainer, total int) (trainerState, error) {
 // it (current "": the keep newest; keep 0 with current "": none, and the
 // folder goes).
 func removeCheckpoints(out string, keep int, current string) error {
-	root := filepath.Join(out, "checkpoints")
-	if err := train.PruneCheckpoints(root, "step-", keep, current); err != nil {
+	root := filepath.Join(out, run.CheckpointDir)
+	if err := run.PruneCheckpoints(root, "step-", keep, current); err != nil {
 		return err
 	}
 	if current == "" && keep == 0 {
 		os.Remove(root)
 	}
 	return nil
-}
-
-// truncateLog drops the records after step (a resume redoes them) and a
-// torn last line; step −1 drops everything.
-func truncateLog(l *train.Log, step int) error {
-	return l.Keep(func(line []byte) bool {
-		var r struct {
-			Step int `json:"step"`
-		}
-		return step >= 0 && json.Unmarshal(line, &r) == nil && r.Step <= step
-	})
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/decoder"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/safetensors"
-	"github.com/kormed/kormed/train"
 )
 
 // ExpandSlotName turns a slot name with a fused group
@@ -30,7 +30,7 @@ func ExpandSlotName(name string) []string {
 }
 
 // TrainedNames are the Hugging Face tensor names the slots cover.
-func TrainedNames(slots []train.Slot) map[string]bool {
+func TrainedNames(slots []optim.Slot) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range slots {
 		if s.Grad == nil {

@@ -6,12 +6,13 @@
 // batch 1 with optional gradient accumulation.
 //
 // It sits above packages decoder (the model, its backward and its
-// optimiser slots) and train (AdamW, the schedules, clipping), which
-// cannot import each other both ways. Run writes a run folder as
-// train.Run does: a JSONL log of every step, resumable checkpoints (the
-// trainable tensors, AdamW's moments and the step; the data order is a
-// function of the seed and the epoch, so no RNG state needs saving) and the
-// final model in the Hugging Face layout (Save).
+// optimiser slots) and optim (AdamW, the schedules, clipping), beside
+// package train, which it does not import. Run writes a run folder by
+// package run's protocol, as train.Run does: a JSONL log of every step,
+// resumable checkpoints (the trainable tensors, AdamW's moments and the
+// step; the data order is a function of the seed and the epoch, so no RNG
+// state needs saving) and the final model in the Hugging Face layout
+// (Save).
 package lmtrain
 
 import (
@@ -20,7 +21,7 @@ import (
 	"math"
 
 	"github.com/kormed/kormed/decoder"
-	"github.com/kormed/kormed/train"
+	"github.com/kormed/kormed/optim"
 )
 
 // Trainer holds a model being fine-tuned: its gradients of the top blocks,
@@ -29,8 +30,8 @@ import (
 type Trainer struct {
 	M     *decoder.Model
 	G     *decoder.Grads
-	Slots []train.Slot
-	Opt   *train.AdamW
+	Slots []optim.Slot
+	Opt   *optim.AdamW
 
 	tw *decoder.TrainWorkspace
 	dl []float32
@@ -48,7 +49,7 @@ func NewTrainer(m *decoder.Model, topN int, beta1, beta2, eps, weightDecay float
 		return nil, err
 	}
 	slots := m.Slots(g)
-	return &Trainer{M: m, G: g, Slots: slots, Opt: train.NewAdamW(slots, beta1, beta2, eps, weightDecay),
+	return &Trainer{M: m, G: g, Slots: slots, Opt: optim.NewAdamW(slots, beta1, beta2, eps, weightDecay),
 		tw: &decoder.TrainWorkspace{}}, nil
 }
 
@@ -111,7 +112,7 @@ func (t *Trainer) Step(exs []Example, lr, maxNorm float64) (loss, norm float64, 
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0, tokens, fmt.Errorf("the loss is %v (diverged; lower lr or check the data)", loss)
 	}
-	norm = train.ClipGradNorm(t.Slots, maxNorm)
+	norm = optim.ClipGradNorm(t.Slots, maxNorm)
 	if err := t.Opt.Update(t.Slots, lr); err != nil {
 		return 0, 0, 0, err
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch autograd reference for kormed's decoder training (decoder.TrainForward, Backward,
-CausalLMLoss, Slots with train.AdamW).
+CausalLMLoss, Slots with optim.AdamW).
 
 Run with Debian's interpreter (torch 1.13, numpy; no transformers):
 

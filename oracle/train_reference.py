@@ -36,7 +36,7 @@ Output, one safetensors per case (float32 unless said):
   grad.<name>             the first step's gradient of each trainable tensor
   param.<name>            every trainable tensor after the last step
 Deterministic (one thread, fixed inputs, OpenBLAS's Haswell kernels):
-re-running gives identical files. It also writes train/testdata/adamw.json:
+re-running gives identical files. It also writes optim/testdata/adamw.json:
 torch.optim.AdamW alone, element by element over three steps.
 """
 import importlib.util
@@ -207,7 +207,7 @@ def adamw_golden(path):
 
 
 def main():
-    adamw_golden(os.path.join(ROOT, "train", "testdata", "adamw.json"))
+    adamw_golden(os.path.join(ROOT, "optim", "testdata", "adamw.json"))
     d = os.path.join(ROOT, "train", "testdata", "steps")
     cases = ref.read_json(os.path.join(d, "cases.json"))
     only = sys.argv[1:]

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/kormed/kormed/atomicfile"
+	"github.com/kormed/kormed/run"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -30,40 +29,16 @@ func checkpointPrefix(idx int, name string) string { return fmt.Sprintf("%02d-%s
 
 func (sr *stageRun) checkpoint() error {
 	name := fmt.Sprintf("%s%06d", checkpointPrefix(sr.idx, sr.s.Name), sr.ts.Step)
-	root := filepath.Join(sr.out, "checkpoints")
-	dir := filepath.Join(root, name)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "trainer.json")); err == nil {
-		// Written before (a resume interrupted at once): training is
-		// deterministic, so it holds this very state.
-		return sr.pointState(name)
-	}
-	tmp, err := os.MkdirTemp(root, ".tmp-"+name+"-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := sr.save(filepath.Join(tmp, "model"), sr.cardOptions(nil)); err != nil {
-		return err
-	}
-	var ts []safetensors.Tensor
-	for i, sl := range sr.slots {
-		if sl.Grad == nil {
-			continue
+	err := run.WriteCheckpoint(filepath.Join(sr.out, run.CheckpointDir), name, func(dir string) error {
+		if err := sr.save(filepath.Join(dir, "model"), sr.cardOptions(nil)); err != nil {
+			return err
 		}
-		ts = append(ts, safetensors.Float32s("m."+sl.Name, []int{len(sr.opt.M[i])}, sr.opt.M[i]),
-			safetensors.Float32s("v."+sl.Name, []int{len(sr.opt.V[i])}, sr.opt.V[i]))
-	}
-	if err := safetensors.Write(filepath.Join(tmp, "optimizer.safetensors"), ts, map[string]string{"kormed": "adamw"}); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(tmp, "trainer.json"), &sr.ts); err != nil {
-		return err
-	}
-	os.RemoveAll(dir) // an incomplete one (no trainer.json) from an earlier attempt
-	if err := os.Rename(tmp, dir); err != nil {
+		if err := safetensors.Write(filepath.Join(dir, "optimizer.safetensors"), sr.opt.Moments(sr.slots), map[string]string{"kormed": "adamw"}); err != nil {
+			return err
+		}
+		return atomicfile.WriteJSON(filepath.Join(dir, "trainer.json"), &sr.ts)
+	})
+	if err != nil {
 		return err
 	}
 	return sr.pointState(name)
@@ -71,12 +46,12 @@ func (sr *stageRun) checkpoint() error {
 
 // pointState names checkpoint name in state.json, logs it and prunes older ones.
 func (sr *stageRun) pointState(name string) error {
-	rel := filepath.Join("checkpoints", name)
+	rel := filepath.Join(run.CheckpointDir, name)
 	if sr.state.Checkpoint == rel {
 		return nil // already named (an interrupt right after a regular checkpoint)
 	}
 	sr.state.Checkpoint = rel
-	if err := atomicfile.WriteJSON(sr.statePath, sr.state); err != nil {
+	if err := run.WriteState(sr.out, sr.state); err != nil {
 		return err
 	}
 	sr.log.Write(map[string]any{"event": "checkpoint", "stage": sr.s.Name, "stage_index": sr.idx, "step": sr.ts.Step, "path": rel})
@@ -92,7 +67,7 @@ func (sr *stageRun) loadCheckpoint(dir string) error {
 	}
 	var ts trainerState
 	if err := json.Unmarshal(b, &ts); err != nil {
-		return fmt.Errorf("%s: %v", filepath.Join(dir, "trainer.json"), err)
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "trainer.json"), err)
 	}
 	if ts.Stage != sr.idx || ts.Name != sr.s.Name || ts.Step > len(sr.plan.steps) {
 		return fmt.Errorf("%s: checkpoint of stage %d (%s) step %d does not fit stage %d (%s) of %d steps",
@@ -103,18 +78,8 @@ func (sr *stageRun) loadCheckpoint(dir string) error {
 		return err
 	}
 	defer r.Close()
-	for i, sl := range sr.slots {
-		if sl.Grad == nil {
-			continue
-		}
-		for _, mv := range []struct {
-			key string
-			dst []float32
-		}{{"m.", sr.opt.M[i]}, {"v.", sr.opt.V[i]}} {
-			if err := r.ReadFloat32(mv.key+sl.Name, []int{len(mv.dst)}, mv.dst); err != nil {
-				return fmt.Errorf("%s: %v (was the freezing changed?)", filepath.Join(dir, "optimizer.safetensors"), err)
-			}
-		}
+	if err := sr.opt.ReadMoments(r, sr.slots); err != nil {
+		return fmt.Errorf("%s: %w (was the freezing changed?)", filepath.Join(dir, "optimizer.safetensors"), err)
 	}
 	sr.opt.Step = ts.OptStep
 	sr.ts = ts
@@ -126,49 +91,20 @@ func (sr *stageRun) loadCheckpoint(dir string) error {
 // an attempt that was killed before naming them — go too (the resumed run
 // writes them again, identically). current "" removes them all but keep.
 func removeCheckpoints(out string, idx int, name string, keep int, current string) error {
-	return PruneCheckpoints(filepath.Join(out, "checkpoints"), checkpointPrefix(idx, name), keep, current)
+	return run.PruneCheckpoints(filepath.Join(out, run.CheckpointDir), checkpointPrefix(idx, name), keep, current)
 }
 
-// PruneCheckpoints deletes, of the checkpoint folders in root whose names
-// start with prefix (and end in a zero-padded step, so that names sort in
-// step order), all but current and the keep−1 newest before it; with
-// current "" all but the keep newest. A missing root is no error.
-func PruneCheckpoints(root, prefix string, keep int, current string) error {
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
+// truncateLog drops what a resumed stage will redo: records of stage idx
+// after step, of later stages, and a torn last line.
+func truncateLog(l *run.Log, idx, step int) error {
+	return l.Keep(func(line []byte) bool {
+		var r struct {
+			Stage *int `json:"stage_index"`
+			Step  int  `json:"step"`
 		}
-		return err
-	}
-	var mine []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), prefix) {
-			mine = append(mine, e.Name())
+		if json.Unmarshal(line, &r) != nil {
+			return false
 		}
-	}
-	sort.Strings(mine)
-	kept := 0
-	for i := len(mine) - 1; i >= 0; i-- {
-		n := mine[i]
-		keepIt := false
-		switch {
-		case current == "":
-			keepIt = kept < keep
-		case n == current:
-			keepIt = true
-		case n < current:
-			keepIt = kept < keep-1
-		}
-		if keepIt {
-			if n != current {
-				kept++
-			}
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(root, n)); err != nil {
-			return err
-		}
-	}
-	return nil
+		return r.Stage == nil || *r.Stage < idx || *r.Stage == idx && r.Step <= step
+	})
 }

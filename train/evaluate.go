@@ -291,7 +291,7 @@ func (sr *stageRun) finish(ctx context.Context, dir string) (*StageReport, error
 	}
 	sr.log.Write(rec)
 	fmt.Fprintf(w, "%s: %d steps, loss %.4f → %.4f, %.1fs; saved %s\n", s.Name, sr.ts.Step, sr.ts.First, sr.ts.Last, sr.ts.Elapsed, dir)
-	if err := writePlot(filepath.Join(sr.out, "loss.png"), sr.log.path, sr.p.Name); err != nil {
+	if err := writePlot(filepath.Join(sr.out, "loss.png"), sr.log.Path(), sr.p.Name); err != nil {
 		fmt.Fprintf(w, "warning: loss plot: %v\n", err)
 	}
 	return rep, nil

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/kormed/kormed/run"
 )
 
 // Interrupted runs: Ctrl-C (a cancelled context) and the disk states a
@@ -69,7 +71,7 @@ func TestRunCtrlCCheckpointsAndResumes(t *testing.T) {
 			cancel()
 		}
 	}})
-	if !errors.Is(err, ErrInterrupted) {
+	if !errors.Is(err, run.ErrInterrupted) {
 		t.Fatalf("interrupted run: %v, want ErrInterrupted", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "checkpoints", "01-s1-step-000004", "trainer.json")); err != nil {

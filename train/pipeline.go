@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +12,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kormed/kormed/hubdata"
+	"github.com/kormed/kormed/optim"
+	"github.com/kormed/kormed/run"
 )
 
 // Pipeline is a training recipe: a base model and stages run in order,
@@ -249,57 +250,14 @@ func (p *Pipeline) set(assign string) error {
 			continue
 		}
 		matched = true
-		decode := func(v string) error {
-			md, err := toml.Decode(key+" = "+v, s)
-			if err != nil {
-				return err
-			}
-			if und := md.Undecoded(); len(und) > 0 {
-				return fmt.Errorf("unknown key %s", und[0])
-			}
-			return nil
-		}
-		if err := decode(val); err != nil {
-			// A bare word is a string.
-			if err2 := decode(strconvQuote(val)); err2 != nil {
-				return err
-			}
+		if err := run.Override(s, key, val); err != nil {
+			return err
 		}
 	}
 	if !matched {
 		return fmt.Errorf("no stage named %q", only)
 	}
 	return nil
-}
-
-func strconvQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// ExpandEnv replaces ${VAR} and ${VAR:-default} in a recipe value; an
-// unset variable without a default is an error naming it and field.
-func ExpandEnv(s, field string) (string, error) {
-	var missing string
-	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
-		g := envRef.FindStringSubmatch(m)
-		if v, ok := os.LookupEnv(g[1]); ok && v != "" {
-			return v
-		}
-		if g[2] != "" {
-			return g[3]
-		}
-		if missing == "" {
-			missing = g[1]
-		}
-		return m
-	})
-	if missing != "" {
-		return "", fmt.Errorf("%s: environment variable %s is not set (write ${%s:-default} for a default)", field, missing, missing)
-	}
-	return out, nil
 }
 
 func (p *Pipeline) expand() error {
@@ -323,11 +281,11 @@ func (p *Pipeline) expand() error {
 		return s
 	}
 	var err error
-	if p.Model, err = ExpandEnv(p.Model, "model"); err != nil {
+	if p.Model, err = run.ExpandEnv(p.Model, "model"); err != nil {
 		return err
 	}
 	p.Model = modelRef(p.Model)
-	if p.Output, err = ExpandEnv(p.Output, "output"); err != nil {
+	if p.Output, err = run.ExpandEnv(p.Output, "output"); err != nil {
 		return err
 	}
 	p.Output = rel(p.Output)
@@ -338,7 +296,7 @@ func (p *Pipeline) expand() error {
 			v    *string
 			path bool
 		}{{"data", &s.Data, true}, {"dev", &s.Dev, true}, {"codemix", &s.CodeMix, true}, {"from", &s.From, false}} {
-			v, err := ExpandEnv(*f.v, fmt.Sprintf("stage %d (%s): %s", i+1, s.Name, f.name))
+			v, err := run.ExpandEnv(*f.v, fmt.Sprintf("stage %d (%s): %s", i+1, s.Name, f.name))
 			if err != nil {
 				return err
 			}
@@ -449,7 +407,7 @@ func (s *Stage) check() error {
 	default:
 		return fmt.Errorf("pooling %q: want mean or cls (what a sentence-transformers Pooling module can save)", s.Pooling)
 	}
-	if err := (Schedule{Kind: s.Schedule}).Check(); err != nil {
+	if err := (optim.Schedule{Kind: s.Schedule}).Check(); err != nil {
 		return err
 	}
 	switch s.Sampler {

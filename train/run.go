@@ -2,9 +2,6 @@ package train
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +12,13 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/atomicfile"
-	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/nn"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/progress"
+	"github.com/kormed/kormed/run"
 )
 
 // Options control Run.
@@ -71,21 +69,16 @@ type Report struct {
 	Stages []StageReport `json:"stages"`
 }
 
-// ErrInterrupted is returned when the context is cancelled mid-stage; a
-// checkpoint was written and Resume continues from it.
-var ErrInterrupted = errors.New("training interrupted; a checkpoint was saved: run again with --resume to continue")
-
 // runState is OUTPUT/state.json: how far the run got.
 type runState struct {
 	Fingerprint string        `json:"fingerprint"` // of the pipeline as resolved
 	Done        []string      `json:"done"`        // output folders of finished stages, in order
 	Reports     []StageReport `json:"reports"`     // their reports
 	Checkpoint  string        `json:"checkpoint,omitempty"`
-	// The engine settings of the run: a resume with others continues, but
-	// its weights are no longer bit-identical to an uninterrupted run's.
-	Threads   int    `json:"threads"`
-	Precision string `json:"precision"`
+	run.Engine
 }
+
+func (st *runState) Stamp() (string, run.Engine) { return st.Fingerprint, st.Engine }
 
 // Run executes the pipeline's stages in order. Each stage's model is saved
 // as a sentence-transformers folder OUTPUT/NN-name (a pair folder for a
@@ -94,7 +87,9 @@ type runState struct {
 // loss. With Resume, finished stages are skipped and the stage in progress
 // continues from its last checkpoint exactly (weights, optimiser state,
 // schedule, data order and dropout masks): the final weights are bit for
-// bit those of an uninterrupted run with the same thread count.
+// bit those of an uninterrupted run with the same thread count. A
+// cancelled ctx writes a checkpoint and returns run.ErrInterrupted. The
+// folder follows package run's protocol.
 func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	if o.Log == nil {
 		o.Log = os.Stderr
@@ -120,40 +115,21 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	statePath := filepath.Join(out, "state.json")
 	var st runState
-	switch b, err := os.ReadFile(statePath); {
-	case err == nil && !o.Resume:
-		return nil, fmt.Errorf("%s already holds a run (state.json): pass --resume to continue it, or choose another --output", out)
-	case err == nil:
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("%s: %v", statePath, err)
-		}
-		if st.Fingerprint != fp {
-			return nil, fmt.Errorf("%s: the pipeline (or --model/--max-steps) changed since this run started; resume needs the same recipe — start a new --output", out)
-		}
-		if st.Threads != blas.Threads() || st.Precision != blas.CurrentPrecision().String() {
-			fmt.Fprintf(o.Log, "warning: the run started with --threads %d --precision %s, this resume runs %d threads in %s: it continues, but the weights will not be bit-identical to an uninterrupted run\n",
-				st.Threads, st.Precision, blas.Threads(), blas.CurrentPrecision())
-		}
-	case errors.Is(err, os.ErrNotExist):
-		if o.Resume {
-			fmt.Fprintf(o.Log, "resume: %s has no run yet; starting from the beginning\n", out)
-		}
-		st = runState{Fingerprint: fp, Threads: blas.Threads(), Precision: blas.CurrentPrecision().String()}
-	default:
+	resumed, err := run.Open(out, fp, o.Resume, &st, "the pipeline (or --model/--max-steps) changed since this run started; resume needs the same recipe", o.Log)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
+	if !resumed {
+		st = runState{Fingerprint: fp, Engine: run.CurrentEngine()}
 	}
-	lg, err := OpenLog(filepath.Join(out, "train.jsonl"))
+	lg, err := run.OpenLog(filepath.Join(out, "train.jsonl"))
 	if err != nil {
 		return nil, err
 	}
 	defer lg.Close()
 	rep := &Report{Output: out}
-	r := &runner{p: p, o: o, out: out, log: lg, state: &st, statePath: statePath}
+	r := &runner{p: p, o: o, out: out, log: lg, state: &st}
 	prev := base
 	for i := range p.Stages {
 		s := p.Stages[i].capped(o.MaxSteps)
@@ -175,7 +151,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		}
 		sr, err := r.stage(ctx, i, &s, from, dir)
 		if err != nil {
-			if errors.Is(err, ErrInterrupted) {
+			if errors.Is(err, run.ErrInterrupted) {
 				return rep, err
 			}
 			return rep, fmt.Errorf("stage %d (%s): %w", i+1, s.Name, err)
@@ -184,7 +160,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		st.Done = append(st.Done, filepath.Base(dir))
 		st.Reports = append(st.Reports, *sr)
 		st.Checkpoint = ""
-		if err := atomicfile.WriteJSON(statePath, &st); err != nil {
+		if err := run.WriteState(out, &st); err != nil {
 			return rep, err
 		}
 		// The stage's last keep_checkpoints checkpoints stay (0: none).
@@ -199,7 +175,7 @@ func Run(ctx context.Context, p *Pipeline, o Options) (*Report, error) {
 		return rep, err
 	}
 	rep.Model = link
-	if err := writePlot(filepath.Join(out, "loss.png"), lg.path, p.Name); err != nil {
+	if err := writePlot(filepath.Join(out, "loss.png"), lg.Path(), p.Name); err != nil {
 		fmt.Fprintf(o.Log, "warning: loss plot: %v\n", err)
 	}
 	return rep, atomicfile.WriteJSON(filepath.Join(out, "report.json"), rep)
@@ -213,27 +189,21 @@ func stageDir(out string, i int, name string) string {
 // fingerprint identifies the resolved recipe, so a resume refuses a
 // changed one.
 func fingerprint(p *Pipeline, base string, maxSteps int) (string, error) {
-	b, err := json.Marshal(struct {
+	return run.Fingerprint(struct {
 		Base     string
 		MaxSteps int
 		Seed     uint64
 		Stages   []Stage
 	}{base, maxSteps, p.Seed, p.Stages})
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:8]), nil
 }
 
 // runner holds what every stage of a run shares.
 type runner struct {
-	p         *Pipeline
-	o         Options
-	out       string
-	log       *Log
-	state     *runState
-	statePath string
+	p     *Pipeline
+	o     Options
+	out   string
+	log   *run.Log
+	state *runState
 }
 
 // stageRun is one stage in progress.
@@ -244,9 +214,9 @@ type stageRun struct {
 	data   *stageData
 	plan   *stepPlan
 	towers []*Tower
-	slots  []Slot
-	opt    *AdamW
-	sched  Schedule
+	slots  []optim.Slot
+	opt    *optim.AdamW
+	sched  optim.Schedule
 	step   *Step
 	ts     trainerState
 	enc    eval.Encoder // what evaluation embeds with (a model or a pair)
@@ -300,8 +270,8 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 		return nil, err
 	}
 	total := len(sr.plan.steps)
-	sr.sched = Schedule{Kind: s.Schedule, Warmup: WarmupSteps(s.WarmupSteps, s.WarmupRatio, total), Total: total}
-	sr.opt = NewAdamW(sr.slots, s.Beta1, s.Beta2, s.Eps, s.WeightDecay)
+	sr.sched = optim.Schedule{Kind: s.Schedule, Warmup: optim.WarmupSteps(s.WarmupSteps, s.WarmupRatio, total), Total: total}
+	sr.opt = optim.NewAdamW(sr.slots, s.Beta1, s.Beta2, s.Eps, s.WeightDecay)
 	if ckpt != "" {
 		if err := sr.loadCheckpoint(ckpt); err != nil {
 			return nil, err
@@ -343,7 +313,7 @@ func (r *runner) stage(ctx context.Context, idx int, s *Stage, from, dir string)
 			if err := sr.checkpoint(); err != nil {
 				return nil, err
 			}
-			return nil, ErrInterrupted
+			return nil, run.ErrInterrupted
 		}
 		if err := sr.oneStep(); err != nil {
 			return nil, err
@@ -412,7 +382,7 @@ func (sr *stageRun) oneStep() error {
 	if math.IsNaN(total) || math.IsInf(total, 0) {
 		return fmt.Errorf("step %d: the loss is %v (diverged; lower lr or check the data)", i+1, total)
 	}
-	norm := ClipGradNorm(sr.slots, sr.s.MaxGradNorm)
+	norm := optim.ClipGradNorm(sr.slots, sr.s.MaxGradNorm)
 	lr := sr.lr(i)
 	if err := sr.opt.Update(sr.slots, lr); err != nil {
 		return err

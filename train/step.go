@@ -6,6 +6,7 @@ import (
 
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/nn"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/tokenizer"
 )
 
@@ -16,7 +17,7 @@ type Tower struct {
 	M      *model.Model
 	Params []model.Param // the model's tensors
 	Grads  *model.Weights
-	Slots  []Slot
+	Slots  []optim.Slot
 
 	ws []*model.Workspace // saved-activation workspaces, one per column in flight
 }
@@ -31,7 +32,7 @@ func NewTower(m *model.Model, trainable func(model.Param) bool) *Tower {
 		if *p.Data == nil {
 			continue
 		}
-		t.Slots = append(t.Slots, Slot{Name: p.Name, Data: *p.Data, Grad: *gp[i].Data, Decay: p.Decay})
+		t.Slots = append(t.Slots, optim.Slot{Name: p.Name, Data: *p.Data, Grad: *gp[i].Data, Decay: p.Decay})
 	}
 	return t
 }

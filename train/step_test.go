@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -129,8 +130,8 @@ func TestStepsAgainstPyTorch(t *testing.T) {
 					}
 				}
 			}
-			opt := NewAdamW(tw.Slots, c.Optim.Beta1, c.Optim.Beta2, c.Optim.Eps, c.Optim.WeightDecay)
-			sch := Schedule{Kind: c.Optim.Schedule, Warmup: c.Optim.Warmup, Total: c.Optim.Total}
+			opt := optim.NewAdamW(tw.Slots, c.Optim.Beta1, c.Optim.Beta2, c.Optim.Eps, c.Optim.WeightDecay)
+			sch := optim.Schedule{Kind: c.Optim.Schedule, Warmup: c.Optim.Warmup, Total: c.Optim.Total}
 			wantLoss, _ := r.Float32("loss", nil)
 			wantLR, _ := r.Float32("lr", nil)
 			wantNorm, _ := r.Float32("grad_norm", nil)
@@ -181,7 +182,7 @@ func TestStepsAgainstPyTorch(t *testing.T) {
 				if !close64(lr, float64(wantLR[step]), 1e-6) {
 					t.Errorf("step %d: lr %g, PyTorch %g", step, lr, wantLR[step])
 				}
-				norm := ClipGradNorm(tw.Slots, c.Optim.Clip)
+				norm := optim.ClipGradNorm(tw.Slots, c.Optim.Clip)
 				if !close64(norm, float64(wantNorm[step]), 1e-4) {
 					t.Errorf("step %d: gradient norm %.7g, PyTorch %.7g", step, norm, wantNorm[step])
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/model"
+	"github.com/kormed/kormed/optim"
 	"github.com/kormed/kormed/tokenizer"
 	"github.com/kormed/kormed/train"
 )
@@ -62,7 +63,7 @@ func benchTrain(fs *flag.FlagSet) base.Func {
 			c := i / *B
 			encs[c] = append(encs[c], tokenizer.Encoding{IDs: ids[i**T : (i+1)**T], TypeIDs: make([]int32, *T)})
 		}
-		opt := train.NewAdamW(tw.Slots, 0.9, 0.999, 1e-8, 0.01)
+		opt := optim.NewAdamW(tw.Slots, 0.9, 0.999, 1e-8, 0.01)
 		var lossVal float64
 		step := func(i int) error {
 			tw.ZeroGrad()
@@ -71,7 +72,7 @@ func benchTrain(fs *flag.FlagSet) base.Func {
 				return err
 			}
 			lossVal = l
-			train.ClipGradNorm(tw.Slots, 1)
+			optim.ClipGradNorm(tw.Slots, 1)
 			return opt.Update(tw.Slots, 2e-5)
 		}
 		sec, err := timeSteps(ctx, *warm, *iters, step)

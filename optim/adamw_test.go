@@ -1,13 +1,10 @@
-package train
+package optim
 
 import (
 	"encoding/json"
 	"math"
 	"os"
-	"strings"
 	"testing"
-
-	"github.com/kormed/kormed/model"
 )
 
 // The worked example of AdamW's doc comment, then weight decay and frozen slots.
@@ -32,30 +29,6 @@ func TestAdamWExample(t *testing.T) {
 	}
 }
 
-func TestScheduleExample(t *testing.T) {
-	s := Schedule{Kind: "linear", Warmup: 2, Total: 10}
-	for step, want := range map[int]float64{0: 0, 1: 0.5, 2: 1, 6: 0.5, 10: 0, 12: 0} {
-		if got := s.Factor(step); math.Abs(got-want) > 1e-12 {
-			t.Errorf("linear step %d: %g, want %g", step, got, want)
-		}
-	}
-	c := Schedule{Kind: "cosine", Warmup: 0, Total: 4}
-	for step, want := range map[int]float64{0: 1, 2: 0.5, 4: 0} {
-		if got := c.Factor(step); math.Abs(got-want) > 1e-12 {
-			t.Errorf("cosine step %d: %g, want %g", step, got, want)
-		}
-	}
-	if (Schedule{Kind: "constant", Warmup: 3}).Factor(0) != 1 || (Schedule{Kind: "constant_with_warmup", Warmup: 4}).Factor(1) != 0.25 {
-		t.Error("constant schedules")
-	}
-	if WarmupSteps(0, 0.1, 95) != 10 || WarmupSteps(7, 0.1, 95) != 7 {
-		t.Error("warm-up ratio rounds up as transformers does; steps win over the ratio")
-	}
-	if (Schedule{Kind: "step"}).Check() == nil {
-		t.Error("unknown schedule accepted")
-	}
-}
-
 func TestClipGradNorm(t *testing.T) {
 	s := []Slot{{Grad: []float32{3, 0}}, {Grad: []float32{4}}, {Data: []float32{1}}}
 	if n := ClipGradNorm(s, 1); n != 5 {
@@ -68,63 +41,6 @@ func TestClipGradNorm(t *testing.T) {
 	ClipGradNorm(s, 1)
 	if s[0].Grad[0] != 0.3 {
 		t.Error("a norm under the limit must not change the gradient")
-	}
-}
-
-func TestFreezeResolve(t *testing.T) {
-	m, err := model.Load("../testdata/models/tiny-bert") // 2 layers, CLS pooling, with a pooler
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := func(pl *Plan) (layers map[int]bool, word, pooler bool) {
-		layers = map[int]bool{}
-		for i, p := range pl.Params {
-			if !pl.Trainable[i] {
-				continue
-			}
-			switch {
-			case p.Name == "embeddings.word_embeddings.weight":
-				word = true
-			case strings.HasPrefix(p.Name, "pooler."):
-				pooler = true
-			case p.Layer >= 0:
-				layers[p.Layer] = true
-			}
-		}
-		return
-	}
-	pl, err := Freeze{Embeddings: "word", BottomLayers: 1}.Resolve(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if layers, word, pooler := count(pl); word || pooler || layers[0] || !layers[1] {
-		t.Errorf("word %v pooler %v layers %v", word, pooler, layers)
-	}
-	pl, _ = Freeze{TrainTopLayers: 1}.Resolve(m)
-	if layers, word, _ := count(pl); word || layers[0] || !layers[1] {
-		t.Errorf("train_top_layers 1: word %v layers %v", word, layers)
-	}
-	var b strings.Builder
-	pl.WriteTable(&b, false)
-	if !strings.Contains(b.String(), "encoder.layer.0.*") || !strings.Contains(b.String(), "frozen: train_top_layers = 1") ||
-		!strings.Contains(b.String(), "unused (pooling cls)") {
-		t.Errorf("table:\n%s", b.String())
-	}
-	for _, bad := range []struct {
-		f    Freeze
-		want string
-	}{
-		{Freeze{BottomLayers: 3}, "has 2 layers"},
-		{Freeze{TrainTopLayers: 5}, "has 2 layers"},
-		{Freeze{Names: []string{"layers.28"}}, "matches no parameter"},
-		{Freeze{Names: []string{"transformer.h.28."}}, "matches no parameter"},
-		{Freeze{Embeddings: "some"}, "want none, word or all"},
-		{Freeze{Embeddings: "all", BottomLayers: 2}, "no parameter"},
-		{Freeze{BottomLayers: 1, TrainTopLayers: 1}, "both set"},
-	} {
-		if _, err := bad.f.Resolve(m); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("%+v: error %v, want %q", bad.f, err, bad.want)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package train
+package run
 
 import (
 	"bufio"
@@ -10,9 +10,9 @@ import (
 	"github.com/kormed/kormed/atomicfile"
 )
 
-// Log is a training run's JSONL log, one record a line, each written with
-// one system call, so a killed process loses at most the line in flight.
-// Package lmtrain's runner writes the same log.
+// Log is a training run's JSONL log, OUTPUT/train.jsonl: one record a
+// line, each written with one system call, so a killed process loses at
+// most the line in flight.
 type Log struct {
 	path string
 	f    *os.File
@@ -36,6 +36,9 @@ func (l *Log) Write(rec map[string]any) {
 	}
 	l.f.Write(append(b, '\n'))
 }
+
+// Path is the file the log appends to.
+func (l *Log) Path() string { return l.path }
 
 // Close closes the log.
 func (l *Log) Close() error { return l.f.Close() }
@@ -70,17 +73,14 @@ func (l *Log) Keep(keep func(line []byte) bool) error {
 	return nil
 }
 
-// truncateLog drops what a resumed stage will redo: records of stage idx
-// after step, of later stages, and a torn last line.
-func truncateLog(l *Log, idx, step int) error {
+// Truncate drops the records after step (a resumed run redoes them) and
+// a torn last line; step −1 drops everything. A record without a step
+// counts as step 0.
+func (l *Log) Truncate(step int) error {
 	return l.Keep(func(line []byte) bool {
 		var r struct {
-			Stage *int `json:"stage_index"`
-			Step  int  `json:"step"`
+			Step int `json:"step"`
 		}
-		if json.Unmarshal(line, &r) != nil {
-			return false
-		}
-		return r.Stage == nil || *r.Stage < idx || *r.Stage == idx && r.Step <= step
+		return step >= 0 && json.Unmarshal(line, &r) == nil && r.Step <= step
 	})
 }
