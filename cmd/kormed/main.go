@@ -39,6 +39,7 @@ var commands = table(
 	base.Legacy("data synonyms", "build Korean/English ingredient synonym clusters (SapBERT-style) from the drug data", runSynonyms),
 	cmdDiagnose,
 	cmdDownload,
+	cmdExportGGUF,
 	base.Legacy("embed", "embed texts (lines or JSONL) into JSONL or .npy vectors", runEmbed),
 	base.Legacy("eval", "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard", runEval),
 	base.Legacy("generate", "generate text with a decoder model (Llama, EXAONE), optionally through its chat template", runGenerate),
