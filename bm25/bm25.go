@@ -276,7 +276,9 @@ func (ix *Index) SearchTerms(toks []string, k int, allow func(doc int) bool) []H
 	}
 	h := topk.New(k, better)
 	for _, d := range touched {
-		h.Push(d)
+		if !h.Full() || score[d] >= score[h.Worst()] { // else d cannot enter
+			h.Push(d)
+		}
 	}
 	best := h.Sorted()
 	out := make([]Hit, len(best))
