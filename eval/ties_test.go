@@ -44,7 +44,7 @@ func TestTiesSameAsService(t *testing.T) {
 	enc := searchtest.Encoder{}
 	for i, d := range corpus {
 		docs[i] = search.Doc{ID: d.ID, Text: d.Text}
-		vecs[i] = search.Normalized(enc.Vec(DocText(d)))
+		vecs[i] = search.Normalized(enc.Vec(dataset.DocText(d.Title, d.Text)))
 	}
 	if err := ix.Upsert(ctx, docs, vecs); err != nil {
 		t.Fatal(err)
