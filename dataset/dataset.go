@@ -14,18 +14,6 @@ type Doc struct {
 	Text  string `json:"text"`
 }
 
-// DocText is the text a retriever sees of a document: the title and the
-// text joined by a space (as BEIR does), or whichever is not empty.
-func DocText(title, text string) string {
-	if title == "" {
-		return text
-	}
-	if text == "" {
-		return title
-	}
-	return title + " " + text
-}
-
 // Query is one query.
 type Query struct {
 	ID   string `json:"_id"`

@@ -15,6 +15,7 @@ import (
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/vector"
 )
@@ -27,11 +28,6 @@ type Retriever interface {
 	Search(ctx context.Context, queries []dataset.Query, k int) (map[string][]metrics.Hit, error)
 }
 
-// DocText is dataset.DocText of d's title and text.
-//
-// Deprecated: use dataset.DocText.
-func DocText(d dataset.Doc) string { return dataset.DocText(d.Title, d.Text) }
-
 // BM25 is the lexical baseline of package bm25.
 type BM25 struct {
 	Options bm25.Options
@@ -42,7 +38,7 @@ type BM25 struct {
 func (r *BM25) Index(ctx context.Context, corpus []dataset.Doc) error {
 	docs := make([]bm25.Doc, len(corpus))
 	for i, d := range corpus {
-		docs[i] = bm25.Doc{ID: d.ID, Text: dataset.DocText(d.Title, d.Text)}
+		docs[i] = bm25.Doc{ID: d.ID, Text: fusion.DocText(d.Title, d.Text)}
 	}
 	ix, err := bm25.Build(docs, r.Options)
 	if err != nil {
@@ -97,7 +93,7 @@ func (r *Dense) Index(ctx context.Context, corpus []dataset.Doc) error {
 	texts := make([]string, len(corpus))
 	ids := make([]string, len(corpus))
 	for i, d := range corpus {
-		texts[i] = dataset.DocText(d.Title, d.Text)
+		texts[i] = fusion.DocText(d.Title, d.Text)
 		ids[i] = d.ID
 	}
 	vecs, err := r.Enc.EncodePassages(ctx, texts)
