@@ -78,11 +78,11 @@ func ReadBEIR(dir, split string) (*Dataset, error) {
 			Text *string         `json:"text"`
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("%s:%d: %v", queriesPath, line, jsonErr(err))
+			return fmt.Errorf("%s:%d: %w", queriesPath, line, jsonErr(err))
 		}
 		id, err := rawID(r.ID)
 		if err != nil {
-			return fmt.Errorf("%s:%d: field _id: %v", queriesPath, line, err)
+			return fmt.Errorf("%s:%d: field _id: %w", queriesPath, line, err)
 		}
 		if id == "" {
 			probs.add("empty _id", fmt.Sprintf("%s:%d", queriesPath, line))
@@ -156,11 +156,11 @@ func readCorpus(path string, fn func(line int, d Doc, raw []byte) error) error {
 			Text  *string         `json:"text"`
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("%s:%d: %v", path, line, jsonErr(err))
+			return fmt.Errorf("%s:%d: %w", path, line, jsonErr(err))
 		}
 		id, err := rawID(r.ID)
 		if err != nil {
-			return fmt.Errorf("%s:%d: field _id: %v", path, line, err)
+			return fmt.Errorf("%s:%d: field _id: %w", path, line, err)
 		}
 		doc := Doc{ID: id}
 		if r.Title != nil {
@@ -205,7 +205,7 @@ func readQrels(path string, queries, docs map[string]int, probs *problems) (Qrel
 		qid, did := cols[0], cols[1]
 		score, err := parseScore(cols[2])
 		if err != nil {
-			return fmt.Errorf("%s:%d: field score: %v", path, line, err)
+			return fmt.Errorf("%s:%d: field score: %w", path, line, err)
 		}
 		where := fmt.Sprintf("%s:%d", path, line)
 		bad := false
@@ -285,7 +285,7 @@ func jsonErr(err error) error {
 	if errors.As(err, &te) && te.Field != "" {
 		return fmt.Errorf("field %s: want %s, got JSON %s", te.Field, te.Type, te.Value)
 	}
-	return fmt.Errorf("invalid JSON: %v", err)
+	return fmt.Errorf("invalid JSON: %w", err)
 }
 
 func truncate(s string, n int) string {

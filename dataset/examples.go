@@ -215,7 +215,7 @@ func readPairExamples(path string) (*Examples, error) {
 		if li >= 0 {
 			v, err := parseFiniteLabel(rec[li])
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: field %s: %v", path, line, lname, err)
+				return nil, fmt.Errorf("%s:%d: field %s: %w", path, line, lname, err)
 			}
 			e.Label = v
 		}

@@ -91,7 +91,7 @@ func OpenTable(path string) (*Table, error) {
 		zr, err := gzip.NewReader(bufio.NewReader(f))
 		if err != nil {
 			t.Close()
-			return nil, fmt.Errorf("%s: not a gzip file: %v", path, err)
+			return nil, fmt.Errorf("%s: not a gzip file: %w", path, err)
 		}
 		t.closer = append(t.closer, zr)
 		r = zr
@@ -189,14 +189,14 @@ func (t *Table) openParquet(f *os.File) (err error) {
 		return err
 	}
 	if err := checkParquetFooter(f, st.Size()); err != nil {
-		return fmt.Errorf("%s: not a readable parquet file (corrupt or truncated?): %v", t.Path, err)
+		return fmt.Errorf("%s: not a readable parquet file (corrupt or truncated?): %w", t.Path, err)
 	}
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(1<<20))
 	if err != nil {
-		return fmt.Errorf("%s: not a readable parquet file (corrupt or truncated?): %v", t.Path, err)
+		return fmt.Errorf("%s: not a readable parquet file (corrupt or truncated?): %w", t.Path, err)
 	}
 	if err := checkParquetPages(f, st.Size(), pf.Metadata()); err != nil {
-		return fmt.Errorf("%s: corrupt parquet file: %v", t.Path, err)
+		return fmt.Errorf("%s: corrupt parquet file: %w", t.Path, err)
 	}
 	for _, fl := range pf.Schema().Fields() {
 		t.Columns = append(t.Columns, fl.Name())
@@ -230,7 +230,7 @@ func (t *Table) openParquet(f *os.File) (err error) {
 			if n == 1 {
 				m := map[string]any{}
 				if err := schema.Reconstruct(&m, buf[0]); err != nil {
-					return nil, fmt.Errorf("%s: row %d: %v", t.Path, t.Row+1, err)
+					return nil, fmt.Errorf("%s: row %d: %w", t.Path, t.Row+1, err)
 				}
 				return m, nil
 			}
@@ -240,7 +240,7 @@ func (t *Table) openParquet(f *os.File) (err error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: corrupt or truncated parquet file at row %d: %v", t.Path, t.Row+1, err)
+				return nil, fmt.Errorf("%s: corrupt or truncated parquet file at row %d: %w", t.Path, t.Row+1, err)
 			}
 		}
 	}
@@ -307,7 +307,7 @@ func checkParquetPages(f io.ReaderAt, size int64, meta *format.FileMetaData) err
 				br := bufio.NewReaderSize(sec, 4096)
 				var h format.PageHeader
 				if err := thrift.NewDecoder(proto.NewReader(br)).Decode(&h); err != nil {
-					return fmt.Errorf("row group %d column %d: page header at %d: %v", gi, ci, pos, err)
+					return fmt.Errorf("row group %d column %d: page header at %d: %w", gi, ci, pos, err)
 				}
 				read, _ := sec.Seek(0, io.SeekCurrent)
 				hdr := read - int64(br.Buffered())
@@ -343,13 +343,13 @@ func (t *Table) openJSON(r io.Reader) error {
 	// or JSON Lines as datasets also accepts.
 	first, err := firstNonSpace(br)
 	if err != nil && err != io.EOF {
-		return fmt.Errorf("%s: %v", t.Path, err)
+		return fmt.Errorf("%s: %w", t.Path, err)
 	}
 	if t.Format == "json" && first == '[' {
 		dec := json.NewDecoder(br)
 		dec.UseNumber()
 		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("%s: %v", t.Path, err)
+			return fmt.Errorf("%s: %w", t.Path, err)
 		}
 		t.next = func() (map[string]any, error) {
 			if !dec.More() {
@@ -357,7 +357,7 @@ func (t *Table) openJSON(r io.Reader) error {
 			}
 			var m map[string]any
 			if err := dec.Decode(&m); err != nil {
-				return nil, fmt.Errorf("%s: element %d: %v", t.Path, t.Row+1, jsonErr(err))
+				return nil, fmt.Errorf("%s: element %d: %w", t.Path, t.Row+1, jsonErr(err))
 			}
 			t.noteColumns(m)
 			return m, nil
@@ -369,7 +369,7 @@ func (t *Table) openJSON(r io.Reader) error {
 		// array is read as that array.
 		b, err := io.ReadAll(br)
 		if err != nil {
-			return fmt.Errorf("%s: %v", t.Path, err)
+			return fmt.Errorf("%s: %w", t.Path, err)
 		}
 		var whole map[string]json.RawMessage
 		if json.Unmarshal(b, &whole) == nil {
@@ -378,7 +378,7 @@ func (t *Table) openJSON(r io.Reader) error {
 				dec := json.NewDecoder(bytes.NewReader(raw))
 				dec.UseNumber()
 				if err := dec.Decode(&rows); err != nil {
-					return fmt.Errorf("%s: field data: %v", t.Path, jsonErr(err))
+					return fmt.Errorf("%s: field data: %w", t.Path, jsonErr(err))
 				}
 				i := 0
 				t.next = func() (map[string]any, error) {
@@ -402,7 +402,7 @@ func (t *Table) openJSON(r io.Reader) error {
 				if err == io.EOF {
 					return nil, io.EOF
 				}
-				return nil, fmt.Errorf("%s:%d: %v", t.Path, line+1, err)
+				return nil, fmt.Errorf("%s:%d: %w", t.Path, line+1, err)
 			}
 			line++
 			b = bytes.TrimSpace(b)
@@ -416,7 +416,7 @@ func (t *Table) openJSON(r io.Reader) error {
 			dec.UseNumber()
 			var m map[string]any
 			if err := dec.Decode(&m); err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", t.Path, line, jsonErr(err))
+				return nil, fmt.Errorf("%s:%d: %w", t.Path, line, jsonErr(err))
 			}
 			if m == nil {
 				return nil, fmt.Errorf("%s:%d: want a JSON object", t.Path, line)
@@ -660,7 +660,7 @@ func Texts(v any) ([]string, error) {
 		for _, e := range l {
 			s, err := Text(e)
 			if err != nil {
-				return nil, fmt.Errorf("list element: %v", err)
+				return nil, fmt.Errorf("list element: %w", err)
 			}
 			out = append(out, s)
 		}

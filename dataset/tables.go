@@ -192,13 +192,13 @@ func ReadExampleTables(source string, paths []string, cols Columns) (*Examples, 
 				if l, ok := v.([]any); ok {
 					parts, err := Texts(l)
 					if err != nil {
-						return "", fmt.Errorf("%s: column %s: %v", where, b[role], err)
+						return "", fmt.Errorf("%s: column %s: %w", where, b[role], err)
 					}
 					v = strings.Join(parts, "\n")
 				}
 				s, err := Text(v)
 				if err != nil {
-					return "", fmt.Errorf("%s: column %s: %v", where, b[role], err)
+					return "", fmt.Errorf("%s: column %s: %w", where, b[role], err)
 				}
 				s = strings.TrimSpace(s)
 				if isNullText(s) {
@@ -218,7 +218,7 @@ func ReadExampleTables(source string, paths []string, cols Columns) (*Examples, 
 			if hasNeg {
 				ns, err := Texts(row[b[RoleNegative]])
 				if err != nil {
-					return fmt.Errorf("%s: column %s: %v", where, b[RoleNegative], err)
+					return fmt.Errorf("%s: column %s: %w", where, b[RoleNegative], err)
 				}
 				if negs < 0 {
 					negs = len(ns)
@@ -286,17 +286,17 @@ func EachDoc(source string, paths []string, cols Columns, fn func(where string, 
 			var d Doc
 			var err error
 			if d.ID, err = Text(row[b[RoleID]]); err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, b[RoleID], err)
+				return fmt.Errorf("%s: column %s: %w", where, b[RoleID], err)
 			}
 			if d.ID == "" {
 				return fmt.Errorf("%s: column %s is empty", where, b[RoleID])
 			}
 			if d.Text, err = Text(row[b[RoleDocument]]); err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, b[RoleDocument], err)
+				return fmt.Errorf("%s: column %s: %w", where, b[RoleDocument], err)
 			}
 			if c, ok := b[RoleTitle]; ok {
 				if d.Title, err = Text(row[c]); err != nil {
-					return fmt.Errorf("%s: column %s: %v", where, c, err)
+					return fmt.Errorf("%s: column %s: %w", where, c, err)
 				}
 			}
 			return fn(where, d)
@@ -329,11 +329,11 @@ func ReadPairTables(source string, paths []string, cols Columns) (*Dataset, *Loa
 			}
 			q, err := Text(qv)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, bind[RoleQuery], err)
+				return fmt.Errorf("%s: column %s: %w", where, bind[RoleQuery], err)
 			}
 			d, err := Text(dv)
 			if err != nil {
-				return fmt.Errorf("%s: column %s: %v", where, bind[RoleDocument], err)
+				return fmt.Errorf("%s: column %s: %w", where, bind[RoleDocument], err)
 			}
 			if strings.TrimSpace(q) == "" || strings.TrimSpace(d) == "" {
 				skipped++

@@ -69,7 +69,7 @@ func ReadTriplets(path string) (*Dataset, *LoadReport, error) {
 func parseTriplet(path string, line int, raw []byte) (string, string, []string, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return "", "", nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		return "", "", nil, fmt.Errorf("%s:%d: %w", path, line, err)
 	}
 	str := func(names ...string) (string, string, error) {
 		var val, from string

@@ -76,7 +76,7 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	c, err := ParseConfig(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, "config.json"), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
 	return c, nil
 }
@@ -194,7 +194,7 @@ func ParseConfig(b []byte) (*Config, error) {
 		r.EOSTokenID = eosDef
 	}
 	if c.EOSTokenIDs, err = parseIDs(r.EOSTokenID); err != nil {
-		return nil, fmt.Errorf("eos_token_id: %v", err)
+		return nil, fmt.Errorf("eos_token_id: %w", err)
 	}
 	c.TieEmbeddings = tieDef
 	if r.TieWordEmbeddings != nil {

@@ -157,7 +157,7 @@ func LoadWith(dir string, o LoadOptions) (*Model, error) {
 	defer r.Close()
 	w, err := LoadWeightsWith(r, cfg, o)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", dir, err)
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	m := New(cfg, w)
 	if b, err := os.ReadFile(filepath.Join(dir, "generation_config.json")); err == nil {
@@ -165,11 +165,11 @@ func LoadWith(dir string, o LoadOptions) (*Model, error) {
 			EOS json.RawMessage `json:"eos_token_id"`
 		}
 		if err := json.Unmarshal(b, &g); err != nil {
-			return nil, fmt.Errorf("%s/generation_config.json: %v", dir, err)
+			return nil, fmt.Errorf("%s/generation_config.json: %w", dir, err)
 		}
 		ids, err := parseIDs(g.EOS)
 		if err != nil {
-			return nil, fmt.Errorf("%s/generation_config.json: eos_token_id: %v", dir, err)
+			return nil, fmt.Errorf("%s/generation_config.json: eos_token_id: %w", dir, err)
 		}
 		if ids != nil {
 			m.GenEOS = ids

@@ -115,7 +115,7 @@ func readCSV(path string, want []string, fn func(line int, get func(string) stri
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return fmt.Errorf("%s:%d: malformed row: %v", path, pe.StartLine, pe.Err)
+				return fmt.Errorf("%s:%d: malformed row: %w", path, pe.StartLine, pe.Err)
 			}
 			return fmt.Errorf("%s: %w", path, err)
 		}

@@ -249,7 +249,7 @@ func readIngredientRows(path string) ([]ingredientRow, *Synonyms, error) {
 		s.products++
 		row, err := parseIngredients(rec[ki], rec[ei])
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s:%d: %v", path, line, err)
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		if len(row.codes) == 0 {
 			s.noIngr++

@@ -313,7 +313,7 @@ func readJSON(data []byte, name string) ([]Record, error) {
 			if errors.As(err, &se) {
 				off = se.Offset
 			}
-			return nil, fmt.Errorf("%s:%d: malformed JSON: %v", name, lineAt(data, off), err)
+			return nil, fmt.Errorf("%s:%d: malformed JSON: %w", name, lineAt(data, off), err)
 		}
 		tops = append(tops, top{v, lineAt(data, start)})
 	}
@@ -544,7 +544,7 @@ func readCSV(data []byte, name string) ([]Record, error) {
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: malformed CSV row: %v", name, pe.StartLine, pe.Err)
+		return fmt.Errorf("%s:%d: malformed CSV row: %w", name, pe.StartLine, pe.Err)
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -569,7 +569,7 @@ func readXML(data []byte, name string) ([]Record, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: malformed XML: %v", name, line, err)
+			return nil, fmt.Errorf("%s:%d: malformed XML: %w", name, line, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:

@@ -165,7 +165,7 @@ func flatten(vecs [][]float32, n int, what string) ([]float32, int, error) {
 			return nil, 0, fmt.Errorf("dense: %s vector %d has dimension %d, want %d", what, i, len(v), dim)
 		}
 		if err := normalize(out[i*dim:(i+1)*dim], v); err != nil {
-			return nil, 0, fmt.Errorf("dense: %s vector %d: %v", what, i, err)
+			return nil, 0, fmt.Errorf("dense: %s vector %d: %w", what, i, err)
 		}
 	}
 	return out, dim, nil

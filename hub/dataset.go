@@ -162,7 +162,7 @@ func DatasetSplit(ctx context.Context, ref DatasetRef, split string, opts Option
 			opts.Revision = ConvertedRevision
 			conv, cerr := openDatasetRepo(ctx, ref, opts)
 			if cerr != nil {
-				return nil, fmt.Errorf("%v; its parquet conversion (%s) is not available either: %w", err, ConvertedRevision, cerr)
+				return nil, fmt.Errorf("%w; its parquet conversion (%s) is not available either: %w", err, ConvertedRevision, cerr)
 			}
 			repo.r.logf("%s stores no parquet/JSON/CSV files; reading the Hub's parquet conversion (%s)", ref, ConvertedRevision)
 			repo = conv
@@ -330,7 +330,7 @@ func (d *datasetRepoAt) readmeConfigs(ctx context.Context) ([]yamlConfig, error)
 	}
 	cfgs, err := parseReadmeConfigs(b)
 	if err != nil {
-		return nil, fmt.Errorf("README.md of dataset %s: %v", d.ref.ID, err)
+		return nil, fmt.Errorf("README.md of dataset %s: %w", d.ref.ID, err)
 	}
 	return cfgs, nil
 }
@@ -352,7 +352,7 @@ func parseReadmeConfigs(b []byte) ([]yamlConfig, error) {
 		} `yaml:"configs"`
 	}
 	if err := yaml.Unmarshal([]byte(s[4:4+end+1]), &meta); err != nil {
-		return nil, fmt.Errorf("YAML header: %v", err)
+		return nil, fmt.Errorf("YAML header: %w", err)
 	}
 	var out []yamlConfig
 	for _, c := range meta.Configs {
@@ -397,7 +397,7 @@ func parseReadmeConfigs(b []byte) ([]yamlConfig, error) {
 					Path  yaml.Node `yaml:"path"`
 				}
 				if err := e.Decode(&entry); err != nil {
-					return nil, fmt.Errorf("config %s: data_files: %v", yc.Name, err)
+					return nil, fmt.Errorf("config %s: data_files: %w", yc.Name, err)
 				}
 				if entry.Split == "" {
 					entry.Split = "train"

@@ -92,7 +92,7 @@ func (r *resolver) listRevision(ctx context.Context) (*repoInfo, error) {
 	}
 	var info repoInfo
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&info); err != nil {
-		return nil, fmt.Errorf("hub %s: reading the file list of %s: %v", r.endpoint, r.id, err)
+		return nil, fmt.Errorf("hub %s: reading the file list of %s: %w", r.endpoint, r.id, err)
 	}
 	if !commitRE.MatchString(info.Sha) {
 		return nil, fmt.Errorf("hub %s: the file list of %s at %s has no commit hash (sha %q)", r.endpoint, r.id, r.rev, info.Sha)
@@ -218,7 +218,7 @@ func (r *resolver) downloadBlob(ctx context.Context, commit, file string, meta *
 		r.logf("download of %s interrupted at %d bytes (%v); resuming", file, fileSize(part), err)
 	}
 	if !ok {
-		return fmt.Errorf("downloading %s of %s: %v (the partial file %s is kept; run again to resume)", file, r.id, lastErr, part)
+		return fmt.Errorf("downloading %s of %s: %w (the partial file %s is kept; run again to resume)", file, r.id, lastErr, part)
 	}
 	if err := verifyBlob(part, meta); err != nil {
 		os.Remove(part)

@@ -45,7 +45,7 @@ func plan(src fileSource, id string) ([]string, error) {
 			return nil, err
 		}
 		if err := json.Unmarshal(b, &modules); err != nil {
-			return nil, fmt.Errorf("modules.json of %s: %v", id, err)
+			return nil, fmt.Errorf("modules.json of %s: %w", id, err)
 		}
 		for i, m := range modules {
 			if m.Path != "" && !isLocalFile(m.Path) {
@@ -146,7 +146,7 @@ func weights(src fileSource, id, pre string, add func(string)) error {
 			WeightMap map[string]string `json:"weight_map"`
 		}
 		if err := json.Unmarshal(b, &idx); err != nil {
-			return fmt.Errorf("%s of %s: %v", index, id, err)
+			return fmt.Errorf("%s of %s: %w", index, id, err)
 		}
 		if len(idx.WeightMap) == 0 {
 			return fmt.Errorf("%s of %s: empty weight_map", index, id)

@@ -341,7 +341,7 @@ func (c *Client) readWhole(ctx context.Context, r io.Reader, url, model string) 
 	}
 	var w wireChunk
 	if err := json.Unmarshal(b, &w); err != nil {
-		return res, fmt.Errorf("the LLM server at %s sent invalid JSON: %v", url, err)
+		return res, fmt.Errorf("the LLM server at %s sent invalid JSON: %w", url, err)
 	}
 	if len(w.Choices) == 0 {
 		return res, fmt.Errorf("the LLM server at %s sent a completion without choices", url)
@@ -379,7 +379,7 @@ func (c *Client) readStream(ctx context.Context, r io.Reader, url, model string,
 		}
 		var ch wireChunk
 		if err := json.Unmarshal([]byte(payload), &ch); err != nil {
-			return fmt.Errorf("the LLM server at %s sent an invalid chunk: %v: %.200s", url, err, payload)
+			return fmt.Errorf("the LLM server at %s sent an invalid chunk: %w: %.200s", url, err, payload)
 		}
 		if ch.Model != "" {
 			res.Model = ch.Model
@@ -434,7 +434,7 @@ func (c *Client) readStream(ctx context.Context, r io.Reader, url, model string,
 		if errors.Is(err, bufio.ErrTooLong) {
 			return res, fmt.Errorf("the LLM server at %s sent a line over %d bytes", url, maxLine)
 		}
-		return res, fmt.Errorf("%w (%s, %d characters received): %v", ErrStreamCut, url, len([]rune(res.Text)), err)
+		return res, fmt.Errorf("%w (%s, %d characters received): %w", ErrStreamCut, url, len([]rune(res.Text)), err)
 	}
 	if res.FinishReason != "" {
 		// A finish reason and a clean end: complete, only the [DONE]
@@ -484,7 +484,7 @@ func (c *Client) Models(ctx context.Context) ([]Model, error) {
 		Data []Model `json:"data"`
 	}
 	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("the LLM server at %s sent an invalid model list: %v", url, err)
+		return nil, fmt.Errorf("the LLM server at %s sent an invalid model list: %w", url, err)
 	}
 	return list.Data, nil
 }

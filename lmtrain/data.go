@@ -49,12 +49,12 @@ func ReadJSONL(path string) ([]Record, error) {
 		}
 		r, err := parseRecord(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		recs = append(recs, r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %v", path, line+1, err)
+		return nil, fmt.Errorf("%s:%d: %w", path, line+1, err)
 	}
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%s: no records", path)
@@ -248,7 +248,7 @@ func (b *Builder) Build(recs []Record) ([]Example, BuildStats, error) {
 	for i, r := range recs {
 		ex, tr, ok, err := b.Example(r)
 		if err != nil {
-			return nil, st, fmt.Errorf("record %d: %v", i+1, err)
+			return nil, st, fmt.Errorf("record %d: %w", i+1, err)
 		}
 		if !ok {
 			st.Skipped++
@@ -307,7 +307,7 @@ func ReadData(ctx context.Context, data string, log io.Writer) ([]Record, error)
 				}
 				if c, ok := b["contexts"]; ok {
 					if r.Contexts, err = dataset.Texts(row[c]); err != nil {
-						return fmt.Errorf("%s: column %s: %v", where, c, err)
+						return fmt.Errorf("%s: column %s: %w", where, c, err)
 					}
 				}
 				recs = append(recs, r)

@@ -109,14 +109,14 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	var f recipeFile
 	md, err := toml.Decode(string(b), &f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(f.Stage) != 1 {
 		return nil, fmt.Errorf("%s: a causal_lm recipe has exactly one [[stage]] (it has %d)", path, len(f.Stage))
 	}
 	var s recipeStage
 	if err := md.PrimitiveDecode(f.Stage[0], &s); err != nil {
-		return nil, fmt.Errorf("%s: stage 1: %v", path, err)
+		return nil, fmt.Errorf("%s: stage 1: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -148,7 +148,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	dir := filepath.Dir(path)
 	model, err := run.ExpandEnv(f.Model, "model")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if model != "" && !filepath.IsAbs(model) {
 		if _, err := os.Stat(filepath.Join(dir, model)); err == nil {
@@ -164,14 +164,14 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	}
 	data, err := rel(s.Data, "data")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", where, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if data == "" {
 		return nil, fmt.Errorf("%s: data: missing", where)
 	}
 	output, err := rel(f.Output, "output")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	name := f.Name
 	if name == "" {
@@ -193,7 +193,7 @@ func ReadRecipe(path string, sets ...string) (*Recipe, error) {
 	probe := c
 	probe.Model, probe.Output = "x", "x"
 	if _, err := probe.withDefaults(); err != nil {
-		return nil, fmt.Errorf("%s: %v", where, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return &Recipe{Name: name, Config: c, Path: path}, nil
 }

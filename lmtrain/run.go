@@ -209,7 +209,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	w := c.Log
 	storage, err := decoder.ParseStorage(c.FrozenWeights)
 	if err != nil {
-		return nil, fmt.Errorf("frozen_weights: %v", err)
+		return nil, fmt.Errorf("frozen_weights: %w", err)
 	}
 	g, err := chat.LoadWith(c.Model, decoder.LoadOptions{Weights: storage, TrainTop: c.TopN})
 	if err != nil {
@@ -226,7 +226,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	exs, bs, err := b.Build(recs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", c.Data, err)
+		return nil, fmt.Errorf("%s: %w", c.Data, err)
 	}
 	fmt.Fprintf(w, "%d records → %d examples (%d tokens), max_length %d: %d truncated (contexts cut), %d skipped (too long without contexts)\n",
 		len(recs), bs.Examples, bs.Tokens, b.MaxLength, bs.Truncated, bs.Skipped)
@@ -318,7 +318,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		lr := c.LR * sched.Factor(i)
 		loss, norm, tokens, err := tr.Step(batch, lr, c.MaxGradNorm)
 		if err != nil {
-			return nil, fmt.Errorf("step %d: %v", i+1, err)
+			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
 		ts.Step++
 		ts.OptStep = tr.Opt.Step

@@ -71,10 +71,10 @@ func ReadConfig(path string) (*Config, error) {
 	// Defaults of transformers' BertConfig for keys a config may omit.
 	c := Config{LayerNormEps: 1e-12, HiddenAct: "gelu", TypeVocabSize: 2, PositionEmbeddingType: "absolute"}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%s: bad JSON: %v", path, err)
+		return nil, fmt.Errorf("%s: bad JSON: %w", path, err)
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c.raw = b
 	return &c, nil
@@ -175,7 +175,7 @@ func ReadSTConfig(dir string) (*STConfig, error) {
 	st.Present = true
 	var mods []stModule
 	if err := json.Unmarshal(b, &mods); err != nil {
-		return nil, fmt.Errorf("%s: bad JSON: %v", mpath, err)
+		return nil, fmt.Errorf("%s: bad JSON: %w", mpath, err)
 	}
 	for i, m := range mods {
 		typ := m.Type[strings.LastIndex(m.Type, ".")+1:]
@@ -203,7 +203,7 @@ func ReadSTConfig(dir string) (*STConfig, error) {
 			MaxSeqLength int `json:"max_seq_length"`
 		}
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("%s: bad JSON: %v", sb, err)
+			return nil, fmt.Errorf("%s: bad JSON: %w", sb, err)
 		}
 		st.MaxSeqLength = s.MaxSeqLength
 	}
@@ -222,7 +222,7 @@ func readPrompts(dir string, st *STConfig) error {
 		Prompts map[string]string `json:"prompts"`
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return fmt.Errorf("%s: bad JSON: %v", p, err)
+		return fmt.Errorf("%s: bad JSON: %w", p, err)
 	}
 	st.Prompts = c.Prompts
 	return nil
@@ -231,11 +231,11 @@ func readPrompts(dir string, st *STConfig) error {
 func readPooling(path string) (Pooling, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("pooling module: %v", err)
+		return "", fmt.Errorf("pooling module: %w", err)
 	}
 	var c map[string]any
 	if err := json.Unmarshal(b, &c); err != nil {
-		return "", fmt.Errorf("%s: bad JSON: %v", path, err)
+		return "", fmt.Errorf("%s: bad JSON: %w", path, err)
 	}
 	on := func(k string) bool { v, _ := c[k].(bool); return v }
 	if v, ok := c["include_prompt"].(bool); ok && !v {

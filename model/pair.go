@@ -58,7 +58,7 @@ func LoadPair(dir string) (*Pair, error) {
 	}
 	var pj pairJSON
 	if err := json.Unmarshal(b, &pj); err != nil {
-		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, PairFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PairFile), err)
 	}
 	for _, s := range []struct{ key, v string }{{"query", pj.Query}, {"passage", pj.Passage}} {
 		if s.v == "" || filepath.IsAbs(s.v) || !filepath.IsLocal(s.v) {

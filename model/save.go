@@ -86,13 +86,13 @@ func (m *Model) Save(dir string, o SaveOptions) error {
 	}
 	cfgJSON, err := cfg.savedJSON()
 	if err != nil {
-		return fmt.Errorf("save %s: config.json: %v", dir, err)
+		return fmt.Errorf("save %s: config.json: %w", dir, err)
 	}
 	tokCfg, tokSpecial := m.tokConfig, m.tokSpecial
 	if tokCfg == nil || tokSpecial == nil {
 		c, s, err := TokenizerConfig(m.tokJSON, m.MaxLength)
 		if err != nil {
-			return fmt.Errorf("save %s: %v", dir, err)
+			return fmt.Errorf("save %s: %w", dir, err)
 		}
 		if tokCfg == nil {
 			tokCfg = c
@@ -112,7 +112,7 @@ func (m *Model) Save(dir string, o SaveOptions) error {
 	}
 	stf, err := stFiles(st, m.Dim())
 	if err != nil {
-		return fmt.Errorf("save %s: %v", dir, err)
+		return fmt.Errorf("save %s: %w", dir, err)
 	}
 	if o.Name == "" {
 		o.Name = filepath.Base(filepath.Clean(dir))
@@ -204,7 +204,7 @@ func (c *Config) savedJSON() ([]byte, error) {
 	obj := map[string]json.RawMessage{}
 	if len(c.raw) > 0 {
 		if err := json.Unmarshal(c.raw, &obj); err != nil || obj == nil {
-			return nil, fmt.Errorf("source config is not a JSON object: %v", err)
+			return nil, fmt.Errorf("source config is not a JSON object: %w", err)
 		}
 	}
 	mt, arch := savedArchitecture(c.ModelType)
@@ -283,7 +283,7 @@ func TokenizerConfig(tokenizerJSON []byte, maxLength int) (tokenizerConfig, spec
 		} `json:"model"`
 	}
 	if err := json.Unmarshal(tokenizerJSON, &tj); err != nil {
-		return nil, nil, fmt.Errorf("tokenizer.json: %v", err)
+		return nil, nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
 	have := map[string]bool{}
 	added := map[string]addedToken{}
@@ -298,7 +298,7 @@ func TokenizerConfig(tokenizerJSON []byte, maxLength int) (tokenizerConfig, spec
 	case "Unigram":
 		var vocab [][2]any
 		if err := json.Unmarshal(tj.Model.Vocab, &vocab); err != nil {
-			return nil, nil, fmt.Errorf("tokenizer.json: model.vocab: %v", err)
+			return nil, nil, fmt.Errorf("tokenizer.json: model.vocab: %w", err)
 		}
 		for _, e := range vocab {
 			if s, ok := e[0].(string); ok {
@@ -316,7 +316,7 @@ func TokenizerConfig(tokenizerJSON []byte, maxLength int) (tokenizerConfig, spec
 	case "WordPiece":
 		var vocab map[string]int
 		if err := json.Unmarshal(tj.Model.Vocab, &vocab); err != nil {
-			return nil, nil, fmt.Errorf("tokenizer.json: model.vocab: %v", err)
+			return nil, nil, fmt.Errorf("tokenizer.json: model.vocab: %w", err)
 		}
 		for s := range vocab {
 			have[s] = true
@@ -553,7 +553,7 @@ func stFiles(st *STConfig, dim int) ([]namedFile, error) {
 func WriteSTConfig(dir string, st *STConfig, dim int) error {
 	files, err := stFiles(st, dim)
 	if err != nil {
-		return fmt.Errorf("%s: %v", dir, err)
+		return fmt.Errorf("%s: %w", dir, err)
 	}
 	return writeFiles(dir, files)
 }

@@ -131,7 +131,7 @@ func openIndex(path string) (*Reader, error) {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: bad index JSON: %v", path, err)
+		return nil, fmt.Errorf("%s: bad index JSON: %w", path, err)
 	}
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("%s: index has no weight_map", path)
@@ -208,11 +208,11 @@ func parseHeader(path string, f *os.File) (*file, []Info, error) {
 	}
 	hb := make([]byte, n)
 	if _, err := io.ReadFull(f, hb); err != nil {
-		return nil, nil, fmt.Errorf("%s: reading header: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: reading header: %w", path, err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hb, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%s: bad header JSON: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: bad header JSON: %w", path, err)
 	}
 	fl := &file{path: path, f: f, dataStart: 8 + int64(n), size: size}
 	dataLen := size - fl.dataStart
@@ -220,7 +220,7 @@ func parseHeader(path string, f *os.File) (*file, []Info, error) {
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &fl.meta); err != nil {
-				return nil, nil, fmt.Errorf("%s: bad __metadata__ (must map strings to strings): %v", path, err)
+				return nil, nil, fmt.Errorf("%s: bad __metadata__ (must map strings to strings): %w", path, err)
 			}
 			continue
 		}
@@ -230,7 +230,7 @@ func parseHeader(path string, f *os.File) (*file, []Info, error) {
 			Offsets []int64 `json:"data_offsets"`
 		}
 		if err := json.Unmarshal(msg, &h); err != nil {
-			return nil, nil, fmt.Errorf("%s: tensor %q: bad header entry: %v", path, name, err)
+			return nil, nil, fmt.Errorf("%s: tensor %q: bad header entry: %w", path, name, err)
 		}
 		if h.DType.Size() == 0 {
 			return nil, nil, fmt.Errorf("%s: tensor %q: unsupported dtype %q", path, name, h.DType)
@@ -331,7 +331,7 @@ func (r *Reader) raw(in Info) ([]byte, error) {
 	fl := r.byFile[in.File]
 	buf := make([]byte, in.End-in.Begin)
 	if _, err := fl.f.ReadAt(buf, fl.dataStart+in.Begin); err != nil {
-		return nil, fmt.Errorf("%s: tensor %q: reading data: %v", in.File, in.Name, err)
+		return nil, fmt.Errorf("%s: tensor %q: reading data: %w", in.File, in.Name, err)
 	}
 	return buf, nil
 }
@@ -390,7 +390,7 @@ func (r *Reader) readFloat32(in Info, out []float32) error {
 		n := min(per, len(out)-i)
 		b := buf[:n*es]
 		if _, err := fl.f.ReadAt(b, fl.dataStart+in.Begin+int64(i*es)); err != nil {
-			return fmt.Errorf("%s: tensor %q: reading data: %v", in.File, in.Name, err)
+			return fmt.Errorf("%s: tensor %q: reading data: %w", in.File, in.Name, err)
 		}
 		o := out[i : i+n]
 		switch in.DType {
@@ -447,7 +447,7 @@ func (r *Reader) ReadBF16(name string, shape []int, out []uint16) error {
 		n := min(len(buf)/2, len(out)-i)
 		b := buf[:2*n]
 		if _, err := fl.f.ReadAt(b, fl.dataStart+in.Begin+int64(2*i)); err != nil {
-			return fmt.Errorf("%s: tensor %q: reading data: %v", in.File, in.Name, err)
+			return fmt.Errorf("%s: tensor %q: reading data: %w", in.File, in.Name, err)
 		}
 		for j := range out[i : i+n] {
 			out[i+j] = binary.LittleEndian.Uint16(b[2*j:])

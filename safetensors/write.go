@@ -138,7 +138,7 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return tmp.Commit()
 }

@@ -148,7 +148,7 @@ func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
+		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
 	case errors.As(err, &te):
 		if te.Field == "" {
 			return fmt.Errorf("invalid JSON: got %s, want an object", te.Value)

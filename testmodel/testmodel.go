@@ -70,7 +70,7 @@ func readTokInfo(path string) (tokInfo, error) {
 		} `json:"added_tokens"`
 	}
 	if err := json.Unmarshal(b, &t); err != nil {
-		return tokInfo{}, fmt.Errorf("%s: %v", path, err)
+		return tokInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
 	info := tokInfo{pad: -1}
 	var list [][2]any
@@ -216,7 +216,7 @@ func Write(dir string, o Options) error {
 	// config), which cannot read a Unigram tokenizer.json.
 	tokCfg, tokSpecial, err := model.TokenizerConfig(tokb, msl)
 	if err != nil {
-		return fmt.Errorf("%s: %v", o.Tokenizer, err)
+		return fmt.Errorf("%s: %w", o.Tokenizer, err)
 	}
 	for _, f := range []struct {
 		name string

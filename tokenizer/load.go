@@ -64,7 +64,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 func parse(data []byte) (*Tokenizer, error) {
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("not a tokenizer.json: %v", err)
+		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
 	}
 	t := &Tokenizer{}
 	if err := t.loadModel(f.Model); err != nil {
@@ -191,7 +191,7 @@ func parseUnigramVocab(b []byte) ([]string, []float64, error) {
 		var p string
 		if esc {
 			if err := json.Unmarshal(b[i:j+1], &p); err != nil {
-				return nil, nil, fmt.Errorf("model.vocab[%d]: %v", n, err)
+				return nil, nil, fmt.Errorf("model.vocab[%d]: %w", n, err)
 			}
 		} else {
 			p = string(b[i+1 : j])
@@ -231,7 +231,7 @@ func (t *Tokenizer) loadModel(raw json.RawMessage) error {
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return fmt.Errorf("model: %v", err)
+		return fmt.Errorf("model: %w", err)
 	}
 	switch ty.Type {
 	case "Unigram":
@@ -241,7 +241,7 @@ func (t *Tokenizer) loadModel(raw json.RawMessage) error {
 			ByteFallback bool            `json:"byte_fallback"`
 		}
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("model (Unigram): %v", err)
+			return fmt.Errorf("model (Unigram): %w", err)
 		}
 		pieces, scores, err := parseUnigramVocab(m.Vocab)
 		if err != nil {
@@ -266,7 +266,7 @@ func (t *Tokenizer) loadModel(raw json.RawMessage) error {
 			Vocab    map[string]int32 `json:"vocab"`
 		}
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("model (WordPiece): %v", err)
+			return fmt.Errorf("model (WordPiece): %w", err)
 		}
 		if len(m.Vocab) == 0 {
 			return errors.New("model.vocab: empty")
@@ -318,7 +318,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	switch ty.Type {
 	case "Sequence":
@@ -326,7 +326,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Normalizers []json.RawMessage `json:"normalizers"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		var err error
 		for i, n := range s.Normalizers {
@@ -340,18 +340,18 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Charsmap *string `json:"precompiled_charsmap"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		if s.Charsmap == nil || *s.Charsmap == "" {
 			return out, nil // an empty charsmap is the identity
 		}
 		b, err := base64.StdEncoding.DecodeString(*s.Charsmap)
 		if err != nil {
-			return nil, fmt.Errorf("%s.precompiled_charsmap: %v", field, err)
+			return nil, fmt.Errorf("%s.precompiled_charsmap: %w", field, err)
 		}
 		p, err := newPrecompiled(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		return append(out, p), nil
 	case "Replace":
@@ -363,7 +363,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Content string `json:"content"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		switch {
 		case s.Pattern.String != nil:
@@ -373,7 +373,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 		case s.Pattern.Regex != nil:
 			re, err := regexp.Compile(*s.Pattern.Regex)
 			if err != nil {
-				return nil, fmt.Errorf("%s.pattern.Regex: %v", field, err)
+				return nil, fmt.Errorf("%s.pattern.Regex: %w", field, err)
 			}
 			return append(out, regexReplace{re, []byte(s.Content)}), nil
 		}
@@ -396,7 +396,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Right *bool `json:"strip_right"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		return append(out, stripNormalizer{s.Left == nil || *s.Left, s.Right == nil || *s.Right}), nil
 	case "Prepend":
@@ -404,7 +404,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Prepend string `json:"prepend"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		return append(out, prependNormalizer{s.Prepend}), nil
 	case "BertNormalizer":
@@ -415,7 +415,7 @@ func parseNormalizer(raw json.RawMessage, field string, out []normalizer) ([]nor
 			Lowercase    *bool `json:"lowercase"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		b := bertNormalizer{cleanText: true, chinese: true, lowercase: true}
 		if s.CleanText != nil {
@@ -444,7 +444,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	switch ty.Type {
 	case "Sequence":
@@ -452,7 +452,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 			Pretokenizers []json.RawMessage `json:"pretokenizers"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		var err error
 		for i, n := range s.Pretokenizers {
@@ -470,7 +470,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 			Split          *bool   `json:"split"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		m := metaspace{repl: "▁", prepend: 1, doSplit: true}
 		if s.Replacement != nil {
@@ -511,13 +511,13 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 			UseRegex       *bool `json:"use_regex"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		b := byteLevel{addPrefixSpace: s.AddPrefixSpace == nil || *s.AddPrefixSpace}
 		if s.UseRegex == nil || *s.UseRegex {
 			re, err := compileSplitRegex(gpt2Pattern)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", field, err)
+				return nil, fmt.Errorf("%s: %w", field, err)
 			}
 			b.re = re
 		}
@@ -532,7 +532,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 			Invert   bool   `json:"invert"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		beh, ok := behaviors[s.Behavior]
 		if !ok {
@@ -543,7 +543,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 		case s.Pattern.Regex != nil:
 			re, err := compileSplitRegex(*s.Pattern.Regex)
 			if err != nil {
-				return nil, fmt.Errorf("%s.pattern.Regex: %v", field, err)
+				return nil, fmt.Errorf("%s.pattern.Regex: %w", field, err)
 			}
 			sp.re = re
 		case s.Pattern.String != nil:
@@ -557,7 +557,7 @@ func parsePreTokenizer(raw json.RawMessage, field string, out []preTokenizer) ([
 			Individual bool `json:"individual_digits"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %v", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		sp := splitPre{digits: true, behavior: behContiguous}
 		if s.Individual {
@@ -584,7 +584,7 @@ func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 	}
 	var ty typed
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return fmt.Errorf("%s: %v", field, err)
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	switch ty.Type {
 	case "ByteLevel":
@@ -594,7 +594,7 @@ func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 			Processors []json.RawMessage `json:"processors"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("%s: %v", field, err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
 		adds := 0
 		for i, p := range s.Processors {
@@ -630,7 +630,7 @@ func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 			Cls json.RawMessage `json:"cls"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("%s: %v", field, err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
 		sepT, sepID, err := pairOf(s.Sep, "sep")
 		if err != nil {
@@ -659,7 +659,7 @@ func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 			} `json:"special_tokens"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("%s: %v", field, err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
 		conv := func(items []json.RawMessage, name string) ([]tmplItem, error) {
 			var out []tmplItem
@@ -675,7 +675,7 @@ func (t *Tokenizer) parsePostIn(raw json.RawMessage, field string) error {
 					} `json:"Sequence"`
 				}
 				if err := json.Unmarshal(r, &it); err != nil {
-					return nil, fmt.Errorf("%s.%s[%d]: %v", field, name, i, err)
+					return nil, fmt.Errorf("%s.%s[%d]: %w", field, name, i, err)
 				}
 				switch {
 				case it.SpecialToken != nil:
@@ -760,7 +760,7 @@ func loadBPE(raw json.RawMessage) (*bpeModel, error) {
 		IgnoreMerges bool              `json:"ignore_merges"`
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("model (BPE): %v", err)
+		return nil, fmt.Errorf("model (BPE): %w", err)
 	}
 	if len(m.Vocab) == 0 {
 		return nil, errors.New("model.vocab: empty")

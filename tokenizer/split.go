@@ -64,12 +64,12 @@ func compileSplitRegex(pat string) (*splitRegex, error) {
 				b.WriteByte('|')
 			}
 			if err := translateRE(&b, a); err != nil {
-				return nil, fmt.Errorf("pattern %q: %v", pat, err)
+				return nil, fmt.Errorf("pattern %q: %w", pat, err)
 			}
 		}
 		re, err := regexp.Compile(b.String())
 		if err != nil {
-			return nil, fmt.Errorf("pattern %q: unsupported (%v); supported is RE2 syntax plus a top-level %s alternative", pat, err, wsLookhead)
+			return nil, fmt.Errorf("pattern %q: unsupported (%w); supported is RE2 syntax plus a top-level %s alternative", pat, err, wsLookhead)
 		}
 		return re, nil
 	}

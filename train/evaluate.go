@@ -248,7 +248,7 @@ func (sr *stageRun) finish(ctx context.Context, dir string) (*StageReport, error
 				return nil, err
 			}
 		} else if _, err2 := os.Stat(dir); err2 != nil {
-			return nil, fmt.Errorf("the best model %s is missing: %v", best, err)
+			return nil, fmt.Errorf("the best model %s is missing: %w", best, err)
 		} // else an earlier, interrupted finish already moved it into place
 		enc, err := loadEncoder(dir)
 		if err != nil {

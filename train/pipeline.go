@@ -180,7 +180,7 @@ func ParsePipeline(path string, data []byte, sets ...string) (*Pipeline, error) 
 	var f pipelineFile
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	p := &Pipeline{Name: f.Name, Model: f.Model, Output: f.Output, Seed: 42, Attribution: f.Attr, Path: path}
 	if f.Seed != nil {
@@ -189,14 +189,14 @@ func ParsePipeline(path string, data []byte, sets ...string) (*Pipeline, error) 
 	def := stageDefaults()
 	if md.IsDefined("defaults") {
 		if err := md.PrimitiveDecode(f.Defaults, &def); err != nil {
-			return nil, fmt.Errorf("%s: [defaults]: %v", path, err)
+			return nil, fmt.Errorf("%s: [defaults]: %w", path, err)
 		}
 	}
 	for i, prim := range f.Stage {
 		s := def
 		s.Freeze.Names = append([]string(nil), def.Freeze.Names...)
 		if err := md.PrimitiveDecode(prim, &s); err != nil {
-			return nil, fmt.Errorf("%s: stage %d: %v", path, i+1, err)
+			return nil, fmt.Errorf("%s: stage %d: %w", path, i+1, err)
 		}
 		// A stage's freeze table replaces the default one as a whole.
 		var own struct {
@@ -216,14 +216,14 @@ func ParsePipeline(path string, data []byte, sets ...string) (*Pipeline, error) 
 	}
 	for _, a := range sets {
 		if err := p.set(a); err != nil {
-			return nil, fmt.Errorf("--set %s: %v", a, err)
+			return nil, fmt.Errorf("--set %s: %w", a, err)
 		}
 	}
 	if err := p.expand(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := p.check(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
 }
@@ -336,7 +336,7 @@ func (p *Pipeline) check() error {
 			s.Seed = p.Seed
 		}
 		if err := s.check(); err != nil {
-			return fmt.Errorf("%s: %v", where, err)
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	return nil

@@ -107,13 +107,13 @@ func (s *source) file(name string) ([]byte, error) {
 		if s.commit == "" {
 			c, cerr := exec.Command("git", "--git-dir", s.path, "rev-parse", s.rev+"^{commit}").Output()
 			if cerr != nil {
-				return nil, fmt.Errorf("git rev-parse %s in %s: %v", s.rev, s.path, cerr)
+				return nil, fmt.Errorf("git rev-parse %s in %s: %w", s.rev, s.path, cerr)
 			}
 			s.commit = strings.TrimSpace(string(c))
 		}
 		b, err = exec.Command("git", "--git-dir", s.path, "show", s.commit+":"+name).Output()
 		if err != nil {
-			err = fmt.Errorf("git show %s:%s in %s: %v", s.commit, name, s.path, err)
+			err = fmt.Errorf("git show %s:%s in %s: %w", s.commit, name, s.path, err)
 		}
 	} else {
 		b, err = os.ReadFile(filepath.Join(s.path, name))
@@ -148,7 +148,7 @@ func autorag(s *source) (*dataset.Dataset, string, error) {
 	}
 	docs, err := parquet.Read[corpusRow](bytes.NewReader(cb), int64(len(cb)))
 	if err != nil {
-		return nil, "", fmt.Errorf("ocr_corpus_v3.parquet: %v", err)
+		return nil, "", fmt.Errorf("ocr_corpus_v3.parquet: %w", err)
 	}
 	qb, err := s.file("data/qa_v4.parquet")
 	if err != nil {
@@ -158,7 +158,7 @@ func autorag(s *source) (*dataset.Dataset, string, error) {
 	// parquet-go maps nested lists onto []any.
 	qf, err := parquet.OpenFile(bytes.NewReader(qb), int64(len(qb)))
 	if err != nil {
-		return nil, "", fmt.Errorf("qa_v4.parquet: %v", err)
+		return nil, "", fmt.Errorf("qa_v4.parquet: %w", err)
 	}
 	type qaRow struct {
 		QID, Query  string
@@ -171,7 +171,7 @@ func autorag(s *source) (*dataset.Dataset, string, error) {
 		if err := rd.Read(&row); err == io.EOF {
 			break
 		} else if err != nil {
-			return nil, "", fmt.Errorf("qa_v4.parquet: %v", err)
+			return nil, "", fmt.Errorf("qa_v4.parquet: %w", err)
 		}
 		var r qaRow
 		r.QID, _ = row["qid"].(string)
@@ -200,7 +200,7 @@ func autorag(s *source) (*dataset.Dataset, string, error) {
 	d := &dataset.Dataset{Name: "autorag-ko", Qrels: dataset.Qrels{}}
 	for _, r := range docs {
 		if err := checkID(r.DocID); err != nil {
-			return nil, "", fmt.Errorf("corpus doc_id %q: %v", r.DocID, err)
+			return nil, "", fmt.Errorf("corpus doc_id %q: %w", r.DocID, err)
 		}
 		d.Corpus = append(d.Corpus, dataset.Doc{ID: r.DocID, Text: r.Contents})
 	}
@@ -210,7 +210,7 @@ func autorag(s *source) (*dataset.Dataset, string, error) {
 	}
 	for _, r := range qas {
 		if err := checkID(r.QID); err != nil {
-			return nil, "", fmt.Errorf("qa qid %q: %v", r.QID, err)
+			return nil, "", fmt.Errorf("qa qid %q: %w", r.QID, err)
 		}
 		rel := map[string]int{}
 		// retrieval_gt is AutoRAG's list of groups of alternatives; for
@@ -256,7 +256,7 @@ func korquad(s *source) (*dataset.Dataset, string, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &squad); err != nil {
-		return nil, "", fmt.Errorf("KorQuAD json: %v", err)
+		return nil, "", fmt.Errorf("KorQuAD json: %w", err)
 	}
 	d := &dataset.Dataset{Name: "korquad-v1-dev", Qrels: dataset.Qrels{}}
 	byText := map[string]string{} // title+context → doc id (identical paragraphs become one document)
@@ -274,7 +274,7 @@ func korquad(s *source) (*dataset.Dataset, string, error) {
 			}
 			for _, qa := range p.QAs {
 				if err := checkID(qa.ID); err != nil {
-					return nil, "", fmt.Errorf("question id %q: %v", qa.ID, err)
+					return nil, "", fmt.Errorf("question id %q: %w", qa.ID, err)
 				}
 				if _, seen := d.Qrels[qa.ID]; seen {
 					return nil, "", fmt.Errorf("duplicate question id %q", qa.ID)
@@ -343,7 +343,7 @@ func write(dir string, d *dataset.Dataset, devPct int, s *source, note string) e
 		}
 		back, err := dataset.ReadBEIR(dir, split)
 		if err != nil {
-			return fmt.Errorf("reading back %s: %v", split, err)
+			return fmt.Errorf("reading back %s: %w", split, err)
 		}
 		if len(back.Queries) != counts[split][0] || len(back.Corpus) != len(d.Corpus) {
 			return fmt.Errorf("reading back %s: %d queries, %d docs; wrote %d, %d", split, len(back.Queries), len(back.Corpus), counts[split][0], len(d.Corpus))

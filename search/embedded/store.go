@@ -692,7 +692,7 @@ func (ix *Index) catchUp() error {
 // the log never holds a partial record followed by good ones.
 func (w *wal) write(r walRecord) error {
 	if w.broken != nil {
-		return fmt.Errorf("%s: the log is unusable after an earlier failure (%v); restart", w.path, w.broken)
+		return fmt.Errorf("%s: the log is unusable after an earlier failure (%w); restart", w.path, w.broken)
 	}
 	data, err := json.Marshal(r)
 	if err != nil {

@@ -56,7 +56,7 @@ func frozenWeights(m *decoder.Model) string {
 func loadLMBenchModel(o *lmBenchLoad, topN int) (*decoder.Model, error) {
 	st, err := decoder.ParseStorage(o.Frozen)
 	if err != nil {
-		return nil, fmt.Errorf("--frozen-weights: %v", err)
+		return nil, fmt.Errorf("--frozen-weights: %w", err)
 	}
 	return decoder.LoadWith(o.Dir, decoder.LoadOptions{Weights: st, TrainTop: topN})
 }
