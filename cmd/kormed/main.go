@@ -1,8 +1,3 @@
-// Command kormed embeds, evaluates and searches Korean medical text.
-//
-// Each subcommand is a base.Command in its own file, named after it; the
-// commands table below lists them all, the bench commands coming from
-// package internal/bench.
 package main
 
 import (
