@@ -51,7 +51,9 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // fail answers err: 400 for the caller's mistakes (search.IsRequestError),
 // 499 (StatusClientClosed, not a server fault) for a request whose client
-// went away, 500 otherwise (a generic body; the details are logged).
+// went away, 503 for work that ran past a deadline of its own (the
+// request's own deadline is answered 504 by the timeout wrapper before
+// this runs), 500 otherwise (a generic body; the details are logged).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case search.IsRequestError(err):
