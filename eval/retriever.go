@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
-	"sync"
 
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/internal/par"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/vector"
 )
@@ -262,42 +261,7 @@ func (m docMatrix) search(ctx context.Context, queries []float32, dim, k int) ([
 
 // parallel calls fn(i) for i in [0, n) on blas.Threads() goroutines.
 func parallel(ctx context.Context, n int, fn func(i int)) error {
-	workers := min(max(blas.Threads(), 1), runtime.NumCPU(), n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			if i%64 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			fn(i)
-		}
-		return nil
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	const chunk = 16
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				mu.Lock()
-				lo := next
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+chunk, n); i++ {
-					fn(i)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+	return par.For(ctx, max(blas.Threads(), 1), n, fn)
 }
 
 func byQuery(queries []dataset.Query, hits [][]metrics.Hit) map[string][]metrics.Hit {

@@ -3,10 +3,9 @@ package vector
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/internal/par"
 )
 
 // batchBlock is how many queries one matrix product of SearchBatch
@@ -66,44 +65,5 @@ func (f *Flat) SearchBatch(ctx context.Context, queries []float32, k int) ([][]R
 // chunks of 16, and returns ctx's error if ctx is done before all are
 // called.
 func (f *Flat) each(ctx context.Context, n int, fn func(i int)) error {
-	workers := f.threads
-	if workers < 1 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, runtime.NumCPU(), n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			if i%64 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			fn(i)
-		}
-		return nil
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	const chunk = 16
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				mu.Lock()
-				lo := next
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+chunk, n); i++ {
-					fn(i)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+	return par.For(ctx, f.threads, n, fn)
 }
