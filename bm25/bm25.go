@@ -16,13 +16,13 @@
 package bm25
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"sort"
 	"sync"
 
 	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/internal/topk"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -265,62 +265,29 @@ func (ix *Index) SearchTerms(toks []string, k int, allow func(doc int) bool) []H
 	if k <= 0 || k > len(touched) {
 		k = len(touched)
 	}
-	h := hitHeap{ids: ix.ids, score: score}
-	h.d = make([]uint32, 0, k)
+	better := func(a, b uint32) bool { // Search's order
+		if score[a] != score[b] {
+			return score[a] > score[b]
+		}
+		if ix.ids[a] != ix.ids[b] {
+			return ix.ids[a] > ix.ids[b]
+		}
+		return a < b
+	}
+	h := topk.New(k, better)
 	for _, d := range touched {
-		if len(h.d) < k {
-			heap.Push(&h, d)
-		} else if h.better(d, h.d[0]) {
-			h.d[0] = d
-			heap.Fix(&h, 0)
+		if !h.Full() || score[d] >= score[h.Worst()] { // else d cannot enter
+			h.Push(d)
 		}
 	}
-	out := make([]Hit, len(h.d))
-	for i, d := range h.d {
+	best := h.Sorted()
+	out := make([]Hit, len(best))
+	for i, d := range best {
 		out[i] = Hit{ID: ix.ids[d], Score: score[d], Doc: int(d)}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		if out[i].ID != out[j].ID {
-			return out[i].ID > out[j].ID
-		}
-		return out[i].Doc < out[j].Doc
-	})
 	for _, d := range touched {
 		score[d] = 0
 	}
 	acc.touched = touched[:0]
 	return out
-}
-
-// hitHeap is a min-heap of document numbers: its root is the worst of the
-// current top k.
-type hitHeap struct {
-	d     []uint32
-	ids   []string
-	score []float64
-}
-
-// better reports whether document a ranks before document b (Search's
-// order).
-func (h *hitHeap) better(a, b uint32) bool {
-	if h.score[a] != h.score[b] {
-		return h.score[a] > h.score[b]
-	}
-	if h.ids[a] != h.ids[b] {
-		return h.ids[a] > h.ids[b]
-	}
-	return a < b
-}
-
-func (h *hitHeap) Len() int           { return len(h.d) }
-func (h *hitHeap) Less(i, j int) bool { return h.better(h.d[j], h.d[i]) }
-func (h *hitHeap) Swap(i, j int)      { h.d[i], h.d[j] = h.d[j], h.d[i] }
-func (h *hitHeap) Push(x any)         { h.d = append(h.d, x.(uint32)) }
-func (h *hitHeap) Pop() any {
-	x := h.d[len(h.d)-1]
-	h.d = h.d[:len(h.d)-1]
-	return x
 }

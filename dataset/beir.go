@@ -196,7 +196,7 @@ func readQrels(path string, queries, docs map[string]int, probs *problems) (Qrel
 		line++
 		s := strings.TrimSuffix(string(b), "\r")
 		if line == 1 {
-			s = strings.TrimPrefix(s, "\ufeff")
+			s = TrimBOM(s)
 			cols := strings.Split(s, "\t")
 			if len(cols) != 3 || cols[0] != "query-id" || cols[1] != "corpus-id" || cols[2] != "score" {
 				return fmt.Errorf("%s:1: want header \"query-id\\tcorpus-id\\tscore\", got %q", path, s)
@@ -317,7 +317,7 @@ func readJSONL(path string, fn func(line int, raw []byte) error) error {
 		line++
 		b = bytes.TrimSuffix(b, []byte("\r"))
 		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte("\ufeff"))
+			b = TrimBOM(b)
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			return nil

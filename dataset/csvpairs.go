@@ -180,7 +180,7 @@ func ReadCSVPairs(path string) (*Dataset, *LoadReport, error) {
 func csvHeader(header []string) map[string]int {
 	col := map[string]int{}
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		h = strings.ToLower(strings.TrimSpace(TrimBOM(h)))
 		if _, dup := col[h]; !dup {
 			col[h] = i
 		}

@@ -66,7 +66,7 @@ func readSynonymLines(path string) (*Examples, error) {
 		line++
 		t := string(b)
 		if line == 1 {
-			t = strings.TrimPrefix(t, "\ufeff")
+			t = TrimBOM(t)
 		}
 		t = strings.TrimSpace(t)
 		if t == "" || t[0] == '#' {

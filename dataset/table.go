@@ -410,7 +410,7 @@ func (t *Table) openJSON(r io.Reader) error {
 				continue
 			}
 			if line == 1 {
-				b = bytes.TrimPrefix(b, []byte("\ufeff"))
+				b = TrimBOM(b)
 			}
 			dec := json.NewDecoder(bytes.NewReader(b))
 			dec.UseNumber()
@@ -452,7 +452,7 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 			continue
 		}
 		if c == 0xef && i <= 1 { // a BOM
-			if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+			if b3, err := br.Peek(3); err == nil && string(b3) == bom {
 				br.Discard(3)
 				i = 0
 				continue
@@ -477,7 +477,7 @@ func (t *Table) openCSV(r io.Reader, tsv bool) error {
 		return csvError(t.Path, err)
 	}
 	for _, h := range header {
-		t.Columns = append(t.Columns, strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		t.Columns = append(t.Columns, strings.TrimSpace(TrimBOM(h)))
 	}
 	t.next = func() (map[string]any, error) {
 		for {

@@ -35,7 +35,7 @@ func ReadTriplets(path string) (*Dataset, *LoadReport, error) {
 		line++
 		raw := bytes.TrimSpace(sc.Bytes())
 		if line == 1 {
-			raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
+			raw = TrimBOM(raw)
 		}
 		if len(raw) == 0 {
 			continue

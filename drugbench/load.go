@@ -23,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kormed/kormed/dataset"
 )
 
 // Input file names inside the data directory.
@@ -97,7 +99,7 @@ func readCSV(path string, want []string, fn func(line int, get func(string) stri
 	}
 	col := map[string]int{}
 	for i, h := range head {
-		col[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+		col[dataset.TrimBOM(strings.TrimSpace(h))] = i
 	}
 	for _, w := range want {
 		if _, ok := col[w]; !ok {

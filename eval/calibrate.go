@@ -47,7 +47,7 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (fusion.Calibra
 		}
 		bm := b.BM25
 		te := time.Now()
-		dr := &Dense{Enc: b.Dense.Enc, docIDs: b.Dense.docIDs, docs: b.Dense.docs, dim: b.Dense.dim}
+		dr := &Dense{Enc: b.Dense.Enc, docs: b.Dense.docs, dim: b.Dense.dim}
 		drun, err := dr.Search(ctx, qs, depth)
 		if err != nil {
 			return cal, err
@@ -114,7 +114,7 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (fusion.Calibra
 			}
 		}
 		encode = time.Since(te)
-		dhits, err := TopKCosine(ctx, qs, b.Dense.docs, dim, b.Dense.docIDs, depth)
+		dhits, err := b.Dense.docs.search(ctx, qs, dim, depth)
 		if err != nil {
 			return cal, err
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/metrics"
 )
@@ -64,9 +65,9 @@ func TestTopKCosine(t *testing.T) {
 }
 
 // TestTopKCosineBlocks checks the blocked product against brute force on
-// more queries than one block holds.
+// more queries than one block (vector.Flat.SearchBatch's 256) holds.
 func TestTopKCosineBlocks(t *testing.T) {
-	const nq, nd, dim, k = queryBlock + 37, 50, 8, 5
+	const nq, nd, dim, k = 256 + 37, 50, 8, 5
 	q := make([]float32, nq*dim)
 	d := make([]float32, nd*dim)
 	for i := range q {
@@ -322,4 +323,46 @@ func BenchmarkTopKCosine(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(nq*b.N)/b.Elapsed().Seconds(), "queries/s")
+}
+
+// TestTopKCosineScoresExact checks that the scores are bit for bit those
+// of one matrix product over the documents in their given order (the
+// search reorders the rows by id), on shapes no kernel tile divides.
+func TestTopKCosineScoresExact(t *testing.T) {
+	const nq, nd, dim = 300, 1001, 37
+	q := make([]float32, nq*dim)
+	d := make([]float32, nd*dim)
+	for i := range q {
+		q[i] = float32(math.Sin(float64(i)*1.7)) + 0.05
+	}
+	for i := range d {
+		d[i] = float32(math.Cos(float64(i) * 0.23))
+	}
+	ids := make([]string, nd)
+	for i := range ids {
+		ids[i] = fmt.Sprint("d", (i*7919)%nd) // neither id order nor its reverse
+	}
+	got, err := TopKCosine(context.Background(), q, d, dim, ids, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, nq*nd)
+	blas.Sgemm(false, true, nq, nd, dim, 1, q, dim, d, dim, 0, want, nd)
+	row := make(map[string]int, nd)
+	for i, id := range ids {
+		row[id] = i
+	}
+	for qi, hs := range got {
+		if len(hs) != nd {
+			t.Fatalf("query %d: %d hits", qi, len(hs))
+		}
+		for j, h := range hs {
+			if w := float64(want[qi*nd+row[h.ID]]); h.Score != w {
+				t.Fatalf("query %d rank %d (%s): score %v, one product gives %v", qi, j, h.ID, h.Score, w)
+			}
+			if j > 0 && (hs[j-1].Score < h.Score || hs[j-1].Score == h.Score && hs[j-1].ID < h.ID) {
+				t.Fatalf("query %d rank %d: %v after %v", qi, j, h, hs[j-1])
+			}
+		}
+	}
 }

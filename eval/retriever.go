@@ -5,17 +5,19 @@
 package eval
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/metrics"
+	"github.com/kormed/kormed/vector"
 )
 
 // Retriever finds documents for queries.
@@ -24,18 +26,6 @@ type Retriever interface {
 	Index(ctx context.Context, corpus []dataset.Doc) error
 	// Search returns up to k hits for each query, keyed by query id.
 	Search(ctx context.Context, queries []dataset.Query, k int) (map[string][]metrics.Hit, error)
-}
-
-// DocText is the text a retriever sees for a document: the title and the
-// text joined by a space (as BEIR does), or just the text.
-func DocText(d dataset.Doc) string {
-	if d.Title == "" {
-		return d.Text
-	}
-	if d.Text == "" {
-		return d.Title
-	}
-	return d.Title + " " + d.Text
 }
 
 // BM25 is the lexical baseline of package bm25.
@@ -48,7 +38,7 @@ type BM25 struct {
 func (r *BM25) Index(ctx context.Context, corpus []dataset.Doc) error {
 	docs := make([]bm25.Doc, len(corpus))
 	for i, d := range corpus {
-		docs[i] = bm25.Doc{ID: d.ID, Text: DocText(d)}
+		docs[i] = bm25.Doc{ID: d.ID, Text: fusion.DocText(d.Title, d.Text)}
 	}
 	ix, err := bm25.Build(docs, r.Options)
 	if err != nil {
@@ -86,14 +76,14 @@ type Encoder interface {
 
 // Dense retrieves by exact cosine similarity: corpus and queries are
 // embedded with Enc, L2-normalised, and each query's top k documents are
-// found by a dot product with every document (a blocked matrix product,
-// then a parallel heap per query). Equal scores are ordered by document id
-// descending, the order package metrics ranks them in.
+// found by a dot product with every document (vector.Flat's SearchBatch:
+// a blocked matrix product, then a parallel heap per query). Equal scores
+// are ordered by document id descending, the order package metrics ranks
+// them in.
 type Dense struct {
 	Enc Encoder
 
-	docIDs  []string
-	docs    []float32 // len(docIDs) × dim, row-normalised
+	docs    docMatrix
 	dim     int
 	queries map[string][]float32 // last Search's normalised query vectors
 }
@@ -101,17 +91,21 @@ type Dense struct {
 // Index embeds the corpus.
 func (r *Dense) Index(ctx context.Context, corpus []dataset.Doc) error {
 	texts := make([]string, len(corpus))
-	r.docIDs = make([]string, len(corpus))
+	ids := make([]string, len(corpus))
 	for i, d := range corpus {
-		texts[i] = DocText(d)
-		r.docIDs[i] = d.ID
+		texts[i] = fusion.DocText(d.Title, d.Text)
+		ids[i] = d.ID
 	}
 	vecs, err := r.Enc.EncodePassages(ctx, texts)
 	if err != nil {
 		return err
 	}
-	r.docs, r.dim, err = flatten(vecs, len(corpus), "document")
-	return err
+	docs, dim, err := flatten(vecs, len(corpus), "document")
+	if err != nil {
+		return err
+	}
+	r.docs, r.dim = newDocMatrix(docs, dim, ids), dim
+	return nil
 }
 
 // Search embeds the queries and ranks the corpus for each.
@@ -128,14 +122,14 @@ func (r *Dense) Search(ctx context.Context, queries []dataset.Query, k int) (map
 	if err != nil {
 		return nil, err
 	}
-	if len(queries) > 0 && len(r.docIDs) > 0 && dim != r.dim {
+	if len(queries) > 0 && len(r.docs.ids) > 0 && dim != r.dim {
 		return nil, fmt.Errorf("dense: query dimension %d differs from document dimension %d", dim, r.dim)
 	}
 	r.queries = make(map[string][]float32, len(queries))
 	for i, q := range queries {
 		r.queries[q.ID] = qs[i*dim : (i+1)*dim]
 	}
-	hits, err := TopKCosine(ctx, qs, r.docs, dim, r.docIDs, k)
+	hits, err := r.docs.search(ctx, qs, dim, k)
 	if err != nil {
 		return nil, err
 	}
@@ -145,9 +139,9 @@ func (r *Dense) Search(ctx context.Context, queries []dataset.Query, k int) (map
 // Embeddings returns the normalised document vectors of Index and query
 // vectors of the last Search, keyed by id (for collapse diagnostics).
 func (r *Dense) Embeddings() (queries, docs map[string][]float32) {
-	docs = make(map[string][]float32, len(r.docIDs))
-	for i, id := range r.docIDs {
-		docs[id] = r.docs[i*r.dim : (i+1)*r.dim]
+	docs = make(map[string][]float32, len(r.docs.ids))
+	for i, id := range r.docs.ids {
+		docs[id] = r.docs.flat.Row(i)
 	}
 	return r.queries, docs
 }
@@ -193,9 +187,6 @@ func normalize(dst, v []float32) error {
 	return nil
 }
 
-// queryBlock is how many queries one matrix product scores at a time.
-const queryBlock = 256
-
 // TopKCosine returns, for each row of queries (nq × dim), the k rows of
 // docs (len(ids) × dim) with the largest dot product, best first, equal
 // scores by id descending. With normalised rows the dot product is the
@@ -204,77 +195,73 @@ func TopKCosine(ctx context.Context, queries, docs []float32, dim int, ids []str
 	if dim == 0 {
 		return make([][]metrics.Hit, 0), nil
 	}
-	nq, nd := len(queries)/dim, len(ids)
-	if len(docs) != nd*dim {
+	if nd := len(ids); len(docs) != nd*dim {
 		return nil, fmt.Errorf("dense: %d document values for %d ids of dimension %d", len(docs), nd, dim)
 	}
-	if k <= 0 || k > nd {
-		k = nd
+	return newDocMatrix(docs, dim, ids).search(ctx, queries, dim, k)
+}
+
+// docMatrix is the documents of a dense search: their vectors are the rows
+// of a vector.Flat in id-descending order, so that the Flat's order for
+// equal scores (lower row first) is metrics' (id descending).
+type docMatrix struct {
+	ids  []string     // the documents' ids, by row
+	flat *vector.Flat // nil when there are no documents
+}
+
+// newDocMatrix copies the len(ids) rows of docs (len(ids) × dim) into a
+// docMatrix.
+func newDocMatrix(docs []float32, dim int, ids []string) docMatrix {
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
 	}
+	sort.SliceStable(order, func(a, b int) bool { return ids[order[a]] > ids[order[b]] })
+	m := docMatrix{ids: make([]string, len(ids))}
+	if len(ids) == 0 {
+		return m
+	}
+	rows := make([][]float32, len(ids))
+	for j, i := range order {
+		m.ids[j] = ids[i]
+		rows[j] = docs[i*dim : (i+1)*dim]
+	}
+	m.flat = vector.NewFlat(dim)
+	if _, err := m.flat.Add(rows...); err != nil {
+		panic(err) // every row has dim values
+	}
+	return m
+}
+
+// search returns, for each row of queries (nq × dim), the k best
+// documents (k <= 0: all), best first, equal scores by id descending.
+func (m docMatrix) search(ctx context.Context, queries []float32, dim, k int) ([][]metrics.Hit, error) {
+	if dim == 0 {
+		return make([][]metrics.Hit, 0), nil
+	}
+	nq := len(queries) / dim
 	out := make([][]metrics.Hit, nq)
-	if nd == 0 {
+	if m.flat == nil {
 		for i := range out {
 			out[i] = []metrics.Hit{}
 		}
 		return out, nil
 	}
-	scores := make([]float32, min(queryBlock, nq)*nd)
-	for q0 := 0; q0 < nq; q0 += queryBlock {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	if dim != m.flat.Dim() {
+		return nil, fmt.Errorf("dense: %d document values for %d ids of dimension %d", len(m.ids)*m.flat.Dim(), len(m.ids), dim)
+	}
+	rs, err := m.flat.SearchBatch(ctx, queries[:nq*dim], k)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		hs := make([]metrics.Hit, len(r))
+		for j, x := range r {
+			hs[j] = metrics.Hit{ID: m.ids[x.Index], Score: float64(x.Score)}
 		}
-		b := min(queryBlock, nq-q0)
-		blas.Sgemm(false, true, b, nd, dim, 1, queries[q0*dim:], dim, docs, dim, 0, scores, nd)
-		err := parallel(ctx, b, func(i int) {
-			out[q0+i] = topK(scores[i*nd:(i+1)*nd], ids, k)
-		})
-		if err != nil {
-			return nil, err
-		}
+		out[i] = hs
 	}
 	return out, nil
-}
-
-// topK selects the k best of scores with a min-heap.
-func topK(scores []float32, ids []string, k int) []metrics.Hit {
-	h := &docHeap{ids: ids, score: scores, d: make([]int32, 0, k)}
-	for d := range scores {
-		if len(h.d) < k {
-			heap.Push(h, int32(d))
-		} else if h.better(int32(d), h.d[0]) {
-			h.d[0] = int32(d)
-			heap.Fix(h, 0)
-		}
-	}
-	out := make([]metrics.Hit, len(h.d))
-	for i := len(out) - 1; i >= 0; i-- {
-		d := heap.Pop(h).(int32)
-		out[i] = metrics.Hit{ID: ids[d], Score: float64(scores[d])}
-	}
-	return out
-}
-
-// docHeap is a min-heap of document indices: the root is the worst kept.
-type docHeap struct {
-	d     []int32
-	ids   []string
-	score []float32
-}
-
-func (h *docHeap) better(a, b int32) bool {
-	if h.score[a] != h.score[b] {
-		return h.score[a] > h.score[b]
-	}
-	return h.ids[a] > h.ids[b]
-}
-func (h *docHeap) Len() int           { return len(h.d) }
-func (h *docHeap) Less(i, j int) bool { return h.better(h.d[j], h.d[i]) }
-func (h *docHeap) Swap(i, j int)      { h.d[i], h.d[j] = h.d[j], h.d[i] }
-func (h *docHeap) Push(x any)         { h.d = append(h.d, x.(int32)) }
-func (h *docHeap) Pop() any {
-	x := h.d[len(h.d)-1]
-	h.d = h.d[:len(h.d)-1]
-	return x
 }
 
 // parallel calls fn(i) for i in [0, n) on blas.Threads() goroutines.

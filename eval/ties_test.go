@@ -8,6 +8,7 @@ import (
 
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
@@ -44,7 +45,7 @@ func TestTiesSameAsService(t *testing.T) {
 	enc := searchtest.Encoder{}
 	for i, d := range corpus {
 		docs[i] = search.Doc{ID: d.ID, Text: d.Text}
-		vecs[i] = search.Normalized(enc.Vec(DocText(d)))
+		vecs[i] = search.Normalized(enc.Vec(fusion.DocText(d.Title, d.Text)))
 	}
 	if err := ix.Upsert(ctx, docs, vecs); err != nil {
 		t.Fatal(err)

@@ -37,12 +37,20 @@ type Doc struct {
 	Text  string
 }
 
-// docText is a document's title and text as they are indexed and embedded.
-func docText(d Doc) string {
-	if d.Title == "" {
-		return d.Text
+// DocText is the text a retriever sees of a document — what BM25
+// indexes, what the encoder embeds, what calibration's pseudo-queries are
+// cut from — everywhere in kormed (eval, the index build, the service's
+// writes): the title and the text joined by a space (as BEIR does), or
+// whichever is not empty. For example DocText("타이레놀", "해열진통제")
+// is "타이레놀 해열진통제" and DocText("타이레놀", "") is "타이레놀".
+func DocText(title, text string) string {
+	if title == "" {
+		return text
 	}
-	return d.Title + " " + d.Text
+	if text == "" {
+		return title
+	}
+	return title + " " + text
 }
 
 // PseudoQuery is a query made from a document without labels: Query is
@@ -121,9 +129,9 @@ func PseudoQueries(docs []Doc, n int, seed uint64, kind string) []PseudoQuery {
 				continue
 			}
 			j := ok[k.h%uint64(len(ok))]
-			pq := PseudoQuery{DocID: d.ID, Query: ss[j], Rest: docText(d)}
+			pq := PseudoQuery{DocID: d.ID, Query: ss[j], Rest: DocText(d.Title, d.Text)}
 			if kind == PseudoICT {
-				pq.Rest = docText(Doc{Title: d.Title, Text: strings.Join(append(append([]string{}, ss[:j]...), ss[j+1:]...), " ")})
+				pq.Rest = DocText(d.Title, strings.Join(append(append([]string{}, ss[:j]...), ss[j+1:]...), " "))
 				pq.Removed = ss[j]
 			}
 			out = append(out, pq)

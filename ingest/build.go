@@ -6,9 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/dur"
-	"github.com/kormed/kormed/eval"
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/progress"
 	"github.com/kormed/kormed/search"
@@ -95,7 +93,7 @@ func Build(ctx context.Context, src *Source, dir string, enc Encoder, opts Optio
 		if enc != nil {
 			texts := make([]string, len(pending))
 			for i, d := range pending {
-				texts[i] = eval.DocText(dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text})
+				texts[i] = fusion.DocText(d.Title, d.Text)
 			}
 			v, err := enc.EncodePassages(ctx, texts)
 			if err != nil {

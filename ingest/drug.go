@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/drugbench"
 	"github.com/kormed/kormed/search"
 )
@@ -90,7 +91,7 @@ func readDrugClasses(path string) (map[string]string, error) {
 	}
 	seqCol, classCol := -1, -1
 	for i, h := range head {
-		switch strings.TrimPrefix(h, "\ufeff") {
+		switch dataset.TrimBOM(h) {
 		case "item_sequence":
 			seqCol = i
 		case "special_general_type":

@@ -525,7 +525,7 @@ func (s *Service) Upsert(ctx context.Context, docs []Doc) error {
 	if s.Enc != nil {
 		texts := make([]string, len(docs))
 		for i, d := range docs {
-			texts[i] = docText(d)
+			texts[i] = fusion.DocText(d.Title, d.Text)
 		}
 		v, err := s.Enc.EncodePassages(ctx, texts)
 		if err != nil {
@@ -569,14 +569,6 @@ func (s *Service) Embed(ctx context.Context, texts []string, as string) ([][]flo
 		return s.Enc.EncodePassages(ctx, texts)
 	}
 	return nil, badRequest("as: %q, want query or passage", as)
-}
-
-// docText is what BM25 indexes: title and text.
-func docText(d Doc) string {
-	if d.Title == "" {
-		return d.Text
-	}
-	return d.Title + " " + d.Text
 }
 
 func dedup(xs []string) []string {

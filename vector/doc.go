@@ -32,7 +32,11 @@
 //
 // Scores are computed by one kernel everywhere (Dot), so the exact scan,
 // the quantised re-scoring and the graph report the same float32 for the
-// same row. Results are ordered by score descending, then row ascending.
+// same row. The exception is Flat.SearchBatch, exact search for many
+// queries at once (kormed eval's dense retriever): one blas.Sgemm per 256
+// queries, far faster than a scan per query, whose scores may differ from
+// Dot's in the last bits. Results are ordered by score descending, then
+// row ascending; the heaps that keep the best are internal/topk's.
 //
 // Files (Flat.WriteTo, HNSW.WriteTo) are little-endian with a magic, a
 // version, the shape, and a trailing CRC-32C; readers report truncation

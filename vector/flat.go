@@ -127,7 +127,7 @@ func (f *Flat) search(q []float32, k int, allow *Bitset, rows int) []Result {
 	}
 	parts = max(1, min(parts, work*f.dim/parMinFloats))
 	t := parScan(rows, parts, blockRows(f.dim, 1), k, func(lo, hi int, t *topK) { f.scan(q, lo, hi, allow, t) })
-	return t.sorted()
+	return t.Sorted()
 }
 
 // blockRows is the number of rows a scan block holds: about parMinFloats
@@ -176,7 +176,7 @@ func parScan(rows, parts, block, k int, scan func(lo, hi int, t *topK)) *topK {
 	work(t)
 	wg.Wait()
 	for _, o := range tops {
-		t.merge(o)
+		t.Merge(o)
 	}
 	return t
 }
@@ -193,14 +193,14 @@ func (f *Flat) scan(q []float32, lo, hi int, allow *Bitset, t *topK) {
 			b := i * d
 			dot4(q, data[b:b+d], data[b+d:b+2*d], data[b+2*d:b+3*d], data[b+3*d:b+4*d], &out)
 			for j, s := range out {
-				if !t.full() || s >= t.min() {
-					t.push(i+j, s)
+				if !t.Full() || s >= t.Worst().Score {
+					t.Push(Result{i + j, s})
 				}
 			}
 		}
 		for ; i < hi; i++ {
-			if s := dot(q, data[i*d:i*d+d]); !t.full() || s >= t.min() {
-				t.push(i, s)
+			if s := dot(q, data[i*d:i*d+d]); !t.Full() || s >= t.Worst().Score {
+				t.Push(Result{i, s})
 			}
 		}
 		return
@@ -219,16 +219,16 @@ func (f *Flat) scan(q []float32, lo, hi int, allow *Bitset, t *topK) {
 				nb = 0
 				dot4(q, f.Row(idx[0]), f.Row(idx[1]), f.Row(idx[2]), f.Row(idx[3]), &out)
 				for j, s := range out {
-					if !t.full() || s >= t.min() {
-						t.push(idx[j], s)
+					if !t.Full() || s >= t.Worst().Score {
+						t.Push(Result{idx[j], s})
 					}
 				}
 			}
 		}
 	}
 	for _, i := range idx[:nb] {
-		if s := dot(q, f.Row(i)); !t.full() || s >= t.min() {
-			t.push(i, s)
+		if s := dot(q, f.Row(i)); !t.Full() || s >= t.Worst().Score {
+			t.Push(Result{i, s})
 		}
 	}
 }

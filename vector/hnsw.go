@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kormed/kormed/internal/topk"
 )
 
 // HNSWParams are the parameters of an HNSW graph.
@@ -205,14 +207,14 @@ type visitSet struct {
 	gen  uint32
 	buf  []uint32
 	todo []uint32
-	res  nearest
-	fr   frontier
+	res  topk.Heap[cand] // newNearest
+	fr   topk.Heap[cand] // newFrontier
 }
 
 func (h *HNSW) getVisit() *visitSet {
 	v, _ := h.visiting.Get().(*visitSet)
 	if v == nil {
-		v = &visitSet{}
+		v = &visitSet{res: newNearest(), fr: newFrontier()}
 	}
 	if len(v.mark) < len(h.level) {
 		v.mark = make([]uint32, len(h.level)+len(h.level)/4)
@@ -248,16 +250,17 @@ func (h *HNSW) greedy(q []float32, cur cand, l int, locked bool, v *visitSet) ca
 // ef nodes; only rows allow holds (nil: all) enter the list, every row is
 // walked through. The result, in v.res, is a heap, worst first.
 func (h *HNSW) searchLayer(q []float32, ep cand, ef, l int, allow *Bitset, locked bool, v *visitSet) {
-	v.res = v.res[:0]
-	v.fr = append(v.fr[:0], ep)
+	v.res.Reset()
+	v.fr.Reset()
+	v.fr.Push(ep)
 	v.mark[ep.i] = v.gen
 	if allow == nil || allow.Has(int(ep.i)) {
-		v.res.push(ep)
+		v.res.Push(ep)
 	}
 	var out [4]float32
-	for len(v.fr) > 0 {
-		c := v.fr.pop()
-		if len(v.res) >= ef && c.s < v.res[0].s {
+	for v.fr.Len() > 0 {
+		c := v.fr.Pop()
+		if v.res.Len() >= ef && c.s < v.res.Peek().s {
 			break
 		}
 		ns := h.neighbours(int(c.i), l, locked, v.buf)
@@ -282,12 +285,12 @@ func (h *HNSW) searchLayer(q []float32, ep cand, ef, l int, allow *Bitset, locke
 			}
 			for t := j; t < min(j+4, len(todo)); t++ {
 				n := cand{out[t-j], todo[t]}
-				if len(v.res) < ef || better(n, v.res[0]) {
-					v.fr.push(n)
+				if v.res.Len() < ef || better(n, v.res.Peek()) {
+					v.fr.Push(n)
 					if allow == nil || allow.Has(int(n.i)) {
-						v.res.push(n)
-						if len(v.res) > ef {
-							v.res.pop()
+						v.res.Push(n)
+						if v.res.Len() > ef {
+							v.res.Pop()
 						}
 					}
 				}
@@ -297,8 +300,8 @@ func (h *HNSW) searchLayer(q []float32, ep cand, ef, l int, allow *Bitset, locke
 }
 
 // sortedCands returns the heap's candidates best first.
-func sortedCands(res nearest, dst []cand) []cand {
-	dst = append(dst[:0], res...)
+func sortedCands(res *topk.Heap[cand], dst []cand) []cand {
+	dst = append(dst[:0], res.Items()...)
 	slices.SortFunc(dst, func(a, b cand) int {
 		if better(a, b) {
 			return -1
@@ -364,7 +367,7 @@ func (h *HNSW) insert(i int, locked bool, v *visitSet) {
 			v.gen = 1
 		}
 		h.searchLayer(q, cur, h.p.EfConstruction, l, nil, locked, v)
-		sorted = sortedCands(v.res, sorted)
+		sorted = sortedCands(&v.res, sorted)
 		sel = h.heuristic(sorted, h.p.M, sel)
 		s := h.slot(i, l)
 		if locked {
@@ -528,15 +531,15 @@ func (h *HNSW) SearchEf(q []float32, k, ef int, allow *Bitset) []Result {
 		cur = h.greedy(q, cur, l, false, v)
 	}
 	h.searchLayer(q, cur, ef, 0, allow, false, v)
-	if len(v.res) < min(k, avail) {
+	if v.res.Len() < min(k, avail) {
 		return h.exact(q, k, allow)
 	}
-	for len(v.res) > k {
-		v.res.pop()
+	for v.res.Len() > k {
+		v.res.Pop()
 	}
-	out := make([]Result, len(v.res))
-	for j := len(v.res) - 1; j >= 0; j-- {
-		c := v.res.pop()
+	out := make([]Result, v.res.Len())
+	for j := len(out) - 1; j >= 0; j-- {
+		c := v.res.Pop()
 		out[j] = Result{Index: int(c.i), Score: c.s}
 	}
 	return out

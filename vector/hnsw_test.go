@@ -57,7 +57,7 @@ func TestHNSWRecall(t *testing.T) {
 				t.Fatalf("%s: %d results", name, len(res))
 			}
 			for j, x := range res {
-				if x.Score != Dot(q, f.Row(x.Index)) || (j > 0 && worse(res[j-1], x)) {
+				if x.Score != Dot(q, f.Row(x.Index)) || (j > 0 && ahead(x, res[j-1])) {
 					t.Fatalf("%s: result %d %+v not exact or out of order: %v", name, j, x, res)
 				}
 			}

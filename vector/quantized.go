@@ -139,10 +139,10 @@ func (q *Quantized) Search(query []float32, k int, allow *Bitset) []Result {
 	parts = max(1, min(parts, work*q.flat.dim*bytesPer/4/parMinFloats))
 	cand := parScan(q.n, parts, blockRows(q.flat.dim, bytesPer), c, func(lo, hi int, t *topK) { q.scan(query, lo, hi, allow, t) })
 	t := newTopK(min(k, c))
-	for _, r := range cand.h {
-		t.push(r.Index, dot(query, q.flat.Row(r.Index)))
+	for _, r := range cand.Items() {
+		t.Push(Result{r.Index, dot(query, q.flat.Row(r.Index))})
 	}
-	return t.sorted()
+	return t.Sorted()
 }
 
 // scan offers the approximate scores of rows lo..hi-1 that allow holds to
@@ -166,8 +166,8 @@ func (q *Quantized) scan(query []float32, lo, hi int, allow *Bitset, t *topK) {
 				nb = 0
 				q.score4(query, &idx, &out)
 				for j, s := range out {
-					if !t.full() || s >= t.min() {
-						t.push(idx[j], s)
+					if !t.Full() || s >= t.Worst().Score {
+						t.Push(Result{idx[j], s})
 					}
 				}
 			}
@@ -179,8 +179,8 @@ func (q *Quantized) scan(query []float32, lo, hi int, allow *Bitset, t *topK) {
 		}
 		q.score4(query, &idx, &out)
 		for j, s := range out[:nb] {
-			if !t.full() || s >= t.min() {
-				t.push(idx[j], s)
+			if !t.Full() || s >= t.Worst().Score {
+				t.Push(Result{idx[j], s})
 			}
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/dataset"
 )
 
 // DrugCSV returns the path of drug_data_20_per_product_type.csv, looking
@@ -97,7 +98,7 @@ func ReadProducts(path string) ([]Product, error) {
 	}
 	col := map[string]int{}
 	for i, h := range head {
-		col[strings.TrimPrefix(h, "\ufeff")] = i
+		col[dataset.TrimBOM(h)] = i
 	}
 	need := []string{"type_code", "type_name", "type_definition", "item_sequence", "item_name", "enterprise_name", "main_ingredient", "main_ingredient_eng", "appearance"}
 	for _, n := range need {

@@ -21,34 +21,34 @@ import (
 	"github.com/kormed/kormed/search/embedded"
 )
 
-func runAsk(ctx context.Context, args []string) error {
-	return askMain(ctx, args, os.Stdout, os.Stderr)
+const askLong = `Answers a question from an index built by 'kormed index': retrieves --k sources (hybrid with
+a model, else BM25), asks an OpenAI-compatible LLM server (Ollama by default) to answer in
+Korean from them citing [n], and prints the answer, the sources and, for questions about
+dosing, pregnancy or age, the DUR warnings of the cited products. When no source is relevant
+it says so without asking the LLM.
+
+kormed ask --calibrate BENCH --index DIR measures the relevance thresholds (--min-coverage,
+--min-dense) on a benchmark instead (no LLM needed).
+`
+
+// cmdAsk is kormed ask writing the answer to stdout, notes and usage to
+// stderr.
+func cmdAsk(stdout, stderr io.Writer) *base.Command {
+	return &base.Command{
+		Name:         "ask",
+		UsageLine:    `ask "질문" --index DIR [--model M] [--llm-url URL] --llm-model NAME [--stream] [flags]`,
+		Short:        "answer a question from an index with an LLM, citing the sources (RAG)",
+		Long:         askLong,
+		Required:     []string{"index"},
+		Engine:       true,
+		Args:         true,
+		Interspersed: true, // the question may come before or after the flags
+		Output:       stderr,
+		Flags:        func(fs *flag.FlagSet) base.Func { return runAsk(fs, stdout, stderr) },
+	}
 }
 
-// budgetOptions sets the token counting of rag options from a counter
-// (nil: the budget counts characters, which is said on stderr).
-func budgetOptions(opts *rag.Options, c *chat.Counter, name, cmd string, stderr io.Writer) {
-	if c == nil {
-		fmt.Fprintf(stderr, "%s: no tokenizer for %s: --budget counts characters (Korean is about 1–1.5 characters a token), and the model's context is not checked; --tokenizer DIR counts tokens\n", cmd, name)
-		return
-	}
-	opts.Tokens, opts.PromptTokens, opts.Context = c.Tokens, c.Prompt, c.Context
-}
-
-func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: kormed ask \"질문\" --index DIR [--model M] [--llm-url URL] --llm-model NAME [--stream] [flags]\n\n"+
-			"Answers a question from an index built by 'kormed index': retrieves --k sources (hybrid with\n"+
-			"a model, else BM25), asks an OpenAI-compatible LLM server (Ollama by default) to answer in\n"+
-			"Korean from them citing [n], and prints the answer, the sources and, for questions about\n"+
-			"dosing, pregnancy or age, the DUR warnings of the cited products. When no source is relevant\n"+
-			"it says so without asking the LLM.\n\n"+
-			"kormed ask --calibrate BENCH --index DIR measures the relevance thresholds (--min-coverage,\n"+
-			"--min-dense) on a benchmark instead (no LLM needed).\n\n")
-		fs.PrintDefaults()
-	}
+func runAsk(fs *flag.FlagSet, stdout, stderr io.Writer) base.Func {
 	indexDir := fs.String("index", "", "index folder written by 'kormed index'")
 	modelArg := fs.String("model", "", "query model (folder or Hugging Face id); default: the index's model if available locally, else BM25 only")
 	k := fs.Int("k", rag.DefaultK, "sources to retrieve")
@@ -63,85 +63,73 @@ func askMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	split := fs.String("split", "test", "benchmark split for --calibrate")
 	offTopic := fs.String("off-topic", "", "file of off-topic questions for --calibrate, one a line (default: kormed's 20 Korean ones)")
 	gen := base.LLMFlags(fs, llm.DefaultBaseURL)
-	applyEngine := base.EngineFlags(fs)
 	hubOpts := base.HubFlags(fs)
-	// The question may come before or after the flags.
-	var question []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
+	return func(ctx context.Context, args []string) error {
+		q := strings.TrimSpace(strings.Join(args, " "))
+		if *calibrate != "" {
+			if q != "" {
+				return errors.New("--calibrate asks the benchmark's questions: drop the question")
+			}
+			opts := rag.Options{K: *k, MinCoverage: *minCoverage, MinDense: *minDense, Search: search.Request{Mode: *mode}}
+			return calibrateMain(ctx, *indexDir, *modelArg, hubOpts(), *calibrate, *split, *offTopic, opts, *asJSON, stdout, stderr)
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		question = append(question, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	q := strings.TrimSpace(strings.Join(question, " "))
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if *calibrate != "" {
-		if q != "" {
-			return errors.New("--calibrate asks the benchmark's questions: drop the question")
-		}
-		if *indexDir == "" {
+		if q == "" {
 			fs.Usage()
-			return errors.New("--index is required")
+			return errors.New("no question: kormed ask \"타이레놀 복용량은?\" --index DIR --llm-model NAME")
 		}
-		opts := rag.Options{K: *k, MinCoverage: *minCoverage, MinDense: *minDense, Search: search.Request{Mode: *mode}}
-		return calibrateMain(ctx, *indexDir, *modelArg, hubOpts(), *calibrate, *split, *offTopic, opts, *asJSON, stdout, stderr)
-	}
-	if q == "" {
-		fs.Usage()
-		return errors.New("no question: kormed ask \"타이레놀 복용량은?\" --index DIR --llm-model NAME")
-	}
-	if *indexDir == "" {
-		fs.Usage()
-		return errors.New("--index is required")
-	}
-	g, name, counter, err := gen()
-	if err != nil {
-		return err
-	}
-	svc, closeIx, err := openIndexService(ctx, *indexDir, *modelArg, hubOpts(), stderr)
-	if err != nil {
-		return err
-	}
-	defer closeIx()
-	opts := rag.Options{K: *k, Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
-	budgetOptions(&opts, counter, name, "kormed ask", stderr)
-	var emit func(string) error
-	streamed := false
-	if *stream && !*asJSON {
-		emit = func(p string) error {
-			streamed = true
-			_, err := io.WriteString(stdout, p)
+		g, name, counter, err := gen()
+		if err != nil {
 			return err
 		}
-	}
-	a, err := rag.Ask(ctx, svc, g, q, opts, emit)
-	if a == nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if e := enc.Encode(a); e != nil {
-			return e
+		svc, closeIx, err := openIndexService(ctx, *indexDir, *modelArg, hubOpts(), stderr)
+		if err != nil {
+			return err
 		}
-		return err
+		defer closeIx()
+		opts := rag.Options{K: *k, Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense, Model: name, MaxTokens: *maxTokens, Search: search.Request{Mode: *mode}}
+		budgetOptions(&opts, counter, name, "kormed ask", stderr)
+		var emit func(string) error
+		streamed := false
+		if *stream && !*asJSON {
+			emit = func(p string) error {
+				streamed = true
+				_, err := io.WriteString(stdout, p)
+				return err
+			}
+		}
+		a, err := rag.Ask(ctx, svc, g, q, opts, emit)
+		if a == nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if e := enc.Encode(a); e != nil {
+				return e
+			}
+			return err
+		}
+		if !streamed {
+			io.WriteString(stdout, a.Text)
+		}
+		io.WriteString(stdout, "\n")
+		if err != nil {
+			return err
+		}
+		printSources(stdout, a)
+		return nil
 	}
-	if !streamed {
-		io.WriteString(stdout, a.Text)
+}
+
+// budgetOptions sets the token counting of rag options from a counter
+// (nil: the budget counts characters, which is said on stderr).
+func budgetOptions(opts *rag.Options, c *chat.Counter, name, cmd string, stderr io.Writer) {
+	if c == nil {
+		fmt.Fprintf(stderr, "%s: no tokenizer for %s: --budget counts characters (Korean is about 1–1.5 characters a token), and the model's context is not checked; --tokenizer DIR counts tokens\n", cmd, name)
+		return
 	}
-	io.WriteString(stdout, "\n")
-	if err != nil {
-		return err
-	}
-	printSources(stdout, a)
-	return nil
+	opts.Tokens, opts.PromptTokens, opts.Context = c.Tokens, c.Prompt, c.Context
 }
 
 // printSources writes the sources and DUR warnings of an answer.

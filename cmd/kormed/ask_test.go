@@ -69,7 +69,7 @@ func TestAskCommand(t *testing.T) {
 			args = append(args, "--stream")
 		}
 		var out, errb bytes.Buffer
-		if err := askMain(context.Background(), args, &out, &errb); err != nil {
+		if err := cmdAsk(&out, &errb).Exec(context.Background(), args); err != nil {
 			t.Fatalf("stream %v: %v\n%s", stream, err, errb.String())
 		}
 		s := out.String()
@@ -82,7 +82,7 @@ func TestAskCommand(t *testing.T) {
 	}
 	// --json, the question after the flags.
 	var out bytes.Buffer
-	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--json", "타이레놀"}, &out, io.Discard); err != nil {
+	if err := cmdAsk(&out, io.Discard).Exec(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--json", "타이레놀"}); err != nil {
 		t.Fatal(err)
 	}
 	var a rag.Answer
@@ -99,7 +99,7 @@ func TestAskCommand(t *testing.T) {
 		{[]string{"질문", "--llm-model", "m"}, "--index is required"},
 		{[]string{"타이레놀", "--index", dir, "--llm-url", "http://127.0.0.1:1/v1", "--llm-model", "m"}, "no LLM server at http://127.0.0.1:1/v1"},
 	} {
-		err := askMain(context.Background(), tc.args, io.Discard, io.Discard)
+		err := cmdAsk(io.Discard, io.Discard).Exec(context.Background(), tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v", tc.args, err)
 		}
@@ -158,7 +158,7 @@ func TestAskOwnDecoder(t *testing.T) {
 	raw, _ = json.Marshal(cfg)
 	os.WriteFile(cfgPath, raw, 0o644)
 	var out, errb bytes.Buffer
-	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--json", "타이레놀 해열진통제"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--json", "타이레놀 해열진통제"}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var a rag.Answer
@@ -196,7 +196,7 @@ func TestAskCalibrate(t *testing.T) {
 	os.WriteFile(off, []byte("내일 날씨 어때요\n\n축구 경기 결과\n"), 0o644)
 
 	var out, errb bytes.Buffer
-	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json"}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var c rag.Calibration
@@ -235,7 +235,7 @@ func TestAskCalibrate(t *testing.T) {
 	// 0.1055 separates perfectly (0.01…0.10, middle 0.05); the default
 	// loses q3, so does the asked 0.20.
 	out.Reset()
-	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json", "--min-dense", "-1", "--min-coverage", "0.2"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--json", "--min-dense", "-1", "--min-coverage", "0.2"}); err != nil {
 		t.Fatal(err)
 	}
 	c = rag.Calibration{}
@@ -250,7 +250,7 @@ func TestAskCalibrate(t *testing.T) {
 		t.Errorf("coverage at %+v", a)
 	}
 	out.Reset()
-	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--min-dense", "0.9"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--calibrate", bench, "--index", dir, "--off-topic", off, "--k", "2", "--min-dense", "0.9"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []string{"questions: 3 answerable, 3 with their sources deleted, 2 off-topic\n",
@@ -263,12 +263,12 @@ func TestAskCalibrate(t *testing.T) {
 		}
 	}
 	// Errors: a question as well, a benchmark of another corpus.
-	if err := askMain(context.Background(), []string{"질문", "--calibrate", bench, "--index", dir}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "drop the question") {
+	if err := cmdAsk(io.Discard, io.Discard).Exec(context.Background(), []string{"질문", "--calibrate", bench, "--index", dir}); err == nil || !strings.Contains(err.Error(), "drop the question") {
 		t.Errorf("question with --calibrate: %v", err)
 	}
 	os.WriteFile(filepath.Join(bench, "qrels", "test.tsv"), []byte("query-id\tcorpus-id\tscore\nq1\t9\t1\n"), 0o644)
 	os.WriteFile(filepath.Join(bench, "corpus.jsonl"), []byte(`{"_id":"9","text":"다른 문서"}`+"\n"), 0o644)
-	if err := askMain(context.Background(), []string{"--calibrate", bench, "--index", dir}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "none of the 1 test queries has its relevant documents in") {
+	if err := cmdAsk(io.Discard, io.Discard).Exec(context.Background(), []string{"--calibrate", bench, "--index", dir}); err == nil || !strings.Contains(err.Error(), "none of the 1 test queries has its relevant documents in") {
 		t.Errorf("foreign benchmark: %v", err)
 	}
 }
@@ -294,7 +294,7 @@ func TestAskTokenBudget(t *testing.T) {
 		os.WriteFile(cfgPath, raw, 0o644)
 	}
 	// The tiny model's 256 positions cannot hold the instructions.
-	err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "타이레놀 해열진통제"}, io.Discard, io.Discard)
+	err := cmdAsk(io.Discard, io.Discard).Exec(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "타이레놀 해열진통제"})
 	if err == nil || !strings.Contains(err.Error(), "more than the model's context of 256 tokens") {
 		t.Errorf("256 positions: %v", err)
 	}
@@ -303,7 +303,7 @@ func TestAskTokenBudget(t *testing.T) {
 	// sources the 219 left.
 	setMaxPos(1100)
 	var out, errb bytes.Buffer
-	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--k", "3", "--json", "타이레놀 해열진통제"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--index", dir, "--generator", gdir, "--max-tokens", "6", "--k", "3", "--json", "타이레놀 해열진통제"}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var a rag.Answer
@@ -317,7 +317,7 @@ func TestAskTokenBudget(t *testing.T) {
 	// An LLM server: characters, said on stderr; with --tokenizer, tokens.
 	up, _ := fakeLLM(t)
 	errb.Reset()
-	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--budget", "45", "--json", "해열진통제 감기약"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--budget", "45", "--json", "해열진통제 감기약"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(errb.String(), "kormed ask: no tokenizer for m: --budget counts characters") {
@@ -325,7 +325,7 @@ func TestAskTokenBudget(t *testing.T) {
 	}
 	out.Reset()
 	errb.Reset()
-	if err := askMain(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--tokenizer", gdir, "--max-tokens", "50", "--budget", "60", "--json", "해열진통제 감기약"}, &out, &errb); err != nil {
+	if err := cmdAsk(&out, &errb).Exec(context.Background(), []string{"--index", dir, "--llm-url", up.URL + "/v1", "--llm-model", "m", "--tokenizer", gdir, "--max-tokens", "50", "--budget", "60", "--json", "해열진통제 감기약"}); err != nil {
 		t.Fatal(err)
 	}
 	a = rag.Answer{}
@@ -333,7 +333,7 @@ func TestAskTokenBudget(t *testing.T) {
 	if errb.Len() != 0 || !strings.Contains(strings.Join(a.Notes, "\n"), "sources fit the context budget of 60 tokens") {
 		t.Errorf("--tokenizer: notes %q stderr %s", a.Notes, errb.String())
 	}
-	if err := askMain(context.Background(), []string{"--index", dir, "--generator", gdir, "--tokenizer", gdir, "q"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--tokenizer goes with --llm-url") {
+	if err := cmdAsk(io.Discard, io.Discard).Exec(context.Background(), []string{"--index", dir, "--generator", gdir, "--tokenizer", gdir, "q"}); err == nil || !strings.Contains(err.Error(), "--tokenizer goes with --llm-url") {
 		t.Errorf("--tokenizer with --generator: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/progress"
 )
 
@@ -48,7 +49,7 @@ func runBM25Index(fs *flag.FlagSet) base.Func {
 			if d.ID == "" {
 				return fmt.Errorf("%s:%d: empty _id", path, line)
 			}
-			if err := bld.Add(bm25.Doc{ID: d.ID, Text: indexText(d)}); err != nil {
+			if err := bld.Add(bm25.Doc{ID: d.ID, Text: fusion.DocText(d.Title, d.Text)}); err != nil {
 				return fmt.Errorf("%s:%d: %w", path, line, err)
 			}
 			return nil
@@ -137,14 +138,6 @@ func runBM25Search(fs *flag.FlagSet) base.Func {
 		}
 		return nil
 	}
-}
-
-// indexText is what BM25 indexes of a document: its title and text.
-func indexText(d dataset.Doc) string {
-	if d.Title == "" {
-		return d.Text
-	}
-	return d.Title + "\n" + d.Text
 }
 
 // snippet is the first n characters of s on one line.

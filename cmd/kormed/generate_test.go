@@ -26,7 +26,7 @@ func tinyDecoder(t *testing.T, arch string) string {
 func runGen(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := generate(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	err := cmdGenerate(strings.NewReader(stdin), &out, &errb).Exec(context.Background(), args)
 	return out.String(), errb.String(), err
 }
 
@@ -164,7 +164,7 @@ func TestGenerateWeightsBF16(t *testing.T) {
 // shape refuse, see TestAskTokenBudget).
 func TestTestmodelMaxPositions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := runTestmodel(context.Background(), []string{"--arch", "exaone", "--shape", "tiny", "--max-positions", "4096", "--out", dir}); err != nil {
+	if err := cmdTestmodel.Exec(context.Background(), []string{"--arch", "exaone", "--shape", "tiny", "--max-positions", "4096", "--out", dir}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := decoder.LoadConfig(dir)

@@ -23,7 +23,7 @@ import (
 
 // commands is every kormed subcommand, by name ("embed", "bm25 index").
 var commands = table(
-	base.Legacy("ask", "answer a question from an index with an LLM, citing the sources (RAG)", runAsk),
+	cmdAsk(os.Stdout, os.Stderr),
 	bench.Decode,
 	bench.Encode,
 	bench.Index,
@@ -41,12 +41,13 @@ var commands = table(
 	cmdDownload,
 	cmdEmbed,
 	cmdEval,
-	base.Legacy("generate", "generate text with a decoder model (Llama, EXAONE), optionally through its chat template", runGenerate),
+	cmdExportGGUF,
+	cmdGenerate(os.Stdin, os.Stdout, os.Stderr),
 	cmdIndex,
-	base.Legacy("serve", "serve a search index over HTTP: JSON API, web page, metrics", runServe),
-	base.Legacy("testmodel", "write a random-weight BERT/XLM-R encoder or Llama/EXAONE decoder in the Hugging Face layout", runTestmodel),
-	base.Legacy("train", "fine-tune an encoder with a pipeline of stages (TOML recipe)", runTrain),
-	base.Legacy("train-lm", "fine-tune the top layers of a decoder (Llama, EXAONE) on question/context/answer JSONL", runTrainLM),
+	cmdServe(os.Stderr, nil),
+	cmdTestmodel,
+	cmdTrain,
+	cmdTrainLM(os.Stdout, os.Stderr),
 	cmdVersion,
 )
 

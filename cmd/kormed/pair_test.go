@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kormed/kormed/eval"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/model"
 )
 
@@ -183,7 +184,7 @@ func TestEvalPair(t *testing.T) {
 	}
 	docText := map[string]string{}
 	for _, doc := range d.Corpus {
-		docText[doc.ID] = eval.DocText(doc)
+		docText[doc.ID] = fusion.DocText(doc.Title, doc.Text)
 	}
 	differ := false
 	for _, q := range d.Queries {

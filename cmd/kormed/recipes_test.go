@@ -203,7 +203,7 @@ func TestRecipes(t *testing.T) {
 				}
 			}
 			out := filepath.Join(tmp, "runs", strings.ReplaceAll(c.file, string(filepath.Separator), "-"))
-			if err := runTrain(ctx, []string{path, "--model", models[c.model], "--output", out,
+			if err := cmdTrain.Exec(ctx, []string{path, "--model", models[c.model], "--output", out,
 				"--max-steps", "2", "--no-progress", "--threads", "2"}); err != nil {
 				t.Fatal(err)
 			}

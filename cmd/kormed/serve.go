@@ -24,35 +24,40 @@ import (
 	"github.com/kormed/kormed/serve"
 )
 
-func runServe(ctx context.Context, args []string) error {
-	return serveMain(ctx, args, os.Stderr, nil)
+const serveLong = `Serves a search index built by 'kormed index': the JSON API (/v1/search, /v1/embed,
+/v1/documents, /v1/facets; described at /openapi.json), a web page at /, /healthz and
+Prometheus /metrics. Without --model the model the index records is loaded when it is
+available locally; otherwise the server answers BM25 only. Writes (POST /v1/documents,
+DELETE /v1/documents/ID) need --api-key or KORMED_API_KEY; without one they are refused.
+Answers (/v1/ask, /v1/chat/completions with --llm-url or --generator) need the client key
+(--client-key or KORMED_CLIENT_KEY; the API key works too) unless --public-generation opens them.
+The embedded index is reloaded when 'kormed index' writes a new generation (checked every
+--reload-interval and on SIGHUP). SIGTERM or Ctrl-C finishes in-flight requests and exits.
+Every request has a deadline (--request-timeout; 504 past it, its work cancelled); embedding,
+writes and answers run at most --max-inflight at once (429 with Retry-After beyond); a large
+document write runs as a job (202, progress at GET /v1/jobs/ID). The server listens at once:
+/healthz answers 503 {"status":"starting"} until the index is loaded. The index compacts
+itself in the background when its write-ahead log passes --compact-bytes or --compact-records,
+which bounds the log a restart replays.
+`
+
+// cmdServe is kormed serve with its messages and usage to stderr;
+// listening, when set, gets the URL once the server accepts connections
+// (for tests).
+func cmdServe(stderr io.Writer, listening func(url string)) *base.Command {
+	return &base.Command{
+		Name: "serve",
+		UsageLine: "serve --index DIR [--model M] [--addr 127.0.0.1:8080] [--api-key KEY] [flags]\n" +
+			"       kormed serve --backend weaviate --weaviate-url URL --class NAME [--model M] [flags]",
+		Short:  "serve a search index over HTTP: JSON API, web page, metrics",
+		Long:   serveLong,
+		Engine: true,
+		Output: stderr,
+		Flags:  func(fs *flag.FlagSet) base.Func { return runServe(fs, stderr, listening) },
+	}
 }
 
-// serveMain is kormed serve with its messages to stderr; listening, when
-// set, gets the URL once the server accepts connections (for tests).
-func serveMain(ctx context.Context, args []string, stderr io.Writer, listening func(url string)) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: kormed serve --index DIR [--model M] [--addr 127.0.0.1:8080] [--api-key KEY] [flags]\n"+
-			"       kormed serve --backend weaviate --weaviate-url URL --class NAME [--model M] [flags]\n\n"+
-			"Serves a search index built by 'kormed index': the JSON API (/v1/search, /v1/embed,\n"+
-			"/v1/documents, /v1/facets; described at /openapi.json), a web page at /, /healthz and\n"+
-			"Prometheus /metrics. Without --model the model the index records is loaded when it is\n"+
-			"available locally; otherwise the server answers BM25 only. Writes (POST /v1/documents,\n"+
-			"DELETE /v1/documents/ID) need --api-key or KORMED_API_KEY; without one they are refused.\n"+
-			"Answers (/v1/ask, /v1/chat/completions with --llm-url or --generator) need the client key\n"+
-			"(--client-key or KORMED_CLIENT_KEY; the API key works too) unless --public-generation opens them.\n"+
-			"The embedded index is reloaded when 'kormed index' writes a new generation (checked every\n"+
-			"--reload-interval and on SIGHUP). SIGTERM or Ctrl-C finishes in-flight requests and exits.\n"+
-			"Every request has a deadline (--request-timeout; 504 past it, its work cancelled); embedding,\n"+
-			"writes and answers run at most --max-inflight at once (429 with Retry-After beyond); a large\n"+
-			"document write runs as a job (202, progress at GET /v1/jobs/ID). The server listens at once:\n"+
-			"/healthz answers 503 {\"status\":\"starting\"} until the index is loaded. The index compacts\n"+
-			"itself in the background when its write-ahead log passes --compact-bytes or --compact-records,\n"+
-			"which bounds the log a restart replays.\n\n")
-		fs.PrintDefaults()
-	}
+func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) base.Func {
 	indexDir := fs.String("index", "", "index folder written by 'kormed index' (embedded backend)")
 	modelArg := fs.String("model", "", "query model (folder or Hugging Face id); default: the index's model if available locally, else BM25 only")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for all interfaces)")
@@ -82,223 +87,215 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, listening f
 	maxEmbedTokens := fs.Int("max-embed-tokens", serve.DefaultMaxEmbedTokens, "most tokens in one /v1/embed request, counted as the model reads them (each text truncated to its maximum length)")
 	syncWriteChars := fs.Int("max-sync-write-chars", 0, fmt.Sprintf("most characters (titles and texts) a POST /v1/documents writes within the request; a larger write runs as a job (202, GET /v1/jobs/ID) (default %d, or --max-embed-tokens with a dense model)", serve.DefaultSyncWriteChars))
 	maxJobs := fs.Int("max-jobs", serve.DefaultMaxJobs, "most document jobs queued or running; more are answered 429")
-	applyEngine := base.EngineFlags(fs)
 	hubOpts := base.HubFlags(fs)
-	llmOpts := base.LLMFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions (see ask.go)
+	llmOpts := base.LLMFlags(fs, "") // --llm-url, --llm-model: /v1/ask and /v1/chat/completions
 	budget := fs.Int("budget", rag.DefaultBudget, "/v1/ask: tokens of source text in the prompt (characters without --generator or --tokenizer); lowered so that the prompt and the answer fit the model's context when it is known")
 	minCoverage := fs.Float64("min-coverage", rag.DefaultMinCoverage, "/v1/ask: least coverage (idf-weighted share of the question's terms it holds, 0…1) for a source the keyword side found (negative: any keyword match counts; not applied with --backend weaviate, which computes no coverage; 'kormed ask --calibrate' measures it)")
 	minDense := fs.Float64("min-dense", rag.DefaultMinDense, "/v1/ask: least cosine for a source whatever its coverage (negative: never; 'kormed ask --calibrate' measures it)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	llmGen, llmModel, counter, err := llmOpts()
-	if err != nil {
-		return err
-	}
-	askOpts := rag.Options{Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense}
-	if llmGen != nil {
-		budgetOptions(&askOpts, counter, llmModel, "kormed serve", stderr)
-	}
-	switch *safety {
-	case search.SafetyFlag, search.SafetyStrict, search.SafetyOff:
-	default:
-		return fmt.Errorf("--safety %q: want flag, strict or off", *safety)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
-	}
-	if *apiKey == "" {
-		*apiKey = os.Getenv("KORMED_API_KEY")
-	}
-	if *clientKey == "" {
-		*clientKey = os.Getenv("KORMED_CLIENT_KEY")
-	}
-	for _, f := range []struct {
-		name      string
-		v, lo, hi int
-	}{{"max-inflight", *maxInflight, 1, 1 << 16}, {"max-inflight-search", *maxInflightSearch, 0, 1 << 16},
-		{"max-embed-texts", *maxEmbedTexts, 1, search.MaxDocs}, {"max-embed-tokens", *maxEmbedTokens, 1, 1 << 30},
-		{"max-sync-write-chars", *syncWriteChars, 0, 1 << 30}, {"max-jobs", *maxJobs, 1, 1 << 16}} {
-		if f.v < f.lo || f.v > f.hi {
-			return fmt.Errorf("--%s %d: want %d to %d", f.name, f.v, f.lo, f.hi)
-		}
-	}
-	if *requestTimeout <= 0 {
-		return fmt.Errorf("--request-timeout %s: want a positive duration", *requestTimeout)
-	}
-	if *maxTokens < 1 {
-		return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
-	}
-	if len(llmModels.Values) > 0 && llmGen == nil {
-		return errors.New("--llm-models goes with --llm-url/--llm-model")
-	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	// The backend.
-	var (
-		b      search.Backend
-		ix     *embedded.Index
-		where  string
-		reload func() (bool, error)
-	)
-	switch *backend {
-	case "embedded":
-		if *indexDir == "" {
-			fs.Usage()
-			return errors.New("--index is required (or --backend weaviate)")
-		}
-		if *weaviateURL != "" || *class != "" {
-			return errors.New("--weaviate-url and --class go with --backend weaviate")
-		}
-		// Opened once the server listens; a folder that is no index fails
-		// now.
-		if _, err := embedded.ReadManifest(*indexDir); err != nil {
-			return err
-		}
-		where = *indexDir
-		if *reloadEvery == 0 {
-			*reloadEvery = 365 * 24 * time.Hour // SIGHUP only
-		}
-	case "weaviate":
-		if *weaviateURL == "" || *class == "" {
-			return errors.New("--backend weaviate needs --weaviate-url and --class")
-		}
-		if *indexDir != "" {
-			return errors.New("--index goes with the embedded backend, not --backend weaviate")
-		}
-		wb, err := weaviate.Open(ctx, *weaviateURL, *class, weaviate.Options{})
+	return func(ctx context.Context, args []string) error {
+		llmGen, llmModel, counter, err := llmOpts()
 		if err != nil {
 			return err
 		}
-		defer wb.Close()
-		b, where = wb, *weaviateURL+" class "+*class
-	default:
-		return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
-	}
-	if *backend == "embedded" {
-		// Set before the server is ready; it reloads only once ready.
-		reload = func() (bool, error) { return ix.Reload() }
-	}
+		askOpts := rag.Options{Budget: *budget, MinCoverage: *minCoverage, MinDense: *minDense}
+		if llmGen != nil {
+			budgetOptions(&askOpts, counter, llmModel, "kormed serve", stderr)
+		}
+		switch *safety {
+		case search.SafetyFlag, search.SafetyStrict, search.SafetyOff:
+		default:
+			return fmt.Errorf("--safety %q: want flag, strict or off", *safety)
+		}
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+		}
+		if *apiKey == "" {
+			*apiKey = os.Getenv("KORMED_API_KEY")
+		}
+		if *clientKey == "" {
+			*clientKey = os.Getenv("KORMED_CLIENT_KEY")
+		}
+		for _, f := range []struct {
+			name      string
+			v, lo, hi int
+		}{{"max-inflight", *maxInflight, 1, 1 << 16}, {"max-inflight-search", *maxInflightSearch, 0, 1 << 16},
+			{"max-embed-texts", *maxEmbedTexts, 1, search.MaxDocs}, {"max-embed-tokens", *maxEmbedTokens, 1, 1 << 30},
+			{"max-sync-write-chars", *syncWriteChars, 0, 1 << 30}, {"max-jobs", *maxJobs, 1, 1 << 16}} {
+			if f.v < f.lo || f.v > f.hi {
+				return fmt.Errorf("--%s %d: want %d to %d", f.name, f.v, f.lo, f.hi)
+			}
+		}
+		if *requestTimeout <= 0 {
+			return fmt.Errorf("--request-timeout %s: want a positive duration", *requestTimeout)
+		}
+		if *maxTokens < 1 {
+			return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
+		}
+		if len(llmModels.Values) > 0 && llmGen == nil {
+			return errors.New("--llm-models goes with --llm-url/--llm-model")
+		}
+		logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	// The server listens while the index and the model load: /healthz
-	// answers 503 "starting" (the other routes 503) until SetService.
-	srv := serve.New(nil, serve.Options{
-		APIKey:           *apiKey,
-		ClientKey:        *clientKey,
-		PublicGeneration: *publicGen,
-		ProtectEmbed:     *protectEmbed,
-		GeneratorModels:  llmModels.Values,
-		MaxTokens:        *maxTokens,
-		CORSOrigins:      cors.Values,
-		MaxSearchBytes:   *maxBody,
-		MaxDocumentBytes: *maxDocBody,
-		Logger:           logger,
-		Reload:           reload,
-		ReloadInterval:   *reloadEvery,
-		Version:          version,
-		Generator:        llmGen,
-		GeneratorModel:   llmModel,
-		Ask:              askOpts,
+		// The backend.
+		var (
+			b      search.Backend
+			ix     *embedded.Index
+			where  string
+			reload func() (bool, error)
+		)
+		switch *backend {
+		case "embedded":
+			if *indexDir == "" {
+				fs.Usage()
+				return errors.New("--index is required (or --backend weaviate)")
+			}
+			if *weaviateURL != "" || *class != "" {
+				return errors.New("--weaviate-url and --class go with --backend weaviate")
+			}
+			// Opened once the server listens; a folder that is no index fails
+			// now.
+			if _, err := embedded.ReadManifest(*indexDir); err != nil {
+				return err
+			}
+			where = *indexDir
+			if *reloadEvery == 0 {
+				*reloadEvery = 365 * 24 * time.Hour // SIGHUP only
+			}
+		case "weaviate":
+			if *weaviateURL == "" || *class == "" {
+				return errors.New("--backend weaviate needs --weaviate-url and --class")
+			}
+			if *indexDir != "" {
+				return errors.New("--index goes with the embedded backend, not --backend weaviate")
+			}
+			wb, err := weaviate.Open(ctx, *weaviateURL, *class, weaviate.Options{})
+			if err != nil {
+				return err
+			}
+			defer wb.Close()
+			b, where = wb, *weaviateURL+" class "+*class
+		default:
+			return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
+		}
+		if *backend == "embedded" {
+			// Set before the server is ready; it reloads only once ready.
+			reload = func() (bool, error) { return ix.Reload() }
+		}
 
-		RequestTimeout:    *requestTimeout,
-		MaxInflight:       *maxInflight,
-		MaxInflightSearch: *maxInflightSearch,
-		MaxEmbedTexts:     *maxEmbedTexts,
-		MaxEmbedTokens:    *maxEmbedTokens,
-		SyncWriteChars:    *syncWriteChars,
-		MaxJobs:           *maxJobs,
-	})
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	url := listenURL(ln.Addr())
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	fail := func(err error) error {
-		stop()
-		<-served
-		return err
-	}
-	fmt.Fprintf(stderr, "kormed serve: listening on %s, loading %s\n", url, where)
-	if starting != nil {
-		starting(url)
-	}
-	if *backend == "embedded" {
-		t0 := time.Now()
-		// The dictionary (below) loads while the generation is read; a
-		// log to replay with the union or morph analyzer waits for it.
-		go analysis.LoadMorph()
-		if ix, err = embedded.Open(*indexDir); err != nil {
+		// The server listens while the index and the model load: /healthz
+		// answers 503 "starting" (the other routes 503) until SetService.
+		srv := serve.New(nil, serve.Options{
+			APIKey:           *apiKey,
+			ClientKey:        *clientKey,
+			PublicGeneration: *publicGen,
+			ProtectEmbed:     *protectEmbed,
+			GeneratorModels:  llmModels.Values,
+			MaxTokens:        *maxTokens,
+			CORSOrigins:      cors.Values,
+			MaxSearchBytes:   *maxBody,
+			MaxDocumentBytes: *maxDocBody,
+			Logger:           logger,
+			Reload:           reload,
+			ReloadInterval:   *reloadEvery,
+			Version:          version,
+			Generator:        llmGen,
+			GeneratorModel:   llmModel,
+			Ask:              askOpts,
+
+			RequestTimeout:    *requestTimeout,
+			MaxInflight:       *maxInflight,
+			MaxInflightSearch: *maxInflightSearch,
+			MaxEmbedTexts:     *maxEmbedTexts,
+			MaxEmbedTokens:    *maxEmbedTokens,
+			SyncWriteChars:    *syncWriteChars,
+			MaxJobs:           *maxJobs,
+		})
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		url := listenURL(ln.Addr())
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(sctx, ln) }()
+		fail := func(err error) error {
+			stop()
+			<-served
+			return err
+		}
+		fmt.Fprintf(stderr, "kormed serve: listening on %s, loading %s\n", url, where)
+		if starting != nil {
+			starting(url)
+		}
+		if *backend == "embedded" {
+			t0 := time.Now()
+			// The dictionary (below) loads while the generation is read; a
+			// log to replay with the union or morph analyzer waits for it.
+			go analysis.LoadMorph()
+			if ix, err = embedded.Open(*indexDir); err != nil {
+				return fail(err)
+			}
+			defer ix.Close()
+			b = ix
+			logBytes, logRecords := ix.LogSize()
+			logger.Info("index loaded", "index", *indexDir, "generation", ix.Generation(), "seconds", time.Since(t0).Seconds(),
+				"log_bytes", logBytes, "log_records", logRecords)
+			// Swaps a write or a compaction makes are logged and counted as
+			// reloads; compaction keeps the log, and so the next start, short.
+			ix.OnSwap(srv.IndexSwapped)
+			ix.SetCompaction(*compactBytes, *compactRecords)
+		}
+		info, err := b.Info(ctx)
+		if err != nil {
 			return fail(err)
 		}
-		defer ix.Close()
-		b = ix
-		logBytes, logRecords := ix.LogSize()
-		logger.Info("index loaded", "index", *indexDir, "generation", ix.Generation(), "seconds", time.Since(t0).Seconds(),
-			"log_bytes", logBytes, "log_records", logRecords)
-		// Swaps a write or a compaction makes are logged and counted as
-		// reloads; compaction keeps the log, and so the next start, short.
-		ix.OnSwap(srv.IndexSwapped)
-		ix.SetCompaction(*compactBytes, *compactRecords)
-	}
-	info, err := b.Info(ctx)
-	if err != nil {
-		return fail(err)
-	}
 
-	// The query model.
-	enc, mi, err := indexModel(ctx, info, *modelArg, where, hubOpts(), stderr, "kormed serve", "serving")
-	if err != nil {
-		return fail(err)
-	}
-	svc, err := search.NewService(ctx, b, enc, mi)
-	if err != nil {
-		return fail(err)
-	}
-	svc.Safety = *safety
-	// Load the Korean morphological dictionary now (≈1.6 s; the union and
-	// morph analyzers and the highlighting use it) rather than in the
-	// first requests.
-	analysis.LoadMorph()
-	srv.SetService(svc)
-	desc := "BM25 only"
-	if svc.Dense() {
-		desc = "model " + mi.Name + ", hybrid by default"
-		if _, _, _, c := svc.Defaults(); c != nil {
-			desc += " (" + settingName(c) + ", calibrated by kormed index)"
-		} else {
-			desc += fmt.Sprintf(" (%s %.1f; the index has no calibration: 'kormed index --calibrate')", svc.Fusion, svc.Alpha)
+		// The query model.
+		enc, mi, err := indexModel(ctx, info, *modelArg, where, hubOpts(), stderr, "kormed serve", "serving")
+		if err != nil {
+			return fail(err)
 		}
-	}
-	fmt.Fprintf(stderr, "kormed serve: %s (%d documents, %s backend, %s)\n", where, info.Docs, info.Backend, desc)
-	if *apiKey == "" {
-		fmt.Fprintln(stderr, "kormed serve: writes are disabled (no --api-key or KORMED_API_KEY)")
-	}
-	if llmGen != nil {
-		fmt.Fprintf(stderr, "kormed serve: answers (/v1/ask, /v1/chat/completions) by %s\n", llmModel)
-		switch {
-		case *publicGen:
-			logger.Warn("--public-generation: anyone who can reach this server generates answers with your LLM account or CPU, without a key",
-				"endpoints", "/v1/ask, /v1/chat/completions", "max_tokens", *maxTokens)
-		case *clientKey == "" && *apiKey == "":
-			fmt.Fprintln(stderr, "kormed serve: answers are refused (403) until the server has --client-key (or KORMED_CLIENT_KEY) or --public-generation")
+		svc, err := search.NewService(ctx, b, enc, mi)
+		if err != nil {
+			return fail(err)
 		}
+		svc.Safety = *safety
+		// Load the Korean morphological dictionary now (≈1.6 s; the union and
+		// morph analyzers and the highlighting use it) rather than in the
+		// first requests.
+		analysis.LoadMorph()
+		srv.SetService(svc)
+		desc := "BM25 only"
+		if svc.Dense() {
+			desc = "model " + mi.Name + ", hybrid by default"
+			if _, _, _, c := svc.Defaults(); c != nil {
+				desc += " (" + settingName(c) + ", calibrated by kormed index)"
+			} else {
+				desc += fmt.Sprintf(" (%s %.1f; the index has no calibration: 'kormed index --calibrate')", svc.Fusion, svc.Alpha)
+			}
+		}
+		fmt.Fprintf(stderr, "kormed serve: %s (%d documents, %s backend, %s)\n", where, info.Docs, info.Backend, desc)
+		if *apiKey == "" {
+			fmt.Fprintln(stderr, "kormed serve: writes are disabled (no --api-key or KORMED_API_KEY)")
+		}
+		if llmGen != nil {
+			fmt.Fprintf(stderr, "kormed serve: answers (/v1/ask, /v1/chat/completions) by %s\n", llmModel)
+			switch {
+			case *publicGen:
+				logger.Warn("--public-generation: anyone who can reach this server generates answers with your LLM account or CPU, without a key",
+					"endpoints", "/v1/ask, /v1/chat/completions", "max_tokens", *maxTokens)
+			case *clientKey == "" && *apiKey == "":
+				fmt.Fprintln(stderr, "kormed serve: answers are refused (403) until the server has --client-key (or KORMED_CLIENT_KEY) or --public-generation")
+			}
+		}
+		fmt.Fprintf(stderr, "kormed serve: open %s  (API: %sopenapi.json)\n", url, url)
+		if listening != nil {
+			listening(url)
+		}
+		return <-served
 	}
-	fmt.Fprintf(stderr, "kormed serve: open %s  (API: %sopenapi.json)\n", url, url)
-	if listening != nil {
-		listening(url)
-	}
-	return <-served
 }
 
 // starting, when set (by tests), gets the URL as soon as kormed serve

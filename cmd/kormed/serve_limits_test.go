@@ -20,7 +20,7 @@ func TestServeLimits(t *testing.T) {
 		{"--max-inflight", "0"}, {"--max-embed-texts", "1001"}, {"--max-embed-tokens", "0"},
 		{"--max-jobs", "0"}, {"--request-timeout", "0s"}, {"--max-sync-write-chars", "-1"},
 	} {
-		err := serveMain(context.Background(), append([]string{"--index", t.TempDir()}, args...), io.Discard, nil)
+		err := cmdServe(io.Discard, nil).Exec(context.Background(), append([]string{"--index", t.TempDir()}, args...))
 		if err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("%v: %v", args, err)
 		}

@@ -75,7 +75,7 @@ func startServe(t *testing.T, args ...string) (url string, stderr *lockedBuffer,
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveMain(ctx, append(args, "--addr", "127.0.0.1:0"), stderr, func(u string) { urls <- u })
+		done <- cmdServe(stderr, func(u string) { urls <- u }).Exec(ctx, append(args, "--addr", "127.0.0.1:0"))
 	}()
 	select {
 	case url = <-urls:
@@ -132,11 +132,11 @@ type health struct {
 
 func TestServeHelp(t *testing.T) {
 	var out bytes.Buffer
-	if err := serveMain(context.Background(), []string{"-h"}, &out, nil); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "usage: kormed serve") {
+	if err := cmdServe(&out, nil).Exec(context.Background(), []string{"-h"}); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "usage: kormed serve") {
 		t.Errorf("-h: %v\n%s", err, out.String())
 	}
 	for _, args := range [][]string{{}, {"--index", t.TempDir(), "--safety", "lax"}, {"--backend", "weaviate"}, {"--backend", "solr"}, {"--index", t.TempDir()}} {
-		if err := serveMain(context.Background(), args, io.Discard, nil); err == nil {
+		if err := cmdServe(io.Discard, nil).Exec(context.Background(), args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
@@ -212,7 +212,7 @@ func TestServeModelNotHere(t *testing.T) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 	// An explicit model that is not the index's is refused.
-	err = serveMain(context.Background(), []string{"--index", dir, "--model", tinyModelDir("tiny-xlmr"), "--addr", "127.0.0.1:0"}, io.Discard, nil)
+	err = cmdServe(io.Discard, nil).Exec(context.Background(), []string{"--index", dir, "--model", tinyModelDir("tiny-xlmr"), "--addr", "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "differs") {
 		t.Errorf("mismatched --model: %v", err)
 	}

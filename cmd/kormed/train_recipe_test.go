@@ -55,7 +55,7 @@ func TestDrugRecipe(t *testing.T) {
 	os.RemoveAll(filepath.Join(base, "fixtures"))
 	out := filepath.Join(tmp, "run")
 	ctx := context.Background()
-	if err := runTrain(ctx, []string{filepath.Join("..", "..", "recipes", "drug.toml"), "--model", base, "--output", out,
+	if err := cmdTrain.Exec(ctx, []string{filepath.Join("..", "..", "recipes", "drug.toml"), "--model", base, "--output", out,
 		"--max-steps", "3", "--no-progress", "--threads", "2"}); err != nil {
 		t.Fatal(err)
 	}

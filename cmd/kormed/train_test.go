@@ -89,7 +89,7 @@ func TestTrainResumeAfterSIGKILL(t *testing.T) {
 	const steps = 120
 	recipe := trainFixture(t, steps)
 	ref := filepath.Join(t.TempDir(), "ref")
-	if err := runTrain(context.Background(), []string{recipe, "--output", ref, "--threads", "2", "--no-progress"}); err != nil {
+	if err := cmdTrain.Exec(context.Background(), []string{recipe, "--output", ref, "--threads", "2", "--no-progress"}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "killed")
@@ -128,7 +128,7 @@ func TestTrainResumeAfterSIGKILL(t *testing.T) {
 			t.Fatalf("no checkpoint %s within 2 minutes:\n%s", at, stderr.String())
 		}
 	}
-	if err := runTrain(context.Background(), []string{recipe, "--output", out, "--threads", "2", "--no-progress", "--resume"}); err != nil {
+	if err := cmdTrain.Exec(context.Background(), []string{recipe, "--output", out, "--threads", "2", "--no-progress", "--resume"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, stage := range []string{"01-pairs", "02-triplets"} {

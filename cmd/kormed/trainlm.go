@@ -13,10 +13,7 @@ import (
 	"github.com/kormed/kormed/lmtrain"
 )
 
-const trainLMUsage = `usage: kormed train-lm --model M --data train.jsonl --output DIR [flags]
-       kormed train RECIPE.toml   (a recipe whose stage has loss = "causal_lm"; see recipes/lm/)
-
-Fine-tunes a decoder-only model (Llama or EXAONE 3.x) as the EXAONE-3.5
+const trainLMLong = `Fine-tunes a decoder-only model (Llama or EXAONE 3.x) as the EXAONE-3.5
 PubMedQA-Ko project did: the top --top-n transformer blocks, the final norm
 and the LM head are trained, everything below stays frozen (no gradients, no
 optimiser state). Each JSONL record {"question", "contexts" (a string or a
@@ -34,14 +31,23 @@ interrupted run (Ctrl-C) saves a checkpoint and continues bit-exactly with
 and generation config copied; trained tensors in F32, frozen ones unchanged).
 `
 
-func runTrainLM(ctx context.Context, args []string) error {
-	return trainLM(ctx, args, os.Stdout, os.Stderr)
+// cmdTrainLM is kormed train-lm writing its report to stdout, its log and
+// usage to stderr.
+func cmdTrainLM(stdout, stderr io.Writer) *base.Command {
+	return &base.Command{
+		Name: "train-lm",
+		UsageLine: "train-lm --model M --data train.jsonl --output DIR [flags]\n" +
+			"       kormed train RECIPE.toml   (a recipe whose stage has loss = \"causal_lm\"; see recipes/lm/)",
+		Short:    "fine-tune the top layers of a decoder (Llama, EXAONE) on question/context/answer JSONL",
+		Long:     trainLMLong,
+		Required: []string{"model", "data", "output"},
+		Engine:   true,
+		Output:   stderr,
+		Flags:    func(fs *flag.FlagSet) base.Func { return runTrainLM(fs, stdout, stderr) },
+	}
 }
 
-func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("train-lm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), trainLMUsage+"\nflags:\n"); fs.PrintDefaults() }
+func runTrainLM(fs *flag.FlagSet, stdout, stderr io.Writer) base.Func {
 	d := lmtrain.Defaults()
 	modelRef := fs.String("model", "", "base model: folder or Hugging Face id (required)")
 	data := fs.String("data", "", "training JSONL, or a Hub dataset hf://OWNER/NAME[:CONFIG][@REV] with columns question, contexts, long_answer (required)")
@@ -63,37 +69,22 @@ func trainLM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	resume := fs.Bool("resume", false, "continue the run in --output from its last checkpoint")
 	noProgress := fs.Bool("no-progress", false, "no progress bar")
 	hubOpts := base.HubFlags(fs)
-	applyEngine := base.EngineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(ctx context.Context, args []string) error {
+		neg := func(v float64) float64 { // 0 given on the command line means 0, not the default
+			if v == 0 {
+				return -1
+			}
+			return v
 		}
-		return err
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *modelRef == "" || *data == "" || *output == "" {
-		fs.Usage()
-		return errors.New("--model, --data and --output are required")
-	}
-	neg := func(v float64) float64 { // 0 given on the command line means 0, not the default
-		if v == 0 {
-			return -1
+		c := lmtrain.Config{Data: *data, Output: *output, TopN: *topN, LR: *lr, WeightDecay: neg(*wd),
+			WarmupRatio: neg(*warmup), WarmupSteps: *warmupSteps, Schedule: *schedule, MaxGradNorm: neg(*clip),
+			Accumulate: *accum, Epochs: *epochs, MaxSteps: *maxSteps, MaxLength: *maxLength, Seed: *seed,
+			FrozenWeights: *frozen, CheckpointSteps: *ckptSteps, Resume: *resume}
+		if *maxSteps > 0 {
+			c.Epochs = 0
 		}
-		return v
+		return runLM(ctx, c, *modelRef, hubOpts(), *noProgress, stdout, stderr)
 	}
-	c := lmtrain.Config{Data: *data, Output: *output, TopN: *topN, LR: *lr, WeightDecay: neg(*wd),
-		WarmupRatio: neg(*warmup), WarmupSteps: *warmupSteps, Schedule: *schedule, MaxGradNorm: neg(*clip),
-		Accumulate: *accum, Epochs: *epochs, MaxSteps: *maxSteps, MaxLength: *maxLength, Seed: *seed,
-		FrozenWeights: *frozen, CheckpointSteps: *ckptSteps, Resume: *resume}
-	if *maxSteps > 0 {
-		c.Epochs = 0
-	}
-	return runLM(ctx, c, *modelRef, hubOpts(), *noProgress, stdout, stderr)
 }
 
 // runLM resolves the model and runs a causal-LM fine-tuning.

@@ -28,7 +28,7 @@ func TestTrainLM(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	args := []string{"--model", base, "--data", data, "--output", out, "--top-n", "1", "--lr", "1e-3", "--accum", "2",
 		"--max-steps", "3", "--max-length", "200", "--no-progress", "--threads", "1"}
-	if err := trainLM(context.Background(), args, &stdout, &stderr); err != nil {
+	if err := cmdTrainLM(&stdout, &stderr).Exec(context.Background(), args); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "trained 3 steps") || !strings.Contains(stderr.String(), "1 truncated (contexts cut)") {
@@ -37,13 +37,13 @@ func TestTrainLM(t *testing.T) {
 	if _, err := decoder.Load(filepath.Join(out, "model")); err != nil {
 		t.Fatal(err)
 	}
-	if err := trainLM(context.Background(), args, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if err := cmdTrainLM(&stdout, &stderr).Exec(context.Background(), args); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("second run into %s: %v", out, err)
 	}
 	// kormed train with a causal_lm recipe.
 	recipe := filepath.Join(dir, "lm.toml")
 	os.WriteFile(recipe, []byte("name = \"lm\"\nmodel = \"base\"\noutput = \"run2\"\n[[stage]]\nloss = \"causal_lm\"\ndata = \"train.jsonl\"\ntop_n = 2\nlr = 1e-3\nmax_length = 200\nepochs = 1\n"), 0o644)
-	if err := runTrain(context.Background(), []string{recipe, "--no-progress", "--threads", "1"}); err != nil {
+	if err := cmdTrain.Exec(context.Background(), []string{recipe, "--no-progress", "--threads", "1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := decoder.Load(filepath.Join(dir, "run2", "model")); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -313,7 +314,7 @@ func (b *Builder) Finish(progress func(stage string)) (*Index, int, error) {
 	progress("bm25")
 	bdocs := make([]bm25.Doc, len(docs))
 	for i, d := range docs {
-		bdocs[i] = bm25.Doc{ID: d.ID, Text: docText(d)}
+		bdocs[i] = bm25.Doc{ID: d.ID, Text: fusion.DocText(d.Title, d.Text)}
 	}
 	o := ix.st.bm.Options()
 	bm, err := bm25.Build(bdocs, o)

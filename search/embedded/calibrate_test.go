@@ -81,7 +81,7 @@ func calIndex(t *testing.T, docs []search.Doc, enc search.Encoder) *Index {
 	}
 	texts := make([]string, len(docs))
 	for i, d := range docs {
-		texts[i] = docText(d)
+		texts[i] = fusion.DocText(d.Title, d.Text)
 	}
 	vecs, _ := enc.EncodePassages(context.Background(), texts)
 	if err := ix.Upsert(context.Background(), docs, vecs); err != nil {
@@ -181,7 +181,7 @@ func TestCalibrationStored(t *testing.T) {
 		}
 		texts := make([]string, len(docs))
 		for i, d := range docs {
-			texts[i] = docText(d)
+			texts[i] = fusion.DocText(d.Title, d.Text)
 		}
 		vecs, _ := enc.EncodePassages(ctx, texts)
 		if err := b.Add(docs, vecs); err != nil {
@@ -297,7 +297,7 @@ func BenchmarkIndexCalibrate10k(b *testing.B) {
 	ix, _ := New(Options{Analyzer: "bigram", Model: testModel})
 	texts := make([]string, len(docs))
 	for i, d := range docs {
-		texts[i] = docText(d)
+		texts[i] = fusion.DocText(d.Title, d.Text)
 	}
 	vecs, _ := enc.EncodePassages(context.Background(), texts)
 	if err := ix.Upsert(context.Background(), docs, vecs); err != nil {

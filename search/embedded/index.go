@@ -355,7 +355,7 @@ func (ix *Index) apply(docs []search.Doc, vecs [][]float32) error {
 func (ix *Index) analyse(docs []search.Doc) (*bm25.Index, error) {
 	bdocs := make([]bm25.Doc, len(docs))
 	for i, d := range docs {
-		bdocs[i] = bm25.Doc{ID: d.ID, Text: docText(d)}
+		bdocs[i] = bm25.Doc{ID: d.ID, Text: fusion.DocText(d.Title, d.Text)}
 	}
 	return ix.st.bm.Append(bdocs)
 }
@@ -722,14 +722,6 @@ func warnings(d search.Doc, flag []string) []string {
 		}
 	}
 	return out
-}
-
-// docText is what BM25 indexes: title and text.
-func docText(d search.Doc) string {
-	if d.Title == "" {
-		return d.Text
-	}
-	return d.Title + " " + d.Text
 }
 
 // Facets returns the n most frequent values of field among live documents

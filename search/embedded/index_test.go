@@ -94,7 +94,7 @@ func vecsFor(docs []search.Doc, withModel bool) [][]float32 {
 	enc := charEncoder{testModel.Dim}
 	out := make([][]float32, len(docs))
 	for i, d := range docs {
-		out[i] = enc.vec(docText(d))
+		out[i] = enc.vec(fusion.DocText(d.Title, d.Text))
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kormed/kormed/atomicfile"
 	"github.com/kormed/kormed/bm25"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/vector"
 )
@@ -550,7 +551,7 @@ func textBytes(recs []walRecord) int64 {
 	var n int64
 	for _, r := range recs {
 		for _, d := range r.Docs {
-			n += int64(len(docText(d)))
+			n += int64(len(fusion.DocText(d.Title, d.Text)))
 		}
 	}
 	return n
