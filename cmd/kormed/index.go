@@ -309,9 +309,3 @@ func loadIndexModel(ctx context.Context, info search.Info, modelArg string, hubO
 	m.SetName(name)
 	return m, nil
 }
-
-// For serve.go, converted on another branch: once it calls
-// c.Setting().Name() and base.ModelInfo, these two go.
-func settingName(c *fusion.Calibration) string { return c.Setting().Name() }
-
-var modelInfo = base.ModelInfo
