@@ -23,6 +23,14 @@ const (
 	QrelsDir    = "qrels"
 )
 
+// CorpusPath is a BEIR folder's corpus.jsonl, or path itself.
+func CorpusPath(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, CorpusFile)
+	}
+	return path
+}
+
 // maxExamples is how many offending lines an aggregated error quotes.
 const maxExamples = 3
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -89,5 +90,22 @@ func TestMetricColumns(t *testing.T) {
 	md, _ = os.ReadFile(filepath.Join(dir, LeaderboardMD))
 	if !strings.Contains(string(md), "| Model / analyzer | NDCG@1 | NDCG@3 | Recall@1 | Recall@3 | F1@1 | F1@3 | MRR@3 | MAP@3 | Search |") {
 		t.Errorf("default columns and a chosen one:\n%s", md)
+	}
+}
+
+func TestParseKs(t *testing.T) {
+	ks, err := ParseKs("10, 1,3")
+	if err != nil || !reflect.DeepEqual(ks, []int{1, 3, 10}) {
+		t.Errorf("ParseKs = %v, %v", ks, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "3,3", "-1"} {
+		if _, err := ParseKs(bad); err == nil {
+			t.Errorf("ParseKs(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]string{"intfloat/multilingual-e5-small": "multilingual-e5-small", "/models/e5/": "e5", "x": "x"} {
+		if got := ShortModelName(in); got != want {
+			t.Errorf("ShortModelName(%q) = %q", in, got)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -358,6 +359,30 @@ func ParseMetrics(s string) (keys []string, ks []int, err error) {
 	sortKeys(keys)
 	slices.Sort(ks)
 	return keys, ks, nil
+}
+
+// ParseKs parses a comma-separated list of cut-offs (kormed eval --k):
+// positive integers, each once; it returns them ascending.
+func ParseKs(s string) ([]int, error) {
+	var ks []int
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x == "" {
+			continue
+		}
+		k, err := strconv.Atoi(x)
+		if err != nil || k < 1 {
+			return nil, fmt.Errorf("--k: %q is not a positive integer", x)
+		}
+		if slices.Contains(ks, k) {
+			return nil, fmt.Errorf("--k: %d given twice", k)
+		}
+		ks = append(ks, k)
+	}
+	if len(ks) == 0 {
+		return nil, errors.New("--k: no cut-off given")
+	}
+	slices.Sort(ks)
+	return ks, nil
 }
 
 func familyName(s string) string {

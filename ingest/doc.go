@@ -4,7 +4,9 @@
 // every input of a build (Fingerprint), embeds and stages the documents
 // in resumable batches and builds the index (Build), reports what it
 // built (Report), adds documents to an existing index (Add) and mirrors
-// an index into a Weaviate class (PushWeaviate).
+// an index into a Weaviate class (PushWeaviate); it also calibrates an
+// index's hybrid fusion (Calibrate) and re-calibrates an existing one
+// (Recalibrate).
 //
 // Messages go to the writer the caller gives (kormed index passes
 // standard error); the encoder is any Encoder, so the package needs

@@ -56,7 +56,7 @@ func Open(path string, cols dataset.Columns, log io.Writer) (*Source, error) {
 	if drugDir != "" {
 		return drugCorpus(drugDir)
 	}
-	file := corpusPath(path)
+	file := dataset.CorpusPath(path)
 	fst, err := os.Stat(file)
 	if err != nil {
 		return nil, err
@@ -73,14 +73,6 @@ func Open(path string, cols dataset.Columns, log io.Writer) (*Source, error) {
 			return ReadJSONL(file, fn)
 		},
 	}, nil
-}
-
-// corpusPath is a BEIR folder's corpus.jsonl, or path itself.
-func corpusPath(path string) string {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, dataset.CorpusFile)
-	}
-	return path
 }
 
 // hubCorpus streams the corpus of a Hub dataset (its "corpus" config in

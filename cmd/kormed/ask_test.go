@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/llm"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/rag"
@@ -177,7 +178,7 @@ func TestAskCalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetName(tinyModelDir("tiny-xlmr"))
-	writeIndex(t, dir, serveDocs, m, modelInfo(m))
+	writeIndex(t, dir, serveDocs, m, base.ModelInfo(m))
 	bench := filepath.Join(tmp, "bench")
 	os.MkdirAll(filepath.Join(bench, "qrels"), 0o755)
 	var corpus strings.Builder

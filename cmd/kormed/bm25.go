@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ func runBM25Index(fs *flag.FlagSet) base.Func {
 	k1 := fs.Float64("k1", bm25.DefaultK1, "BM25 k1")
 	b := fs.Float64("b", bm25.DefaultB, "BM25 b (> 0)")
 	return func(ctx context.Context, args []string) error {
-		path := corpusPath(*corpus)
+		path := dataset.CorpusPath(*corpus)
 		bar := progress.New(os.Stderr, "index", 0)
 		bld, err := bm25.NewBuilder(bm25.Options{Analyzer: *an, K1: *k1, B: *b, Progress: bar})
 		if err != nil {
@@ -105,7 +104,7 @@ func runBM25Search(fs *flag.FlagSet) base.Func {
 			for _, h := range hits {
 				want[h.ID] = true
 			}
-			err := dataset.ReadCorpus(corpusPath(*corpus), func(_ int, d dataset.Doc) error {
+			err := dataset.ReadCorpus(dataset.CorpusPath(*corpus), func(_ int, d dataset.Doc) error {
 				if want[d.ID] {
 					docs[d.ID] = d
 				}
@@ -139,14 +138,6 @@ func runBM25Search(fs *flag.FlagSet) base.Func {
 		}
 		return nil
 	}
-}
-
-// corpusPath is path itself, or its corpus.jsonl when path is a BEIR folder.
-func corpusPath(path string) string {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, dataset.CorpusFile)
-	}
-	return path
 }
 
 // snippet is the first n characters of s on one line.

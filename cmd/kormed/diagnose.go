@@ -74,7 +74,7 @@ func runDiagnose(fs *flag.FlagSet) base.Func {
 		}
 		run := *name
 		if run == "" {
-			run = "dense-" + shortModelName(*modelName)
+			run = "dense-" + eval.ShortModelName(*modelName)
 		}
 		var queries []dataset.Query
 		for _, q := range d.Queries {
@@ -98,12 +98,12 @@ func runDiagnose(fs *flag.FlagSet) base.Func {
 		if err != nil {
 			return err
 		}
-		png := filepath.Join(*output, collapseFile(d.Name, run, ".png"))
+		png := filepath.Join(*output, eval.CollapseFile(d.Name, run, ".png"))
 		if err := eval.WriteCollapsePNG(png, c, "cosine: "+run+" on "+d.Name); err != nil {
 			return err
 		}
 		rec := collapseRecord{Model: *modelName, Dataset: d.Name, Path: *data, Options: opt, Collapse: c, Seconds: secs, Created: time.Now().UTC().Truncate(time.Second)}
-		jpath := filepath.Join(*output, collapseFile(d.Name, run, ".json"))
+		jpath := filepath.Join(*output, eval.CollapseFile(d.Name, run, ".json"))
 		if err := atomicfile.WriteJSON(jpath, rec); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/embedfile"
 	"github.com/kormed/kormed/model"
 )
 
@@ -57,7 +58,7 @@ func TestEmbedLinesToNpy(t *testing.T) {
 	os.WriteFile(in, []byte(strings.Join(texts, "\n")+"\n"), 0o644)
 	out := filepath.Join(dir, "out.npy")
 	ctx := context.Background()
-	if err := runEmbed(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", in, "--output", out, "--batch", "2", "--quiet"}); err != nil {
+	if err := cmdEmbed.Exec(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", in, "--output", out, "--batch", "2", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	rows, dim, data := readNpy(t, out)
@@ -111,7 +112,7 @@ func TestEmbedJSONL(t *testing.T) {
 	copyTree(t, tinyModelDir("tiny-xlmr"), e5)
 	out := filepath.Join(dir, "out.jsonl")
 	ctx := context.Background()
-	if err := runEmbed(ctx, []string{"--model", e5, "--input", in, "--output", out, "--field", "body", "--as", "query", "--include-text", "--quiet"}); err != nil {
+	if err := cmdEmbed.Exec(ctx, []string{"--model", e5, "--input", in, "--output", out, "--field", "body", "--as", "query", "--include-text", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := model.Load(e5)
@@ -133,7 +134,7 @@ func TestEmbedJSONL(t *testing.T) {
 	}
 	// --prefix "query: " gives the same vectors as --as query on an e5 model.
 	out2 := filepath.Join(dir, "out2.jsonl")
-	if err := runEmbed(ctx, []string{"--model", e5, "--input", in, "--output", out2, "--field", "body", "--prefix", "query: ", "--include-text", "--quiet"}); err != nil {
+	if err := cmdEmbed.Exec(ctx, []string{"--model", e5, "--input", in, "--output", out2, "--field", "body", "--prefix", "query: ", "--include-text", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := readFile(t, out), readFile(t, out2); a != b {
@@ -197,7 +198,7 @@ func TestEmbedErrors(t *testing.T) {
 		if c.args != "" {
 			args = append(args, strings.Fields(c.args)...)
 		}
-		err := runEmbed(ctx, args)
+		err := cmdEmbed.Exec(ctx, args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("input %q %s: got %v, want %q", c.input, c.args, err, c.want)
 		}
@@ -215,14 +216,14 @@ func TestEmbedErrors(t *testing.T) {
 func TestEmbedChunks(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "many.txt")
-	n := embedChunk*2 + 37
+	n := embedfile.Chunk*2 + 37
 	var sb strings.Builder
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&sb, "약 %d\n", i%50)
 	}
 	os.WriteFile(in, []byte(sb.String()), 0o644)
 	out := filepath.Join(dir, "many.npy")
-	if err := runEmbed(context.Background(), []string{"--model", tinyModelDir("tiny-bert"), "--input", in, "--output", out, "--quiet", "--batch", "64"}); err != nil {
+	if err := cmdEmbed.Exec(context.Background(), []string{"--model", tinyModelDir("tiny-bert"), "--input", in, "--output", out, "--quiet", "--batch", "64"}); err != nil {
 		t.Fatal(err)
 	}
 	rows, dim, data := readNpy(t, out)
@@ -230,7 +231,7 @@ func TestEmbedChunks(t *testing.T) {
 		t.Fatalf("shape (%d, %d), want (%d, 32)", rows, dim, n)
 	}
 	// Row i and row i+50 embed the same text, across chunk boundaries.
-	for _, i := range []int{0, embedChunk - 10, n - 60} {
+	for _, i := range []int{0, embedfile.Chunk - 10, n - 60} {
 		for j := 0; j < dim; j++ {
 			if math.Abs(float64(data[i*dim+j]-data[(i+50)*dim+j])) > 1e-5 {
 				t.Fatalf("rows %d and %d differ", i, i+50)
@@ -252,7 +253,7 @@ func TestEmbedStdin(t *testing.T) {
 		w.Close()
 	}()
 	out := filepath.Join(t.TempDir(), "o.jsonl")
-	if err := runEmbed(context.Background(), []string{"--model", tinyModelDir("tiny-bert"), "--input", "-", "--output", out, "--include-text", "--quiet"}); err != nil {
+	if err := cmdEmbed.Exec(context.Background(), []string{"--model", tinyModelDir("tiny-bert"), "--input", "-", "--output", out, "--include-text", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(readFile(t, out)), "\n")

@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kormed/kormed/analysis"
@@ -19,17 +17,19 @@ import (
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/hubdata"
-	"github.com/kormed/kormed/metrics"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 )
 
-const evalUsage = `usage: kormed eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
+// cmdEval is kormed eval.
+var cmdEval = &base.Command{
+	Name: "eval",
+	UsageLine: `eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
                    [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT]
                    --data SOURCE[#SPLIT][,SOURCE[#SPLIT]...] [--split test] [--columns ROLE=COL,...]
-                   --output DIR [--k 1,3,5,10] [--metrics ndcg@1,f1@1,...] [--name RUN] [--overwrite]
-
-Runs each retriever over each dataset, prints NDCG/Recall/F1/MRR at each k (×100),
+                   --output DIR [--k 1,3,5,10] [--metrics ndcg@1,f1@1,...] [--name RUN] [--overwrite]`,
+	Short: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard",
+	Long: `Runs each retriever over each dataset, prints NDCG/Recall/F1/MRR at each k (×100),
 writes OUTPUT/results/<dataset>__<run>.json (all metrics incl. P@k, MAP@k, Acc@k,
 run metadata and timings; a run name already there is an error unless
 --overwrite replaces it) and rebuilds OUTPUT/leaderboard.{md,html,png} from
@@ -66,12 +66,13 @@ index' calibrates an index: pseudo-queries made from --calibrate-docs sampled
 documents of the evaluated corpus (no labels) choose the fusion and alpha; with
 --dev SPLIT the labelled queries of that qrels split of each --data source choose
 it instead. The chosen setting and what it measured are in the results JSON
-("calibration") and the leaderboard.
-`
+("calibration") and the leaderboard.`,
+	Required: []string{"data", "output"},
+	Engine:   true,
+	Flags:    runEval,
+}
 
-func runEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), evalUsage+"\nflags:\n"); fs.PrintDefaults() }
+func runEval(fs *flag.FlagSet) base.Func {
 	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense, hybrid")
 	alphas := fs.String("alpha", "", "comma-separated hybrid alphas (dense weight, 0 to 1; auto: calibrated; default auto, or "+fmt.Sprint(search.DefaultAlpha)+" with --fusion)")
 	fusions := fs.String("fusion", "", "comma-separated hybrid fusions: rrf, relative (default: calibrated, or "+search.DefaultFusion+" with --alpha)")
@@ -96,238 +97,100 @@ func runEval(ctx context.Context, args []string) error {
 	ignoreIDs := fs.Bool("ignore-identical-ids", false, "drop a hit whose id equals the query id (BEIR's ignore_identical_ids)")
 	diagnose := fs.Bool("diagnose", false, "for dense runs, also diagnose embedding collapse (histogram PNG, summary in the JSON)")
 	hubOpts := base.HubFlags(fs)
-	applyEngine := base.EngineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := applyEngine(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *data == "" || *output == "" {
-		fs.Usage()
-		return errors.New("--data and --output are required")
-	}
-	ks, err := parseKs(*ksFlag)
-	if err != nil {
-		return err
-	}
-	var columns []string
-	if *metricsFlag != "" {
-		var mks []int
-		columns, mks, err = eval.ParseMetrics(*metricsFlag)
+	return func(ctx context.Context, args []string) error {
+		ks, err := eval.ParseKs(*ksFlag)
 		if err != nil {
 			return err
 		}
-		kSet := false
-		fs.Visit(func(f *flag.Flag) { kSet = kSet || f.Name == "k" })
-		if !kSet {
-			ks = nil
-		}
-		for _, k := range mks {
-			if !slices.Contains(ks, k) {
-				ks = append(ks, k)
+		var columns []string
+		if *metricsFlag != "" {
+			var mks []int
+			columns, mks, err = eval.ParseMetrics(*metricsFlag)
+			if err != nil {
+				return err
 			}
+			kSet := false
+			fs.Visit(func(f *flag.Flag) { kSet = kSet || f.Name == "k" })
+			if !kSet {
+				ks = nil
+			}
+			for _, k := range mks {
+				if !slices.Contains(ks, k) {
+					ks = append(ks, k)
+				}
+			}
+			slices.Sort(ks)
 		}
-		slices.Sort(ks)
-	}
-	cols, err := dataset.ParseColumns(*columnsFlag)
-	if err != nil {
-		return err
-	}
-	cal := eval.Calibrate{Kind: *calQueries, N: *calDocs, Seed: *calSeed}
-	switch cal.Kind {
-	case fusion.PseudoICT, fusion.PseudoTitle, fusion.PseudoSpan:
-	default:
-		return fmt.Errorf("--calibrate-queries %q: want ict, title or span", cal.Kind)
-	}
-	calName := "calibrated"
-	if *dev != "" {
-		calName = "dev-" + *dev
-	}
-	// Each --data source with its split (a #SPLIT suffix, else --split).
-	type source struct{ arg, split string }
-	var sources []source
-	items := splitList(*data)
-	if _, err := os.Stat(*data); err == nil {
-		items = []string{*data} // a local path with a comma in its name
-	}
-	for _, it := range items {
-		src, sp, err := hubdata.WithSplit(it, *split)
+		cols, err := dataset.ParseColumns(*columnsFlag)
 		if err != nil {
 			return err
 		}
-		sources = append(sources, source{src, sp})
-	}
-	if len(sources) == 0 {
-		return errors.New("--data: no dataset given")
-	}
-	if *alphas == "" {
-		*alphas = "auto"
-		if *fusions != "" {
-			*alphas = fmt.Sprint(search.DefaultAlpha)
+		cal := eval.Calibrate{Kind: *calQueries, N: *calDocs, Seed: *calSeed}
+		switch cal.Kind {
+		case fusion.PseudoICT, fusion.PseudoTitle, fusion.PseudoSpan:
+		default:
+			return fmt.Errorf("--calibrate-queries %q: want ict, title or span", cal.Kind)
 		}
-	}
-	if *fusions == "" {
-		*fusions = search.DefaultFusion
-	}
-	// The runs: expanded once first, so that a bad flag fails before any
-	// work, then afresh for each dataset (a retriever holds its index; a
-	// calibrated run, that dataset's cal).
-	grid := eval.Grid{
-		Retrievers: splitList(*retrievers), Analyzers: splitList(*analyzers), Models: splitList(*models),
-		Fusions: splitList(*fusions), Alphas: splitList(*alphas), K1: *k1, B: *b,
-		Calibrate: cal, CalName: calName, Name: *name,
-	}
-	plans, err := grid.Plans()
-	if err != nil {
-		return err
-	}
-	if *diagnose && *models == "" {
-		return errors.New("--diagnose needs a dense run (--retriever dense --model M)")
-	}
-
-	// Read every dataset first, so that a bad source, a name met twice or
-	// a results file already there fails before any run.
-	type job struct {
-		d   *dataset.Dataset
-		cfg eval.Config
-		cal eval.Calibrate
-	}
-	dataOpts := eval.DataOptions{Columns: cols, Hub: hub.Options{Progress: os.Stderr, Log: os.Stderr}}
-	var jobs []job
-	files := map[string]string{} // results file → the source writing it
-	for _, src := range sources {
-		d, note, err := eval.LoadDatasetWith(ctx, src.arg, src.split, dataOpts)
-		if err != nil {
-			return err
-		}
-		if note != "" {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", d.Name, note)
-		}
-		j := job{d: d, cal: cal, cfg: eval.Config{Ks: ks, Depth: *depth, IgnoreIdenticalIDs: *ignoreIDs, PerQuery: *perQuery, DatasetPath: src.arg, Columns: columns}}
-		if st, err := os.Stat(src.arg); (err == nil && st.IsDir()) || hubdata.IsRef(src.arg) {
-			j.cfg.Split = src.split
-		}
+		calName := "calibrated"
 		if *dev != "" {
-			if *dev == src.split {
-				fmt.Fprintf(os.Stderr, "--dev %s is the evaluated split of %s: the calibrated run is the best setting in hindsight, not a fair score\n", *dev, d.Name)
-			}
-			dd, _, err := eval.LoadDatasetWith(ctx, src.arg, *dev, dataOpts)
+			calName = "dev-" + *dev
+		}
+		// Each --data source with its split (a #SPLIT suffix, else --split).
+		var sources []eval.Source
+		items := base.SplitList(*data)
+		if _, err := os.Stat(*data); err == nil {
+			items = []string{*data} // a local path with a comma in its name
+		}
+		for _, it := range items {
+			src, sp, err := hubdata.WithSplit(it, *split)
 			if err != nil {
-				return fmt.Errorf("--dev: %w", err)
+				return err
 			}
-			j.cal.Dev, j.cal.DevQrels = dd.Queries, dd.Qrels
+			sources = append(sources, eval.Source{Path: src, Split: sp})
 		}
-		// A run name and the dataset name the results file: an earlier
-		// run's file (perhaps with per-query data this run would not keep)
-		// is replaced only when asked.
-		for _, p := range plans {
-			path := filepath.Join(*output, eval.ResultsDir, eval.ResultFile(&eval.Result{Run: p.Spec.Name, Dataset: eval.DatasetInfo{Name: d.Name}}))
-			if prev, ok := files[path]; ok {
-				return fmt.Errorf("--data %s and %s are both named %q: their results would share %s (evaluate them into different --output folders)", prev, src.arg, d.Name, path)
-			}
-			files[path] = src.arg
-			if _, err := os.Stat(path); err == nil {
-				if !*overwrite {
-					return fmt.Errorf("%s exists (run %q on %s evaluated before): pass --overwrite to replace it, or --name to keep both", path, p.Spec.Name, d.Name)
-				}
-				fmt.Fprintf(os.Stderr, "--overwrite: replacing %s\n", path)
+		if len(sources) == 0 {
+			return errors.New("--data: no dataset given")
+		}
+		if *alphas == "" {
+			*alphas = "auto"
+			if *fusions != "" {
+				*alphas = fmt.Sprint(search.DefaultAlpha)
 			}
 		}
-		jobs = append(jobs, j)
-	}
-	if err := os.MkdirAll(*output, 0o755); err != nil {
-		return err
-	}
-
-	encoders := map[string]eval.Encoder{} // each model loaded once, embedding each corpus
-	encoder := func(m string) (eval.Encoder, error) {
-		if enc, ok := encoders[m]; ok {
-			return enc, nil
+		if *fusions == "" {
+			*fusions = search.DefaultFusion
 		}
-		enc, err := loadEvalModel(ctx, m, hubOpts())
-		if err != nil {
-			return nil, err
+		// The runs: expanded once first, so that a bad flag fails before any
+		// work, then afresh for each dataset (a retriever holds its index; a
+		// calibrated run, that dataset's cal).
+		suite := eval.Suite{
+			Grid: eval.Grid{
+				Retrievers: base.SplitList(*retrievers), Analyzers: base.SplitList(*analyzers), Models: base.SplitList(*models),
+				Fusions: base.SplitList(*fusions), Alphas: base.SplitList(*alphas), K1: *k1, B: *b,
+				Calibrate: cal, CalName: calName, Name: *name,
+			},
+			Config:    eval.Config{Ks: ks, Depth: *depth, IgnoreIdenticalIDs: *ignoreIDs, PerQuery: *perQuery, Columns: columns},
+			Data:      eval.DataOptions{Columns: cols, Hub: hub.Options{Progress: os.Stderr, Log: os.Stderr}},
+			Dev:       *dev,
+			Output:    *output,
+			Overwrite: *overwrite,
+			Diagnose:  *diagnose,
+			Version:   version,
+			Encoder:   func(m string) (eval.Encoder, error) { return loadEvalModel(ctx, m, hubOpts()) },
+			Stdout:    os.Stdout,
+			Stderr:    os.Stderr,
 		}
-		encoders[m] = enc
-		return enc, nil
-	}
-	for i, j := range jobs {
-		d, cfg := j.d, j.cfg
-		grid.Calibrate = j.cal // what this dataset's calibrated runs read
-		if plans, err = grid.Plans(); err != nil {
+		if _, err := suite.Grid.Plans(); err != nil {
 			return err
 		}
-		for _, p := range plans {
-			s := p.Spec
-			var dense *eval.Dense
-			switch {
-			case p.Base != nil:
-				if p.Base.Dense == nil {
-					enc, err := encoder(p.Model)
-					if err != nil {
-						return err
-					}
-					p.Base.Dense = &eval.Dense{Enc: enc}
-				}
-			case p.Model != "":
-				enc, err := encoder(p.Model)
-				if err != nil {
-					return err
-				}
-				dense = &eval.Dense{Enc: enc}
-				s.R = dense
-			}
-			fmt.Fprintf(os.Stderr, "running %s on %s (%d docs, %d queries)…\n", s.Name, d.Name, len(d.Corpus), len(d.Queries))
-			res, err := eval.Run(ctx, d, s, cfg)
-			if err != nil {
-				return err
-			}
-			res.Host.Version = version
-			if h, ok := s.R.(*eval.Hybrid); ok && h.Calibration != nil {
-				res.Calibration = h.Calibration
-				c := h.Calibration
-				fmt.Fprintf(os.Stderr, "calibrated on %d %s: %s (BM25 %.2f, dense %.2f, best %s %.2f, chosen %.2f; %s) in %.1f s (encoder %.1f s)\n",
-					c.N, calSource(c), c.Chosen.Name(), 100*c.BM25, 100*c.Dense, c.Best.Name(), 100*c.Best.Score, 100*c.Chosen.Score, c.Reason, c.TookMS/1000, c.EncodeMS/1000)
-			}
-			if dense != nil && *diagnose {
-				qv, dv := dense.Embeddings()
-				c, err := eval.Diagnose(qv, dv, metrics.Qrels(d.Qrels), eval.CollapseOptions{})
-				if err != nil {
-					return err
-				}
-				res.Collapse = c
-				png := filepath.Join(*output, collapseFile(d.Name, s.Name, ".png"))
-				if err := eval.WriteCollapsePNG(png, c, "cosine: "+s.Name+" on "+d.Name); err != nil {
-					return err
-				}
-				fmt.Print(c.Summary())
-				fmt.Printf("histogram: %s\n", png)
-			}
-			path, err := eval.WriteResult(*output, res)
-			if err != nil {
-				return err
-			}
-			fmt.Println()
-			eval.PrintTable(os.Stdout, res)
-			fmt.Printf("results: %s\n", path)
+		if *diagnose && *models == "" {
+			return errors.New("--diagnose needs a dense run (--retriever dense --model M)")
 		}
-		if i < len(jobs)-1 { // a later dataset's failure leaves this one on the leaderboard
-			if _, err := eval.UpdateLeaderboard(*output); err != nil {
-				return err
-			}
+		if err := suite.Load(ctx, sources); err != nil {
+			return err
 		}
+		return suite.Run(ctx)
 	}
-	rs, err := eval.UpdateLeaderboard(*output)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("\nleaderboard (%d runs): %s, %s, %s\n", len(rs),
-		filepath.Join(*output, eval.LeaderboardMD), filepath.Join(*output, eval.LeaderboardHTML), filepath.Join(*output, eval.LeaderboardPNG))
-	return nil
 }
 
 // loadEvalModel resolves a folder or hub id and loads the encoder: a
@@ -347,52 +210,4 @@ func loadEvalModel(ctx context.Context, name string, opts hub.Options) (eval.Enc
 	}
 	m.SetName(name)
 	return m, nil
-}
-
-// shortModelName is the last path element of a folder or hub id.
-func shortModelName(m string) string { return eval.ShortModelName(m) }
-
-// collapseFile names a collapse diagnosis file: collapse-<dataset>__<run><ext>.
-func collapseFile(dataset, run, ext string) string {
-	base := strings.TrimSuffix(eval.ResultFile(&eval.Result{Run: run, Dataset: eval.DatasetInfo{Name: dataset}}), ".json")
-	return "collapse-" + base + ext
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func parseKs(s string) ([]int, error) {
-	var ks []int
-	for _, x := range splitList(s) {
-		k, err := strconv.Atoi(x)
-		if err != nil || k < 1 {
-			return nil, fmt.Errorf("--k: %q is not a positive integer", x)
-		}
-		for _, y := range ks {
-			if y == k {
-				return nil, fmt.Errorf("--k: %d given twice", k)
-			}
-		}
-		ks = append(ks, k)
-	}
-	if len(ks) == 0 {
-		return nil, errors.New("--k: no cut-off given")
-	}
-	slices.Sort(ks)
-	return ks, nil
-}
-
-// calSource says what a calibration measured: "ict pseudo-queries".
-func calSource(c *fusion.Calibration) string {
-	if c.Queries != "" {
-		return c.Queries + " " + c.Source
-	}
-	return c.Source
 }

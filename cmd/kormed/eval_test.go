@@ -5,29 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/kormed/kormed/eval"
 )
-
-func TestParseKs(t *testing.T) {
-	ks, err := parseKs("10, 1,3")
-	if err != nil || !reflect.DeepEqual(ks, []int{1, 3, 10}) {
-		t.Errorf("parseKs = %v, %v", ks, err)
-	}
-	for _, bad := range []string{"", "0", "1,x", "3,3", "-1"} {
-		if _, err := parseKs(bad); err == nil {
-			t.Errorf("parseKs(%q) accepted", bad)
-		}
-	}
-	for in, want := range map[string]string{"intfloat/multilingual-e5-small": "multilingual-e5-small", "/models/e5/": "e5", "x": "x"} {
-		if got := shortModelName(in); got != want {
-			t.Errorf("shortModelName(%q) = %q", in, got)
-		}
-	}
-}
 
 // TestEvalCommand runs BM25 end to end on a small CSV: results JSON,
 // leaderboard files, and a second run joining the leaderboard.
@@ -41,7 +23,7 @@ func TestEvalCommand(t *testing.T) {
 		"진해제란?,이뇨제는 소변 배출을 늘리는 약물입니다.,0\n"), 0o644)
 	out := filepath.Join(dir, "out")
 	ctx := context.Background()
-	if err := runEval(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--k1", "0.9", "--data", data, "--output", out, "--k", "1,3"}); err != nil {
+	if err := cmdEval.Exec(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--k1", "0.9", "--data", data, "--output", out, "--k", "1,3"}); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(out, "results", "toy__bm25-bigram.json"))
@@ -55,7 +37,7 @@ func TestEvalCommand(t *testing.T) {
 	if r.Retriever != "bm25" || r.Analyzer != "bigram" || r.Dataset.Evaluated != 3 || r.Dataset.Docs != 3 || r.Metrics["NDCG@1"] != 1 || r.Metrics["P@3"] != 1.0/3 {
 		t.Errorf("result %+v", r)
 	}
-	if err := runEval(ctx, []string{"--data", data, "--output", out, "--name", "mine", "--k", "1,3"}); err != nil {
+	if err := cmdEval.Exec(ctx, []string{"--data", data, "--output", out, "--name", "mine", "--k", "1,3"}); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, eval.LeaderboardMD))
@@ -73,14 +55,14 @@ func TestEvalCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--data", data}, "--data and --output are required"},
+		{[]string{"--data", data}, "--output is required"},
 		{[]string{"--data", data, "--output", out, "--retriever", "dense"}, "--retriever dense needs --model"},
 		{[]string{"--data", data, "--output", out, "--retriever", "tfidf"}, `unknown retriever "tfidf"`},
 		{[]string{"--data", data, "--output", out, "--analyzer", "bigram,morph", "--name", "x"}, "--name names a single run"},
 		{[]string{"--data", data, "--output", out, "--diagnose"}, "--diagnose needs a dense run"},
 		{[]string{"--data", data, "--output", out, "--k", "1,0"}, "--k:"},
 	} {
-		if err := runEval(ctx, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := cmdEval.Exec(ctx, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err = %v, want %q", c.args, err, c.want)
 		}
 	}
@@ -99,7 +81,7 @@ func TestEvalDenseTestModel(t *testing.T) {
 {"query": "진해제란?", "document": "진해제는 기침을 멎게 하는 약물입니다."}
 `), 0o644)
 	out := filepath.Join(dir, "out")
-	if err := runEval(context.Background(), []string{"--retriever", "dense", "--model", m, "--data", data, "--output", out, "--diagnose", "--per-query"}); err != nil {
+	if err := cmdEval.Exec(context.Background(), []string{"--retriever", "dense", "--model", m, "--data", data, "--output", out, "--diagnose", "--per-query"}); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(out, "results", "toy__dense-tiny-xlmr.json"))
@@ -133,7 +115,7 @@ func TestEvalRefusesOverwrite(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	ctx := context.Background()
 	args := []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", data, "--output", out, "--k", "1"}
-	if err := runEval(ctx, append(args, "--per-query")); err != nil {
+	if err := cmdEval.Exec(ctx, append(args, "--per-query")); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(out, "results", "toy__bm25-bigram.json")
@@ -151,14 +133,14 @@ func TestEvalRefusesOverwrite(t *testing.T) {
 	if n := perQuery(); n != 2 {
 		t.Fatalf("%d per-query results", n)
 	}
-	err := runEval(ctx, args)
+	err := cmdEval.Exec(ctx, args)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "--overwrite") {
 		t.Fatalf("re-run: err = %v, want one naming %s and --overwrite", err, path)
 	}
 	if n := perQuery(); n != 2 {
 		t.Errorf("refused re-run changed the file: %d per-query results", n)
 	}
-	if err := runEval(ctx, append(args, "--overwrite")); err != nil {
+	if err := cmdEval.Exec(ctx, append(args, "--overwrite")); err != nil {
 		t.Fatal(err)
 	}
 	if n := perQuery(); n != 0 {

@@ -23,11 +23,11 @@ func TestEvalHubDataset(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	ctx := context.Background()
 	args := []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", "hf://kormed-test/ko-drugs", "--output", out, "--k", "1"}
-	err := runEval(ctx, args)
+	err := cmdEval.Exec(ctx, args)
 	if err == nil || !strings.Contains(err.Error(), "no document column") || !strings.Contains(err.Error(), "_id, body") {
 		t.Fatalf("without --columns: %v", err)
 	}
-	if err := runEval(ctx, append(args, "--columns", "document=body")); err != nil {
+	if err := cmdEval.Exec(ctx, append(args, "--columns", "document=body")); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(out, "results", "ko-drugs__bm25-bigram.json"))
@@ -111,7 +111,7 @@ func TestEvalManyDatasets(t *testing.T) {
 	r, w, _ := os.Pipe()
 	stdout := os.Stdout
 	os.Stdout = w
-	err := runEval(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", data, "--output", out, "--metrics", "ndcg@1,ndcg@3,f1@1,f1@3"})
+	err := cmdEval.Exec(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", data, "--output", out, "--metrics", "ndcg@1,ndcg@3,f1@1,f1@3"})
 	os.Stdout = stdout
 	w.Close()
 	printed, _ := io.ReadAll(r)
@@ -155,12 +155,12 @@ func TestEvalManyDatasets(t *testing.T) {
 		{"hf://kormed-test/ko-strat#dev,hf://kormed-test/ko-strat@main#dev", filepath.Join(t.TempDir(), "o2"), "are both named \"ko-strat\""},
 		{"hf://kormed-test/phqa:korean", out, "exists (run \"bm25-bigram\" on phqa-korean"},
 	} {
-		err := runEval(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", c.data, "--output", c.out})
+		err := cmdEval.Exec(ctx, []string{"--retriever", "bm25", "--analyzer", "bigram", "--data", c.data, "--output", c.out})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want %q", c.data, err, c.want)
 		}
 	}
-	if err := runEval(ctx, []string{"--data", data, "--output", out, "--metrics", "bleu@1"}); err == nil || !strings.Contains(err.Error(), `unknown metric "bleu"`) {
+	if err := cmdEval.Exec(ctx, []string{"--data", data, "--output", out, "--metrics", "bleu@1"}); err == nil || !strings.Contains(err.Error(), `unknown metric "bleu"`) {
 		t.Errorf("--metrics bleu@1: %v", err)
 	}
 }
@@ -181,10 +181,10 @@ func TestIndexHubCorpus(t *testing.T) {
 	if strings.Join(ids, " ") != "d1=강 d2=이 d3=진" || !strings.Contains(src.Fingerprint, "2222222222222222222222222222222222222222") {
 		t.Fatalf("docs %v, fingerprint %s", ids, src.Fingerprint)
 	}
-	if err := runIndex(ctx, []string{"--corpus", "hf://kormed-test/ko-drugs", "--out", out, "--analyzer", "bigram", "--quiet", "--columns", "document=body"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--corpus", "hf://kormed-test/ko-drugs", "--out", out, "--analyzer", "bigram", "--quiet", "--columns", "document=body"}); err != nil {
 		t.Fatal(err)
 	}
-	err = runIndex(ctx, []string{"--corpus", "hf://kormed-test/ko-drugs", "--out", filepath.Join(t.TempDir(), "ix2"), "--analyzer", "bigram", "--quiet"})
+	err = cmdIndex.Exec(ctx, []string{"--corpus", "hf://kormed-test/ko-drugs", "--out", filepath.Join(t.TempDir(), "ix2"), "--analyzer", "bigram", "--quiet"})
 	if err == nil || !strings.Contains(err.Error(), "hf://kormed-test/ko-drugs") || !strings.Contains(err.Error(), "_id, body") {
 		t.Fatalf("without --columns: %v", err)
 	}
@@ -195,7 +195,7 @@ func TestEmbedHubInput(t *testing.T) {
 	hubDrugsCache(t)
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	ctx := context.Background()
-	if err := runEmbed(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", "hf://kormed-test/ko-drugs:corpus", "--field", "body", "--output", out, "--quiet"}); err != nil {
+	if err := cmdEmbed.Exec(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", "hf://kormed-test/ko-drugs:corpus", "--field", "body", "--output", out, "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(out)
@@ -203,7 +203,7 @@ func TestEmbedHubInput(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], `{"id":"d1","embedding":[`) || !strings.HasPrefix(lines[2], `{"id":"d3",`) {
 		t.Fatalf("output:\n%.300s", b)
 	}
-	err := runEmbed(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", "hf://kormed-test/ko-drugs:corpus", "--output", out, "--quiet"})
+	err := cmdEmbed.Exec(ctx, []string{"--model", tinyModelDir("tiny-xlmr"), "--input", "hf://kormed-test/ko-drugs:corpus", "--output", out, "--quiet"})
 	if err == nil || !strings.Contains(err.Error(), "_id, body") {
 		t.Fatalf("no text column: %v", err)
 	}
@@ -233,7 +233,7 @@ func TestEvalManyDatasetsDev(t *testing.T) {
 		data = append(data, d)
 	}
 	out := filepath.Join(dir, "out")
-	if err := runEval(context.Background(), []string{"--retriever", "hybrid", "--model", m, "--analyzer", "bigram", "--dev", "dev", "--data", strings.Join(data, ","), "--output", out, "--k", "1"}); err != nil {
+	if err := cmdEval.Exec(context.Background(), []string{"--retriever", "hybrid", "--model", m, "--analyzer", "bigram", "--dev", "dev", "--data", strings.Join(data, ","), "--output", out, "--k", "1"}); err != nil {
 		t.Fatal(err)
 	}
 	for name, n := range map[string]int{"a": 1, "b": 2} {

@@ -92,7 +92,7 @@ func TestEmbedPair(t *testing.T) {
 		{"passage", pairVectors(t, cdir, encP, texts), pairVectors(t, cdir, plain, texts), pairVectors(t, qdir, encQ, texts), "문서: "},
 	} {
 		out := filepath.Join(dir, c.as+".npy")
-		if err := runEmbed(ctx, []string{"--model", pair, "--as", c.as, "--input", in, "--output", out, "--quiet"}); err != nil {
+		if err := cmdEmbed.Exec(ctx, []string{"--model", pair, "--as", c.as, "--input", in, "--output", out, "--quiet"}); err != nil {
 			t.Fatalf("--as %s: %v", c.as, err)
 		}
 		rows, dim, data := readNpy(t, out)
@@ -118,7 +118,7 @@ func TestEmbedPair(t *testing.T) {
 
 	out := filepath.Join(dir, "none.npy")
 	for _, as := range []string{"none", "both"} {
-		err := runEmbed(ctx, []string{"--model", pair, "--as", as, "--input", in, "--output", out, "--quiet"})
+		err := cmdEmbed.Exec(ctx, []string{"--model", pair, "--as", as, "--input", in, "--output", out, "--quiet"})
 		if err == nil || !strings.Contains(err.Error(), "--as query or --as passage") || !strings.Contains(err.Error(), "bi-encoder") {
 			t.Errorf("--as %s on a pair: %v", as, err)
 		}
@@ -152,7 +152,7 @@ func TestEvalPair(t *testing.T) {
 	ctx := context.Background()
 	qdir := filepath.Join(pair, model.QuestionEncoderDir)
 	for _, c := range []struct{ model, name string }{{pair, "pair"}, {qdir, "question"}} {
-		if err := runEval(ctx, []string{"--retriever", "dense", "--model", c.model, "--name", c.name, "--data", data, "--output", out, "--per-query"}); err != nil {
+		if err := cmdEval.Exec(ctx, []string{"--retriever", "dense", "--model", c.model, "--name", c.name, "--data", data, "--output", out, "--per-query"}); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 	}

@@ -160,7 +160,7 @@ func TestRecipes(t *testing.T) {
 	if err := cmdDrugBench.Exec(ctx, []string{"--input", drugs, "--output", filepath.Join(tmp, "drug-bench"), "--train-output", trainDir}); err != nil {
 		t.Fatal(err)
 	}
-	if err := runSynonyms(ctx, []string{"--input", drugs, "--output", filepath.Join(trainDir, "synonyms.txt")}); err != nil {
+	if err := cmdSynonyms.Exec(ctx, []string{"--input", drugs, "--output", filepath.Join(trainDir, "synonyms.txt")}); err != nil {
 		t.Fatal(err)
 	}
 	pq := filepath.Join(tmp, "pubmedqa-ko.jsonl")

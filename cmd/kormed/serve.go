@@ -271,7 +271,7 @@ func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) ba
 		if svc.Dense() {
 			desc = "model " + mi.Name + ", hybrid by default"
 			if _, _, _, c := svc.Defaults(); c != nil {
-				desc += " (" + settingName(c) + ", calibrated by kormed index)"
+				desc += " (" + c.Setting().Name() + ", calibrated by kormed index)"
 			} else {
 				desc += fmt.Sprintf(" (%s %.1f; the index has no calibration: 'kormed index --calibrate')", svc.Fusion, svc.Alpha)
 			}
@@ -328,7 +328,7 @@ func indexModel(ctx context.Context, info search.Info, modelArg, where string, h
 				m.SetName(info.Model.Name)
 			}
 		}
-		return m, modelInfo(m), nil
+		return m, base.ModelInfo(m), nil
 	case info.Model.Name != "":
 		dir, err := localModel(ctx, info.Model, hopts)
 		if err != nil {
@@ -340,7 +340,7 @@ func indexModel(ctx context.Context, info search.Info, modelArg, where string, h
 			return nil, search.ModelInfo{}, fmt.Errorf("loading the index's model %s from %s: %w", info.Model.Name, dir, err)
 		}
 		m.SetName(info.Model.Name)
-		return m, modelInfo(m), nil
+		return m, base.ModelInfo(m), nil
 	}
 	return nil, search.ModelInfo{}, nil
 }

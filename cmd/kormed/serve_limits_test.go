@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/serve"
 )
@@ -30,7 +31,7 @@ func TestServeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetName(tinyModelDir("tiny-xlmr"))
-	writeIndex(t, dir, serveDocs, m, modelInfo(m))
+	writeIndex(t, dir, serveDocs, m, base.ModelInfo(m))
 	encs, err := m.Tokenize([]string{"해열진통제 두통 치통 근육통"}, "")
 	if err != nil {
 		t.Fatal(err)

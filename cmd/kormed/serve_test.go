@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
@@ -148,7 +149,7 @@ func TestServeIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetName(tinyModelDir("tiny-xlmr")) // as kormed index records --model
-	mi := modelInfo(m)
+	mi := base.ModelInfo(m)
 	writeIndex(t, dir, serveDocs, m, mi)
 
 	// No --model: the index's model is loaded; writes with the key.
@@ -196,7 +197,7 @@ func TestServeModelNotHere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi := modelInfo(m)
+	mi := base.ModelInfo(m)
 	mi.Name = "nowhere/not-a-model"
 	writeIndex(t, dir, serveDocs, m, mi)
 	t.Setenv("HF_HUB_OFFLINE", "1")

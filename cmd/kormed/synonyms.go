@@ -2,27 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/dataset"
 	"github.com/kormed/kormed/drugbench"
 )
 
-func runSynonyms(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("data synonyms", flag.ContinueOnError)
-	input := fs.String("input", "../shared/data/drugs", "folder with "+drugbench.ProductsFile)
-	output := fs.String("output", "", "synonyms file to write")
-	format := fs.String("format", "", "sapbert (\"CODE || term\" lines) or csv (code,term); default: csv for a .csv output, else sapbert")
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "usage: kormed data synonyms [--input DIR] --output FILE [--format sapbert|csv]")
-		fmt.Fprintln(w, `
-Builds one synonym cluster per ingredient code of DIR/`+drugbench.ProductsFile+`:
+// cmdSynonyms is kormed data synonyms.
+var cmdSynonyms = &base.Command{
+	Name:      "data synonyms",
+	UsageLine: "data synonyms [--input DIR] --output FILE [--format sapbert|csv]",
+	Short:     "build Korean/English ingredient synonym clusters (SapBERT-style) from the drug data",
+	Long: `Builds one synonym cluster per ingredient code of DIR/` + drugbench.ProductsFile + `:
 its Korean names (main_ingredient "[M040353]아세트아미노펜|…") and its English
 name (main_ingredient_eng "Acetaminophen/…", listed alphabetically, so
 multi-ingredient rows are aligned by elimination and intersection against
@@ -33,51 +29,44 @@ and a dictionary for code-mixed augmentation (dataset.CodeMixer).
 
 Data: derived from the public project ryukato/fine-tuned-e5-drugmodel
 (MIT License, Copyright (c) 2025 Yoon Y. Yoo); source records from the
-Korean MFDS (식품의약품안전처) open drug APIs.
+Korean MFDS (식품의약품안전처) open drug APIs.`,
+	Required: []string{"output"},
+	Flags:    runSynonyms,
+}
 
-flags:`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+func runSynonyms(fs *flag.FlagSet) base.Func {
+	input := fs.String("input", "../shared/data/drugs", "folder with "+drugbench.ProductsFile)
+	output := fs.String("output", "", "synonyms file to write")
+	format := fs.String("format", "", "sapbert (\"CODE || term\" lines) or csv (code,term); default: csv for a .csv output, else sapbert")
+	return func(ctx context.Context, args []string) error {
+		isCSV := strings.EqualFold(filepath.Ext(*output), ".csv")
+		switch *format {
+		case "":
+			*format = dataset.SynonymsSapBERT
+			if isCSV {
+				*format = dataset.SynonymsCSV
+			}
+		case dataset.SynonymsSapBERT:
+			if isCSV {
+				return fmt.Errorf("--format sapbert writes \"CODE || term\" lines, but %s ends in .csv (read back as CSV code,term): name it .txt or use --format csv", *output)
+			}
+		case dataset.SynonymsCSV:
+		default:
+			return fmt.Errorf("--format %q: want sapbert or csv", *format)
 		}
-		return err
-	}
-	if *output == "" {
-		fs.Usage()
-		return errors.New("--output is required")
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	isCSV := strings.EqualFold(filepath.Ext(*output), ".csv")
-	switch *format {
-	case "":
-		*format = dataset.SynonymsSapBERT
-		if isCSV {
-			*format = dataset.SynonymsCSV
+		path := filepath.Join(*input, drugbench.ProductsFile)
+		s, err := drugbench.BuildSynonyms(path)
+		if err != nil {
+			return err
 		}
-	case dataset.SynonymsSapBERT:
-		if isCSV {
-			return fmt.Errorf("--format sapbert writes \"CODE || term\" lines, but %s ends in .csv (read back as CSV code,term): name it .txt or use --format csv", *output)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	case dataset.SynonymsCSV:
-	default:
-		return fmt.Errorf("--format %q: want sapbert or csv", *format)
+		if err := dataset.WriteSynonyms(*output, *format, s.Codes, s.Terms); err != nil {
+			return err
+		}
+		s.WriteSummary(os.Stderr)
+		fmt.Fprintf(os.Stderr, "wrote %s (%s)\n", *output, *format)
+		return nil
 	}
-	path := filepath.Join(*input, drugbench.ProductsFile)
-	s, err := drugbench.BuildSynonyms(path)
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := dataset.WriteSynonyms(*output, *format, s.Codes, s.Terms); err != nil {
-		return err
-	}
-	s.WriteSummary(os.Stderr)
-	fmt.Fprintf(os.Stderr, "wrote %s (%s)\n", *output, *format)
-	return nil
 }

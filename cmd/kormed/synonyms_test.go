@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -60,7 +62,7 @@ func TestDataSynonymsCommand(t *testing.T) {
 		if c.format != "" {
 			args = append(args, "--format", c.format)
 		}
-		if err := runSynonyms(ctx, args); err != nil {
+		if err := cmdSynonyms.Exec(ctx, args); err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := os.ReadFile(out)
@@ -79,7 +81,7 @@ func TestDataSynonymsCommand(t *testing.T) {
 			t.Errorf("%s read back as %v %v", c.file, codes, terms)
 		}
 	}
-	if err := runSynonyms(ctx, []string{"-h"}); err != nil {
+	if err := cmdSynonyms.Exec(ctx, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
 	for _, c := range []struct {
@@ -92,7 +94,7 @@ func TestDataSynonymsCommand(t *testing.T) {
 		{[]string{"--input", t.TempDir(), "--output", filepath.Join(dir, "x.txt")}, drugbench.ProductsFile},
 		{[]string{"--input", dir, "--output", filepath.Join(dir, "x.txt"), "extra"}, "unexpected arguments"},
 	} {
-		if err := runSynonyms(ctx, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := cmdSynonyms.Exec(ctx, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err = %v, want %q", c.args, err, c.want)
 		}
 	}

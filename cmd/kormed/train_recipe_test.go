@@ -132,7 +132,7 @@ func TestDrugRecipe(t *testing.T) {
 
 	// kormed eval on the trained model.
 	evalOut := filepath.Join(tmp, "eval")
-	if err := runEval(ctx, []string{"--retriever", "dense", "--model", filepath.Join(out, "model"), "--name", "drug-tiny",
+	if err := cmdEval.Exec(ctx, []string{"--retriever", "dense", "--model", filepath.Join(out, "model"), "--name", "drug-tiny",
 		"--data", filepath.Join(drugs, "drug_dur_type_similarity_train.fixed.csv"), "--output", evalOut}); err != nil {
 		t.Fatal(err)
 	}

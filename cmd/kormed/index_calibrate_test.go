@@ -30,7 +30,7 @@ func TestIndexCalibration(t *testing.T) {
 	os.WriteFile(corpus, []byte(b.String()), 0o644)
 	out := filepath.Join(dir, "ix")
 	model := "../../testdata/models/tiny-xlmr"
-	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet", "--calibrate-docs", "40"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := embedded.ReadManifest(out)
@@ -42,14 +42,14 @@ func TestIndexCalibration(t *testing.T) {
 		t.Errorf("a random model: %s (BM25 %.3f, dense %.3f): %s", c.Chosen.Name(), c.BM25, c.Dense, c.Reason)
 	}
 	first := *c
-	if err := runIndex(ctx, []string{"--out", out, "--calibrate", "--calibrate-docs", "40"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--out", out, "--calibrate", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
 	m2, _ := embedded.ReadManifest(out)
 	if m2.Generation == m.Generation || m2.Options.Calibration.Chosen != first.Chosen || m2.Options.Calibration.BM25 != first.BM25 {
 		t.Errorf("--calibrate: %s %+v, first %s %+v", m2.Generation, m2.Options.Calibration.Chosen, m.Generation, first.Chosen)
 	}
-	if err := runIndex(ctx, []string{"--out", out, "--alpha", "0.3", "--fusion", "rrf", "--calibrate-docs", "40"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--out", out, "--alpha", "0.3", "--fusion", "rrf", "--calibrate-docs", "40"}); err != nil {
 		t.Fatal(err)
 	}
 	m3, _ := embedded.ReadManifest(out)
@@ -57,7 +57,7 @@ func TestIndexCalibration(t *testing.T) {
 		t.Errorf("--alpha/--fusion: %+v", c)
 	}
 	// Up to date: nothing rebuilt, the stored setting kept.
-	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	if m4, _ := embedded.ReadManifest(out); m4.Generation != m3.Generation || m4.Options.Calibration.Alpha != 0.3 {
@@ -65,16 +65,16 @@ func TestIndexCalibration(t *testing.T) {
 	}
 	// BM25 only: no calibration, and none can be asked for.
 	bmOut := filepath.Join(dir, "bm")
-	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--quiet"}); err != nil {
+	if err := cmdIndex.Exec(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := embedded.ReadManifest(bmOut); m.Options.Calibration != nil {
 		t.Error("a BM25-only index has a calibration")
 	}
-	if err := runIndex(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--alpha", "0.5"}); err == nil {
+	if err := cmdIndex.Exec(ctx, []string{"--corpus", corpus, "--out", bmOut, "--analyzer", "bigram", "--alpha", "0.5"}); err == nil {
 		t.Error("--alpha on a BM25-only build accepted")
 	}
-	if err := runIndex(ctx, []string{"--out", bmOut, "--calibrate"}); err == nil {
+	if err := cmdIndex.Exec(ctx, []string{"--out", bmOut, "--calibrate"}); err == nil {
 		t.Error("--calibrate on a BM25-only index accepted")
 	}
 }

@@ -78,14 +78,14 @@ func TestIndexReportsIndexDUR(t *testing.T) {
 	}
 	b.Close()
 
-	msg, err := stderrOf(t, func() error { return runIndex(context.Background(), args) })
+	msg, err := stderrOf(t, func() error { return cmdIndex.Exec(context.Background(), args) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(msg, "resuming: 3 documents") || !strings.Contains(msg, want) {
 		t.Errorf("resumed build: want %q in:\n%s", want, msg)
 	}
-	msg, err = stderrOf(t, func() error { return runIndex(context.Background(), args) })
+	msg, err = stderrOf(t, func() error { return cmdIndex.Exec(context.Background(), args) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestIndexRateOverWholeBuild(t *testing.T) {
 	os.WriteFile(corpus, []byte(buf.String()), 0o644)
 	start := time.Now()
 	msg, err := stderrOf(t, func() error {
-		return runIndex(context.Background(), []string{"--corpus", corpus, "--out", filepath.Join(dir, "ix"), "--analyzer", "bigram", "--quiet"})
+		return cmdIndex.Exec(context.Background(), []string{"--corpus", corpus, "--out", filepath.Join(dir, "ix"), "--analyzer", "bigram", "--quiet"})
 	})
 	wall := time.Since(start)
 	if err != nil {

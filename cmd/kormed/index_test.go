@@ -38,7 +38,7 @@ func TestIndexResumeAfterSIGKILL(t *testing.T) {
 	os.WriteFile(corpus, buf.Bytes(), 0o644)
 	model := "../../testdata/models/tiny-xlmr"
 	ref := filepath.Join(dir, "ref")
-	if err := runIndex(context.Background(), []string{"--corpus", corpus, "--out", ref, "--model", model, "--batch", "50", "--quiet", "--threads", "1", "--analyzer", "bigram"}); err != nil {
+	if err := cmdIndex.Exec(context.Background(), []string{"--corpus", corpus, "--out", ref, "--model", model, "--batch", "50", "--quiet", "--threads", "1", "--analyzer", "bigram"}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "killed")
@@ -152,7 +152,7 @@ func TestIndexDrugTable(t *testing.T) {
 		t.Skip("no shared drug data")
 	}
 	out := filepath.Join(t.TempDir(), "ix")
-	if err := runIndex(context.Background(), []string{"--corpus", data, "--out", out, "--analyzer", "bigram",
+	if err := cmdIndex.Exec(context.Background(), []string{"--corpus", data, "--out", out, "--analyzer", "bigram",
 		"--dur", "../../testdata/dur/dur_sample.json", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestIndexAddDelete(t *testing.T) {
 `), 0o644)
 	out := filepath.Join(dir, "ix")
 	model := "../../testdata/models/tiny-xlmr"
-	if err := runIndex(context.Background(), []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
+	if err := cmdIndex.Exec(context.Background(), []string{"--corpus", corpus, "--out", out, "--model", model, "--analyzer", "bigram", "--quiet"}); err != nil {
 		t.Fatal(err)
 	}
 	add := filepath.Join(dir, "add.jsonl")
@@ -232,11 +232,11 @@ func TestIndexAddDelete(t *testing.T) {
 {"_id":"a","title":"타이레놀정500밀리그램","text":"새 설명"}
 `), 0o644)
 	// The index's recorded model is used when --model is not given.
-	if err := runIndex(context.Background(), []string{"--out", out, "--add", add, "--delete", "b,zz"}); err != nil {
+	if err := cmdIndex.Exec(context.Background(), []string{"--out", out, "--add", add, "--delete", "b,zz"}); err != nil {
 		t.Fatal(err)
 	}
 	m0, _ := embedded.ReadManifest(out)
-	if err := runIndex(context.Background(), []string{"--out", out, "--compact"}); err != nil {
+	if err := cmdIndex.Exec(context.Background(), []string{"--out", out, "--compact"}); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := embedded.ReadManifest(out); m.Docs != 2 || m.Generation == m0.Generation {
