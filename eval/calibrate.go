@@ -64,6 +64,7 @@ func (b *HybridBase) Calibrate(ctx context.Context, c Calibrate) (fusion.Calibra
 					p.Relevant = append(p.Relevant, id)
 				}
 			}
+			sort.Strings(p.Relevant) // map order would change NDCG's sum in its last bits from run to run
 			probes = append(probes, p)
 		}
 		o := c.Options
