@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/kormed/kormed/analysis"
@@ -126,15 +125,7 @@ func runIndex(fs *flag.FlagSet) base.Func {
 			if m, err = model.Load(dir); err != nil {
 				return err
 			}
-			// A local folder is recorded by its absolute path, so 'kormed serve'
-			// finds the model from any working directory; a hub id as given.
-			name := *modelArg
-			if st, err := os.Stat(name); err == nil && st.IsDir() {
-				if abs, err := filepath.Abs(name); err == nil {
-					name = abs
-				}
-			}
-			m.SetName(name)
+			m.SetName(base.ModelName(*modelArg))
 			opts.Model = base.ModelInfo(m)
 		}
 		if m == nil && recal {

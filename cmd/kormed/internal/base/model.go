@@ -1,6 +1,7 @@
 package base
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/kormed/kormed/model"
@@ -14,4 +15,17 @@ func ModelInfo(m *model.Model) search.ModelInfo {
 		mi.Revision = filepath.Base(dir) // a Hugging Face cache snapshot: the commit
 	}
 	return mi
+}
+
+// ModelName is the name an index records for the model given as arg: a
+// local folder by its absolute path, so that 'kormed serve' finds it from
+// any working directory and every command names it alike; a Hugging Face
+// id as given.
+func ModelName(arg string) string {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		if abs, err := filepath.Abs(arg); err == nil {
+			return abs
+		}
+	}
+	return arg
 }

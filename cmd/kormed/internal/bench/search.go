@@ -59,7 +59,7 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 			if err != nil {
 				return err
 			}
-			m.SetName(*modelArg)
+			m.SetName(base.ModelName(*modelArg)) // as kormed index records it
 			enc, mi = m, base.ModelInfo(m)
 		}
 		type backend struct {
