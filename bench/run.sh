@@ -192,7 +192,10 @@ sleep 60
 $K bench search --index "$IX" --model "$DM" --data "$SO/demo/drug-bench" --weaviate-url "$WURL" --class BenchDrugs \
 	--threads "$TH" | tee "$OUT/search_quality.md"
 load() { # backend flags...
-	$K serve "$@" --model "$DM" --addr 127.0.0.1:18299 --threads "$TH" --log-level warn >"$SO/serve.log" 2>&1 &
+	# 16 clients: let all of them in (the default --max-inflight-search sheds
+	# searches past 4 x --max-inflight with 429s, which would be measured instead).
+	$K serve "$@" --model "$DM" --addr 127.0.0.1:18299 --threads "$TH" --log-level warn \
+		--max-inflight 16 --max-inflight-search 16 >"$SO/serve.log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 100); do curl -sf http://127.0.0.1:18299/healthz >/dev/null && break; sleep 0.2; done
 	$K bench load --url http://127.0.0.1:18299 --queries "$SO/demo/drug-bench/queries.jsonl" --clients 16 --duration 10s || true
