@@ -69,8 +69,9 @@ func runIndex(fs *flag.FlagSet) base.Func {
 	fs.StringVar(&cal.Kind, "calibrate-queries", fusion.PseudoICT, "calibration's pseudo-queries: ict (a sentence taken out of its document), title or span")
 	fs.IntVar(&cal.Docs, "calibrate-docs", fusion.DefaultCalibrationDocs, "documents sampled for calibration")
 	fs.Uint64Var(&cal.Seed, "calibrate-seed", 1, "seed of calibration's sample")
-	fs.StringVar(&cal.Dev, "dev", "", "calibrate on labelled queries instead of pseudo-queries: a BEIR folder (queries.jsonl, qrels/SPLIT.tsv) whose document ids are the index's")
-	fs.StringVar(&cal.DevSplit, "dev-split", "dev", "the qrels split of --dev")
+	fs.StringVar(&cal.Dev, "dev", "", "calibrate on labelled queries instead of pseudo-queries: a BEIR folder (queries.jsonl, qrels/SPLIT.tsv) or a qrels file (query-id, corpus-id, score; with --dev-queries) whose document ids are the index's")
+	fs.StringVar(&cal.DevSplit, "dev-split", "dev", "the qrels split of a --dev folder")
+	fs.StringVar(&cal.DevQueries, "dev-queries", "", "the queries (queries.jsonl: {\"_id\",\"text\"} a line) of a --dev qrels file (default: the queries.jsonl beside it or in its parent folder)")
 	hubOpts := base.HubFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := cal.Check(); err != nil {
