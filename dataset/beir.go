@@ -77,42 +77,13 @@ func ReadBEIR(dir, split string) (*Dataset, error) {
 		return nil, err
 	}
 
-	queriesPath := filepath.Join(dir, QueriesFile)
-	queryLine := map[string]int{}
-	var queries []Query
-	err = readJSONL(queriesPath, func(line int, raw []byte) error {
-		var r struct {
-			ID   json.RawMessage `json:"_id"`
-			Text *string         `json:"text"`
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("%s:%d: %w", queriesPath, line, jsonErr(err))
-		}
-		id, err := rawID(r.ID)
-		if err != nil {
-			return fmt.Errorf("%s:%d: field _id: %w", queriesPath, line, err)
-		}
-		if id == "" {
-			probs.add("empty _id", fmt.Sprintf("%s:%d", queriesPath, line))
-			return nil
-		}
-		if r.Text == nil {
-			return fmt.Errorf("%s:%d: query %q: missing field text", queriesPath, line, id)
-		}
-		if prev, dup := queryLine[id]; dup {
-			probs.add("duplicate query _id", fmt.Sprintf("%s:%d %q (first at line %d)", queriesPath, line, id, prev))
-			return nil
-		}
-		queryLine[id] = line
-		queries = append(queries, Query{ID: id, Text: *r.Text})
-		return nil
-	})
+	queries, queryLine, err := readQueries(filepath.Join(dir, QueriesFile), &probs)
 	if err != nil {
 		return nil, err
 	}
 
 	qrelsPath := filepath.Join(dir, QrelsDir, split+".tsv")
-	qrels, err := readQrels(qrelsPath, queryLine, docLine, &probs)
+	qrels, err := readQrels(qrelsPath, inMap(QueriesFile, queryLine), inMap(CorpusFile, docLine), &probs)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +152,60 @@ func readCorpus(path string, fn func(line int, d Doc, raw []byte) error) error {
 	})
 }
 
+// readQueries reads a BEIR queries file (one {"_id","text"} object a
+// line) in file order, with each id's line; empty and duplicate ids go
+// to probs.
+func readQueries(path string, probs *problems) ([]Query, map[string]int, error) {
+	queryLine := map[string]int{}
+	var queries []Query
+	err := readJSONL(path, func(line int, raw []byte) error {
+		var r struct {
+			ID   json.RawMessage `json:"_id"`
+			Text *string         `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, jsonErr(err))
+		}
+		id, err := rawID(r.ID)
+		if err != nil {
+			return fmt.Errorf("%s:%d: field _id: %w", path, line, err)
+		}
+		if id == "" {
+			probs.add("empty _id", fmt.Sprintf("%s:%d", path, line))
+			return nil
+		}
+		if r.Text == nil {
+			return fmt.Errorf("%s:%d: query %q: missing field text", path, line, id)
+		}
+		if prev, dup := queryLine[id]; dup {
+			probs.add("duplicate query _id", fmt.Sprintf("%s:%d %q (first at line %d)", path, line, id, prev))
+			return nil
+		}
+		queryLine[id] = line
+		queries = append(queries, Query{ID: id, Text: *r.Text})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return queries, queryLine, nil
+}
+
+// idSet is the ids a qrels file may name and what holds them, for the
+// errors.
+type idSet struct {
+	in  string
+	has func(id string) bool
+}
+
+// inMap is the ids of m, held in in.
+func inMap(in string, m map[string]int) idSet {
+	return idSet{in, func(id string) bool { _, ok := m[id]; return ok }}
+}
+
 // readQrels parses one BEIR qrels TSV, checking ids against the known
 // queries and documents.
-func readQrels(path string, queries, docs map[string]int, probs *problems) (Qrels, error) {
+func readQrels(path string, queries, docs idSet, probs *problems) (Qrels, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -220,15 +242,15 @@ func readQrels(path string, queries, docs map[string]int, probs *problems) (Qrel
 		if qid == "" {
 			probs.add("empty query-id", where)
 			bad = true
-		} else if _, ok := queries[qid]; !ok {
-			probs.add("qrels query-id not in "+QueriesFile, fmt.Sprintf("%s %q", where, qid))
+		} else if !queries.has(qid) {
+			probs.add("qrels query-id not in "+queries.in, fmt.Sprintf("%s %q", where, qid))
 			bad = true
 		}
 		if did == "" {
 			probs.add("empty corpus-id", where)
 			bad = true
-		} else if _, ok := docs[did]; !ok {
-			probs.add("qrels corpus-id not in "+CorpusFile, fmt.Sprintf("%s %q", where, did))
+		} else if !docs.has(did) {
+			probs.add("qrels corpus-id not in "+docs.in, fmt.Sprintf("%s %q", where, did))
 			bad = true
 		}
 		if bad {
@@ -368,11 +390,16 @@ func (p *problems) add(kind, example string) {
 }
 
 func (p *problems) err(dir string) error {
+	return p.errAs("invalid BEIR dataset " + dir)
+}
+
+// errAs is err with its first line's head, e.g. "invalid qrels file F".
+func (p *problems) errAs(head string) error {
 	if len(p.kinds) == 0 {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid BEIR dataset %s:", dir)
+	fmt.Fprintf(&b, "%s:", head)
 	for _, k := range p.kinds {
 		fmt.Fprintf(&b, "\n  %d× %s, e.g. %s", p.count[k], k, strings.Join(p.examples[k], "; "))
 	}

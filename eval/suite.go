@@ -27,7 +27,10 @@ type Suite struct {
 	Config Config
 	Data   DataOptions
 	// Dev, when set, is the qrels split of each dataset whose labelled
-	// queries calibrate the hybrid runs instead of pseudo-queries.
+	// queries calibrate the hybrid runs instead of pseudo-queries, or a
+	// qrels file (IsQrelsFile) naming the documents of every dataset,
+	// whose queries' texts are in DevQueries (a queries.jsonl), or when
+	// that is empty in the dataset's own queries.jsonl (a BEIR folder).
 	Dev       string
 	Output    string
 	Overwrite bool // replace a run's results file written before (else an error)
@@ -38,6 +41,8 @@ type Suite struct {
 	Encoder func(name string) (Encoder, error)
 	// Stdout receives the tables and file names, Stderr the progress.
 	Stdout, Stderr io.Writer
+
+	DevQueries string // the queries of a Dev qrels file
 
 	jobs []suiteJob
 }
@@ -72,10 +77,7 @@ func (s *Suite) Load(ctx context.Context, sources []Source) error {
 			j.cfg.Split = src.Split
 		}
 		if s.Dev != "" {
-			if s.Dev == src.Split {
-				fmt.Fprintf(s.Stderr, "--dev %s is the evaluated split of %s: the calibrated run is the best setting in hindsight, not a fair score\n", s.Dev, d.Name)
-			}
-			dd, _, err := LoadDatasetWith(ctx, src.Path, s.Dev, s.Data)
+			dd, err := s.devSet(ctx, src, d)
 			if err != nil {
 				return fmt.Errorf("--dev: %w", err)
 			}
@@ -100,6 +102,58 @@ func (s *Suite) Load(ctx context.Context, sources []Source) error {
 		s.jobs = append(s.jobs, j)
 	}
 	return nil
+}
+
+// IsQrelsFile reports whether a --dev value names a qrels file rather
+// than a split: it ends in .tsv or holds a path separator (a split name
+// holds none).
+func IsQrelsFile(dev string) bool {
+	return strings.HasSuffix(strings.ToLower(dev), ".tsv") || strings.ContainsAny(dev, `/\`)
+}
+
+// devSet is the labelled queries of Dev for the dataset d read from src:
+// its split Dev, or the qrels file Dev with the queries of DevQueries or
+// of src's queries.jsonl, its documents checked against d's corpus.
+func (s *Suite) devSet(ctx context.Context, src Source, d *dataset.Dataset) (*dataset.Dataset, error) {
+	if !IsQrelsFile(s.Dev) {
+		if s.DevQueries != "" {
+			return nil, fmt.Errorf("--dev-queries goes with a qrels file (--dev FILE.tsv), not the split %s", s.Dev)
+		}
+		if s.Dev == src.Split {
+			fmt.Fprintf(s.Stderr, "--dev %s is the evaluated split of %s: the calibrated run is the best setting in hindsight, not a fair score\n", s.Dev, d.Name)
+		}
+		dd, _, err := LoadDatasetWith(ctx, src.Path, s.Dev, s.Data)
+		return dd, err
+	}
+	queries := s.DevQueries
+	if queries == "" {
+		if st, err := os.Stat(src.Path); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s is a qrels file, and --data %s is not a BEIR folder whose %s holds its queries' texts: pass --dev-queries FILE (%s, one {\"_id\",\"text\"} a line)", s.Dev, src.Path, dataset.QueriesFile, dataset.QueriesFile)
+		}
+		queries = filepath.Join(src.Path, dataset.QueriesFile)
+	}
+	ids := make(map[string]bool, len(d.Corpus))
+	for _, doc := range d.Corpus {
+		ids[doc.ID] = true
+	}
+	dd, err := dataset.ReadLabelled(s.Dev, queries, func(id string) bool { return ids[id] }, "the corpus of "+d.Name)
+	if err != nil {
+		return nil, err
+	}
+	evaluated := make(map[string]bool, len(d.Queries))
+	for _, q := range d.Queries {
+		evaluated[q.ID] = true
+	}
+	n := 0
+	for _, q := range dd.Queries {
+		if evaluated[q.ID] {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(s.Stderr, "--dev %s: %d of its %d queries are evaluated queries of %s too: the calibrated run has seen their labels, its score is not a fair one\n", s.Dev, n, len(dd.Queries), d.Name)
+	}
+	return dd, nil
 }
 
 // Run evaluates every run of the grid on each loaded dataset, writes each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
 	"github.com/kormed/kormed/progress"
@@ -14,8 +15,10 @@ import (
 
 // PushWeaviate copies every document and vector of ix into the Weaviate
 // class at url (created with the index's model if missing; a class built
-// with another model is refused), with API key key ("": anonymous), and
-// deletes from the class the documents ix no longer holds. Upserts are
+// with another model is refused), with API key key ("": anonymous),
+// deletes from the class the documents ix no longer holds and stores ix's
+// hybrid calibration with the class (weaviate.Backend.SetCalibration),
+// which kormed serve --backend weaviate then follows. Upserts are
 // idempotent (object ids derive from document ids), so an interrupted push
 // is finished by running it again. log receives a progress bar (unless
 // quiet) and what was pushed and deleted.
@@ -89,10 +92,49 @@ func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key strin
 		}
 		fmt.Fprintf(log, "deleted %d documents from %s that the index no longer holds\n", n, class)
 	}
+	if err := pushCalibration(ctx, ix, wb); err != nil {
+		return err
+	}
 	winfo, err := wb.Info(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d)\n", info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs)
 	return nil
+}
+
+// PushCalibration stores ix's hybrid calibration (none: clears it) with
+// the Weaviate class at url that ix was pushed to (PushWeaviate), without
+// pushing documents: kormed index --calibrate on a Weaviate-backed index.
+// log receives what was stored.
+func PushCalibration(ctx context.Context, ix *embedded.Index, url, class, key string, log io.Writer) error {
+	info, err := ix.Info(ctx)
+	if err != nil {
+		return err
+	}
+	mi := info.Model
+	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, APIKey: key})
+	if err != nil {
+		return err
+	}
+	defer wb.Close()
+	if err := pushCalibration(ctx, ix, wb); err != nil {
+		return err
+	}
+	what := "no calibration"
+	if c := ix.Calibration(); c != nil {
+		what = "the calibration (" + c.Setting().Name() + ")"
+	}
+	fmt.Fprintf(log, "stored %s in Weaviate class %s at %s\n", what, class, url)
+	return nil
+}
+
+// pushCalibration stores ix's calibration with the class wb unless the
+// class holds it already.
+func pushCalibration(ctx context.Context, ix *embedded.Index, wb *weaviate.Backend) error {
+	c := ix.Calibration()
+	if reflect.DeepEqual(c, wb.Calibration()) {
+		return nil
+	}
+	return wb.SetCalibration(ctx, c)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -25,7 +26,7 @@ import (
 var cmdEval = &base.Command{
 	Name: "eval",
 	UsageLine: `eval --retriever bm25[,dense][,hybrid] [--model M[,M2]] [--analyzer union|bigram|morph[,...]]
-                   [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT]
+                   [--alpha auto|0.5[,0.3,...]] [--fusion rrf[,relative]] [--dev SPLIT|FILE.tsv [--dev-queries FILE]]
                    --data SOURCE[#SPLIT][,SOURCE[#SPLIT]...] [--split test] [--columns ROLE=COL,...]
                    --output DIR [--k 1,3,5,10] [--metrics ndcg@1,f1@1,...] [--name RUN] [--overwrite]`,
 	Short: "evaluate retrievers (BM25, dense) on a dataset and update the leaderboard",
@@ -65,7 +66,10 @@ A hybrid run without --alpha (or with alpha "auto") is calibrated as 'kormed
 index' calibrates an index: pseudo-queries made from --calibrate-docs sampled
 documents of the evaluated corpus (no labels) choose the fusion and alpha; with
 --dev SPLIT the labelled queries of that qrels split of each --data source choose
-it instead. The chosen setting and what it measured are in the results JSON
+it instead; with --dev FILE.tsv (a value ending in .tsv or holding a /), those of
+a qrels file (BEIR's: a header "query-id corpus-id score", then a tab-separated
+judgement a line), whose documents must be the evaluated corpus's and whose
+queries' texts are in --dev-queries FILE or else in the BEIR folder's queries.jsonl. The chosen setting and what it measured are in the results JSON
 ("calibration") and the leaderboard.`,
 	Required: []string{"data", "output"},
 	Engine:   true,
@@ -76,7 +80,8 @@ func runEval(fs *flag.FlagSet) base.Func {
 	retrievers := fs.String("retriever", "bm25", "comma-separated retrievers: bm25, dense, hybrid")
 	alphas := fs.String("alpha", "", "comma-separated hybrid alphas (dense weight, 0 to 1; auto: calibrated; default auto, or "+fmt.Sprint(search.DefaultAlpha)+" with --fusion)")
 	fusions := fs.String("fusion", "", "comma-separated hybrid fusions: rrf, relative (default: calibrated, or "+search.DefaultFusion+" with --alpha)")
-	dev := fs.String("dev", "", "calibrate hybrid runs on the labelled queries of this qrels split of --data (e.g. dev, train) instead of pseudo-queries")
+	dev := fs.String("dev", "", "calibrate hybrid runs on the labelled queries of this qrels split of --data (e.g. dev, train), or of this qrels file (FILE.tsv), instead of pseudo-queries")
+	devQueries := fs.String("dev-queries", "", "the queries (queries.jsonl) of a --dev qrels file (default: the --data BEIR folder's queries.jsonl)")
 	calQueries := fs.String("calibrate-queries", fusion.PseudoICT, "pseudo-queries for calibration: ict (a sentence taken out of its document), title, span")
 	calDocs := fs.Int("calibrate-docs", fusion.DefaultCalibrationDocs, "documents sampled for calibration's pseudo-queries")
 	calSeed := fs.Uint64("calibrate-seed", 1, "seed of calibration's sample")
@@ -134,6 +139,12 @@ func runEval(fs *flag.FlagSet) base.Func {
 		calName := "calibrated"
 		if *dev != "" {
 			calName = "dev-" + *dev
+			if eval.IsQrelsFile(*dev) {
+				calName = "dev-" + strings.TrimSuffix(filepath.Base(*dev), filepath.Ext(*dev))
+			}
+		}
+		if *devQueries != "" && !eval.IsQrelsFile(*dev) {
+			return errors.New("--dev-queries goes with a qrels file: --dev FILE.tsv")
 		}
 		// Each --data source with its split (a #SPLIT suffix, else --split).
 		var sources []eval.Source
@@ -180,6 +191,7 @@ func runEval(fs *flag.FlagSet) base.Func {
 			Stdout:    os.Stdout,
 			Stderr:    os.Stderr,
 		}
+		suite.DevQueries = *devQueries
 		if _, err := suite.Grid.Plans(); err != nil {
 			return err
 		}

@@ -151,3 +151,82 @@ func TestEvalRefusesOverwrite(t *testing.T) {
 		t.Errorf("results: %d, %v", len(rs), err)
 	}
 }
+
+// TestEvalDevQrelsFile calibrates a hybrid run on a qrels file (--dev
+// FILE.tsv): the queries' texts from the BEIR folder's queries.jsonl or
+// --dev-queries, the documents the evaluated corpus's.
+func TestEvalDevQrelsFile(t *testing.T) {
+	m := "../../testdata/models/tiny-xlmr"
+	if _, err := os.Stat(m); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	write := func(p, s string) string {
+		p = filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("a/corpus.jsonl", `{"_id":"d1","text":"강심제는 심장의 수축력을 높이는 약물입니다."}`+"\n"+
+		`{"_id":"d2","text":"이뇨제는 소변 배출을 늘리는 약물입니다."}`+"\n"+`{"_id":"d3","text":"진해제는 기침을 멎게 하는 약물입니다."}`+"\n")
+	write("a/queries.jsonl", `{"_id":"q1","text":"강심제란?"}`+"\n"+`{"_id":"q2","text":"이뇨제란?"}`+"\n"+`{"_id":"q3","text":"진해제란?"}`+"\n")
+	write("a/qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+	data := filepath.Join(dir, "a")
+	dev := write("labels/mydev.tsv", "query-id\tcorpus-id\tscore\nq2\td2\t1\nq3\td3\t1\n")
+	exec := func(args ...string) error {
+		return cmdEval.Exec(context.Background(), append([]string{"--retriever", "hybrid", "--model", m, "--analyzer", "bigram", "--data", data, "--k", "1", "--overwrite"}, args...))
+	}
+	calibration := func(out, run string) *eval.Result {
+		t.Helper()
+		raw, err := os.ReadFile(filepath.Join(out, "results", "a__"+run+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r eval.Result
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		return &r
+	}
+	out := filepath.Join(dir, "out")
+	if err := exec("--dev", dev, "--output", out); err != nil {
+		t.Fatal(err)
+	}
+	if r := calibration(out, "hybrid-dev-mydev-bigram-tiny-xlmr"); r.Calibration == nil || r.Calibration.Source != "labelled queries" || r.Calibration.N != 2 {
+		t.Errorf("calibration %+v", r.Calibration)
+	}
+	// --dev-queries: texts from another file.
+	qs := write("labels/q.jsonl", `{"_id":"x1","text":"기침을 멎게 하는 약"}`+"\n")
+	one := write("labels/one.tsv", "query-id\tcorpus-id\tscore\nx1\td3\t1\n")
+	if err := exec("--dev", one, "--dev-queries", qs, "--output", out); err != nil {
+		t.Fatal(err)
+	}
+	if r := calibration(out, "hybrid-dev-one-bigram-tiny-xlmr"); r.Calibration == nil || r.Calibration.N != 1 {
+		t.Errorf("--dev-queries: calibration %+v", r.Calibration)
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--dev", write("labels/bad.tsv", "query-id\tcorpus-id\tscore\nq2\td2\t1\nq2\tzz\t1\nq9\td1\t1\n")},
+			[]string{"bad.tsv:3", `"zz"`, "not in the corpus of a", "bad.tsv:4", `"q9"`}},
+		{[]string{"--dev", write("labels/row.tsv", "query-id\tcorpus-id\tscore\nq2\td2\n")}, []string{"row.tsv:2", "3 tab-separated"}},
+		{[]string{"--dev", "dev", "--dev-queries", qs}, []string{"--dev-queries goes with a qrels file"}},
+		{[]string{"--dev", filepath.Join(dir, "labels", "missing.tsv")}, []string{"missing.tsv"}},
+	} {
+		err := exec(append(c.args, "--output", filepath.Join(dir, "bad"))...)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %v lacks %q", c.args, err, w)
+			}
+		}
+	}
+	// A source that is no BEIR folder has no queries.jsonl to read.
+	csv := write("pairs.csv", "query,context,label\n강심제란?,강심제는 심장의 수축력을 높이는 약물입니다.,1\n")
+	err := cmdEval.Exec(context.Background(), []string{"--retriever", "hybrid", "--model", m, "--data", csv, "--dev", dev, "--output", filepath.Join(dir, "csv")})
+	if err == nil || !strings.Contains(err.Error(), "--dev-queries") {
+		t.Errorf("a CSV source with a qrels file: %v", err)
+	}
+}

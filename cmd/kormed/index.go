@@ -38,7 +38,12 @@ every fusion setting (relative or RRF, alpha 0 to 1) try to find its document wi
 the best setting, moved towards the stronger of BM25 and dense unless it is clearly
 better, is stored in the index with what was measured and is kormed serve's
 default. --calibrate re-runs it on an existing index; --alpha/--fusion set the
-default instead (a request's alpha and fusion still override it).`,
+default instead (a request's alpha and fusion still override it). --dev tunes it
+on labelled queries instead: a BEIR folder (split --dev-split) or a qrels file
+(BEIR's TSV; the queries' texts from --dev-queries, or the queries.jsonl beside
+it or in its parent folder), whose document ids must be the index's. With
+--backend weaviate the calibration is stored with the Weaviate class too (also by
+--calibrate on an existing index), and 'kormed serve --backend weaviate' follows it.`,
 	Engine: true,
 	Flags:  runIndex,
 }
@@ -68,8 +73,9 @@ func runIndex(fs *flag.FlagSet) base.Func {
 	fs.StringVar(&cal.Kind, "calibrate-queries", fusion.PseudoICT, "calibration's pseudo-queries: ict (a sentence taken out of its document), title or span")
 	fs.IntVar(&cal.Docs, "calibrate-docs", fusion.DefaultCalibrationDocs, "documents sampled for calibration")
 	fs.Uint64Var(&cal.Seed, "calibrate-seed", 1, "seed of calibration's sample")
-	fs.StringVar(&cal.Dev, "dev", "", "calibrate on labelled queries instead of pseudo-queries: a BEIR folder (queries.jsonl, qrels/SPLIT.tsv) whose document ids are the index's")
-	fs.StringVar(&cal.DevSplit, "dev-split", "dev", "the qrels split of --dev")
+	fs.StringVar(&cal.Dev, "dev", "", "calibrate on labelled queries instead of pseudo-queries: a BEIR folder (queries.jsonl, qrels/SPLIT.tsv) or a qrels file (query-id, corpus-id, score; with --dev-queries) whose document ids are the index's")
+	fs.StringVar(&cal.DevSplit, "dev-split", "dev", "the qrels split of a --dev folder")
+	fs.StringVar(&cal.DevQueries, "dev-queries", "", "the queries (queries.jsonl: {\"_id\",\"text\"} a line) of a --dev qrels file (default: the queries.jsonl beside it or in its parent folder)")
 	hubOpts := base.HubFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := cal.Check(); err != nil {
@@ -77,6 +83,9 @@ func runIndex(fs *flag.FlagSet) base.Func {
 		}
 		// The calibration flags ask to change an existing index's fusion.
 		recal := *again || cal.Alpha != "" || cal.Fusion != "" || cal.Dev != ""
+		if *backend != "embedded" && *backend != "weaviate" {
+			return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
+		}
 		if (*add != "" || *del != "" || *compact || recal) && *out != "" && *corpus == "" {
 			if *add != "" || *del != "" || *compact {
 				if err := indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, *compact, hubOpts()); err != nil {
@@ -84,16 +93,18 @@ func runIndex(fs *flag.FlagSet) base.Func {
 				}
 			}
 			if recal {
-				return recalibrateIndex(ctx, *out, *modelArg, cal, hubOpts())
+				if err := recalibrateIndex(ctx, *out, *modelArg, cal, hubOpts()); err != nil {
+					return err
+				}
+				if *backend == "weaviate" {
+					return pushCalibration(ctx, *out, *wURL, *wClass, *wKey)
+				}
 			}
 			return nil
 		}
 		if *corpus == "" || *out == "" {
 			fs.Usage()
 			return errors.New("need --corpus and --out")
-		}
-		if *backend != "embedded" && *backend != "weaviate" {
-			return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 		}
 		cols, err := dataset.ParseColumns(*columnsFlag)
 		if err != nil {
@@ -182,6 +193,9 @@ func runIndex(fs *flag.FlagSet) base.Func {
 			fmt.Fprintf(os.Stderr, "carried over %d API writes logged in the previous generation\n", rep.Carried)
 		}
 		serveCmd := "kormed serve --index " + *out
+		if *backend == "weaviate" { // kormed serve refuses --index with --backend weaviate
+			serveCmd = fmt.Sprintf("kormed serve --backend weaviate --weaviate-url %s --class %s", *wURL, *wClass)
+		}
 		if m != nil {
 			serveCmd += " --model " + *modelArg
 		}
@@ -189,7 +203,6 @@ func runIndex(fs *flag.FlagSet) base.Func {
 			if err := ingest.PushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet, os.Stderr); err != nil {
 				return err
 			}
-			serveCmd += fmt.Sprintf(" --backend weaviate --weaviate-url %s --class %s", *wURL, *wClass)
 		}
 		fmt.Fprintf(os.Stderr, "serve it: %s\n", serveCmd)
 		return nil
@@ -279,6 +292,17 @@ func recalibrateIndex(ctx context.Context, dir, modelArg string, c ingest.Calibr
 	cal.WriteSummary(os.Stderr)
 	fmt.Fprintf(os.Stderr, "stored in %s (generation %s)\n", dir, ix.Generation())
 	return nil
+}
+
+// pushCalibration stores the calibration of the index in dir with the
+// Weaviate class it was pushed to.
+func pushCalibration(ctx context.Context, dir, url, class, key string) error {
+	ix, err := embedded.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	return ingest.PushCalibration(ctx, ix, url, class, key, os.Stderr)
 }
 
 // loadIndexModel loads the model an existing index embeds with: modelArg

@@ -32,7 +32,7 @@ DELETE /v1/documents/ID) need --api-key or KORMED_API_KEY; without one they are 
 Answers (/v1/ask, /v1/chat/completions with --llm-url or --generator) need the client key
 (--client-key or KORMED_CLIENT_KEY; the API key works too) unless --public-generation opens them.
 The embedded index is reloaded when 'kormed index' writes a new generation (checked every
---reload-interval and on SIGHUP). SIGTERM or Ctrl-C finishes in-flight requests and exits.
+--reload-interval and on SIGHUP); a Weaviate class's hybrid calibration is re-read likewise. SIGTERM or Ctrl-C finishes in-flight requests and exits.
 Every request has a deadline (--request-timeout; 504 past it, its work cancelled); embedding,
 writes and answers run at most --max-inflight at once (429 with Retry-After beyond); a large
 document write runs as a job (202, progress at GET /v1/jobs/ID). The server listens at once:
@@ -175,6 +175,12 @@ func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) ba
 			}
 			defer wb.Close()
 			b, where = wb, *weaviateURL+" class "+*class
+			// The class's calibration (kormed index --calibrate) is re-read
+			// as the embedded index's generations are.
+			reload = func() (bool, error) { return wb.Reload(ctx) }
+			if *reloadEvery == 0 {
+				*reloadEvery = 365 * 24 * time.Hour // SIGHUP only
+			}
 		default:
 			return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 		}

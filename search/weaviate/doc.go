@@ -14,8 +14,11 @@
 //   - dur_types: the DUR types (text[], field tokenization) for ExcludeDUR,
 //     and dur_json: the full []dur.Flag as JSON, not indexed;
 //
-// and its description records the index's embedding model (search.Info's
-// Model), so that Open refuses a class built with another model.
+// and its description records, as JSON, the index's embedding model
+// (search.Info's Model), so that Open refuses a class built with another
+// model, and the hybrid fusion's calibration kormed index measured on the
+// index (SetCalibration), which Calibration gives search.Service as its
+// hybrid default and Reload re-reads.
 //
 // Searches map onto Weaviate's: bm25 is a BM25 query on title and text,
 // dense a nearVector query, hybrid Weaviate's hybrid query with our vector,

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/weaviate/weaviate/entities/models"
 
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -36,14 +37,27 @@ type meta struct {
 	Model     search.ModelInfo `json:"model"`
 	Analyzer  string           `json:"analyzer"`
 	Generated string           `json:"generated,omitempty"`
+	// Calibration is the hybrid fusion kormed index calibrated on the
+	// index's documents (Backend.SetCalibration), absent when none. An
+	// optional field of layout version 1: builds without it ignore it.
+	Calibration *fusion.Calibration `json:"calibration,omitempty"`
 }
 
 func (m meta) description() string {
 	b, err := json.Marshal(m)
 	if err != nil {
-		panic(err) // only strings and ints
+		panic(err) // strings, ints and a calibration checked by checkCalibration
 	}
 	return string(b)
+}
+
+// checkCalibration rejects a calibration the description cannot hold
+// (a NaN or infinite score).
+func checkCalibration(c *fusion.Calibration) error {
+	if _, err := json.Marshal(c); err != nil {
+		return fmt.Errorf("weaviate: calibration: %w", err)
+	}
+	return nil
 }
 
 func parseMeta(class string, description string) (meta, error) {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-openapi/strfmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/weaviate/weaviate/entities/models"
 
 	"github.com/kormed/kormed/dur"
+	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
 
@@ -65,6 +67,8 @@ type Backend struct {
 
 	mu     sync.Mutex
 	fields map[string]string // field name -> property name
+
+	cal atomic.Pointer[fusion.Calibration] // meta's, updated by SetCalibration and Reload
 }
 
 var _ search.Backend = (*Backend)(nil)
@@ -160,6 +164,7 @@ func (b *Backend) load(cls *models.Class) (*Backend, error) {
 	}
 	b.meta = m
 	b.fields = fields
+	b.cal.Store(m.Calibration)
 	return b, nil
 }
 

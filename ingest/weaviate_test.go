@@ -1,0 +1,75 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/searchtest"
+	"github.com/kormed/kormed/search/weaviate"
+)
+
+// TestPushCalibration pushes an index with a calibration to a Weaviate
+// class (PushWeaviate), changes it and stores it alone (PushCalibration).
+// It needs a server: export KORMED_WEAVIATE_URL=$(scripts/weaviate.sh start).
+func TestPushCalibration(t *testing.T) {
+	url := os.Getenv("KORMED_WEAVIATE_URL")
+	if url == "" {
+		t.Skip("KORMED_WEAVIATE_URL is not set: no Weaviate server to test against")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ix, err := embedded.New(embedded.Options{Model: searchtest.Model, Analyzer: "bigram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := searchtest.Docs()
+	if err := ix.Upsert(ctx, docs, searchtest.Vecs(docs)); err != nil {
+		t.Fatal(err)
+	}
+	cand := fusion.Candidate{Fusion: fusion.MethodRelative, Alpha: 0.3, Score: 0.5}
+	cal := &fusion.Calibration{Fusion: fusion.MethodRelative, Alpha: 0.3, Source: "pseudo-queries", N: 20, Best: cand, Chosen: cand, Candidates: []fusion.Candidate{cand}}
+	ix.SetCalibration(cal)
+	class := fmt.Sprintf("KormedTestPush%d_%d", time.Now().UnixNano(), os.Getpid())
+	var log bytes.Buffer
+	if err := PushWeaviate(ctx, ix, url, class, "", true, &log); err != nil {
+		t.Fatal(err)
+	}
+	m := searchtest.Model
+	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := wb.Drop(context.Background()); err != nil {
+			t.Errorf("drop %s: %v", class, err)
+		}
+	})
+	if !reflect.DeepEqual(wb.Calibration(), cal) {
+		t.Errorf("pushed calibration %+v, want %+v", wb.Calibration(), cal)
+	}
+	// kormed index --calibrate: a new calibration, stored alone.
+	cal2 := *cal
+	cal2.Fusion, cal2.Alpha, cal2.K = fusion.MethodRRF, 0.6, 10
+	ix.SetCalibration(&cal2)
+	log.Reset()
+	if err := PushCalibration(ctx, ix, url, class, "", &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "stored the calibration") || !strings.Contains(log.String(), class) {
+		t.Errorf("log %q", log.String())
+	}
+	if changed, err := wb.Reload(ctx); !changed || err != nil || !reflect.DeepEqual(wb.Calibration(), &cal2) {
+		t.Errorf("after PushCalibration: %v %v %+v", changed, err, wb.Calibration())
+	}
+	if info, err := wb.Info(ctx); err != nil || info.Docs != len(docs) {
+		t.Errorf("Info %+v, %v", info, err)
+	}
+}
