@@ -4,4 +4,9 @@
 // a blocked, goroutine-parallel pure-Go product whose inner 6×16 tile is
 // AVX2/FMA Go assembly where the CPU has it (4×4 Go code elsewhere). The
 // layout is row-major throughout.
+//
+// MatMulInt8 is the int8 product of encoder inference under INT8
+// precision: weights quantized once per output channel (QuantizeInt8),
+// activations per row at run time, exact int32 sums — oneDNN's int8
+// matmul where the CPU has VNNI or AMX, pure Go elsewhere.
 package blas

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/nn"
 )
 
@@ -240,13 +241,23 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 		hidden(0, ws.Emb)
 	}
 
+	// Under blas.INT8 inference runs the blocks' projections in int8
+	// (a forward that saves activations for training stays float32).
+	var q8 []int8Layer
+	if !ws.Save && blas.CurrentPrecision() == blas.INT8 {
+		q8 = w.int8Layers()
+	}
 	in := ws.Emb
 	for l := range w.Layers {
 		a := &ws.Acts[0]
 		if ws.Save {
 			a = &ws.Acts[l]
 		}
-		e.layerForward(ws, l, a, &w.Layers[l], in, mask, B, T, C, F, NH, eps)
+		if q8 != nil {
+			e.layerForwardInt8(ws, a, &w.Layers[l], &q8[l], in, mask, B, T, C, F, NH, eps)
+		} else {
+			e.layerForward(ws, l, a, &w.Layers[l], in, mask, B, T, C, F, NH, eps)
+		}
 		if hidden != nil {
 			hidden(l+1, a.Out)
 		}

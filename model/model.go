@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/safetensors"
 	"github.com/kormed/kormed/tokenizer"
 )
@@ -88,6 +89,9 @@ func LoadEncoder(dir string) (*Encoder, *STConfig, error) {
 	w, err := LoadWeights(r, cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if blas.CurrentPrecision() == blas.INT8 {
+		w.QuantizeInt8()
 	}
 	return &Encoder{Cfg: *cfg, W: w}, st, nil
 }

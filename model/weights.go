@@ -23,6 +23,8 @@ type Weights struct {
 	Layers  []Layer
 	PoolerW []float32 // [C,C]; nil when the checkpoint has no pooler
 	PoolerB []float32 // [C]
+
+	int8 []int8Layer // the blocks quantized for blas.INT8 (see QuantizeInt8)
 }
 
 // Layer is one post-LayerNorm transformer block.

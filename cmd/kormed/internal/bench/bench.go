@@ -28,10 +28,13 @@ func timeSteps(ctx context.Context, warm, iters int, step func(i int) error) (fl
 }
 
 // engineName names kormed's engine in benchmark records: the matrix-product
-// backend and, under --precision bf16, the precision.
+// backend and, under --precision bf16 or int8, the precision.
 func engineName() string {
-	if blas.CurrentPrecision() == blas.BF16 {
+	switch blas.CurrentPrecision() {
+	case blas.BF16:
 		return "kormed bf16 " + blas.Backend()
+	case blas.INT8:
+		return "kormed int8 " + blas.Backend()
 	}
 	return "kormed " + blas.Backend()
 }

@@ -77,6 +77,9 @@ func benchEncode(fs *flag.FlagSet) base.Func {
 			"seconds": sec, "seq_per_s": float64(*B**iters) / sec,
 			"gflop_per_s": encoderFLOPs(&enc.Cfg, *B, *T) * float64(*iters) / sec / 1e9,
 		}
+		if blas.CurrentPrecision() == blas.INT8 {
+			res["int8_kernel"] = enc.Int8Kernel()
+		}
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
 }

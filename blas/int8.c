@@ -1,0 +1,282 @@
+//go:build cgo && !nodnnl
+
+// int8 matrix products through oneDNN's matmul primitive: activations
+// quantized per row to symmetric int8 at run time, weights int8 per
+// output channel and packed once in the layout the kernel reads, products
+// summed in int32, the sums scaled back to float32. Each OS thread keeps
+// its own primitives (cached by shape), stream, scratchpad and buffers, as
+// bf16.c does and for the same reasons.
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <pthread.h>
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <immintrin.h>
+
+typedef struct {
+	long n, k;
+	dnnl_memory_desc_t md; // the weights [k,n] as the kernel reads them
+	void *data;
+	char impl[64];
+} kormed_w8;
+
+static dnnl_engine_t eng;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int eng_ok;
+
+static void init_engine(void) { eng_ok = dnnl_engine_create(&eng, dnnl_cpu, 0) == dnnl_success; }
+
+static __thread dnnl_stream_t tstream;
+
+static int setup(int nt) {
+	pthread_once(&once, init_engine);
+	if (!eng_ok) return 1;
+	if (omp_get_max_threads() != nt) omp_set_num_threads(nt);
+	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
+		tstream = NULL;
+		return 2;
+	}
+	return 0;
+}
+
+// kormed_int8_isa reports oneDNN's effective ISA (ONEDNN_MAX_CPU_ISA caps it).
+int kormed_int8_isa(void) { return (int)dnnl_get_effective_cpu_isa(); }
+
+// matmul_pd describes s8 A [m,k] (contiguous) times s8 B [k,n] (wmd, or
+// the kernel's choice when NULL) into s32 C [m,n] (contiguous).
+static dnnl_primitive_desc_t matmul_pd(long m, long n, long k, const dnnl_memory_desc_t *wmd) {
+	dnnl_memory_desc_t a, b, c;
+	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+	dnnl_matmul_desc_t md;
+	dnnl_primitive_attr_t attr = NULL;
+	dnnl_primitive_desc_t pd = NULL;
+	if (dnnl_memory_desc_init_by_tag(&a, 2, ad, dnnl_s8, dnnl_ab) != dnnl_success ||
+	    dnnl_memory_desc_init_by_tag(&c, 2, cd, dnnl_s32, dnnl_ab) != dnnl_success)
+		return NULL;
+	if (wmd) b = *wmd;
+	else if (dnnl_memory_desc_init_by_tag(&b, 2, bd, dnnl_s8, dnnl_format_tag_any) != dnnl_success)
+		return NULL;
+	if (dnnl_matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
+	    dnnl_primitive_attr_create(&attr) != dnnl_success ||
+	    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success ||
+	    dnnl_primitive_desc_create(&pd, &md, attr, eng, NULL) != dnnl_success)
+		pd = NULL;
+	if (attr) dnnl_primitive_attr_destroy(attr);
+	return pd;
+}
+
+// The row count the packed layout is chosen for; the layout of the
+// weights does not depend on it, and a product whose kernel wants another
+// layout falls back to reordering (see primitive).
+#define PACK_M 256
+
+// kormed_w8_pack packs q [n,k] (row-major: the weights [k,n] with strides
+// {1,k}) in the layout oneDNN's int8 matmul chooses; NULL on failure.
+kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt) {
+	if (setup(nt)) return NULL;
+	dnnl_primitive_desc_t pd = matmul_pd(PACK_M, n, k, NULL);
+	if (!pd) return NULL;
+	kormed_w8 *w = calloc(1, sizeof *w);
+	dnnl_primitive_desc_t rpd = NULL;
+	dnnl_primitive_t r = NULL;
+	dnnl_memory_t src = NULL, dst = NULL;
+	int ok = 0;
+	if (!w) goto out;
+	w->n = n;
+	w->k = k;
+	w->md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	const char *impl = NULL;
+	if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+		strncpy(w->impl, impl, sizeof w->impl - 1);
+	w->data = malloc(dnnl_memory_desc_get_size(&w->md));
+	if (!w->data) goto out;
+	dnnl_memory_desc_t plain;
+	dnnl_dims_t dims = {k, n}, strides = {1, k};
+	if (dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_s8, strides) != dnnl_success ||
+	    dnnl_reorder_primitive_desc_create(&rpd, &plain, eng, &w->md, eng, NULL) != dnnl_success ||
+	    dnnl_primitive_create(&r, rpd) != dnnl_success ||
+	    dnnl_memory_create(&src, &plain, eng, (void *)q) != dnnl_success ||
+	    dnnl_memory_create(&dst, &w->md, eng, w->data) != dnnl_success)
+		goto out;
+	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+	ok = dnnl_primitive_execute(r, tstream, 2, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success;
+out:
+	if (src) dnnl_memory_destroy(src);
+	if (dst) dnnl_memory_destroy(dst);
+	if (r) dnnl_primitive_destroy(r);
+	if (rpd) dnnl_primitive_desc_destroy(rpd);
+	dnnl_primitive_desc_destroy(pd);
+	if (!ok && w) {
+		free(w->data);
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+void kormed_w8_free(kormed_w8 *w) {
+	if (!w) return;
+	free(w->data);
+	free(w);
+}
+
+const char *kormed_w8_impl(const kormed_w8 *w) { return w->impl; }
+
+typedef struct {
+	long m, n, k;
+	dnnl_memory_desc_t wmd;
+	dnnl_primitive_t p;
+	size_t scratch;
+	unsigned long used;
+} entry;
+
+#define CACHE 32
+static __thread entry cache[CACHE];
+static __thread unsigned long ticks;
+static __thread void *scratch, *buf_q, *buf_acc, *buf_s;
+static __thread size_t scratch_cap, cap_q, cap_acc, cap_s;
+
+static void *grow_bytes(void **buf, size_t *cap, size_t n) {
+	if (n > *cap) {
+		free(*buf);
+		*buf = malloc(n);
+		*cap = *buf ? n : 0;
+	}
+	return *buf;
+}
+
+// primitive returns this thread's matmul of m rows on the packed weights w.
+static entry *primitive(long m, const kormed_w8 *w) {
+	for (int i = 0; i < CACHE; i++) {
+		entry *e = &cache[i];
+		if (e->p && e->m == m && e->n == w->n && e->k == w->k && dnnl_memory_desc_equal(&e->wmd, &w->md)) {
+			e->used = ++ticks;
+			return e;
+		}
+	}
+	dnnl_primitive_desc_t pd = matmul_pd(m, w->n, w->k, &w->md);
+	if (!pd) return NULL;
+	dnnl_primitive_t p = NULL;
+	size_t sb = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+	if (dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+	dnnl_primitive_desc_destroy(pd);
+	if (!p) return NULL;
+	int victim = 0;
+	for (int i = 1; i < CACHE; i++)
+		if (cache[i].used < cache[victim].used) victim = i;
+	if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
+	cache[victim] = (entry){m, w->n, w->k, w->md, p, sb, ++ticks};
+	return &cache[victim];
+}
+
+// run executes e on s8 A [m,k] and the packed weights into s32 acc [m,n].
+static int run(entry *e, const int8_t *qa, const kormed_w8 *w, int32_t *acc) {
+	void *S = e->scratch ? grow_bytes(&scratch, &scratch_cap, e->scratch) : NULL;
+	if (e->scratch && !S) return 4;
+	const_dnnl_primitive_desc_t pd;
+	if (dnnl_primitive_get_primitive_desc(e->p, &pd) != dnnl_success) return 5;
+	const dnnl_memory_desc_t *ma = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+				 *mc = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+				 *ms = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	dnnl_memory_t xa = NULL, xb = NULL, xc = NULL, xs = NULL;
+	int st = 6;
+	if (dnnl_memory_create(&xa, ma, eng, (void *)qa) == dnnl_success &&
+	    dnnl_memory_create(&xb, &w->md, eng, w->data) == dnnl_success &&
+	    dnnl_memory_create(&xc, mc, eng, acc) == dnnl_success && dnnl_memory_create(&xs, ms, eng, S) == dnnl_success) {
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xa}, {DNNL_ARG_WEIGHTS, xb}, {DNNL_ARG_DST, xc}, {DNNL_ARG_SCRATCHPAD, xs}};
+		st = dnnl_primitive_execute(e->p, tstream, 4, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success ? 0 : 7;
+	}
+	if (xa) dnnl_memory_destroy(xa);
+	if (xb) dnnl_memory_destroy(xb);
+	if (xc) dnnl_memory_destroy(xc);
+	if (xs) dnnl_memory_destroy(xs);
+	return st;
+}
+
+// quant_row is blas.quantizeRow: q = round(x·(127/amax)) to nearest even
+// (cvtps2dq under the default rounding mode), scale amax/127, in the same
+// float32 operations so that the integers agree with the Go code's.
+__attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const float *restrict x, long k) {
+	float amax = 0;
+	int nan = 0;
+	for (long i = 0; i < k; i++) {
+		float a = x[i] < 0 ? -x[i] : x[i];
+		nan |= a != a;
+		amax = a > amax ? a : amax;
+	}
+	if (nan || !(amax > 0 && amax <= FLT_MAX)) { // zero, NaN or infinite: all 0
+		memset(q, 0, k);
+		return 0;
+	}
+	float inv = 127.f / amax;
+	__m256 vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f);
+	long i = 0;
+	for (; i + 8 <= k; i += 8) {
+		__m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vi);
+		v = _mm256_max_ps(lo, _mm256_min_ps(hi, v));
+		__m256i d = _mm256_cvtps_epi32(v);
+		__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+		_mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(w, w));
+	}
+	for (; i < k; i++) {
+		float v = x[i] * inv;
+		v = v < -127.f ? -127.f : v > 127.f ? 127.f : v;
+		q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(v));
+	}
+	return amax / 127.f;
+}
+
+// dequant_row is blas.dequantRow: c = float(acc)·(sa·ws), multiply then
+// multiply (no FMA), as the Go code computes it.
+__attribute__((target("avx2"))) static void dequant_row(float *restrict c, const int32_t *restrict acc, float sa,
+							 const float *restrict ws, long n) {
+	__m256 vs = _mm256_set1_ps(sa);
+	long j = 0;
+	for (; j + 8 <= n; j += 8) {
+		__m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(ws + j));
+		__m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j)));
+		_mm256_storeu_ps(c + j, _mm256_mul_ps(a, s));
+	}
+	for (; j < n; j++) c[j] = (float)acc[j] * (sa * ws[j]);
+}
+
+// kormed_quant_rows quantizes rows of a [m,k] (row stride lda) into q
+// [m,k] and scales s [m].
+void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (m * k >= 65536)
+	for (long i = 0; i < m; i++) s[i] = quant_row(q + i * k, a + i * lda, k);
+}
+
+// kormed_gemm_s8 sets acc [m,n] = qa [m,k] · Wᵀ exactly (int32); 0 or an
+// error status.
+int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	entry *e = primitive(m, w);
+	if (!e) return 3;
+	return run(e, qa, w, acc);
+}
+
+// kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
+// · Wᵀ) for float a [m,k] (row stride lda); 0 or an error status (c then
+// is not written).
+int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, float *c, long ldc,
+		       int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	long n = w->n, k = w->k;
+	entry *e = primitive(m, w);
+	if (!e) return 3;
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)m * k);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)m * sizeof(float));
+	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)m * n * sizeof(int32_t));
+	if (!q || !s || !acc) return 4;
+	kormed_quant_rows(m, k, a, lda, q, s, nt);
+	if ((st = run(e, q, w, acc))) return st;
+#pragma omp parallel for num_threads(nt) schedule(static) if (m * n >= 65536)
+	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, n);
+	return 0;
+}

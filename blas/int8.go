@@ -1,0 +1,175 @@
+package blas
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Int8Weights is a Linear weight W [N,K] (PyTorch's [out,in]) quantized
+// for MatMulInt8: symmetric int8 per output channel, row j stored as
+// Q[j,p] = round(W[j,p]/Scale[j]) with Scale[j] = max|W[j,:]|/127 (a zero
+// row has scale 0), as PyTorch's quantize_dynamic and ONNX Runtime's
+// per-channel weight quantization do. On the cgo build, where the CPU has
+// an int8 dot-product unit, the weights are also packed once in the
+// layout oneDNN's int8 matmul reads (with its s8·s8 compensation terms).
+type Int8Weights struct {
+	N, K  int
+	Q     []int8    // [N,K]
+	Scale []float32 // [N]
+
+	packed *packedInt8 // oneDNN's copy; nil on the pure-Go path
+}
+
+// QuantizeInt8 quantizes w per output channel. w is [n,k] (PyTorch's
+// layout) or, with transposed set, [k,n] (the wᵀ of nn.LinearT).
+func QuantizeInt8(w []float32, n, k int, transposed bool) *Int8Weights {
+	if n <= 0 || k <= 0 || len(w) < n*k {
+		panic(fmt.Sprintf("blas.QuantizeInt8: %d weights for a %dx%d matrix", len(w), n, k))
+	}
+	q := &Int8Weights{N: n, K: k, Q: make([]int8, n*k), Scale: make([]float32, n)}
+	row := make([]float32, k)
+	for j := 0; j < n; j++ {
+		r := w[j*k : (j+1)*k]
+		if transposed {
+			for p := range row {
+				row[p] = w[p*n+j]
+			}
+			r = row
+		}
+		q.Scale[j] = quantizeRow(q.Q[j*k:(j+1)*k], r)
+	}
+	if int8Supported() == nil {
+		q.packed = packInt8(q)
+	}
+	return q
+}
+
+// Kernel names the implementation MatMulInt8 runs on these weights: the
+// oneDNN matmul implementation (such as brg:avx512_core_vnni) or pure-go.
+func (w *Int8Weights) Kernel() string {
+	if w.packed != nil {
+		return "oneDNN " + w.packed.impl
+	}
+	return "pure-go"
+}
+
+// quantizeRow writes q = round(x/s) (to nearest even, within ±127) and
+// returns s = max|x|/127 (0, with q all 0, for a row that is zero or
+// holds a NaN or an infinity). The cgo build's C kernel
+// computes the same integers and scale: the same float32 operations.
+func quantizeRow(q []int8, x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, float32(math.Abs(float64(v))))
+	}
+	if !(amax > 0 && amax <= math.MaxFloat32) { // zero, NaN or infinite: all 0
+		clear(q)
+		return 0
+	}
+	inv := 127 / amax
+	for i, v := range x {
+		r := math.RoundToEven(float64(v * inv))
+		q[i] = int8(max(-127, min(127, r)))
+	}
+	return amax / 127
+}
+
+// MatMulInt8 computes C = A·Wᵀ for a float32 A [m,K] (row stride lda) and
+// quantized weights W [N,K], into C [m,N] (row stride ldc): each row of A
+// quantized at run time to symmetric int8 (per token, dynamic
+// quantization), the products summed exactly in int32, each sum turned
+// back to float32 with its row's and column's scales:
+//
+//	C[i,j] = float32(Σ_p qA[i,p]·Q[j,p]) · (sA[i]·Scale[j])
+//
+// On the cgo build, with a CPU that has AVX512-VNNI, AVX-VNNI or AMX-INT8,
+// the integer product is oneDNN's int8 matmul on the packed weights; else
+// (or when oneDNN fails) a pure-Go product computes the same integers.
+// Both give the same result; C is written, not accumulated into.
+//
+// MatMulInt8 panics on a stride smaller than its row or a slice too short
+// for the shape, as Sgemm does.
+func MatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc int) {
+	if m < 0 {
+		panic(fmt.Sprintf("blas.MatMulInt8: negative row count %d", m))
+	}
+	if m == 0 {
+		return
+	}
+	check("A", false, m, w.K, a, lda)
+	check("C", false, m, w.N, c, ldc)
+	if w.packed != nil && matMulInt8(m, a, lda, w, c, ldc) {
+		return
+	}
+	goMatMulInt8(m, a, lda, w, c, ldc)
+}
+
+// int8Buf holds the pure-Go path's quantized rows.
+var int8Buf sync.Pool
+
+type int8Scratch struct {
+	q  []int8
+	s  []float32
+	ac []int32
+}
+
+// goMatMulInt8 is the pure-Go MatMulInt8: rows quantized, then blocks of
+// rows on Threads() goroutines, each row's int32 dot products with every
+// weight row.
+func goMatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc int) {
+	n, k := w.N, w.K
+	sc, _ := int8Buf.Get().(*int8Scratch)
+	if sc == nil {
+		sc = &int8Scratch{}
+	}
+	if cap(sc.q) < m*k {
+		sc.q = make([]int8, m*k)
+	}
+	if cap(sc.s) < m {
+		sc.s = make([]float32, m)
+	}
+	qa, sa := sc.q[:m*k], sc.s[:m]
+	parallelRows(m, m*k, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			sa[i] = quantizeRow(qa[i*k:(i+1)*k], a[i*lda:i*lda+k])
+		}
+	})
+	parallelRows(m, m*n*k, func(i0, i1 int) {
+		acc := make([]int32, n)
+		for i := i0; i < i1; i++ {
+			goGemmS8Row(acc, qa[i*k:(i+1)*k], w.Q, n, k)
+			dequantRow(c[i*ldc:i*ldc+n], acc, sa[i], w.Scale)
+		}
+	})
+	int8Buf.Put(sc)
+}
+
+// goGemmS8Row sets acc[j] = Σ_p x[p]·q[j,p] for q [n,k], exactly.
+func goGemmS8Row(acc []int32, x, q []int8, n, k int) {
+	x = x[:k]
+	for j := 0; j < n; j++ {
+		r := q[j*k : (j+1)*k]
+		var s0, s1, s2, s3 int32
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			s0 += int32(x[p]) * int32(r[p])
+			s1 += int32(x[p+1]) * int32(r[p+1])
+			s2 += int32(x[p+2]) * int32(r[p+2])
+			s3 += int32(x[p+3]) * int32(r[p+3])
+		}
+		for ; p < k; p++ {
+			s0 += int32(x[p]) * int32(r[p])
+		}
+		acc[j] = s0 + s1 + s2 + s3
+	}
+}
+
+// dequantRow sets c[j] = float32(acc[j])·(sa·ws[j]), as the C kernel does.
+func dequantRow(c []float32, acc []int32, sa float32, ws []float32) {
+	ws = ws[:len(c)]
+	acc = acc[:len(c)]
+	for j := range c {
+		c[j] = float32(acc[j]) * (sa * ws[j])
+	}
+}

@@ -1,0 +1,80 @@
+package model
+
+import (
+	"sync"
+
+	"github.com/kormed/kormed/blas"
+	"github.com/kormed/kormed/nn"
+)
+
+// int8Layer is one block's Linear weights quantized for int8 inference
+// (blas.INT8), in PyTorch's [out,in] layout.
+type int8Layer struct {
+	qkv, attnOut, inter, out *blas.Int8Weights
+}
+
+// int8Mu guards Weights.int8 (quantized once, read by concurrent forwards).
+var int8Mu sync.Mutex
+
+// QuantizeInt8 quantizes the blocks' Linear weights (QKV, attention
+// output, FFN) to int8 per output channel, packed for the int8 kernel, for
+// the forwards that run under blas.INT8. LoadEncoder calls it when INT8 is
+// in force; otherwise the first int8 forward does. The float32 weights
+// stay (embeddings, LayerNorms and the pooler run in float32, and the
+// model still saves and trains in float32); call QuantizeInt8 again after
+// changing them.
+func (w *Weights) QuantizeInt8() {
+	q := make([]int8Layer, len(w.Layers))
+	for l := range w.Layers {
+		L := &w.Layers[l]
+		C := len(L.AttnOutB)
+		F := len(L.InterB)
+		q[l] = int8Layer{
+			qkv:     blas.QuantizeInt8(L.QKVWT, 3*C, C, true),
+			attnOut: blas.QuantizeInt8(L.AttnOutWT, C, C, true),
+			inter:   blas.QuantizeInt8(L.InterWT, F, C, true),
+			out:     blas.QuantizeInt8(L.OutWT, C, F, true),
+		}
+	}
+	int8Mu.Lock()
+	w.int8 = q
+	int8Mu.Unlock()
+}
+
+// int8Layers returns the quantized blocks, quantizing them on first use.
+func (w *Weights) int8Layers() []int8Layer {
+	int8Mu.Lock()
+	q := w.int8
+	int8Mu.Unlock()
+	if q == nil {
+		w.QuantizeInt8()
+		int8Mu.Lock()
+		q = w.int8
+		int8Mu.Unlock()
+	}
+	return q
+}
+
+// Int8Kernel names the implementation of the int8 products (such as
+// "oneDNN brg:avx512_core_vnni" or "pure-go"), quantizing the weights if
+// they are not yet; "" for an encoder without layers.
+func (e *Encoder) Int8Kernel() string {
+	q := e.W.int8Layers()
+	if len(q) == 0 {
+		return ""
+	}
+	return q[0].qkv.Kernel()
+}
+
+// layerForwardInt8 is layerForward at inference (no saved activations, no
+// dropout) with the four projections as int8 products.
+func (e *Encoder) layerForwardInt8(ws *Workspace, a *LayerActs, L *Layer, q *int8Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
+	BT, tmp := B*T, ws.Tmp
+	nn.LinearInt8(a.QKV, in, q.qkv, L.QKVB, BT, C, 3*C)
+	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
+	nn.LinearInt8(tmp, a.AttY, q.attnOut, nil, BT, C, C)
+	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
+	nn.LinearGELUInt8(a.G, a.LN1, q.inter, L.InterB, BT, C, F)
+	nn.LinearInt8(tmp, a.G, q.out, nil, BT, F, C)
+	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+}
