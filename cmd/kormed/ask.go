@@ -41,6 +41,7 @@ func cmdAsk(stdout, stderr io.Writer) *base.Command {
 		Long:         askLong,
 		Required:     []string{"index"},
 		Engine:       true,
+		Int8:         true,
 		Args:         true,
 		Interspersed: true, // the question may come before or after the flags
 		Output:       stderr,

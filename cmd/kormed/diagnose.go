@@ -42,6 +42,7 @@ var cmdDiagnose = &base.Command{
 	Long:      diagnoseLong,
 	Required:  []string{"model", "data", "output"},
 	Engine:    true,
+	Int8:      true,
 	Flags:     runDiagnose,
 }
 

@@ -27,6 +27,7 @@ an "_id" or "id" field is carried to JSONL output. Output by extension: .npy (fl
 row i = text i) or JSONL ({"id"|"line", "embedding": [...]} per text). --input - reads stdin.`,
 	Required: []string{"model", "input", "output"},
 	Engine:   true,
+	Int8:     true,
 	Flags:    runEmbed,
 }
 

@@ -73,6 +73,7 @@ queries' texts are in --dev-queries FILE or else in the BEIR folder's queries.js
 ("calibration") and the leaderboard.`,
 	Required: []string{"data", "output"},
 	Engine:   true,
+	Int8:     true,
 	Flags:    runEval,
 }
 

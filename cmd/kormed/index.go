@@ -45,6 +45,7 @@ it or in its parent folder), whose document ids must be the index's. With
 --backend weaviate the calibration is stored with the Weaviate class too (also by
 --calibrate on an existing index), and 'kormed serve --backend weaviate' follows it.`,
 	Engine: true,
+	Int8:   true,
 	Flags:  runIndex,
 }
 

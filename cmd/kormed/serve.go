@@ -52,6 +52,7 @@ func cmdServe(stderr io.Writer, listening func(url string)) *base.Command {
 		Short:  "serve a search index over HTTP: JSON API, web page, metrics",
 		Long:   serveLong,
 		Engine: true,
+		Int8:   true,
 		Output: stderr,
 		Flags:  func(fs *flag.FlagSet) base.Func { return runServe(fs, stderr, listening) },
 	}

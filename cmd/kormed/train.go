@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/lmtrain"
@@ -56,9 +55,6 @@ func runTrain(fs *flag.FlagSet) base.Func {
 		if len(args) == 0 {
 			fs.Usage()
 			return errors.New("a pipeline file is required")
-		}
-		if blas.CurrentPrecision() == blas.INT8 {
-			return errors.New("--precision int8 is for encoder inference (embed, eval, index, serve, bench encode); train in fp32 or bf16")
 		}
 		file := args[0]
 		if lmtrain.IsRecipe(file) { // a decoder stage (loss = "causal_lm"): package lmtrain

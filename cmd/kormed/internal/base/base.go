@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kormed/kormed/blas"
 )
 
 // Func runs a command; args are its positional arguments once its flags
@@ -29,6 +31,7 @@ type Command struct {
 
 	Required     []string  // flags that must be given a non-empty value
 	Engine       bool      // declare --threads and --precision and apply them before running
+	Int8         bool      // with Engine: its encoder inference takes --precision int8 (other commands refuse it)
 	Args         bool      // takes positional arguments (without, any is an error)
 	Interspersed bool      // positional arguments may come between the flags
 	Output       io.Writer // usage and flag errors (default os.Stderr)
@@ -73,6 +76,10 @@ func (c *Command) Exec(ctx context.Context, args []string) error {
 	if engine != nil {
 		if err := engine(); err != nil {
 			return err
+		}
+		if !c.Int8 && blas.CurrentPrecision() == blas.INT8 {
+			blas.SetPrecision(blas.FP32)
+			return fmt.Errorf("--precision int8 is for encoder inference (embed, eval, index, serve, ask, diagnose, bench encode|mixed|search); %s computes in fp32 or bf16", c.Name)
 		}
 	}
 	return run(ctx, pos)

@@ -41,6 +41,7 @@ var Encode = &base.Command{
 	Short:     "time the encoder on a fixed batch of random token ids",
 	Required:  []string{"model"},
 	Engine:    true,
+	Int8:      true,
 	Flags:     benchEncode,
 }
 

@@ -22,6 +22,7 @@ var Mixed = &base.Command{
 	Short:     "time encoding real texts of uneven length, with and without length bucketing",
 	Required:  []string{"model", "input"},
 	Engine:    true,
+	Int8:      true,
 	Flags:     benchMixed,
 }
 

@@ -25,6 +25,7 @@ var Search = &base.Command{
 	Short:     "quality and latency of each search mode on a dataset, embedded index beside a Weaviate class",
 	Required:  []string{"index", "data"},
 	Engine:    true,
+	Int8:      true,
 	Flags:     benchSearch,
 }
 

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
 	"runtime"
@@ -40,9 +39,6 @@ func benchTrain(fs *flag.FlagSet) base.Func {
 	freezeWord := fs.Bool("freeze-word-embeddings", true, "freeze the word-embedding table")
 	dropout := fs.Bool("dropout", false, "training dropout (config.json's rates)")
 	return func(ctx context.Context, args []string) error {
-		if blas.CurrentPrecision() == blas.INT8 {
-			return errors.New("--precision int8 is for encoder inference (embed, eval, index, serve, bench encode); train in fp32 or bf16")
-		}
 		m, err := model.Load(*dir)
 		if err != nil {
 			return err
