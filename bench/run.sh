@@ -69,9 +69,11 @@ if want encode; then
 echo "== encode: batch 32 x 64 tokens, e5-small shape, $TH threads" >&2
 /usr/bin/python3 bench/torch_encode.py --model "$OUT/e5-small" --threads "$TH" --iters 5 --onnx "$OUT/e5-small.onnx" 2>/dev/null | tee -a "$R"
 /usr/bin/python3 bench/torch_encode.py --model "$OUT/e5-small" --threads "$TH" --iters 5 --bf16 2>/dev/null | tee -a "$R"
+/usr/bin/python3 bench/torch_encode.py --model "$OUT/e5-small" --threads "$TH" --iters 5 --int8 2>/dev/null | tee -a "$R"
 NODE_PATH="$OUT/node_modules" node bench/ort_encode.js "$OUT/e5-small.onnx" 32 64 10 "$TH" 250037 | tee -a "$R"
 $K bench encode --model "$OUT/e5-small" --threads "$TH" --iters 10 | tee -a "$R"
 $K bench encode --model "$OUT/e5-small" --threads "$TH" --iters 10 --precision bf16 | tee -a "$R"
+$K bench encode --model "$OUT/e5-small" --threads "$TH" --iters 10 --precision int8 | tee -a "$R" || true # refused on CPUs without VNNI/AMX
 "$OUT/kormed-purego" bench encode --model "$OUT/e5-small" --threads "$TH" --iters 3 | tee -a "$R"
 fi
 

@@ -4,7 +4,13 @@ fixed batch as `kormed bench encode` and bench/ort_encode.js, and exports
 it to ONNX for the ONNX Runtime comparison.
 
     /usr/bin/python3 bench/torch_encode.py --model DIR [--batch 32 --seq 64 --iters 5
-        --threads 2] [--bf16] [--onnx OUT.onnx]
+        --threads 2] [--bf16 | --int8] [--onnx OUT.onnx]
+
+--int8 is PyTorch's dynamic quantization (torch.ao.quantization.quantize_dynamic
+on every nn.Linear, qint8 weights per channel, activations quantized per batch
+at run time; the x86/fbgemm engine, or onednn where torch has no fbgemm
+as Debian's), the reference kormed's --precision int8 is
+measured against.
 
 Prints one JSON line. Set OPENBLAS_CORETYPE to this CPU's core (see
 BENCHMARKS.md) or Debian's OpenBLAS runs generic kernels.
@@ -46,6 +52,25 @@ class Wrapped(torch.nn.Module):
         return F.normalize(mean, p=2, dim=1)
 
 
+def quantize_linears(ref):
+    """Routes ref.lin through nn.Linear modules quantized dynamically."""
+    # Debian's torch 1.13 has no fbgemm; its x86 engine is onednn.
+    for e in ("x86", "fbgemm", "onednn", "qnnpack"):
+        if e in torch.backends.quantized.supported_engines:
+            torch.backends.quantized.engine = e
+            break
+    lins = torch.nn.ModuleDict()
+    for name, w in ref.w.items():
+        base = name[: -len(".weight")]
+        if name.endswith(".weight") and w.dim() == 2 and base + ".bias" in ref.w:
+            m = torch.nn.Linear(w.shape[1], w.shape[0])
+            m.weight.data.copy_(w)
+            m.bias.data.copy_(ref.w[base + ".bias"])
+            lins[base.replace(".", "__")] = m
+    q = torch.ao.quantization.quantize_dynamic(lins.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+    ref.lin = lambda x, name: q[name.replace(".", "__")](x)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -54,10 +79,13 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", action="store_true", help="CPU autocast to bfloat16")
+    ap.add_argument("--int8", action="store_true", help="dynamic int8 quantization of the linear layers")
     ap.add_argument("--onnx", help="also export the model to this ONNX file (opset 14, dynamic axes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ref = reference.Reference(args.model)
+    if args.int8:
+        quantize_linears(ref)
     mod = Wrapped(ref).eval()
     ids = bench_ids(args.batch, args.seq, ref.cfg["vocab_size"])
     mask = torch.ones_like(ids)
@@ -81,7 +109,7 @@ def main():
     for _ in range(args.iters):
         step()
     sec = time.perf_counter() - t0
-    print(json.dumps({"engine": "pytorch %s%s" % (torch.__version__, " bf16-autocast" if args.bf16 else " fp32"),
+    print(json.dumps({"engine": "pytorch %s%s" % (torch.__version__, " bf16-autocast" if args.bf16 else (" int8-dynamic " + torch.backends.quantized.engine) if args.int8 else " fp32"),
                       "batch": args.batch, "seq": args.seq, "iters": args.iters, "threads": args.threads,
                       "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
                       "seconds": sec, "seq_per_s": args.batch * args.iters / sec}))
