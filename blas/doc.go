@@ -4,4 +4,10 @@
 // a blocked, goroutine-parallel pure-Go product whose inner 6×16 tile is
 // AVX2/FMA Go assembly where the CPU has it (4×4 Go code elsewhere). The
 // layout is row-major throughout.
+//
+// Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
+// quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,
+// MatMulQ), each widened or dequantized inside a weight-streaming kernel
+// (AVX-512, AVX2 or scalar C with cgo; Go without) for a few input rows,
+// and block by block into float32 for Sgemm for more.
 package blas
