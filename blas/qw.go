@@ -99,6 +99,38 @@ func Quantize(f QFormat, w []float32, rows, cols int) (*QMatrix, error) {
 	return q, nil
 }
 
+// QuantizeBF16 is Quantize of bfloat16 weights w [rows,cols] (the bits),
+// widened to float32 a block of rows at a time: without a float32 copy
+// of the whole matrix.
+func QuantizeBF16(f QFormat, w []uint16, rows, cols int) (*QMatrix, error) {
+	if rows < 0 || cols < 0 || len(w) < rows*cols {
+		return nil, fmt.Errorf("blas.QuantizeBF16: %d values for %d×%d", len(w), rows, cols)
+	}
+	out := &QMatrix{Format: f, Rows: rows, Cols: cols}
+	per := max(1, min(rows, widenBlock/max(cols, 1)))
+	buf := make([]float32, per*cols)
+	for j0 := 0; j0 < rows; j0 += per {
+		nr := min(per, rows-j0)
+		x := buf[:nr*cols]
+		for i, h := range w[j0*cols : (j0+nr)*cols] {
+			x[i] = math.Float32frombits(uint32(h) << 16)
+		}
+		q, err := Quantize(f, x, nr, cols)
+		if err != nil {
+			return nil, err
+		}
+		if out.Data == nil {
+			out.Data = make([]byte, 0, rows*q.rowBytes())
+		}
+		out.Data = append(out.Data, q.Data...)
+		out.Scale = append(out.Scale, q.Scale...)
+	}
+	if out.Data == nil {
+		return Quantize(f, nil, rows, cols)
+	}
+	return out, nil
+}
+
 // quantizeInt8Row writes round(x/s) to dst and returns s = max|x|/127.
 func quantizeInt8Row(dst []byte, x []float32) float32 {
 	var amax float32

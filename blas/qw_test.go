@@ -1,7 +1,9 @@
 package blas
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -92,6 +94,31 @@ func TestQuantizeRoundTrip(t *testing.T) {
 	}
 	if _, err := Quantize(Q4, w, 2, 48); err == nil || !strings.Contains(err.Error(), "multiple of 32") {
 		t.Errorf("q4 with 48 columns: %v", err)
+	}
+}
+
+// QuantizeBF16 is Quantize of the widened weights, in blocks of rows.
+func TestQuantizeBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const rows, cols = 3000, 1024 // more rows than one widening block
+	h := make([]uint16, rows*cols)
+	x := make([]float32, rows*cols)
+	for i := range h {
+		h[i] = bf16(float32(r.NormFloat64()))
+		x[i] = widen1(h[i])
+	}
+	for _, f := range []QFormat{Int8, Q4} {
+		want, err := Quantize(f, x, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := QuantizeBF16(f, h, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Data, want.Data) || fmt.Sprint(got.Scale) != fmt.Sprint(want.Scale) || got.Rows != rows || got.Cols != cols {
+			t.Fatalf("%v: QuantizeBF16 differs from Quantize", f)
+		}
 	}
 }
 

@@ -267,10 +267,18 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 	QD, KD := cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
 	var err error
 	w := &Weights{}
-	// quantized reads a matrix [rows,cols] and quantizes it; the float32
-	// copy is garbage at once (read first, the embedding's and head's
-	// leave their memory to the blocks).
+	// quantized reads a matrix [rows,cols] and quantizes it: a BF16 one
+	// through a bfloat16 copy, others through a float32 one, garbage at
+	// once (read first, the embedding's and head's leave their memory to
+	// the blocks).
 	quantized := func(name string, rows, cols int, f blas.QFormat) (*blas.QMatrix, error) {
+		if in, ok := r.Info(name); ok && in.DType == safetensors.BF16 {
+			h := make([]uint16, rows*cols)
+			if err := r.ReadBF16(name, []int{rows, cols}, h); err != nil {
+				return nil, err
+			}
+			return blas.QuantizeBF16(f, h, rows, cols)
+		}
 		x, err := r.Float32(name, []int{rows, cols})
 		if err != nil {
 			return nil, err

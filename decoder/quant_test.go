@@ -173,6 +173,16 @@ func TestQuantizedTensorsAndTraining(t *testing.T) {
 	if _, err := top.NewGrads(2, false); err == nil || !strings.Contains(err.Error(), "quantized; load with LoadOptions.TrainTop ≥ 2") {
 		t.Errorf("training a quantized block: %v", err)
 	}
+	// A BF16 checkpoint's embedding is quantized from its bfloat16 copy:
+	// the same as from the float32 widening.
+	bf, fpw, _ := bf16Pair(t, testmodel.DecoderOptions{Arch: "llama", Shape: "tiny", Seed: 4}, decoder.LoadOptions{Weights: decoder.StorageInt8})
+	want, err := blas.Quantize(blas.Int8, fpw.W.Embed, fpw.Cfg.VocabSize, fpw.Cfg.HiddenSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(bf.W.EmbedQ.Data, bf.W.EmbedQ.Scale) != fmt.Sprint(want.Data, want.Scale) {
+		t.Fatal("BF16 checkpoint: int8 embedding differs from the float32 widening's")
+	}
 	// Heads of 12: o_proj's input (48) is not a multiple of 32, so int4
 	// keeps it int8; q, k, v (input 64) are Q4.
 	_, dir = tinyModel(t, testmodel.DecoderOptions{Arch: "llama", Shape: "tiny", Seed: 3, HeadDim: 12})
