@@ -28,7 +28,8 @@
 #     DECODER_LAYERS=30): a decoder LM at EXAONE-3.5-2.4B's shape (random
 #     weights, DECODER_LAYERS layers, default 8), 512-token prompt then 32
 #     greedy tokens with the KV cache: kormed fp32 and --precision bf16, kormed
-#     on BF16 weights, PyTorch fp32 (bench/torch_decode.py), one after the
+#     on BF16 weights, and on them quantized at load (--weights int8, int4),
+#     PyTorch fp32 (bench/torch_decode.py), one after the
 #     other (each holds the whole model); generation against the bandwidth bound.
 #   - lmtrain (not in the default list: ~15 minutes and ~16 GiB of RAM at 30 layers): one
 #     fine-tuning step of a decoder LM at EXAONE-3.5-2.4B's shape (random weights,
@@ -220,6 +221,8 @@ $K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" | tee -a "$R
 $K bench decode --model "$DM" --prompt 512 --new 32 --threads "$TH" --precision bf16 | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int8 | sed 's/"engine":"kormed /"engine":"kormed int8-weights /' | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int4 | sed 's/"engine":"kormed /"engine":"kormed int4-weights /' | tee -a "$R"
 fi
 
 if want lmtrain; then

@@ -9,4 +9,10 @@
 // precision: weights quantized once per output channel (QuantizeInt8),
 // activations per row at run time, exact int32 sums — oneDNN's int8
 // matmul where the CPU has VNNI or AMX, pure Go elsewhere.
+//
+// Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
+// quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,
+// MatMulQ), each widened or dequantized inside a weight-streaming kernel
+// (AVX-512, AVX2 or scalar C with cgo; Go without) for a few input rows,
+// and block by block into float32 for Sgemm for more.
 package blas

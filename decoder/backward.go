@@ -57,13 +57,22 @@ func (m *Model) NewGrads(topN int, embed bool) (*Grads, error) {
 	if embed && topN != L && !cfg.TieEmbeddings {
 		return nil, fmt.Errorf("decoder: training the embedding needs every block trainable (top %d of %d)", topN, L)
 	}
+	if m.W.LMHeadQ != nil {
+		return nil, fmt.Errorf("decoder: the LM head is quantized; load with LoadOptions.TrainTop ≥ %d to train it", topN)
+	}
 	if m.W.LMHead == nil {
 		return nil, fmt.Errorf("decoder: the LM head is bfloat16; load with LoadOptions.TrainTop ≥ %d to train it", topN)
 	}
 	for l := L - topN; l < L; l++ {
+		if m.W.Layers[l].Quantized() {
+			return nil, fmt.Errorf("decoder: block %d is quantized; load with LoadOptions.TrainTop ≥ %d to train the top %d blocks", l, topN, topN)
+		}
 		if m.W.Layers[l].BF16() {
 			return nil, fmt.Errorf("decoder: block %d is bfloat16; load with LoadOptions.TrainTop ≥ %d to train the top %d blocks", l, topN, topN)
 		}
+	}
+	if embed && m.W.EmbedQ != nil {
+		return nil, fmt.Errorf("decoder: the embedding is quantized; load with float32 weights to train it")
 	}
 	if embed && m.W.Embed == nil {
 		return nil, fmt.Errorf("decoder: the embedding is bfloat16; load with float32 weights to train it")

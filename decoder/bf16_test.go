@@ -181,12 +181,13 @@ func TestBF16FrozenTraining(t *testing.T) {
 }
 
 func TestParseStorage(t *testing.T) {
-	for in, want := range map[string]decoder.Storage{"": decoder.StorageAuto, "auto": decoder.StorageAuto, "fp32": decoder.StorageFP32, "bf16": decoder.StorageBF16, "bfloat16": decoder.StorageBF16} {
+	for in, want := range map[string]decoder.Storage{"": decoder.StorageAuto, "auto": decoder.StorageAuto, "fp32": decoder.StorageFP32, "bf16": decoder.StorageBF16, "bfloat16": decoder.StorageBF16,
+		"int8": decoder.StorageInt8, "int4": decoder.StorageInt4} {
 		if got, err := decoder.ParseStorage(in); err != nil || got != want || (in != "" && in != "bfloat16" && got.String() != in) {
 			t.Errorf("ParseStorage(%q) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := decoder.ParseStorage("fp16"); err == nil || !strings.Contains(err.Error(), "want auto, fp32 or bf16") {
+	if _, err := decoder.ParseStorage("fp16"); err == nil || !strings.Contains(err.Error(), "want auto, fp32, bf16, int8 or int4") {
 		t.Errorf("fp16: %v", err)
 	}
 	_, dir := tinyModel(t, testmodel.DecoderOptions{Arch: "llama", Shape: "tiny", Seed: 1})

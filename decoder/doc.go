@@ -11,7 +11,9 @@
 // SwiGLU MLP (down(silu(gate(x))·up(x))) → residual; final RMSNorm; LM
 // head (tied to the embedding or not) → logits. Model.Forward runs a
 // sequence (a prompt, or one more token) against a KV Cache and
-// Model.Generate decodes greedily or by sampling.
+// Model.Generate decodes greedily or by sampling. The weights stay as the
+// checkpoint stores them or as LoadOptions.Weights says: float32, bfloat16,
+// or the blocks' projections quantized to int8 or 4-bit (Storage).
 //
 // As in package model, each layer's forward writes the activations a
 // backward needs into a Workspace (all layers' with Workspace.Save). For

@@ -3,6 +3,7 @@ package decoder
 import (
 	"fmt"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/nn"
 )
 
@@ -81,9 +82,16 @@ type Workspace struct {
 }
 
 // linear computes out [T,OUT] = in [T,IN]·W + b for one of a layer's
-// projections: W the float32 wt [IN,OUT], or the bfloat16 w16 [OUT,IN]
-// when that is set.
-func linear(out, in, wt []float32, w16 []uint16, b []float32, T, IN, OUT int) {
+// projections: W the float32 wt [IN,OUT], or the quantized q or the
+// bfloat16 w16 [OUT,IN] when that is set.
+func linear(out, in, wt []float32, w16 []uint16, q *blas.QMatrix, b []float32, T, IN, OUT int) {
+	if q != nil {
+		blas.MatMulQ(T, in, IN, q, 0, out, OUT)
+		for t := 0; b != nil && t < T; t++ {
+			nn.Add(out[t*OUT:(t+1)*OUT], out[t*OUT:(t+1)*OUT], b)
+		}
+		return
+	}
 	if w16 != nil {
 		nn.LinearBF16(out, in, w16, b, T, IN, OUT)
 		return
@@ -93,6 +101,12 @@ func linear(out, in, wt []float32, w16 []uint16, b []float32, T, IN, OUT int) {
 
 // embed writes the embedding rows of ids to out [len(ids),C].
 func (w *Weights) embed(out []float32, ids []int32, C int) {
+	if w.EmbedQ != nil {
+		for i, id := range ids {
+			w.EmbedQ.DequantizeRow(int(id), out[i*C:(i+1)*C])
+		}
+		return
+	}
 	if w.Embed16 != nil {
 		nn.EmbeddingBF16(out, ids, w.Embed16, C)
 		return
@@ -102,6 +116,10 @@ func (w *Weights) embed(out []float32, ids []int32, C int) {
 
 // head computes the logits [T,V] of the final hidden states x [T,C].
 func (w *Weights) head(logits, x []float32, T, C, V int) {
+	if w.LMHeadQ != nil {
+		blas.MatMulQ(T, x, C, w.LMHeadQ, 0, logits, V)
+		return
+	}
 	if w.LMHead16 != nil {
 		nn.LinearBF16(logits, x, w.LMHead16, nil, T, C, V)
 		return
@@ -201,7 +219,7 @@ func (m *Model) block(l int, X, tmp, cos, sin []float32, T int, a *LayerActs, sa
 	}
 	// Attention block.
 	nn.RMSNorm(a.LN1, a.LN1Rstd, X, L.AttnNorm, T, C, eps)
-	linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVB, T, C, QKVD)
+	linear(a.QKV, a.LN1, L.QKVWT, L.QKVW16, L.QKVQ, L.QKVB, T, C, QKVD)
 	nn.RoPE(a.QKV, QKVD, cos, sin, T, NH, hd)
 	nn.RoPE(a.QKV[QD:], QKVD, cos, sin, T, NKV, hd)
 	K, Vc, kvStride := a.QKV[QD:], a.QKV[QD+KD:], QKVD
@@ -214,15 +232,15 @@ func (m *Model) block(l int, X, tmp, cos, sin []float32, T int, a *LayerActs, sa
 		}
 	}
 	nn.CausalAttention(a.AttY, att, a.QKV, QKVD, K, Vc, kvStride, T, P, NH, NKV, hd)
-	linear(tmp, a.AttY, L.OWT, L.OW16, L.OB, T, QD, C)
+	linear(tmp, a.AttY, L.OWT, L.OW16, L.OQ, L.OB, T, QD, C)
 	nn.Add(X, X, tmp)
 	if save {
 		copy(a.Mid, X)
 	}
 	// MLP block.
 	nn.RMSNorm(a.LN2, a.LN2Rstd, X, L.MLPNorm, T, C, eps)
-	linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpB, T, C, 2*F)
+	linear(a.GU, a.LN2, L.GateUpWT, L.GateUpW16, L.GateUpQ, L.GateUpB, T, C, 2*F)
 	nn.SwiGLU(a.H, a.GU, T, F)
-	linear(tmp, a.H, L.DownWT, L.DownW16, L.DownB, T, F, C)
+	linear(tmp, a.H, L.DownWT, L.DownW16, L.DownQ, L.DownB, T, F, C)
 	nn.Add(X, X, tmp)
 }

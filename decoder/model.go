@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/nn"
 	"github.com/kormed/kormed/safetensors"
 )
@@ -30,7 +31,9 @@ type Model struct {
 // With bfloat16 storage (LoadOptions.Weights) a layer's Linear weights are
 // its …16 fields instead, in PyTorch's [out,in] layout (q, k, v and gate,
 // up fused the same way) and its float32 fields nil; the embedding and LM
-// head likewise (Embed16, LMHead16). Norms and biases are float32 always.
+// head likewise (Embed16, LMHead16). With int8 or int4 storage the Linear
+// weights are the …Q fields, quantized [out,in], and the embedding and LM
+// head EmbedQ, LMHeadQ (int8). Norms and biases are float32 always.
 type Weights struct {
 	Embed  []float32 // [V,C]; nil when Embed16 holds it
 	Layers []Layer
@@ -39,6 +42,9 @@ type Weights struct {
 
 	Embed16  []uint16 // [V,C] bfloat16, or nil
 	LMHead16 []uint16 // [V,C] bfloat16 (the same slice as Embed16 when tied), or nil
+
+	EmbedQ  *blas.QMatrix // [V,C] int8, or nil
+	LMHeadQ *blas.QMatrix // [V,C] int8 (the same as EmbedQ when tied), or nil
 }
 
 // Layer is one pre-norm decoder block. QD = NumHeads·HeadDim, KD =
@@ -60,10 +66,19 @@ type Layer struct {
 	OW16      []uint16 // [C,QD]
 	GateUpW16 []uint16 // [2F,C]: gate then up rows
 	DownW16   []uint16 // [C,F]
+
+	// The Linear weights quantized, [out,in] (nil unless int8 or int4).
+	QKVQ    *blas.QMatrix // [QD+2KD,C]
+	OQ      *blas.QMatrix // [C,QD]
+	GateUpQ *blas.QMatrix // [2F,C]
+	DownQ   *blas.QMatrix // [C,F]
 }
 
 // BF16 reports whether the layer's Linear weights are bfloat16.
 func (L *Layer) BF16() bool { return L.QKVW16 != nil }
+
+// Quantized reports whether the layer's Linear weights are int8 or int4.
+func (L *Layer) Quantized() bool { return L.QKVQ != nil }
 
 // Storage is how a model keeps its weights in memory.
 type Storage int
@@ -84,6 +99,19 @@ const (
 	// the widened weights (blas.MatMulBF16), so a BF16 checkpoint runs
 	// exactly as in float32 at half the memory.
 	StorageBF16
+	// StorageInt8 quantizes the blocks' Linear weights (q, k, v, o,
+	// gate, up, down) to int8 with one float32 scale per output channel
+	// (blas.Int8), a quarter of float32's memory, and the embedding and
+	// LM head likewise. Products dequantize in the kernel
+	// (blas.MatMulQ): float32 arithmetic on the dequantized weights.
+	StorageInt8
+	// StorageInt4 quantizes the blocks' Linear weights to 4 bits in
+	// groups of 32 along the input with an fp16 scale each (blas.Q4,
+	// llama.cpp's Q4_0: 4.5 bits a weight); a matrix whose input size is
+	// not a multiple of 32 is int8 instead. The embedding and LM head are
+	// int8, as llama.cpp keeps its output matrix at higher precision than
+	// Q4_0: the logits are the most sensitive product, and one matrix.
+	StorageInt4
 )
 
 func (s Storage) String() string {
@@ -92,11 +120,15 @@ func (s Storage) String() string {
 		return "fp32"
 	case StorageBF16:
 		return "bf16"
+	case StorageInt8:
+		return "int8"
+	case StorageInt4:
+		return "int4"
 	}
 	return "auto"
 }
 
-// ParseStorage reads "auto", "fp32" or "bf16".
+// ParseStorage reads "auto", "fp32", "bf16", "int8" or "int4".
 func ParseStorage(s string) (Storage, error) {
 	switch s {
 	case "auto", "":
@@ -105,8 +137,24 @@ func ParseStorage(s string) (Storage, error) {
 		return StorageFP32, nil
 	case "bf16", "bfloat16":
 		return StorageBF16, nil
+	case "int8":
+		return StorageInt8, nil
+	case "int4", "q4", "q4_0":
+		return StorageInt4, nil
 	}
-	return StorageAuto, fmt.Errorf("weights %q: want auto, fp32 or bf16", s)
+	return StorageAuto, fmt.Errorf("weights %q: want auto, fp32, bf16, int8 or int4", s)
+}
+
+// quant is the format of a block's Linear weights under s (0 when not
+// quantized).
+func (s Storage) quant() blas.QFormat {
+	switch s {
+	case StorageInt8:
+		return blas.Int8
+	case StorageInt4:
+		return blas.Q4
+	}
+	return 0
 }
 
 // LoadOptions choose how Load keeps the weights.
@@ -212,14 +260,38 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 	// is, and a tied model's embedding is the head.
 	headBF := bf(n.lmHead+".weight") && o.TrainTop == 0
 	embedBF := bf(n.embed+".weight") && (o.TrainTop == 0 || !cfg.TieEmbeddings)
+	qf := o.Weights.quant()
+	headQ := qf != 0 && o.TrainTop == 0
+	embedQ := qf != 0 && (o.TrainTop == 0 || !cfg.TieEmbeddings)
 	C, F, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
 	QD, KD := cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
 	var err error
 	w := &Weights{}
-	if embedBF {
+	// quantized reads a matrix [rows,cols] and quantizes it: a BF16 one
+	// through a bfloat16 copy, others through a float32 one, garbage at
+	// once (read first, the embedding's and head's leave their memory to
+	// the blocks).
+	quantized := func(name string, rows, cols int, f blas.QFormat) (*blas.QMatrix, error) {
+		if in, ok := r.Info(name); ok && in.DType == safetensors.BF16 {
+			h := make([]uint16, rows*cols)
+			if err := r.ReadBF16(name, []int{rows, cols}, h); err != nil {
+				return nil, err
+			}
+			return blas.QuantizeBF16(f, h, rows, cols)
+		}
+		x, err := r.Float32(name, []int{rows, cols})
+		if err != nil {
+			return nil, err
+		}
+		return blas.Quantize(f, x, rows, cols)
+	}
+	switch {
+	case embedQ:
+		w.EmbedQ, err = quantized(n.embed+".weight", V, C, blas.Int8)
+	case embedBF:
 		w.Embed16 = make([]uint16, V*C)
 		err = r.ReadBF16(n.embed+".weight", []int{V, C}, w.Embed16)
-	} else {
+	default:
 		w.Embed, err = r.Float32(n.embed+".weight", []int{V, C})
 	}
 	if err != nil {
@@ -230,9 +302,11 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 	}
 	switch {
 	case cfg.TieEmbeddings:
-		w.LMHead, w.LMHead16 = w.Embed, w.Embed16
+		w.LMHead, w.LMHead16, w.LMHeadQ = w.Embed, w.Embed16, w.EmbedQ
 	case !r.Has(n.lmHead + ".weight"):
 		return nil, fmt.Errorf("no %s.weight and tie_word_embeddings is false", n.lmHead)
+	case headQ:
+		w.LMHeadQ, err = quantized(n.lmHead+".weight", V, C, blas.Int8)
 	case headBF:
 		w.LMHead16 = make([]uint16, V*C)
 		err = r.ReadBF16(n.lmHead+".weight", []int{V, C}, w.LMHead16)
@@ -259,10 +333,14 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 		}
 		return all, nil
 	}
+	// scratch holds a block's float32 weights on their way to
+	// quantization, reused from matrix to matrix.
+	var scratch []float32
 	// fused reads Linear weights [out_i,in] and returns them stacked and
 	// transposed, [in,Σout_i] (or, with w16, stacked in bfloat16 into
-	// *w16); with biases, their concatenation.
-	fused := func(p string, in int, bias bool, parts []string, outs []int, w16 *[]uint16) (wt, b []float32, err error) {
+	// *w16; with wq, stacked and quantized into *wq, Q4 as int8 when in
+	// is not a multiple of its blocks); with biases, their concatenation.
+	fused := func(p string, in int, bias bool, parts []string, outs []int, w16 *[]uint16, wq **blas.QMatrix) (wt, b []float32, err error) {
 		tot := 0
 		for _, o := range outs {
 			tot += o
@@ -271,11 +349,17 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 			b = make([]float32, tot)
 		}
 		var all []float32
-		if w16 != nil {
+		switch {
+		case w16 != nil:
 			if *w16, err = fused16(p, in, parts, outs); err != nil {
 				return nil, nil, err
 			}
-		} else {
+		case wq != nil:
+			if cap(scratch) < tot*in {
+				scratch = make([]float32, tot*in)
+			}
+			all = scratch[:tot*in]
+		default:
 			all = make([]float32, tot*in)
 		}
 		off := 0
@@ -297,6 +381,14 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 		if w16 != nil {
 			return nil, b, nil
 		}
+		if wq != nil {
+			f := qf
+			if f == blas.Q4 && in%blas.Q4Block != 0 {
+				f = blas.Int8
+			}
+			*wq, err = blas.Quantize(f, all, tot, in)
+			return nil, b, err
+		}
 		return nn.TransposeWeight(all, tot, in), b, nil
 	}
 	w.Layers = make([]Layer, cfg.NumLayers)
@@ -311,19 +403,24 @@ func LoadWeightsWith(r *safetensors.Reader, cfg *Config, o LoadOptions) (*Weight
 		}
 		ab, mb := cfg.AttentionBias, cfg.MLPBias
 		var qkv16, o16, gu16, down16 *[]uint16
-		if bf(p+n.q+".weight") && l < cfg.NumLayers-o.TrainTop {
+		var qkvQ, oQ, guQ, downQ **blas.QMatrix
+		frozen := l < cfg.NumLayers-o.TrainTop
+		switch {
+		case qf != 0 && frozen:
+			qkvQ, oQ, guQ, downQ = &L.QKVQ, &L.OQ, &L.GateUpQ, &L.DownQ
+		case bf(p+n.q+".weight") && frozen:
 			qkv16, o16, gu16, down16 = &L.QKVW16, &L.OW16, &L.GateUpW16, &L.DownW16
 		}
-		if L.QKVWT, L.QKVB, err = fused(p, C, ab, []string{n.q, n.k, n.v}, []int{QD, KD, KD}, qkv16); err != nil {
+		if L.QKVWT, L.QKVB, err = fused(p, C, ab, []string{n.q, n.k, n.v}, []int{QD, KD, KD}, qkv16, qkvQ); err != nil {
 			return nil, err
 		}
-		if L.OWT, L.OB, err = fused(p, QD, ab, []string{n.o}, []int{C}, o16); err != nil {
+		if L.OWT, L.OB, err = fused(p, QD, ab, []string{n.o}, []int{C}, o16, oQ); err != nil {
 			return nil, err
 		}
-		if L.GateUpWT, L.GateUpB, err = fused(p, C, mb, []string{n.gate, n.up}, []int{F, F}, gu16); err != nil {
+		if L.GateUpWT, L.GateUpB, err = fused(p, C, mb, []string{n.gate, n.up}, []int{F, F}, gu16, guQ); err != nil {
 			return nil, err
 		}
-		if L.DownWT, L.DownB, err = fused(p, F, mb, []string{n.down}, []int{C}, down16); err != nil {
+		if L.DownWT, L.DownB, err = fused(p, F, mb, []string{n.down}, []int{C}, down16, downQ); err != nil {
 			return nil, err
 		}
 	}
@@ -345,12 +442,20 @@ type Size struct {
 	LayerBytes, EmbedBytes, HeadBytes, NormBytes int
 }
 
-// Size returns the sizes of w (float32 4 bytes, bfloat16 2).
+// Size returns the sizes of w (float32 4 bytes, bfloat16 2, quantized
+// matrices their blas.QMatrix.Bytes).
 func (w *Weights) Size() Size {
 	var s Size
 	add := func(f []float32, h []uint16) int {
 		s.Params += len(f) + len(h)
 		return 4*len(f) + 2*len(h)
+	}
+	addQ := func(q *blas.QMatrix) int {
+		if q == nil {
+			return 0
+		}
+		s.Params += q.Rows * q.Cols
+		return q.Bytes()
 	}
 	for i := range w.Layers {
 		L := &w.Layers[i]
@@ -360,12 +465,15 @@ func (w *Weights) Size() Size {
 		for _, h := range [][]uint16{L.QKVW16, L.OW16, L.GateUpW16, L.DownW16} {
 			s.LayerBytes += add(nil, h)
 		}
+		for _, q := range []*blas.QMatrix{L.QKVQ, L.OQ, L.GateUpQ, L.DownQ} {
+			s.LayerBytes += addQ(q)
+		}
 	}
-	s.EmbedBytes = add(w.Embed, w.Embed16)
+	s.EmbedBytes = add(w.Embed, w.Embed16) + addQ(w.EmbedQ)
 	if w.tied() {
 		s.HeadBytes = s.EmbedBytes
 	} else {
-		s.HeadBytes = add(w.LMHead, w.LMHead16)
+		s.HeadBytes = add(w.LMHead, w.LMHead16) + addQ(w.LMHeadQ)
 	}
 	s.NormBytes = add(w.Norm, nil)
 	s.Bytes = s.LayerBytes + s.EmbedBytes + s.NormBytes
@@ -378,6 +486,8 @@ func (w *Weights) Size() Size {
 // tied reports whether the LM head is the embedding matrix.
 func (w *Weights) tied() bool {
 	switch {
+	case w.LMHeadQ != nil && w.EmbedQ != nil:
+		return w.LMHeadQ == w.EmbedQ
 	case w.LMHead16 != nil && w.Embed16 != nil:
 		return &w.LMHead16[0] == &w.Embed16[0]
 	case w.LMHead != nil && w.Embed != nil:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/nn"
 	"github.com/kormed/kormed/safetensors"
 )
@@ -13,7 +14,8 @@ import (
 // and the Linear weights back in PyTorch's [out,in] layout, biases where
 // the model has them. A tied model has no lm_head.weight (as transformers
 // saves it). Float32 weights are F32 tensors, bfloat16 ones BF16 tensors
-// of the same values. The values are copies.
+// of the same values, quantized ones F32 tensors of the dequantized values.
+// The values are copies.
 func (m *Model) Tensors() []safetensors.Tensor { return m.TensorsFunc(nil) }
 
 // TensorsFunc is Tensors computing the values only of the tensors for
@@ -39,8 +41,9 @@ func (m *Model) TensorsFunc(want func(name string) bool) []safetensors.Tensor {
 	}
 	// split writes the parts of a fused transposed weight wt [in,Σout] as
 	// Linear weights [out_i,in], and of its bias.
-	// With w16 set the weight is that bfloat16 [Σout,in] instead.
-	split := func(p string, wt []float32, w16 []uint16, b []float32, in int, parts []string, outs []int) {
+	// With w16 (q) set the weight is that bfloat16 (quantized) [Σout,in]
+	// instead.
+	split := func(p string, wt []float32, w16 []uint16, q *blas.QMatrix, b []float32, in int, parts []string, outs []int) {
 		tot := 0
 		for _, o := range outs {
 			tot += o
@@ -50,7 +53,9 @@ func (m *Model) TensorsFunc(want func(name string) bool) []safetensors.Tensor {
 		for i, part := range parts {
 			t := safetensors.Float32s(p+part+".weight", []int{outs[i], in}, nil)
 			if want(t.Name) {
-				if w == nil && w16 != nil {
+				if w == nil && q != nil {
+					w = dequantize(q)
+				} else if w == nil && w16 != nil {
 					w = widen(w16)
 				} else if w == nil {
 					w = nn.TransposeWeight(wt, in, tot)
@@ -67,8 +72,17 @@ func (m *Model) TensorsFunc(want func(name string) bool) []safetensors.Tensor {
 			off += outs[i]
 		}
 	}
-	// matrix adds the embedding or the head, float32 or bfloat16.
-	matrix := func(name string, f []float32, h []uint16) {
+	// matrix adds the embedding or the head, float32, bfloat16 or
+	// quantized.
+	matrix := func(name string, f []float32, h []uint16, q *blas.QMatrix) {
+		if q != nil {
+			t := safetensors.Float32s(name, []int{V, C}, nil)
+			if want(name) {
+				t.Floats = dequantize(q)
+			}
+			ts = append(ts, t)
+			return
+		}
 		if h != nil {
 			t := safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: []int{V, C}}
 			if want(name) {
@@ -79,20 +93,20 @@ func (m *Model) TensorsFunc(want func(name string) bool) []safetensors.Tensor {
 		}
 		add(name, []int{V, C}, f)
 	}
-	matrix(n.embed+".weight", m.W.Embed, m.W.Embed16)
+	matrix(n.embed+".weight", m.W.Embed, m.W.Embed16, m.W.EmbedQ)
 	for l := range m.W.Layers {
 		L := &m.W.Layers[l]
 		p := fmt.Sprintf(n.layer, l)
 		add(p+n.attnNorm+".weight", []int{C}, L.AttnNorm)
 		add(p+n.mlpNorm+".weight", []int{C}, L.MLPNorm)
-		split(p, L.QKVWT, L.QKVW16, L.QKVB, C, []string{n.q, n.k, n.v}, []int{QD, KD, KD})
-		split(p, L.OWT, L.OW16, L.OB, QD, []string{n.o}, []int{C})
-		split(p, L.GateUpWT, L.GateUpW16, L.GateUpB, C, []string{n.gate, n.up}, []int{F, F})
-		split(p, L.DownWT, L.DownW16, L.DownB, F, []string{n.down}, []int{C})
+		split(p, L.QKVWT, L.QKVW16, L.QKVQ, L.QKVB, C, []string{n.q, n.k, n.v}, []int{QD, KD, KD})
+		split(p, L.OWT, L.OW16, L.OQ, L.OB, QD, []string{n.o}, []int{C})
+		split(p, L.GateUpWT, L.GateUpW16, L.GateUpQ, L.GateUpB, C, []string{n.gate, n.up}, []int{F, F})
+		split(p, L.DownWT, L.DownW16, L.DownQ, L.DownB, F, []string{n.down}, []int{C})
 	}
 	add(n.norm+".weight", []int{C}, m.W.Norm)
 	if !cfg.TieEmbeddings {
-		matrix(n.lmHead+".weight", m.W.LMHead, m.W.LMHead16)
+		matrix(n.lmHead+".weight", m.W.LMHead, m.W.LMHead16, m.W.LMHeadQ)
 	}
 	return ts
 }
@@ -102,6 +116,15 @@ func widen(h []uint16) []float32 {
 	f := make([]float32, len(h))
 	for i, x := range h {
 		f[i] = math.Float32frombits(uint32(x) << 16)
+	}
+	return f
+}
+
+// dequantize returns a quantized matrix as float32 [Rows,Cols].
+func dequantize(q *blas.QMatrix) []float32 {
+	f := make([]float32, q.Rows*q.Cols)
+	for j := 0; j < q.Rows; j++ {
+		q.DequantizeRow(j, f[j*q.Cols:(j+1)*q.Cols])
 	}
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/safetensors"
 )
 
@@ -106,26 +107,7 @@ func quantizeQ8_0(dst []byte, x []float32) {
 // quantizeQ4_0 is ggml's quantize_row_q4_0_ref for one block: d = m/-8
 // where m is the element of largest magnitude (the first of equal ones),
 // q = min(15, trunc(x/d + 8.5)), element j in the low nibble of byte j
-// and element j+16 in its high nibble.
-func quantizeQ4_0(dst []byte, x []float32) {
-	var amax, m float32
-	for _, v := range x {
-		if a := float32(math.Abs(float64(v))); amax < a {
-			amax, m = a, v
-		}
-	}
-	d := m / -8
-	var id float32
-	if d != 0 {
-		id = 1 / d
-	}
-	binary.LittleEndian.PutUint16(dst, safetensors.Float32ToF16(d))
-	const half = BlockElems / 2
-	q := func(v float32) byte {
-		// (int8_t)(x0 + 8.5f): x0 ≥ -8, so the truncation is a floor.
-		return byte(min(15, int8(float32(v*id)+8.5)))
-	}
-	for j := 0; j < half; j++ {
-		dst[2+j] = q(x[j]) | q(x[half+j])<<4
-	}
-}
+// and element j+16 in its high nibble. It is blas.QuantizeQ4Block, whose
+// blocks blas.MatMulQ multiplies: the decoder's int4 weights are GGUF
+// Q4_0 rows.
+func quantizeQ4_0(dst []byte, x []float32) { blas.QuantizeQ4Block(dst, x) }

@@ -53,7 +53,7 @@ func runGenerate(fs *flag.FlagSet, stdin io.Reader, stdout, stderr io.Writer) ba
 	var stops base.List
 	fs.Var(&stops, "stop", "stop when the text contains this string (repeatable)")
 	quiet := fs.Bool("quiet", false, "no speed line on stderr")
-	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint: bf16 for a BF16 model), fp32 or bf16 (half the memory)")
+	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint: bf16 for a BF16 model), fp32, bf16 (half the memory), int8 or int4 (quantized projections and FFN, dequantized in the kernel)")
 	hubOpts := base.HubFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {

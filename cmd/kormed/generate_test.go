@@ -154,8 +154,13 @@ func TestGenerateWeightsBF16(t *testing.T) {
 	if want := strings.TrimSuffix(res.Text, "\n") + "\n"; out != want {
 		t.Errorf("stdout %q, want %q", out, want)
 	}
-	if _, _, err := runGen(t, "", "--model", dir, "--weights", "fp16", "x"); err == nil || !strings.Contains(err.Error(), "want auto, fp32 or bf16") {
+	if _, _, err := runGen(t, "", "--model", dir, "--weights", "fp16", "x"); err == nil || !strings.Contains(err.Error(), "want auto, fp32, bf16, int8 or int4") {
 		t.Errorf("--weights fp16: %v", err)
+	}
+	for _, w := range []string{"int8", "int4"} {
+		if _, _, err := runGen(t, "", "--model", dir, "--weights", w, "--max-new-tokens", "4", "x"); err != nil {
+			t.Errorf("--weights %s: %v", w, err)
+		}
 	}
 }
 

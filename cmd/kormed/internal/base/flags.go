@@ -10,6 +10,7 @@ import (
 
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/chat"
+	"github.com/kormed/kormed/decoder"
 	"github.com/kormed/kormed/hub"
 	"github.com/kormed/kormed/llm"
 )
@@ -44,7 +45,7 @@ func HubFlags(fs *flag.FlagSet) func() hub.Options {
 }
 
 // LLMFlags adds --llm-url, --llm-model, --llm-key, --llm-timeout,
-// --generator and --tokenizer to fs; after fs.Parse the returned function
+// --generator, --weights (the generator's storage) and --tokenizer to fs; after fs.Parse the returned function
 // gives the generator (nil, "" when neither --llm-url nor --llm-model is
 // set and defURL is ""), its model and the token counter of the context
 // budget (the --generator model's, --tokenizer's, else nil: characters).
@@ -54,21 +55,29 @@ func LLMFlags(fs *flag.FlagSet, defURL string) func() (llm.Generator, string, *c
 	key := fs.String("llm-key", "", "API key sent as Authorization: Bearer (default $OPENAI_API_KEY)")
 	timeout := fs.Duration("llm-timeout", llm.DefaultTimeout, "bound on one LLM request, the streamed answer included")
 	engine := fs.String("generator", "", "answer with kormed's own decoder instead of an LLM server: a decoder model folder or Hugging Face id (EXAONE 3.x, Llama; 'kormed testmodel --arch exaone' writes a tiny one)")
+	weights := fs.String("weights", "auto", "--generator weight storage: auto (as the checkpoint), fp32, bf16, int8 or int4 (quantized projections and FFN)")
 	tokDir := fs.String("tokenizer", "", "folder with the LLM server's model's tokenizer.json (and chat template, config.json) so that --budget counts its tokens and the prompt fits its context; without it (and without --generator) --budget counts characters")
 	return func() (llm.Generator, string, *chat.Counter, error) {
 		if *engine != "" {
 			if *tokDir != "" {
 				return nil, "", nil, errors.New("--tokenizer goes with --llm-url/--llm-model: the --generator model counts with its own tokenizer")
 			}
+			storage, err := decoder.ParseStorage(*weights)
+			if err != nil {
+				return nil, "", nil, err
+			}
 			dir, err := hub.Resolve(context.Background(), *engine, hub.Options{Log: os.Stderr, Progress: os.Stderr})
 			if err != nil {
 				return nil, "", nil, err
 			}
-			g, err := chat.Load(dir)
+			g, err := chat.LoadWith(dir, decoder.LoadOptions{Weights: storage})
 			if err != nil {
 				return nil, "", nil, err
 			}
 			return g.LLM(*engine), *engine, g.Counter(), nil
+		}
+		if *weights != "auto" {
+			return nil, "", nil, errors.New("--weights goes with --generator (an LLM server keeps its own weights)")
 		}
 		if *url == "" && *name == "" {
 			if *tokDir != "" {

@@ -43,7 +43,7 @@ func benchDecode(fs *flag.FlagSet) base.Func {
 	N := fs.Int("new", 32, "greedy tokens to generate")
 	warm := fs.Int("warmup", 1, "untimed prompt passes first")
 	bwGB := fs.Float64("bandwidth-gb", 2, "buffer size (GB) for the bandwidth measurement (0: skip it)")
-	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint), fp32 or bf16")
+	weights := fs.String("weights", "auto", "weight storage: auto (as the checkpoint), fp32, bf16, int8 or int4")
 	return func(ctx context.Context, args []string) error {
 		if *T < 1 || *N < 1 {
 			return fmt.Errorf("--prompt and --new must be at least 1")
@@ -116,7 +116,7 @@ func benchDecode(fs *flag.FlagSet) base.Func {
 
 		res := map[string]any{
 			"bench": "decode", "engine": engineName(), "precision": blas.CurrentPrecision().String(), "threads": blas.Threads(),
-			"weights": storage.String(), "bf16_layers": m.W.Layers[0].BF16(), "model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
+			"weights": storage.String(), "bf16_layers": m.W.Layers[0].BF16(), "quantized_layers": m.W.Layers[0].Quantized(), "model_type": cfg.ModelType, "layers": cfg.NumLayers, "hidden": cfg.HiddenSize, "vocab": cfg.VocabSize,
 			"prompt": *T, "new": *N, "load_seconds": loadSec,
 			"prompt_seconds": promptSec, "prompt_tokens_per_s": float64(*T) / promptSec,
 			"prompt_gflop_per_s": decoderPromptFLOPs(cfg, *T) / promptSec / 1e9,

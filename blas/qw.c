@@ -1,0 +1,343 @@
+//go:build cgo && !nodnnl
+
+// Products with quantized weights for a few rows of float32 input (a
+// generated token, a short batch): C = A·Wᵀ + beta·C, W [n,k] stored as
+// Int8 (one int8 per weight, one float32 scale per row) or Q4 (llama.cpp's
+// Q4_0 blocks: 32 weights of a row as an fp16 scale d and 16 bytes of
+// 4-bit q, weight (q-8)·d, element i in the low nibble of byte i and
+// element i+16 in its high nibble). The weights are dequantized in
+// registers and multiplied in float32, reading each weight once per call:
+// the bf16 GEMV's streaming design (bf16w.c) at a half or a quarter of its
+// bytes.
+#include <immintrin.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { fmtInt8 = 1, fmtQ4 = 2, q4Bytes = 18 };
+
+extern int kormed_gemv_isa; // bf16w.c: 0 best, 1 scalar, 2 AVX2
+
+static inline void store(float *o, float s, float beta) { *o = beta == 0.f ? s : s + beta * *o; }
+
+// half is an IEEE fp16 converted to float32 exactly.
+static float half(const uint8_t *p) {
+	uint16_t h;
+	memcpy(&h, p, 2);
+	uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+	if (e == 0x1f) {
+		u = sign | 0x7f800000u | (m << 13);
+	} else if (e != 0) {
+		u = sign | ((e + 112) << 23) | (m << 13);
+	} else if (m == 0) {
+		u = sign;
+	} else { // subnormal: normalise
+		e = 113;
+		while (!(m & 0x400)) {
+			m <<= 1;
+			e--;
+		}
+		u = sign | (e << 23) | ((m & 0x3ff) << 13);
+	}
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+static long rowBytes(int fmt, long k) { return fmt == fmtInt8 ? k : k / 32 * q4Bytes; }
+
+// halfc is half with F16C.
+__attribute__((target("f16c"))) static inline float halfc(const uint8_t *p) {
+	uint16_t h;
+	memcpy(&h, p, 2);
+	return _cvtsh_ss(h);
+}
+
+// ---- scalar ----
+
+static void deq_scalar(int fmt, float *dst, const uint8_t *r, float s, long k) {
+	if (fmt == fmtInt8) {
+		for (long p = 0; p < k; p++) dst[p] = (float)(int8_t)r[p] * s;
+		return;
+	}
+	for (long b = 0; b < k / 32; b++, r += q4Bytes, dst += 32) {
+		float d = half(r);
+		for (int i = 0; i < 16; i++) {
+			dst[i] = (float)((r[2 + i] & 15) - 8) * d;
+			dst[i + 16] = (float)((r[2 + i] >> 4) - 8) * d;
+		}
+	}
+}
+
+static float dot_scalar(const float *a, const float *b, long k) {
+	float s = 0;
+	for (long p = 0; p < k; p++) s += a[p] * b[p];
+	return s;
+}
+
+// ---- AVX2 ----
+
+__attribute__((target("avx2,fma,f16c"))) static inline float hsum8(__m256 v) {
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma,f16c"))) static inline __m256 i8x8(const uint8_t *p) {
+	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+
+// q4x32 unpacks one Q4 block's 32 q-8 values as four vectors of 8.
+__attribute__((target("avx2,fma,f16c"))) static inline void q4x32(const uint8_t *blk, __m256 f[4]) {
+	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
+	__m128i x = _mm_loadu_si128((const __m128i *)(blk + 2));
+	__m128i lo = _mm_sub_epi8(_mm_and_si128(x, m4), e8);
+	__m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(x, 4), m4), e8);
+	f[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
+	f[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
+	f[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
+	f[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) static void deq_avx2(int fmt, float *dst, const uint8_t *r, float s, long k) {
+	if (fmt == fmtInt8) {
+		__m256 sv = _mm256_set1_ps(s);
+		long p = 0;
+		for (; p + 8 <= k; p += 8) _mm256_storeu_ps(dst + p, _mm256_mul_ps(i8x8(r + p), sv));
+		for (; p < k; p++) dst[p] = (float)(int8_t)r[p] * s;
+		return;
+	}
+	for (long b = 0; b < k / 32; b++, r += q4Bytes, dst += 32) {
+		__m256 f[4], d = _mm256_set1_ps(halfc(r));
+		q4x32(r, f);
+		for (int i = 0; i < 4; i++) _mm256_storeu_ps(dst + 8 * i, _mm256_mul_ps(f[i], d));
+	}
+}
+
+__attribute__((target("avx2,fma,f16c"))) static float dot_avx2(const float *a, const float *b, long k) {
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	long p = 0;
+	for (; p + 32 <= k; p += 32) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p), _mm256_loadu_ps(b + p), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p + 8), _mm256_loadu_ps(b + p + 8), s1);
+		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p + 16), _mm256_loadu_ps(b + p + 16), s2);
+		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p + 24), _mm256_loadu_ps(b + p + 24), s3);
+	}
+	for (; p + 8 <= k; p += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p), _mm256_loadu_ps(b + p), s0);
+	float r = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; p < k; p++) r += a[p] * b[p];
+	return r;
+}
+
+// One input row against Int8 weight rows j0…j1-1: Σ a·q in float32, times
+// the row's scale.
+__attribute__((target("avx2,fma,f16c"))) static void i8rows1_avx2(long j0, long j1, long k, const float *a,
+                                                            const uint8_t *q, const float *scale, float beta,
+                                                            float *c) {
+	long k32 = k & ~31L;
+	for (long j = j0; j < j1; j++) {
+		const uint8_t *wr = q + j * k;
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		for (long p = 0; p < k32; p += 32) {
+			s0 = _mm256_fmadd_ps(i8x8(wr + p), _mm256_loadu_ps(a + p), s0);
+			s1 = _mm256_fmadd_ps(i8x8(wr + p + 8), _mm256_loadu_ps(a + p + 8), s1);
+			s2 = _mm256_fmadd_ps(i8x8(wr + p + 16), _mm256_loadu_ps(a + p + 16), s2);
+			s3 = _mm256_fmadd_ps(i8x8(wr + p + 24), _mm256_loadu_ps(a + p + 24), s3);
+		}
+		float r = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+		for (long p = k32; p < k; p++) r += a[p] * (float)(int8_t)wr[p];
+		store(c + j, r * scale[j], beta);
+	}
+}
+
+// One input row against Q4 weight rows: per block Σ a·(q-8), times d.
+__attribute__((target("avx2,fma,f16c"))) static void q4rows1_avx2(long j0, long j1, long k, const float *a,
+                                                            const uint8_t *q, float beta, float *c) {
+	long nb = k / 32;
+	for (long j = j0; j < j1; j++) {
+		const uint8_t *blk = q + j * nb * q4Bytes;
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+		for (long b = 0; b < nb; b++, blk += q4Bytes) {
+			__m256 f[4];
+			const float *ab = a + 32 * b;
+			q4x32(blk, f);
+			__m256 t0 = _mm256_mul_ps(f[0], _mm256_loadu_ps(ab));
+			__m256 t1 = _mm256_mul_ps(f[1], _mm256_loadu_ps(ab + 8));
+			t0 = _mm256_fmadd_ps(f[2], _mm256_loadu_ps(ab + 16), t0);
+			t1 = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(ab + 24), t1);
+			__m256 d = _mm256_set1_ps(halfc(blk));
+			if (b & 1)
+				s1 = _mm256_fmadd_ps(_mm256_add_ps(t0, t1), d, s1);
+			else
+				s0 = _mm256_fmadd_ps(_mm256_add_ps(t0, t1), d, s0);
+		}
+		store(c + j, hsum8(_mm256_add_ps(s0, s1)), beta);
+	}
+}
+
+// ---- AVX-512 ----
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static inline __m512 i8x16(const uint8_t *p) {
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+// q4x32_512 unpacks one Q4 block's 32 q-8 values as two vectors of 16: a
+// table look-up on each 32-bit lane's low 4 bits.
+__attribute__((target("avx512f,avx512bw,f16c"))) static inline void q4x32_512(const uint8_t *blk, __m512 *lo, __m512 *hi) {
+	const __m512 tab = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+	__m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2)));
+	*lo = _mm512_permutexvar_ps(v, tab);
+	*hi = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), tab);
+}
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static void deq_avx512(int fmt, float *dst, const uint8_t *r, float s,
+                                                                  long k) {
+	if (fmt == fmtInt8) {
+		__m512 sv = _mm512_set1_ps(s);
+		long p = 0;
+		for (; p + 16 <= k; p += 16) _mm512_storeu_ps(dst + p, _mm512_mul_ps(i8x16(r + p), sv));
+		for (; p < k; p++) dst[p] = (float)(int8_t)r[p] * s;
+		return;
+	}
+	for (long b = 0; b < k / 32; b++, r += q4Bytes, dst += 32) {
+		__m512 lo, hi, d = _mm512_set1_ps(halfc(r));
+		q4x32_512(r, &lo, &hi);
+		_mm512_storeu_ps(dst, _mm512_mul_ps(lo, d));
+		_mm512_storeu_ps(dst + 16, _mm512_mul_ps(hi, d));
+	}
+}
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static float dot_avx512(const float *a, const float *b, long k) {
+	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	long p = 0;
+	for (; p + 64 <= k; p += 64) {
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + p), _mm512_loadu_ps(b + p), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + p + 16), _mm512_loadu_ps(b + p + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + p + 32), _mm512_loadu_ps(b + p + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + p + 48), _mm512_loadu_ps(b + p + 48), s3);
+	}
+	for (; p + 16 <= k; p += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + p), _mm512_loadu_ps(b + p), s0);
+	float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+	for (; p < k; p++) r += a[p] * b[p];
+	return r;
+}
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static void i8rows1_avx512(long j0, long j1, long k, const float *a,
+                                                                      const uint8_t *q, const float *scale,
+                                                                      float beta, float *c) {
+	long k64 = k & ~63L;
+	for (long j = j0; j < j1; j++) {
+		const uint8_t *wr = q + j * k;
+		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		for (long p = 0; p < k64; p += 64) {
+			s0 = _mm512_fmadd_ps(i8x16(wr + p), _mm512_loadu_ps(a + p), s0);
+			s1 = _mm512_fmadd_ps(i8x16(wr + p + 16), _mm512_loadu_ps(a + p + 16), s1);
+			s2 = _mm512_fmadd_ps(i8x16(wr + p + 32), _mm512_loadu_ps(a + p + 32), s2);
+			s3 = _mm512_fmadd_ps(i8x16(wr + p + 48), _mm512_loadu_ps(a + p + 48), s3);
+		}
+		float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+		for (long p = k64; p < k; p++) r += a[p] * (float)(int8_t)wr[p];
+		store(c + j, r * scale[j], beta);
+	}
+}
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static void q4rows1_avx512(long j0, long j1, long k, const float *a,
+                                                                      const uint8_t *q, float beta, float *c) {
+	long nb = k / 32;
+	for (long j = j0; j < j1; j++) {
+		const uint8_t *blk = q + j * nb * q4Bytes;
+		__m512 s0 = _mm512_setzero_ps(), s1 = s0;
+		long b = 0;
+		for (; b + 2 <= nb; b += 2, blk += 2 * q4Bytes) {
+			__m512 l0, h0, l1, h1;
+			const float *ab = a + 32 * b;
+			q4x32_512(blk, &l0, &h0);
+			q4x32_512(blk + q4Bytes, &l1, &h1);
+			__m512 t0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(ab + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(ab)));
+			__m512 t1 = _mm512_fmadd_ps(h1, _mm512_loadu_ps(ab + 48), _mm512_mul_ps(l1, _mm512_loadu_ps(ab + 32)));
+			s0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(halfc(blk)), s0);
+			s1 = _mm512_fmadd_ps(t1, _mm512_set1_ps(halfc(blk + q4Bytes)), s1);
+		}
+		if (b < nb) {
+			__m512 l0, h0;
+			const float *ab = a + 32 * b;
+			q4x32_512(blk, &l0, &h0);
+			__m512 t0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(ab + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(ab)));
+			s0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(halfc(blk)), s0);
+		}
+		store(c + j, _mm512_reduce_add_ps(_mm512_add_ps(s0, s1)), beta);
+	}
+}
+
+// ---- dispatch ----
+
+// isa returns 0 scalar, 1 AVX2, 2 AVX-512, capped by kormed_gemv_isa.
+static int isa(void) {
+	int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+	int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+	if (kormed_gemv_isa == 1) return 0;
+	if (kormed_gemv_isa == 2) return avx2;
+	return avx512 ? 2 : avx2;
+}
+
+static void deq(int level, int fmt, float *dst, const uint8_t *r, float s, long k) {
+	if (level == 2)
+		deq_avx512(fmt, dst, r, s, k);
+	else if (level == 1)
+		deq_avx2(fmt, dst, r, s, k);
+	else
+		deq_scalar(fmt, dst, r, s, k);
+}
+
+static float dot(int level, const float *a, const float *b, long k) {
+	return level == 2 ? dot_avx512(a, b, k) : level == 1 ? dot_avx2(a, b, k) : dot_scalar(a, b, k);
+}
+
+// kormed_gemv_qw computes C = A·Wᵀ + beta·C for float32 A [m,k] and W
+// [n,k] in format fmt (scale: Int8's row scales), splitting W's rows among
+// nt threads. One input row runs in the fused kernels; more dequantize
+// each weight row once into a buffer that every input row then reads.
+// It returns non-zero when that buffer cannot be allocated.
+int kormed_gemv_qw(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
+                   float beta, float *c, long ldc, int nt) {
+	int level = isa(), failed = 0;
+	long rb = rowBytes(fmt, k);
+	long blocks = (n + 127) / 128;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (m * n * k >= (1L << 16))
+	for (long b = 0; b < blocks; b++) {
+		long j0 = b * 128, j1 = j0 + 128 < n ? j0 + 128 : n;
+		if (m == 1 && level == 2 && fmt == fmtInt8) {
+			i8rows1_avx512(j0, j1, k, a, q, scale, beta, c);
+		} else if (m == 1 && level == 2) {
+			q4rows1_avx512(j0, j1, k, a, q, beta, c);
+		} else if (m == 1 && level == 1 && fmt == fmtInt8) {
+			i8rows1_avx2(j0, j1, k, a, q, scale, beta, c);
+		} else if (m == 1 && level == 1) {
+			q4rows1_avx2(j0, j1, k, a, q, beta, c);
+		} else {
+			float *w = malloc(k * sizeof(float));
+			if (!w) {
+#pragma omp atomic write
+				failed = 1;
+				continue;
+			}
+			for (long j = j0; j < j1; j++) {
+				deq(level, fmt, w, q + j * rb, scale ? scale[j] : 0, k);
+				for (long i = 0; i < m; i++) store(c + i * ldc + j, dot(level, a + i * lda, w, k), beta);
+			}
+			free(w);
+		}
+	}
+	return failed;
+}
+
+// kormed_dequant_qw writes rows j0…j0+nr-1 of W (format fmt, [·,k]) to
+// dst [nr,k] as float32, on nt threads.
+void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, const float *scale, float *dst, int nt) {
+	int level = isa();
+	long rb = rowBytes(fmt, k);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nr * k >= (1L << 16))
+	for (long r = 0; r < nr; r++) deq(level, fmt, dst + r * k, q + (j0 + r) * rb, scale ? scale[j0 + r] : 0, k);
+}

@@ -1,0 +1,303 @@
+package blas
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/kormed/kormed/safetensors"
+)
+
+// QFormat is how a QMatrix stores its weights.
+type QFormat uint8
+
+const (
+	// Int8 is symmetric per-row (per output channel) int8: row j holds
+	// int8 q and one float32 scale s_j = max|w_j|/127, weight q·s_j.
+	Int8 QFormat = 1
+	// Q4 is llama.cpp's Q4_0 (and package gguf's): each run of Q4Block
+	// weights along a row is one block of an fp16 scale d and Q4Block/2
+	// bytes of 4-bit q (element i in the low nibble of byte i, element
+	// i+16 in its high nibble), weight (q-8)·d, d = m/-8 for m the
+	// block's element of largest magnitude. Rows must be a multiple of
+	// Q4Block long.
+	Q4 QFormat = 2
+)
+
+func (f QFormat) String() string {
+	switch f {
+	case Int8:
+		return "int8"
+	case Q4:
+		return "q4"
+	}
+	return fmt.Sprintf("QFormat(%d)", uint8(f))
+}
+
+// Q4Block is the weights in one Q4 block (ggml's QK4_0).
+const Q4Block = 32
+
+// q4Bytes is the size of one Q4 block: the fp16 scale and the nibbles.
+const q4Bytes = 2 + Q4Block/2
+
+// QMatrix is a weight matrix W [Rows,Cols] (PyTorch's Linear layout:
+// [out,in]) quantized to Format, rows contiguous.
+type QMatrix struct {
+	Format     QFormat
+	Rows, Cols int
+	// Data holds the rows: Int8 Cols bytes each (int8 values), Q4
+	// Cols/Q4Block blocks of 18 bytes each.
+	Data []byte
+	// Scale is Int8's per-row scales (nil for Q4, whose scales are in
+	// its blocks).
+	Scale []float32
+}
+
+// rowBytes is the bytes of one row.
+func (q *QMatrix) rowBytes() int {
+	if q.Format == Int8 {
+		return q.Cols
+	}
+	return q.Cols / Q4Block * q4Bytes
+}
+
+// Bytes is the memory of the quantized weights and their scales.
+func (q *QMatrix) Bytes() int { return len(q.Data) + 4*len(q.Scale) }
+
+// Quantize returns w [rows,cols] (row-major) in format f. Q4 needs cols
+// to be a multiple of Q4Block.
+func Quantize(f QFormat, w []float32, rows, cols int) (*QMatrix, error) {
+	if rows < 0 || cols < 0 || len(w) < rows*cols {
+		return nil, fmt.Errorf("blas.Quantize: %d values for %d×%d", len(w), rows, cols)
+	}
+	q := &QMatrix{Format: f, Rows: rows, Cols: cols}
+	switch f {
+	case Int8:
+		q.Scale = make([]float32, rows)
+	case Q4:
+		if cols%Q4Block != 0 {
+			return nil, fmt.Errorf("blas.Quantize: q4 rows of %d values, want a multiple of %d", cols, Q4Block)
+		}
+	default:
+		return nil, fmt.Errorf("blas.Quantize: unknown format %v", f)
+	}
+	rb := q.rowBytes()
+	q.Data = make([]byte, rows*rb)
+	parallelRows(rows, rows*cols, func(r0, r1 int) {
+		for j := r0; j < r1; j++ {
+			src, dst := w[j*cols:(j+1)*cols], q.Data[j*rb:(j+1)*rb]
+			if f == Int8 {
+				q.Scale[j] = quantizeInt8Row(dst, src)
+				continue
+			}
+			for b := 0; b < cols/Q4Block; b++ {
+				QuantizeQ4Block(dst[b*q4Bytes:(b+1)*q4Bytes], src[b*Q4Block:(b+1)*Q4Block])
+			}
+		}
+	})
+	return q, nil
+}
+
+// QuantizeBF16 is Quantize of bfloat16 weights w [rows,cols] (the bits),
+// widened to float32 a block of rows at a time: without a float32 copy
+// of the whole matrix.
+func QuantizeBF16(f QFormat, w []uint16, rows, cols int) (*QMatrix, error) {
+	if rows < 0 || cols < 0 || len(w) < rows*cols {
+		return nil, fmt.Errorf("blas.QuantizeBF16: %d values for %d×%d", len(w), rows, cols)
+	}
+	out := &QMatrix{Format: f, Rows: rows, Cols: cols}
+	per := max(1, min(rows, widenBlock/max(cols, 1)))
+	buf := make([]float32, per*cols)
+	for j0 := 0; j0 < rows; j0 += per {
+		nr := min(per, rows-j0)
+		x := buf[:nr*cols]
+		for i, h := range w[j0*cols : (j0+nr)*cols] {
+			x[i] = math.Float32frombits(uint32(h) << 16)
+		}
+		q, err := Quantize(f, x, nr, cols)
+		if err != nil {
+			return nil, err
+		}
+		if out.Data == nil {
+			out.Data = make([]byte, 0, rows*q.rowBytes())
+		}
+		out.Data = append(out.Data, q.Data...)
+		out.Scale = append(out.Scale, q.Scale...)
+	}
+	if out.Data == nil {
+		return Quantize(f, nil, rows, cols)
+	}
+	return out, nil
+}
+
+// quantizeInt8Row writes round(x/s) to dst and returns s = max|x|/127.
+func quantizeInt8Row(dst []byte, x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, float32(math.Abs(float64(v))))
+	}
+	s := amax / 127
+	if s == 0 {
+		clear(dst)
+		return 0
+	}
+	for i, v := range x {
+		r := math.Round(float64(v) / float64(s))
+		dst[i] = byte(int8(max(-127, min(127, r))))
+	}
+	return s
+}
+
+// QuantizeQ4Block writes the Q4 block (18 bytes) of Q4Block values x:
+// ggml's quantize_row_q4_0_ref, so that the bytes are a GGUF Q4_0 block.
+func QuantizeQ4Block(dst []byte, x []float32) {
+	var amax, m float32
+	for _, v := range x[:Q4Block] {
+		if a := float32(math.Abs(float64(v))); amax < a {
+			amax, m = a, v
+		}
+	}
+	d := m / -8
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	binary.LittleEndian.PutUint16(dst, safetensors.Float32ToF16(d))
+	const half = Q4Block / 2
+	q := func(v float32) byte {
+		// (int8_t)(x0 + 8.5f): x0 ≥ -8, so the truncation is a floor.
+		return byte(min(15, int8(float32(v*id)+8.5)))
+	}
+	for j := 0; j < half; j++ {
+		dst[2+j] = q(x[j]) | q(x[half+j])<<4
+	}
+}
+
+// DequantizeRow writes row j of W as float32 to dst [Cols].
+func (q *QMatrix) DequantizeRow(j int, dst []float32) {
+	rb := q.rowBytes()
+	r := q.Data[j*rb : (j+1)*rb]
+	dst = dst[:q.Cols]
+	if q.Format == Int8 {
+		s := q.Scale[j]
+		for i, b := range r {
+			dst[i] = float32(int8(b)) * s
+		}
+		return
+	}
+	for b := 0; b < q.Cols/Q4Block; b++ {
+		blk, y := r[b*q4Bytes:], dst[b*Q4Block:(b+1)*Q4Block]
+		d := safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk))
+		for i := 0; i < Q4Block/2; i++ {
+			y[i] = float32(int(blk[2+i]&15)-8) * d
+			y[i+Q4Block/2] = float32(int(blk[2+i]>>4)-8) * d
+		}
+	}
+}
+
+// MatMulQ computes C = A·Wᵀ + beta·C for a float32 A [m,q.Cols] (row
+// stride lda) and the quantized W: a PyTorch nn.Linear whose weight is
+// kept quantized. The result is the float32 product of A and the
+// dequantized weights (to summation order). Up to GEMVRows rows of A run
+// in a kernel that reads each weight once and dequantizes it in
+// registers; longer inputs (a prompt) dequantize W block by block into a
+// float32 buffer for a float32 Sgemm.
+//
+// MatMulQ panics on a stride smaller than its row or a slice too short for
+// the shape, as Sgemm does.
+func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	n, k := q.Rows, q.Cols
+	if m < 0 {
+		panic(fmt.Sprintf("blas.MatMulQ: negative m=%d", m))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	check("C", false, m, n, c, ldc)
+	if k == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	check("A", false, m, k, a, lda)
+	if len(q.Data) != n*q.rowBytes() || (q.Format == Int8) != (len(q.Scale) == n) {
+		panic(fmt.Sprintf("blas.MatMulQ: %v matrix %d×%d with %d bytes and %d scales", q.Format, n, k, len(q.Data), len(q.Scale)))
+	}
+	if m <= GEMVRows {
+		gemvQ(m, a, lda, q, beta, c, ldc)
+		return
+	}
+	dequantGemm(m, a, lda, q, beta, c, ldc)
+}
+
+// dequantGemm dequantizes blocks of W's rows to float32 and multiplies
+// them with a float32 sgemm (whatever the precision, as widenGemm).
+func dequantGemm(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	n, k := q.Rows, q.Cols
+	rows := min(max(64, widenBlock/k), n)
+	need := rows * k
+	bp, _ := widenBuf.Get().(*[]float32)
+	if bp == nil || cap(*bp) < need {
+		b := make([]float32, need)
+		bp = &b
+	}
+	buf := (*bp)[:need]
+	for j0 := 0; j0 < n; j0 += rows {
+		nr := min(rows, n-j0)
+		dequantRows(q, j0, nr, buf[:nr*k])
+		sgemm(false, true, m, nr, k, 1, a, lda, buf, k, beta, c[j0:], ldc)
+	}
+	widenBuf.Put(bp)
+}
+
+// goDequantRows writes rows j0…j0+nr-1 of q to dst [nr,Cols].
+func goDequantRows(q *QMatrix, j0, nr int, dst []float32) {
+	k := q.Cols
+	parallelRows(nr, nr*k, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			q.DequantizeRow(j0+r, dst[r*k:(r+1)*k])
+		}
+	})
+}
+
+// qRowBuf holds one dequantized weight row per goroutine of goGemvQ.
+var qRowBuf sync.Pool
+
+// goGemvQ is the pure-Go product: each goroutine takes a block of W's
+// rows, dequantizes each once and multiplies it with every row of A.
+func goGemvQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	n, k := q.Rows, q.Cols
+	parallelRows(n, m*n*k, func(j0, j1 int) {
+		bp, _ := qRowBuf.Get().(*[]float32)
+		if bp == nil || cap(*bp) < k {
+			b := make([]float32, k)
+			bp = &b
+		}
+		wr := (*bp)[:k]
+		for j := j0; j < j1; j++ {
+			q.DequantizeRow(j, wr)
+			for i := 0; i < m; i++ {
+				ar := a[i*lda : i*lda+k]
+				var s0, s1, s2, s3 float32
+				p := 0
+				for ; p+4 <= k; p += 4 {
+					s0 += ar[p] * wr[p]
+					s1 += ar[p+1] * wr[p+1]
+					s2 += ar[p+2] * wr[p+2]
+					s3 += ar[p+3] * wr[p+3]
+				}
+				for ; p < k; p++ {
+					s0 += ar[p] * wr[p]
+				}
+				s := (s0 + s1) + (s2 + s3)
+				o := &c[i*ldc+j]
+				if beta == 0 {
+					*o = s
+				} else {
+					*o = s + beta**o
+				}
+			}
+		}
+		qRowBuf.Put(bp)
+	})
+}

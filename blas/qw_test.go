@@ -1,0 +1,268 @@
+package blas
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kormed/kormed/safetensors"
+)
+
+func randMatrix(r *rand.Rand, n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(r.NormFloat64())
+	}
+	return w
+}
+
+// Quantize then DequantizeRow gives back every weight to within half a
+// quantization step (Int8: s/2; Q4: |d|/2, or |d| for the one value that
+// the top code 7 clips), and the scales are the formats' max|w|/127 and
+// m/-8.
+func TestQuantizeRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const rows, cols = 37, 96
+	w := randMatrix(r, rows*cols)
+	copy(w[5*cols:6*cols], make([]float32, cols)) // an all-zero row
+	for _, f := range []QFormat{Int8, Q4} {
+		q, err := Quantize(f, w, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := rows * cols; f == Int8 && q.Bytes() != want+4*rows || f == Q4 && q.Bytes() != want/32*18 {
+			t.Errorf("%v: %d bytes", f, q.Bytes())
+		}
+		got := make([]float32, cols)
+		for j := 0; j < rows; j++ {
+			q.DequantizeRow(j, got)
+			src := w[j*cols : (j+1)*cols]
+			for b := 0; b < cols; b += Q4Block {
+				var amax, m float64
+				for _, v := range src[b : b+Q4Block] {
+					if math.Abs(float64(v)) > amax {
+						amax, m = math.Abs(float64(v)), float64(v)
+					}
+				}
+				var step float64
+				if f == Int8 {
+					step = float64(q.Scale[j])
+				} else {
+					step = math.Abs(float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(q.Data[(j*cols/32+b/32)*18:]))))
+					if want := math.Abs(m / 8); math.Abs(step-want) > want/1000 {
+						t.Fatalf("q4 row %d block %d: |d| %g, want %g", j, b/32, step, want)
+					}
+				}
+				for i := b; i < b+Q4Block; i++ {
+					d := math.Abs(float64(got[i]) - float64(src[i]))
+					// Float32 rounding: of q·s for Int8, of d to fp16 for Q4.
+					lim := step/2 + 2e-7*math.Abs(float64(src[i]))
+					if f == Q4 {
+						lim = step * (0.5 + 1.0/200)
+						if (src[i] > 0) != (m > 0) && math.Abs(float64(src[i])) > 7*step {
+							lim = step * 1.01 // the clipped top code
+						}
+					}
+					if !(d <= lim) {
+						t.Fatalf("%v row %d col %d: %g round-trips to %g (step %g)", f, j, i, src[i], got[i], step)
+					}
+				}
+			}
+			if j == 5 {
+				for _, v := range got {
+					if v != 0 {
+						t.Fatalf("%v: zero row dequantizes to %v", f, got)
+					}
+				}
+			}
+		}
+		if f == Int8 {
+			for j := 0; j < rows; j++ {
+				var amax float32
+				for _, v := range w[j*cols : (j+1)*cols] {
+					amax = max(amax, float32(math.Abs(float64(v))))
+				}
+				if q.Scale[j] != amax/127 {
+					t.Fatalf("int8 row %d: scale %g, want %g", j, q.Scale[j], amax/127)
+				}
+			}
+		}
+	}
+	if _, err := Quantize(Q4, w, 2, 48); err == nil || !strings.Contains(err.Error(), "multiple of 32") {
+		t.Errorf("q4 with 48 columns: %v", err)
+	}
+}
+
+// QuantizeBF16 is Quantize of the widened weights, in blocks of rows.
+func TestQuantizeBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const rows, cols = 3000, 1024 // more rows than one widening block
+	h := make([]uint16, rows*cols)
+	x := make([]float32, rows*cols)
+	for i := range h {
+		h[i] = bf16(float32(r.NormFloat64()))
+		x[i] = widen1(h[i])
+	}
+	for _, f := range []QFormat{Int8, Q4} {
+		want, err := Quantize(f, x, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := QuantizeBF16(f, h, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Data, want.Data) || fmt.Sprint(got.Scale) != fmt.Sprint(want.Scale) || got.Rows != rows || got.Cols != cols {
+			t.Fatalf("%v: QuantizeBF16 differs from Quantize", f)
+		}
+	}
+}
+
+// qCase is one MatMulQ problem, checked against the float64 product with
+// the dequantized weights.
+type qCase struct {
+	m, lda, ldc int
+	a, c0       []float32
+	q           *QMatrix
+	beta        float32
+}
+
+func newQCase(t *testing.T, r *rand.Rand, f QFormat, m, n, k int, beta float32) qCase {
+	cs := qCase{m: m, lda: k + 3, ldc: n + 2, beta: beta}
+	cs.a = randMatrix(r, m*cs.lda)
+	var err error
+	if cs.q, err = Quantize(f, randMatrix(r, n*k), n, k); err != nil {
+		t.Fatal(err)
+	}
+	cs.c0 = randMatrix(r, m*cs.ldc)
+	for i := range cs.c0 {
+		if beta == 0 && i%cs.ldc < n {
+			cs.c0[i] = float32(math.NaN()) // not read when beta is 0
+		}
+	}
+	return cs
+}
+
+func (cs qCase) check(t *testing.T, got []float32, tol float64) {
+	t.Helper()
+	n, k := cs.q.Rows, cs.q.Cols
+	w := make([]float32, k)
+	for j := 0; j < n; j++ {
+		cs.q.DequantizeRow(j, w)
+		for i := 0; i < cs.m; i++ {
+			var want, mag float64
+			for p := 0; p < k; p++ {
+				x := float64(cs.a[i*cs.lda+p]) * float64(w[p])
+				want += x
+				mag += math.Abs(x)
+			}
+			if cs.beta != 0 {
+				x := float64(cs.beta) * float64(cs.c0[i*cs.ldc+j])
+				want += x
+				mag += math.Abs(x)
+			}
+			g := got[i*cs.ldc+j]
+			if d := math.Abs(float64(g) - want); !(d <= tol*mag+1e-30) {
+				t.Fatalf("%v m=%d n=%d k=%d β=%g: C[%d,%d] = %g, want %g (|d| %.3g, Σ|aw| %.3g)", cs.q.Format, cs.m, n, k, cs.beta, i, j, g, want, d, mag)
+			}
+		}
+	}
+	for i := 0; i < cs.m; i++ {
+		for j := n; j < cs.ldc; j++ {
+			if math.Float32bits(got[i*cs.ldc+j]) != math.Float32bits(cs.c0[i*cs.ldc+j]) {
+				t.Fatalf("C[%d,%d] beyond n written", i, j)
+			}
+		}
+	}
+}
+
+// MatMulQ is the float32 product with the dequantized weights at every
+// kernel level (the CPU's best, AVX2, scalar; the Go kernel beside them),
+// in both of its paths (up to GEMVRows rows, and more), for shapes around
+// the kernels' unrolling, beta 0 (C not read) and not.
+func TestMatMulQ(t *testing.T) {
+	for _, isa := range gemvISAs {
+		setGEMVISA(isa)
+		testMatMulQ(t)
+	}
+	setGEMVISA(0)
+}
+
+func testMatMulQ(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, f := range []QFormat{Int8, Q4} {
+		ks := []int{32, 64, 96, 160, 224}
+		if f == Int8 {
+			ks = append(ks, 1, 7, 8, 17, 33, 130, 200)
+		}
+		for _, m := range []int{1, 2, 3, 5, 8, 9, 40} {
+			for _, n := range []int{1, 3, 7, 67} {
+				for _, k := range ks {
+					for _, beta := range []float32{0, 0.5} {
+						cs := newQCase(t, r, f, m, n, k, beta)
+						got := append([]float32(nil), cs.c0...)
+						MatMulQ(m, cs.a, cs.lda, cs.q, beta, got, cs.ldc)
+						cs.check(t, got, 1e-6)
+						got = append(got[:0], cs.c0...)
+						goGemvQ(m, cs.a, cs.lda, cs.q, beta, got, cs.ldc)
+						cs.check(t, got, 1e-6)
+					}
+				}
+			}
+		}
+		// Large enough for the threads and the blocks of dequantGemm.
+		for _, m := range []int{1, 3, 64} {
+			cs := newQCase(t, r, f, m, 1500, 704, 0)
+			got := append([]float32(nil), cs.c0...)
+			MatMulQ(m, cs.a, cs.lda, cs.q, 0, got, cs.ldc)
+			cs.check(t, got, 1e-6)
+		}
+	}
+}
+
+func TestMatMulQShapes(t *testing.T) {
+	a, c := make([]float32, 64), make([]float32, 8)
+	q, err := Quantize(Int8, make([]float32, 64), 2, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := *q
+	short.Data = short.Data[:40]
+	for name, f := range map[string]func(){
+		"short W":  func() { MatMulQ(1, a, 32, &short, 0, c, 2) },
+		"negative": func() { MatMulQ(-1, a, 32, q, 0, c, 2) },
+		"short A":  func() { MatMulQ(3, a, 32, q, 0, c, 2) },
+		"ldc < n":  func() { MatMulQ(1, a, 32, q, 0, c, 1) },
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(p.(string), "blas.") {
+					t.Errorf("%s: panic %v", name, p)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func benchmarkMatMulQ(b *testing.B, f QFormat) {
+	const n, k = 7168 * 2, 2560
+	r := rand.New(rand.NewPCG(1, 1))
+	a := randMatrix(r, k)
+	q, err := Quantize(f, randMatrix(r, n*k), n, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := make([]float32, n)
+	b.SetBytes(int64(q.Bytes()))
+	for b.Loop() {
+		MatMulQ(1, a, k, q, 0, c, n)
+	}
+}
+
+func BenchmarkMatMulInt8GEMV(b *testing.B) { benchmarkMatMulQ(b, Int8) }
+func BenchmarkMatMulQ4GEMV(b *testing.B)   { benchmarkMatMulQ(b, Q4) }
