@@ -76,8 +76,8 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 			defer wb.Close()
 			backends = append(backends, backend{"Weaviate 1.35.2", wb})
 		}
-		fmt.Printf("%s (%s split): %d queries, top %d, one client; latency includes embedding the query (alpha %.1f, %s fusion for hybrid)\n\n",
-			d.Name, *split, len(d.Queries), *k, search.DefaultAlpha, search.DefaultFusion)
+		fmt.Printf("%s (%s split): %d queries, top %d, one client; latency includes embedding the query (hybrid: each backend's default, its index's calibration where it has one)\n\n",
+			d.Name, *split, len(d.Queries), *k)
 		fmt.Printf("| backend | mode | NDCG@%d | Recall@%d | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|\n", *k, *k)
 		for _, be := range backends {
 			svc, err := search.NewService(ctx, be.b, enc, mi)
@@ -114,7 +114,16 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 				if n == 0 {
 					return fmt.Errorf("%s: no judged queries", *data)
 				}
-				fmt.Printf("| %s | %s | %.2f | %.2f | %.2f | %.2f |\n", be.name, mode, 100*ndcg/float64(n), 100*rec/float64(n),
+				label := mode
+				if mode == search.ModeHybrid {
+					alpha, method, _, cal := svc.Defaults()
+					label = fmt.Sprintf("hybrid (%s %.1f", method, alpha)
+					if cal != nil {
+						label += ", calibrated"
+					}
+					label += ")"
+				}
+				fmt.Printf("| %s | %s | %.2f | %.2f | %.2f | %.2f |\n", be.name, label, 100*ndcg/float64(n), 100*rec/float64(n),
 					lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)])
 			}
 		}
