@@ -103,9 +103,11 @@ func runIndex(fs *flag.FlagSet) base.Func {
 			}
 			return nil
 		}
-		if *corpus == "" || *out == "" {
-			fs.Usage()
-			return errors.New("need --corpus and --out")
+		if *out == "" {
+			return errors.New("--out is required")
+		}
+		if *corpus == "" {
+			return errors.New("--corpus is required (or --add, --delete or --calibrate on an existing index)")
 		}
 		cols, err := dataset.ParseColumns(*columnsFlag)
 		if err != nil {
