@@ -29,7 +29,9 @@
 #     weights, DECODER_LAYERS layers, default 8), 512-token prompt then 32
 #     greedy tokens with the KV cache: kormed fp32 and --precision bf16, kormed
 #     on BF16 weights, and on them quantized at load (--weights int8, int4),
-#     PyTorch fp32 (bench/torch_decode.py), one after the
+#     PyTorch fp32 (bench/torch_decode.py), and llama.cpp (node-llama-cpp,
+#     bench/llama_decode.mjs; skipped unless scripts/node-llama.sh ran) on the
+#     BF16 model exported to GGUF at f16, q8_0 and q4_0, one after the
 #     other (each holds the whole model); generation against the bandwidth bound.
 #   - lmtrain (not in the default list: ~15 minutes and ~16 GiB of RAM at 30 layers): one
 #     fine-tuning step of a decoder LM at EXAONE-3.5-2.4B's shape (random weights,
@@ -223,6 +225,17 @@ $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed '
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int8 | sed 's/"engine":"kormed /"engine":"kormed int8-weights /' | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int4 | sed 's/"engine":"kormed /"engine":"kormed int4-weights /' | tee -a "$R"
+# llama.cpp on the same BF16-weight model exported to GGUF at the types that
+# match kormed's --weights bf16, int8 and int4 (scripts/node-llama.sh installs it).
+NL=${KORMED_NODE_LLAMA:-$HOME/.cache/kormed/node-llama-cpp}
+if [ -d "$NL/node_modules/node-llama-cpp" ]; then
+	for t in f16 q8_0 q4_0; do
+		[ -f "$DM-$t.gguf" ] || $K export gguf "$DM-bf16" "$DM-$t.gguf" --type "$t" >&2
+		KORMED_NODE_LLAMA="$NL" node bench/llama_decode.mjs "$DM-$t.gguf" --type "$t" --prompt 512 --new 32 --threads "$TH" | tee -a "$R"
+	done
+else
+	echo "decoder: llama.cpp skipped: node-llama-cpp is not installed in $NL (run scripts/node-llama.sh)" >&2
+fi
 fi
 
 if want lmtrain; then
