@@ -198,11 +198,24 @@ static int run(entry *e, const int8_t *qa, const kormed_w8 *w, int32_t *acc) {
 
 // quant_row is blas.quantizeRow: q = round(x·(127/amax)) to nearest even
 // (cvtps2dq under the default rounding mode), scale amax/127, in the same
-// float32 operations so that the integers agree with the Go code's.
-__attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const float *restrict x, long k) {
+// float32 operations so that the integers agree with the Go code's. The
+// maximum of |x| is exact in any order, so the vector loops find the same
+// amax as a scalar one.
+__attribute__((target("avx2"))) static float quant_row_avx2(int8_t *restrict q, const float *restrict x, long k) {
+	__m256 vmax = _mm256_setzero_ps(), vabs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 vnan = _mm256_setzero_ps();
+	long i = 0;
+	for (; i + 8 <= k; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		vnan = _mm256_or_ps(vnan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		vmax = _mm256_max_ps(_mm256_and_ps(v, vabs), vmax); // a NaN lane keeps vmax
+	}
+	float lanes[8];
+	_mm256_storeu_ps(lanes, vmax);
 	float amax = 0;
-	int nan = 0;
-	for (long i = 0; i < k; i++) {
+	for (int l = 0; l < 8; l++) amax = lanes[l] > amax ? lanes[l] : amax;
+	int nan = _mm256_movemask_ps(vnan) != 0;
+	for (; i < k; i++) {
 		float a = x[i] < 0 ? -x[i] : x[i];
 		nan |= a != a;
 		amax = a > amax ? a : amax;
@@ -213,7 +226,7 @@ __attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const
 	}
 	float inv = 127.f / amax;
 	__m256 vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f);
-	long i = 0;
+	i = 0;
 	for (; i + 8 <= k; i += 8) {
 		__m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vi);
 		v = _mm256_max_ps(lo, _mm256_min_ps(hi, v));
@@ -229,18 +242,93 @@ __attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const
 	return amax / 127.f;
 }
 
+// quant_row_avx512 is quant_row_avx2 16 lanes at a time.
+__attribute__((target("avx512f"))) static float quant_row_avx512(int8_t *restrict q, const float *restrict x, long k) {
+	__m512 vmax = _mm512_setzero_ps();
+	__mmask16 nan = 0;
+	long i = 0;
+	for (; i + 16 <= k; i += 16) {
+		__m512 v = _mm512_loadu_ps(x + i);
+		nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+		vmax = _mm512_max_ps(_mm512_abs_ps(v), vmax); // a NaN lane keeps vmax
+	}
+	if (i < k) {
+		__mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+		__m512 v = _mm512_maskz_loadu_ps(m, x + i);
+		nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+		vmax = _mm512_max_ps(_mm512_abs_ps(v), vmax);
+	}
+	float amax = _mm512_reduce_max_ps(vmax);
+	if (nan || !(amax > 0 && amax <= FLT_MAX)) { // zero, NaN or infinite: all 0
+		memset(q, 0, k);
+		return 0;
+	}
+	float inv = 127.f / amax;
+	__m512 vi = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f);
+	for (i = 0; i + 16 <= k; i += 16) {
+		__m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), vi);
+		v = _mm512_max_ps(lo, _mm512_min_ps(hi, v));
+		_mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+	}
+	for (; i < k; i++) {
+		float v = x[i] * inv;
+		v = v < -127.f ? -127.f : v > 127.f ? 127.f : v;
+		q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(v));
+	}
+	return amax / 127.f;
+}
+
 // dequant_row is blas.dequantRow: c = float(acc)·(sa·ws), multiply then
-// multiply (no FMA), as the Go code computes it.
-__attribute__((target("avx2"))) static void dequant_row(float *restrict c, const int32_t *restrict acc, float sa,
-							 const float *restrict ws, long n) {
+// multiply (no FMA), as the Go code computes it; with a bias b, then + b
+// (what nn's bias pass would add to c afterwards).
+__attribute__((target("avx2"))) static void dequant_row_avx2(float *restrict c, const int32_t *restrict acc, float sa,
+							      const float *restrict ws, const float *restrict b, long n) {
 	__m256 vs = _mm256_set1_ps(sa);
 	long j = 0;
 	for (; j + 8 <= n; j += 8) {
 		__m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(ws + j));
-		__m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j)));
-		_mm256_storeu_ps(c + j, _mm256_mul_ps(a, s));
+		__m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j))), s);
+		if (b) a = _mm256_add_ps(a, _mm256_loadu_ps(b + j));
+		_mm256_storeu_ps(c + j, a);
 	}
-	for (; j < n; j++) c[j] = (float)acc[j] * (sa * ws[j]);
+	for (; j < n; j++) {
+		float v = (float)acc[j] * (sa * ws[j]);
+		c[j] = b ? v + b[j] : v;
+	}
+}
+
+// dequant_row_avx512 is dequant_row_avx2 16 lanes at a time. The products
+// and sums are separate instructions; fp-contract is off so the compiler
+// does not fuse them into an FMA (which would round once, not twice).
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) static void
+dequant_row_avx512(float *restrict c, const int32_t *restrict acc, float sa, const float *restrict ws,
+		   const float *restrict b, long n) {
+	__m512 vs = _mm512_set1_ps(sa);
+	long j = 0;
+	for (; j + 16 <= n; j += 16) {
+		__m512 s = _mm512_mul_ps(vs, _mm512_loadu_ps(ws + j));
+		__m512 a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(acc + j)), s);
+		if (b) a = _mm512_add_ps(a, _mm512_loadu_ps(b + j));
+		_mm512_storeu_ps(c + j, a);
+	}
+	for (; j < n; j++) {
+		float v = (float)acc[j] * (sa * ws[j]);
+		c[j] = b ? v + b[j] : v;
+	}
+}
+
+// have_avx512 says whether the CPU has AVX-512F (a VNNI CPU may have only
+// AVX-VNNI, as Alder Lake does).
+static int have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+static float quant_row(int8_t *restrict q, const float *restrict x, long k) {
+	return have_avx512() ? quant_row_avx512(q, x, k) : quant_row_avx2(q, x, k);
+}
+
+static void dequant_row(float *restrict c, const int32_t *restrict acc, float sa, const float *restrict ws,
+			const float *restrict b, long n) {
+	if (have_avx512()) dequant_row_avx512(c, acc, sa, ws, b, n);
+	else dequant_row_avx2(c, acc, sa, ws, b, n);
 }
 
 // kormed_quant_rows quantizes rows of a [m,k] (row stride lda) into q
@@ -263,8 +351,8 @@ int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, i
 // kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
 // · Wᵀ) for float a [m,k] (row stride lda); 0 or an error status (c then
 // is not written).
-int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, float *c, long ldc,
-		       int nt) {
+int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
+		       long ldc, int nt) {
 	int st = setup(nt);
 	if (st) return st;
 	long n = w->n, k = w->k;
@@ -277,6 +365,6 @@ int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, con
 	kormed_quant_rows(m, k, a, lda, q, s, nt);
 	if ((st = run(e, q, w, acc))) return st;
 #pragma omp parallel for num_threads(nt) schedule(static) if (m * n >= 65536)
-	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, n);
+	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, b, n);
 	return 0;
 }
