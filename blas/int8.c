@@ -127,6 +127,7 @@ const char *kormed_w8_impl(const kormed_w8 *w) { return w->impl; }
 
 typedef struct {
 	long m, n, k;
+	int nt; // the OpenMP threads it was made for (1 in a tile)
 	dnnl_memory_desc_t wmd;
 	dnnl_primitive_t p;
 	size_t scratch;
@@ -148,11 +149,13 @@ static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	return *buf;
 }
 
-// primitive returns this thread's matmul of m rows on the packed weights w.
-static entry *primitive(long m, const kormed_w8 *w) {
+// primitive returns this thread's matmul of m rows on the packed weights w,
+// made for nt OpenMP threads (omp_get_max_threads() is nt).
+static entry *primitive(long m, const kormed_w8 *w, int nt) {
 	for (int i = 0; i < CACHE; i++) {
 		entry *e = &cache[i];
-		if (e->p && e->m == m && e->n == w->n && e->k == w->k && dnnl_memory_desc_equal(&e->wmd, &w->md)) {
+		if (e->p && e->m == m && e->n == w->n && e->k == w->k && e->nt == nt &&
+		    dnnl_memory_desc_equal(&e->wmd, &w->md)) {
 			e->used = ++ticks;
 			return e;
 		}
@@ -168,7 +171,7 @@ static entry *primitive(long m, const kormed_w8 *w) {
 	for (int i = 1; i < CACHE; i++)
 		if (cache[i].used < cache[victim].used) victim = i;
 	if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
-	cache[victim] = (entry){m, w->n, w->k, w->md, p, sb, ++ticks};
+	cache[victim] = (entry){m, w->n, w->k, nt, w->md, p, sb, ++ticks};
 	return &cache[victim];
 }
 
@@ -343,28 +346,89 @@ void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, floa
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt) {
 	int st = setup(nt);
 	if (st) return st;
-	entry *e = primitive(m, w);
+	entry *e = primitive(m, w, nt);
 	if (!e) return 3;
 	return run(e, qa, w, acc);
 }
 
-// kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
-// · Wᵀ) for float a [m,k] (row stride lda); 0 or an error status (c then
-// is not written).
-int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
-		       long ldc, int nt) {
-	int st = setup(nt);
-	if (st) return st;
+// TILE is the rows of one tile of kormed_matmul_int8: its int32 sums
+// (TILE·n·4 bytes) stay in the core's cache between the product and the
+// dequantization.
+#define TILE 64
+
+// tile computes rows [i0,i0+mb) of kormed_matmul_int8 on this thread
+// alone: quantize, oneDNN's matmul on one thread, dequantize.
+static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
+		float *c, long ldc) {
 	long n = w->n, k = w->k;
-	entry *e = primitive(m, w);
+	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
+		tstream = NULL;
+		return 2;
+	}
+	entry *e = primitive(mb, w, 1);
+	if (!e) return 3;
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)TILE * k);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)TILE * sizeof(float));
+	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)TILE * n * sizeof(int32_t));
+	if (!q || !s || !acc) return 4;
+	for (long i = 0; i < mb; i++) s[i] = quant_row(q + i * k, a + (i0 + i) * lda, k);
+	int st = run(e, q, w, acc);
+	if (st) return st;
+	for (long i = 0; i < mb; i++) dequant_row(c + (i0 + i) * ldc, acc + i * n, s[i], ws, b, n);
+	return 0;
+}
+
+// whole computes kormed_matmul_int8 as one oneDNN product on nt threads
+// (for fewer rows than tiles for every thread).
+static int whole(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
+		 long ldc, int nt) {
+	long n = w->n, k = w->k;
+	entry *e = primitive(m, w, nt);
 	if (!e) return 3;
 	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)m * k);
 	float *s = grow_bytes(&buf_s, &cap_s, (size_t)m * sizeof(float));
 	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)m * n * sizeof(int32_t));
 	if (!q || !s || !acc) return 4;
 	kormed_quant_rows(m, k, a, lda, q, s, nt);
-	if ((st = run(e, q, w, acc))) return st;
+	int st = run(e, q, w, acc);
+	if (st) return st;
 #pragma omp parallel for num_threads(nt) schedule(static) if (m * n >= 65536)
 	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, b, n);
 	return 0;
+}
+
+// kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
+// · Wᵀ) (+ b, when b is not NULL) for float a [m,k] (row stride lda); 0 or
+// an error status (c then may be partly written). The rows go in tiles of
+// TILE to the nt OpenMP threads, each tile quantized, multiplied (oneDNN
+// on that one thread) and dequantized by the same thread while its sums
+// are in cache: one pass over the int32 sums through memory, and no
+// handing them from the thread whose kernel wrote them to another, costs
+// more than oneDNN splitting one product over the threads saves.
+int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
+		       long ldc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	long tiles = (m + TILE - 1) / TILE;
+	if (tiles < 2 * nt) return whole(m, a, lda, w, ws, b, c, ldc, nt);
+	int err = 0;
+#pragma omp parallel num_threads(nt)
+	{
+		// The tile's primitives are made for, and run on, this thread.
+		omp_set_num_threads(1);
+#pragma omp for schedule(static)
+		for (long t = 0; t < tiles; t++) {
+			int e;
+#pragma omp atomic read
+			e = err;
+			if (e) continue;
+			long i0 = t * TILE;
+			e = tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w, ws, b, c, ldc);
+			if (e) {
+#pragma omp atomic write
+				err = e;
+			}
+		}
+	}
+	return err;
 }
