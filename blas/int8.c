@@ -127,6 +127,7 @@ const char *kormed_w8_impl(const kormed_w8 *w) { return w->impl; }
 
 typedef struct {
 	long m, n, k;
+	int nt; // the OpenMP threads it was made for (1 in a tile)
 	dnnl_memory_desc_t wmd;
 	dnnl_primitive_t p;
 	size_t scratch;
@@ -148,11 +149,13 @@ static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	return *buf;
 }
 
-// primitive returns this thread's matmul of m rows on the packed weights w.
-static entry *primitive(long m, const kormed_w8 *w) {
+// primitive returns this thread's matmul of m rows on the packed weights w,
+// made for nt OpenMP threads (omp_get_max_threads() is nt).
+static entry *primitive(long m, const kormed_w8 *w, int nt) {
 	for (int i = 0; i < CACHE; i++) {
 		entry *e = &cache[i];
-		if (e->p && e->m == m && e->n == w->n && e->k == w->k && dnnl_memory_desc_equal(&e->wmd, &w->md)) {
+		if (e->p && e->m == m && e->n == w->n && e->k == w->k && e->nt == nt &&
+		    dnnl_memory_desc_equal(&e->wmd, &w->md)) {
 			e->used = ++ticks;
 			return e;
 		}
@@ -168,7 +171,7 @@ static entry *primitive(long m, const kormed_w8 *w) {
 	for (int i = 1; i < CACHE; i++)
 		if (cache[i].used < cache[victim].used) victim = i;
 	if (cache[victim].p) dnnl_primitive_destroy(cache[victim].p);
-	cache[victim] = (entry){m, w->n, w->k, w->md, p, sb, ++ticks};
+	cache[victim] = (entry){m, w->n, w->k, nt, w->md, p, sb, ++ticks};
 	return &cache[victim];
 }
 
@@ -198,11 +201,24 @@ static int run(entry *e, const int8_t *qa, const kormed_w8 *w, int32_t *acc) {
 
 // quant_row is blas.quantizeRow: q = round(x·(127/amax)) to nearest even
 // (cvtps2dq under the default rounding mode), scale amax/127, in the same
-// float32 operations so that the integers agree with the Go code's.
-__attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const float *restrict x, long k) {
+// float32 operations so that the integers agree with the Go code's. The
+// maximum of |x| is exact in any order, so the vector loops find the same
+// amax as a scalar one.
+__attribute__((target("avx2"))) static float quant_row_avx2(int8_t *restrict q, const float *restrict x, long k) {
+	__m256 vmax = _mm256_setzero_ps(), vabs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 vnan = _mm256_setzero_ps();
+	long i = 0;
+	for (; i + 8 <= k; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		vnan = _mm256_or_ps(vnan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		vmax = _mm256_max_ps(_mm256_and_ps(v, vabs), vmax); // a NaN lane keeps vmax
+	}
+	float lanes[8];
+	_mm256_storeu_ps(lanes, vmax);
 	float amax = 0;
-	int nan = 0;
-	for (long i = 0; i < k; i++) {
+	for (int l = 0; l < 8; l++) amax = lanes[l] > amax ? lanes[l] : amax;
+	int nan = _mm256_movemask_ps(vnan) != 0;
+	for (; i < k; i++) {
 		float a = x[i] < 0 ? -x[i] : x[i];
 		nan |= a != a;
 		amax = a > amax ? a : amax;
@@ -213,7 +229,7 @@ __attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const
 	}
 	float inv = 127.f / amax;
 	__m256 vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f);
-	long i = 0;
+	i = 0;
 	for (; i + 8 <= k; i += 8) {
 		__m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vi);
 		v = _mm256_max_ps(lo, _mm256_min_ps(hi, v));
@@ -229,18 +245,93 @@ __attribute__((target("avx2"))) static float quant_row(int8_t *restrict q, const
 	return amax / 127.f;
 }
 
+// quant_row_avx512 is quant_row_avx2 16 lanes at a time.
+__attribute__((target("avx512f"))) static float quant_row_avx512(int8_t *restrict q, const float *restrict x, long k) {
+	__m512 vmax = _mm512_setzero_ps();
+	__mmask16 nan = 0;
+	long i = 0;
+	for (; i + 16 <= k; i += 16) {
+		__m512 v = _mm512_loadu_ps(x + i);
+		nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+		vmax = _mm512_max_ps(_mm512_abs_ps(v), vmax); // a NaN lane keeps vmax
+	}
+	if (i < k) {
+		__mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+		__m512 v = _mm512_maskz_loadu_ps(m, x + i);
+		nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+		vmax = _mm512_max_ps(_mm512_abs_ps(v), vmax);
+	}
+	float amax = _mm512_reduce_max_ps(vmax);
+	if (nan || !(amax > 0 && amax <= FLT_MAX)) { // zero, NaN or infinite: all 0
+		memset(q, 0, k);
+		return 0;
+	}
+	float inv = 127.f / amax;
+	__m512 vi = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f);
+	for (i = 0; i + 16 <= k; i += 16) {
+		__m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), vi);
+		v = _mm512_max_ps(lo, _mm512_min_ps(hi, v));
+		_mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+	}
+	for (; i < k; i++) {
+		float v = x[i] * inv;
+		v = v < -127.f ? -127.f : v > 127.f ? 127.f : v;
+		q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(v));
+	}
+	return amax / 127.f;
+}
+
 // dequant_row is blas.dequantRow: c = float(acc)·(sa·ws), multiply then
-// multiply (no FMA), as the Go code computes it.
-__attribute__((target("avx2"))) static void dequant_row(float *restrict c, const int32_t *restrict acc, float sa,
-							 const float *restrict ws, long n) {
+// multiply (no FMA), as the Go code computes it; with a bias b, then + b
+// (what nn's bias pass would add to c afterwards).
+__attribute__((target("avx2"))) static void dequant_row_avx2(float *restrict c, const int32_t *restrict acc, float sa,
+							      const float *restrict ws, const float *restrict b, long n) {
 	__m256 vs = _mm256_set1_ps(sa);
 	long j = 0;
 	for (; j + 8 <= n; j += 8) {
 		__m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(ws + j));
-		__m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j)));
-		_mm256_storeu_ps(c + j, _mm256_mul_ps(a, s));
+		__m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j))), s);
+		if (b) a = _mm256_add_ps(a, _mm256_loadu_ps(b + j));
+		_mm256_storeu_ps(c + j, a);
 	}
-	for (; j < n; j++) c[j] = (float)acc[j] * (sa * ws[j]);
+	for (; j < n; j++) {
+		float v = (float)acc[j] * (sa * ws[j]);
+		c[j] = b ? v + b[j] : v;
+	}
+}
+
+// dequant_row_avx512 is dequant_row_avx2 16 lanes at a time. The products
+// and sums are separate instructions; fp-contract is off so the compiler
+// does not fuse them into an FMA (which would round once, not twice).
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) static void
+dequant_row_avx512(float *restrict c, const int32_t *restrict acc, float sa, const float *restrict ws,
+		   const float *restrict b, long n) {
+	__m512 vs = _mm512_set1_ps(sa);
+	long j = 0;
+	for (; j + 16 <= n; j += 16) {
+		__m512 s = _mm512_mul_ps(vs, _mm512_loadu_ps(ws + j));
+		__m512 a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(acc + j)), s);
+		if (b) a = _mm512_add_ps(a, _mm512_loadu_ps(b + j));
+		_mm512_storeu_ps(c + j, a);
+	}
+	for (; j < n; j++) {
+		float v = (float)acc[j] * (sa * ws[j]);
+		c[j] = b ? v + b[j] : v;
+	}
+}
+
+// have_avx512 says whether the CPU has AVX-512F (a VNNI CPU may have only
+// AVX-VNNI, as Alder Lake does).
+static int have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+static float quant_row(int8_t *restrict q, const float *restrict x, long k) {
+	return have_avx512() ? quant_row_avx512(q, x, k) : quant_row_avx2(q, x, k);
+}
+
+static void dequant_row(float *restrict c, const int32_t *restrict acc, float sa, const float *restrict ws,
+			const float *restrict b, long n) {
+	if (have_avx512()) dequant_row_avx512(c, acc, sa, ws, b, n);
+	else dequant_row_avx2(c, acc, sa, ws, b, n);
 }
 
 // kormed_quant_rows quantizes rows of a [m,k] (row stride lda) into q
@@ -255,28 +346,89 @@ void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, floa
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt) {
 	int st = setup(nt);
 	if (st) return st;
-	entry *e = primitive(m, w);
+	entry *e = primitive(m, w, nt);
 	if (!e) return 3;
 	return run(e, qa, w, acc);
 }
 
-// kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
-// · Wᵀ) for float a [m,k] (row stride lda); 0 or an error status (c then
-// is not written).
-int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, float *c, long ldc,
-		       int nt) {
-	int st = setup(nt);
-	if (st) return st;
+// TILE is the rows of one tile of kormed_matmul_int8: its int32 sums
+// (TILE·n·4 bytes) stay in the core's cache between the product and the
+// dequantization.
+#define TILE 64
+
+// tile computes rows [i0,i0+mb) of kormed_matmul_int8 on this thread
+// alone: quantize, oneDNN's matmul on one thread, dequantize.
+static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
+		float *c, long ldc) {
 	long n = w->n, k = w->k;
-	entry *e = primitive(m, w);
+	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
+		tstream = NULL;
+		return 2;
+	}
+	entry *e = primitive(mb, w, 1);
+	if (!e) return 3;
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)TILE * k);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)TILE * sizeof(float));
+	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)TILE * n * sizeof(int32_t));
+	if (!q || !s || !acc) return 4;
+	for (long i = 0; i < mb; i++) s[i] = quant_row(q + i * k, a + (i0 + i) * lda, k);
+	int st = run(e, q, w, acc);
+	if (st) return st;
+	for (long i = 0; i < mb; i++) dequant_row(c + (i0 + i) * ldc, acc + i * n, s[i], ws, b, n);
+	return 0;
+}
+
+// whole computes kormed_matmul_int8 as one oneDNN product on nt threads
+// (for fewer rows than tiles for every thread).
+static int whole(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
+		 long ldc, int nt) {
+	long n = w->n, k = w->k;
+	entry *e = primitive(m, w, nt);
 	if (!e) return 3;
 	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)m * k);
 	float *s = grow_bytes(&buf_s, &cap_s, (size_t)m * sizeof(float));
 	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)m * n * sizeof(int32_t));
 	if (!q || !s || !acc) return 4;
 	kormed_quant_rows(m, k, a, lda, q, s, nt);
-	if ((st = run(e, q, w, acc))) return st;
+	int st = run(e, q, w, acc);
+	if (st) return st;
 #pragma omp parallel for num_threads(nt) schedule(static) if (m * n >= 65536)
-	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, n);
+	for (long i = 0; i < m; i++) dequant_row(c + i * ldc, acc + i * n, s[i], ws, b, n);
 	return 0;
+}
+
+// kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
+// · Wᵀ) (+ b, when b is not NULL) for float a [m,k] (row stride lda); 0 or
+// an error status (c then may be partly written). The rows go in tiles of
+// TILE to the nt OpenMP threads, each tile quantized, multiplied (oneDNN
+// on that one thread) and dequantized by the same thread while its sums
+// are in cache: one pass over the int32 sums through memory, and no
+// handing them from the thread whose kernel wrote them to another, costs
+// more than oneDNN splitting one product over the threads saves.
+int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c,
+		       long ldc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	long tiles = (m + TILE - 1) / TILE;
+	if (tiles < 2 * nt) return whole(m, a, lda, w, ws, b, c, ldc, nt);
+	int err = 0;
+#pragma omp parallel num_threads(nt)
+	{
+		// The tile's primitives are made for, and run on, this thread.
+		omp_set_num_threads(1);
+#pragma omp for schedule(static)
+		for (long t = 0; t < tiles; t++) {
+			int e;
+#pragma omp atomic read
+			e = err;
+			if (e) continue;
+			long i0 = t * TILE;
+			e = tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w, ws, b, c, ldc);
+			if (e) {
+#pragma omp atomic write
+				err = e;
+			}
+		}
+	}
+	return err;
 }

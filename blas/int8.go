@@ -91,6 +91,13 @@ func quantizeRow(q []int8, x []float32) float32 {
 // MatMulInt8 panics on a stride smaller than its row or a slice too short
 // for the shape, as Sgemm does.
 func MatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc int) {
+	MatMulInt8Bias(m, a, lda, w, nil, c, ldc)
+}
+
+// MatMulInt8Bias is MatMulInt8 followed by C[i,j] += b[j] for a bias b
+// [N] (nil: none), done in the same pass over C: the same float32 result
+// as adding the bias to MatMulInt8's C afterwards.
+func MatMulInt8Bias(m int, a []float32, lda int, w *Int8Weights, b, c []float32, ldc int) {
 	if m < 0 {
 		panic(fmt.Sprintf("blas.MatMulInt8: negative row count %d", m))
 	}
@@ -99,10 +106,13 @@ func MatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc in
 	}
 	check("A", false, m, w.K, a, lda)
 	check("C", false, m, w.N, c, ldc)
-	if w.packed != nil && matMulInt8(m, a, lda, w, c, ldc) {
+	if b != nil && len(b) < w.N {
+		panic(fmt.Sprintf("blas.MatMulInt8Bias: bias of %d for %d columns", len(b), w.N))
+	}
+	if w.packed != nil && matMulInt8(m, a, lda, w, b, c, ldc) {
 		return
 	}
-	goMatMulInt8(m, a, lda, w, c, ldc)
+	goMatMulInt8Bias(m, a, lda, w, b, c, ldc)
 }
 
 // int8Buf holds the pure-Go path's quantized rows.
@@ -114,10 +124,15 @@ type int8Scratch struct {
 	ac []int32
 }
 
-// goMatMulInt8 is the pure-Go MatMulInt8: rows quantized, then blocks of
-// rows on Threads() goroutines, each row's int32 dot products with every
-// weight row.
+// goMatMulInt8 is the pure-Go MatMulInt8.
 func goMatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc int) {
+	goMatMulInt8Bias(m, a, lda, w, nil, c, ldc)
+}
+
+// goMatMulInt8Bias is the pure-Go MatMulInt8Bias: rows quantized, then
+// blocks of rows on Threads() goroutines, each row's int32 dot products
+// with every weight row.
+func goMatMulInt8Bias(m int, a []float32, lda int, w *Int8Weights, b, c []float32, ldc int) {
 	n, k := w.N, w.K
 	sc, _ := int8Buf.Get().(*int8Scratch)
 	if sc == nil {
@@ -140,6 +155,9 @@ func goMatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc 
 		for i := i0; i < i1; i++ {
 			goGemmS8Row(acc, qa[i*k:(i+1)*k], w.Q, n, k)
 			dequantRow(c[i*ldc:i*ldc+n], acc, sa[i], w.Scale)
+			if b != nil {
+				addBias(c[i*ldc:i*ldc+n], b)
+			}
 		}
 	})
 	int8Buf.Put(sc)
@@ -171,5 +189,13 @@ func dequantRow(c []float32, acc []int32, sa float32, ws []float32) {
 	acc = acc[:len(c)]
 	for j := range c {
 		c[j] = float32(acc[j]) * (sa * ws[j])
+	}
+}
+
+// addBias sets c[j] += b[j], as the C kernel does after dequantization.
+func addBias(c, b []float32) {
+	b = b[:len(c)]
+	for j := range c {
+		c[j] += b[j]
 	}
 }

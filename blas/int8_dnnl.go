@@ -13,7 +13,7 @@ void kormed_w8_free(kormed_w8 *w);
 const char *kormed_w8_impl(const kormed_w8 *w);
 void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt);
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt);
-int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, float *c, long ldc, int nt);
+int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c, long ldc, int nt);
 */
 import "C"
 
@@ -106,11 +106,15 @@ func int8Supported() error { return int8Check() }
 // int8ISA names the int8 instruction level oneDNN runs at.
 func int8ISA() string { return isaName(int(C.kormed_int8_isa())) }
 
-// matMulInt8 is MatMulInt8 in C on oneDNN's threads; false when oneDNN
-// could not (the caller computes it in Go).
-func matMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc int) bool {
+// matMulInt8 is MatMulInt8Bias in C on oneDNN's threads; false when
+// oneDNN could not (the caller computes it in Go).
+func matMulInt8(m int, a []float32, lda int, w *Int8Weights, b, c []float32, ldc int) bool {
+	var pb *C.float
+	if b != nil {
+		pb = (*C.float)(unsafe.Pointer(&b[0]))
+	}
 	st := C.kormed_matmul_int8(C.long(m), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda), w.packed.w,
-		(*C.float)(unsafe.Pointer(&w.Scale[0])), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(Threads()))
+		(*C.float)(unsafe.Pointer(&w.Scale[0])), pb, (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(Threads()))
 	runtime.KeepAlive(w)
 	return st == 0
 }

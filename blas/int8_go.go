@@ -12,7 +12,7 @@ func int8Supported() error { return nil }
 
 func int8ISA() string { return "pure-go" }
 
-func matMulInt8(int, []float32, int, *Int8Weights, []float32, int) bool { return false }
+func matMulInt8(int, []float32, int, *Int8Weights, []float32, []float32, int) bool { return false }
 
 func gemmS8(int, *Int8Weights, []int8, []int32) int { return -1 }
 

@@ -15,10 +15,7 @@ func LinearInt8(out, in []float32, w *blas.Int8Weights, b []float32, N, C, OC in
 	need("LinearInt8", "out", out, N*OC)
 	need("LinearInt8", "in", in, N*C)
 	needOpt("LinearInt8", "b", b, OC)
-	blas.MatMulInt8(N, in, C, w, out, OC)
-	if b != nil && N > 0 {
-		kBias(out, b, N, OC)
-	}
+	blas.MatMulInt8Bias(N, in, C, w, b, out, OC)
 }
 
 // LinearGELUInt8 is LinearGELU with an int8 weight: out = GELU(in·wᵀ + b),
