@@ -23,8 +23,9 @@ const HybridCandidates = 100
 
 // Search runs one resolved query.
 //
-// Scores: bm25 hits score Weaviate's BM25F score (BM25 part: the same, and
-// the rank); dense hits score the cosine similarity 1 - distance (Dense
+// Scores: bm25 hits score Weaviate's BM25 score times k1+1, which is
+// package bm25's score (a legacy class: Weaviate's BM25F score as it is;
+// BM25 part: the same, and the rank); dense hits score the cosine similarity 1 - distance (Dense
 // part likewise); hybrid hits score Weaviate's fused score: for rrf the sum
 // of weight/(60+rank0) over the two retrievers, weights 1-alpha (BM25) and
 // alpha (dense); for relative the weighted sum of min-max normalised scores.
