@@ -14,8 +14,10 @@ import (
 )
 
 // PushWeaviate copies every document and vector of ix into the Weaviate
-// class at url (created with the index's model if missing; a class built
-// with another model is refused), with API key key ("": anonymous),
+// class at url (created with the index's model, analyzer and BM25
+// parameters if missing, so that Weaviate's BM25 ranks as the index's;
+// a class built with another model or analyzer is refused), with API key
+// key ("": anonymous),
 // deletes from the class the documents ix no longer holds and stores ix's
 // hybrid calibration with the class (weaviate.Backend.SetCalibration),
 // which kormed serve --backend weaviate then follows. Upserts are
@@ -28,7 +30,9 @@ func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key strin
 		return err
 	}
 	mi := info.Model
-	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, Create: true, Generated: ix.Generation(), APIKey: key})
+	o := ix.Options()
+	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, Create: true, Generated: ix.Generation(), APIKey: key,
+		Analyzer: info.Analyzer, K1: o.K1, B: o.B})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kormed/kormed/fusion"
+	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
 	"github.com/kormed/kormed/search/searchtest"
 	"github.com/kormed/kormed/search/weaviate"
@@ -69,7 +70,32 @@ func TestPushCalibration(t *testing.T) {
 	if changed, err := wb.Reload(ctx); !changed || err != nil || !reflect.DeepEqual(wb.Calibration(), &cal2) {
 		t.Errorf("after PushCalibration: %v %v %+v", changed, err, wb.Calibration())
 	}
-	if info, err := wb.Info(ctx); err != nil || info.Docs != len(docs) {
+	// The class analyses with the index's analyzer (bigram, not the
+	// default union), so its BM25 ranks as the index's.
+	if info, err := wb.Info(ctx); err != nil || info.Docs != len(docs) || info.Analyzer != "bigram" {
 		t.Errorf("Info %+v, %v", info, err)
+	}
+	for _, q := range []string{"두통", "타이레놀 500"} {
+		req := search.Query{Request: search.Request{Query: q, K: 5, Mode: search.ModeBM25}}
+		want, err := ix.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := wb.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("bm25 %q: Weaviate %d hits, the index %d", q, len(got), len(want))
+		}
+		for i := range want {
+			if d := got[i].Score - want[i].Score; d > 1e-5*want[i].Score || d < -1e-5*want[i].Score {
+				t.Errorf("bm25 %q hit %d: Weaviate %s %v, the index %s %v", q, i, got[i].ID, got[i].Score, want[i].ID, want[i].Score)
+			}
+		}
+	}
+	// The index's analyzer is asked for: another one is refused.
+	if _, err := weaviate.Open(ctx, url, class, weaviate.Options{Analyzer: "union"}); err == nil {
+		t.Error("Open of the bigram class asking for union succeeded")
 	}
 }

@@ -31,7 +31,7 @@ func testCalibration() *fusion.Calibration {
 // TestMetaCalibration checks the calibration's round trip through a
 // class description and that descriptions written before it still read.
 func TestMetaCalibration(t *testing.T) {
-	m := meta{Kormed: metaVersion, Model: testModel, Analyzer: Analyzer, Generated: "2026-01-01T00:00:00Z"}
+	m := meta{Kormed: metaVersion, Model: testModel, Analyzer: "bigram", AnalyzerVersion: 1, K1: 0.9, B: 0.75, Generated: "2026-01-01T00:00:00Z"}
 	old := m.description()
 	if strings.Contains(old, "calibration") {
 		t.Errorf("a description without calibration mentions it: %s", old)
@@ -64,7 +64,7 @@ func TestMetaCalibration(t *testing.T) {
 		t.Errorf("Calibration() = %+v", b.Calibration())
 	}
 	b = &Backend{class: "C"}
-	if _, err := b.load(newClass("C", meta{Kormed: metaVersion, Model: testModel, Analyzer: Analyzer}, "hnsw")); err != nil || b.Calibration() != nil {
+	if _, err := b.load(newClass("C", meta{Kormed: metaVersion, Model: testModel, Analyzer: "bigram", AnalyzerVersion: 1, K1: 0.9, B: 0.75}, "hnsw")); err != nil || b.Calibration() != nil {
 		t.Errorf("uncalibrated class: Calibration() = %+v, %v", b.Calibration(), err)
 	}
 

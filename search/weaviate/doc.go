@@ -8,7 +8,11 @@
 //
 //   - doc_id: the kormed document id (the object id is ObjectID(doc_id), a
 //     UUID v5, so an upsert of the same id replaces the object);
-//   - title, text: tokenized with kagome_kr (Korean morphemes) for BM25;
+//   - title, text: stored for hits and Get, not indexed;
+//   - terms: what kormed's BM25 indexes, the index's analyzer (package
+//     analysis, e.g. union: bigrams and morphemes) over
+//     fusion.DocText(title, text), joined by spaces, with whitespace
+//     tokenization: Weaviate's BM25 searches this property alone;
 //   - f_<field>: one text[] property per keyword field with "field"
 //     tokenization, for exact-match filters (see encodeField for the names);
 //   - dur_types: the DUR types (text[], field tokenization) for ExcludeDUR,
@@ -16,15 +20,46 @@
 //
 // and its description records, as JSON, the index's embedding model
 // (search.Info's Model), so that Open refuses a class built with another
-// model, and the hybrid fusion's calibration kormed index measured on the
-// index (SetCalibration), which Calibration gives search.Service as its
-// hybrid default and Reload re-reads.
+// model, the analyzer and its version (search.Info's Analyzer; Open
+// refuses one this build lacks or has changed since), and the hybrid
+// fusion's calibration kormed index measured on the index
+// (SetCalibration), which Calibration gives search.Service as its hybrid
+// default and Reload re-reads. The class's invertedIndexConfig sets BM25's
+// k1 and b to kormed's (package bm25's defaults, or the embedded index's:
+// Options.K1, B) and the stopword preset to none.
 //
-// Searches map onto Weaviate's: bm25 is a BM25 query on title and text,
-// dense a nearVector query, hybrid Weaviate's hybrid query with our vector,
-// alpha and fusionType (rankedFusion for rrf, relativeScoreFusion for
-// relative). Filters and ExcludeDUR become a where filter, which Weaviate
-// applies inside every search (as an allow list before ranking, also in
-// both halves of a hybrid search), so a filtered search still returns k
-// hits when k documents match.
+// Searches map onto Weaviate's: bm25 is a BM25 query on terms with the
+// query analysed by the same analyzer (its terms joined by spaces), dense
+// a nearVector query, hybrid Weaviate's hybrid query with that BM25 query,
+// our vector, alpha and fusionType (rankedFusion for rrf,
+// relativeScoreFusion for relative). Filters and ExcludeDUR become a where
+// filter, which Weaviate applies inside every search (as an allow list
+// before ranking, also in both halves of a hybrid search), so a filtered
+// search still returns k hits when k documents match.
+//
+// With kormed doing the analysis on both sides, Weaviate's BM25 is package
+// bm25's (the embedded index's): the same idf, ln(1 + (N - df + 0.5) /
+// (df + 0.5)), the same length normalisation over all terms, a repeated
+// query term counted as often as it occurs, no stopwords, no case folding
+// of Weaviate's own (whitespace tokenization keeps a term as it is; the
+// analyzer lower-cases) and no term length limit. Weaviate's term weight
+// leaves out the constant factor k1 + 1, so bm25 scores are multiplied by
+// it here. What remains different: the order of tied scores (package bm25
+// puts the larger document id first, Weaviate its own object order),
+// float32 scores (equal to about 1e-6), after updates and deletes
+// Weaviate's document frequencies and counts can include replaced objects
+// until its segments are compacted, and Weaviate 1.35.2's BlockMax WAND
+// can skip a document whose best-scoring query term occurs in that
+// document alone within its segment (the term's block gets no upper bound;
+// weaviate/weaviate#11779), even with a larger limit. On the drug
+// benchmark's 861 test queries the top 10 is the same in 647, differs only
+// in the order of tied scores (or which tied documents make rank 10) in
+// 205 and misses a document in 9; NDCG@10 differs by 0.02.
+//
+// A legacy class (metadata version 1, written by kormed before it did the
+// analysis) has title and text tokenized by Weaviate's kagome_kr
+// (LegacyAnalyzer) and Weaviate's default BM25 settings; it still opens
+// and searches as then (BM25 on title and text), unless Options.Analyzer
+// asks for kormed's analyzer, which it refuses: re-run kormed index
+// --backend weaviate into a new class to get kormed's ranking.
 package weaviate

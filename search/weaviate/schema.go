@@ -3,6 +3,7 @@ package weaviate
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/weaviate/weaviate/entities/models"
 
+	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
 )
@@ -18,25 +21,39 @@ import (
 // properties named fieldPrefix + encodeField(name).
 const (
 	propDocID    = "doc_id"    // the kormed document id (field tokenization, filterable)
-	propTitle    = "title"     // kagome_kr, searchable (BM25)
-	propText     = "text"      // kagome_kr, searchable (BM25)
+	propTitle    = "title"     // stored, not indexed (kagome_kr and BM25-searchable in a legacy class)
+	propText     = "text"      // stored, not indexed (kagome_kr and BM25-searchable in a legacy class)
+	propTerms    = "terms"     // kormed's analysed terms of title and text (whitespace, BM25)
 	propDURTypes = "dur_types" // text[] of the DUR types (field tokenization, filterable)
 	propDURJSON  = "dur_json"  // the []dur.Flag as JSON, not indexed
 	fieldPrefix  = "f_"
 )
 
-// Analyzer is the tokenization of the title and text properties.
-const Analyzer = "kagome_kr"
+// LegacyAnalyzer is the analyzer of a legacy class (metadata version 1):
+// Weaviate's kagome_kr tokenization of the title and text properties,
+// which BM25 searched.
+const LegacyAnalyzer = "kagome_kr"
 
-// metaVersion is the version of the class description's layout.
-const metaVersion = 1
+// metaVersion is the version of the class description's layout: 1 is a
+// legacy class (title and text tokenized by Weaviate with kagome_kr and
+// searched by BM25), 2 a class whose BM25 property is terms, holding the
+// output of kormed's analyzer (Analyzer, AnalyzerVersion).
+const metaVersion = 2
 
 // meta is what a class's description records about the index.
 type meta struct {
-	Kormed    int              `json:"kormed"`
-	Model     search.ModelInfo `json:"model"`
-	Analyzer  string           `json:"analyzer"`
-	Generated string           `json:"generated,omitempty"`
+	Kormed int              `json:"kormed"`
+	Model  search.ModelInfo `json:"model"`
+	// Analyzer is the package analysis analyzer of the terms property
+	// (LegacyAnalyzer in a version 1 class), AnalyzerVersion its
+	// Version() when the class was created (version 2).
+	Analyzer        string `json:"analyzer"`
+	AnalyzerVersion int    `json:"analyzer_version,omitempty"`
+	// K1 and B are the BM25 parameters the class was created with
+	// (its invertedIndexConfig.bm25; version 2).
+	K1        float64 `json:"k1,omitempty"`
+	B         float64 `json:"b,omitempty"`
+	Generated string  `json:"generated,omitempty"`
 	// Calibration is the hybrid fusion kormed index calibrated on the
 	// index's documents (Backend.SetCalibration), absent when none. An
 	// optional field of layout version 1: builds without it ignore it.
@@ -68,7 +85,62 @@ func parseMeta(class string, description string) (meta, error) {
 	if m.Kormed > metaVersion {
 		return meta{}, fmt.Errorf("weaviate: class %s has kormed metadata version %d; this build reads up to %d", class, m.Kormed, metaVersion)
 	}
+	if (m.Kormed == 1) != (m.Analyzer == LegacyAnalyzer) {
+		return meta{}, fmt.Errorf("weaviate: class %s: kormed metadata version %d with analyzer %q", class, m.Kormed, m.Analyzer)
+	}
 	return m, nil
+}
+
+// newMeta is the metadata of a class Open creates with opts.
+func newMeta(opts Options) (meta, error) {
+	an, err := analysis.New(opts.Analyzer)
+	if err != nil {
+		return meta{}, fmt.Errorf("weaviate: %w", err)
+	}
+	m := meta{Kormed: metaVersion, Analyzer: an.Name(), AnalyzerVersion: an.Version(),
+		K1: opts.K1, B: opts.B, Generated: opts.Generated}
+	if m.K1 == 0 {
+		m.K1 = bm25.DefaultK1
+	}
+	if m.B == 0 {
+		m.B = bm25.DefaultB
+	}
+	if !(m.K1 > 0) || math.IsInf(m.K1, 0) || !(m.B >= 0 && m.B <= 1) {
+		return meta{}, fmt.Errorf("weaviate: BM25 k1 %v, b %v: want k1 > 0 and b in [0, 1]", m.K1, m.B)
+	}
+	return m, nil
+}
+
+// legacy reports whether the class is a legacy one (metadata version 1),
+// whose BM25 is Weaviate's kagome_kr on title and text.
+func (m meta) legacy() bool { return m.Kormed == 1 }
+
+// analyzer returns the package analysis analyzer of a version 2 class,
+// refusing one this build does not know or whose output has changed
+// since the class was built.
+func (m meta) analyzer(class string) (analysis.Analyzer, error) {
+	an, err := analysis.New(m.Analyzer)
+	if err != nil || m.Analyzer == "" {
+		return nil, fmt.Errorf("weaviate: class %s was built with analyzer %q, which this kormed does not know (it has %s)", class, m.Analyzer, strings.Join(analysis.Names(), ", "))
+	}
+	if an.Version() != m.AnalyzerVersion {
+		return nil, fmt.Errorf("weaviate: class %s was built with %s analyzer version %d, this kormed has version %d: re-run kormed index --backend weaviate into a new class", class, m.Analyzer, m.AnalyzerVersion, an.Version())
+	}
+	return an, nil
+}
+
+// docTerms is the terms property of a document: an's terms of the text
+// the embedded index's BM25 indexes (fusion.DocText), joined by spaces
+// (no term holds a space: the analyzers split on everything that is not
+// a letter or digit).
+func docTerms(an analysis.Analyzer, title, text string) string {
+	return strings.Join(an.Analyze(nil, fusion.DocText(title, text)), " ")
+}
+
+// queryTerms is a query for the terms property: an's terms of q joined by
+// spaces; "" when q has none.
+func queryTerms(an analysis.Analyzer, q string) string {
+	return strings.Join(an.Analyze(nil, q), " ")
 }
 
 // sameModel reports whether two model descriptions name the same embedding
@@ -193,7 +265,9 @@ func fieldProperty(field string) *models.Property {
 	return textProp(fieldProp(field), "text[]", "field", true, false, "kormed keyword field "+field)
 }
 
-// newClass is the schema of a kormed index.
+// newClass is the schema of a kormed index (metadata version 2): BM25 on
+// the terms property with kormed's k1 and b, stopwords none (kormed's
+// analyzer decides what is a term).
 func newClass(name string, m meta, vectorIndex string) *models.Class {
 	return &models.Class{
 		Class:           name,
@@ -202,20 +276,30 @@ func newClass(name string, m meta, vectorIndex string) *models.Class {
 		VectorIndexType: vectorIndex,
 		// Vectors are L2-normalised, so cosine distance is 1 - dot product.
 		VectorIndexConfig: map[string]interface{}{"distance": "cosine"},
+		InvertedIndexConfig: &models.InvertedIndexConfig{
+			Bm25:      &models.BM25Config{K1: float32(m.K1), B: float32(m.B)},
+			Stopwords: &models.StopwordConfig{Preset: "none"},
+		},
 		Properties: []*models.Property{
 			textProp(propDocID, "text", "field", true, false, "kormed document id"),
-			textProp(propTitle, "text", Analyzer, false, true, "title (BM25, Korean morphemes)"),
-			textProp(propText, "text", Analyzer, false, true, "text (BM25, Korean morphemes)"),
+			textProp(propTitle, "text", "word", false, false, "title"),
+			textProp(propText, "text", "word", false, false, "text"),
+			textProp(propTerms, "text", "whitespace", false, true, "kormed's "+m.Analyzer+" analyzer terms of title and text (BM25)"),
 			textProp(propDURTypes, "text[]", "field", true, false, "DUR types of the product"),
 			textProp(propDURJSON, "text", "field", false, false, "DUR flags as JSON"),
 		},
 	}
 }
 
-// checkClass verifies that an existing class has the kormed properties and
-// returns its keyword fields (decoded field name -> property name).
-func checkClass(c *models.Class) (map[string]string, error) {
-	need := map[string]string{propDocID: "field", propTitle: Analyzer, propText: Analyzer, propDURTypes: "field", propDURJSON: ""}
+// checkClass verifies that an existing class has the kormed properties of
+// its layout (legacy: metadata version 1) and returns its keyword fields
+// (decoded field name -> property name).
+func checkClass(c *models.Class, legacy bool) (map[string]string, error) {
+	need := map[string]string{propDocID: "field", propTitle: "", propText: "", propTerms: "whitespace", propDURTypes: "field", propDURJSON: ""}
+	if legacy {
+		need[propTitle], need[propText] = LegacyAnalyzer, LegacyAnalyzer
+		delete(need, propTerms)
+	}
 	fields := map[string]string{}
 	for _, p := range c.Properties {
 		if tok, ok := need[p.Name]; ok {

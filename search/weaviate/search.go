@@ -23,8 +23,9 @@ const HybridCandidates = 100
 
 // Search runs one resolved query.
 //
-// Scores: bm25 hits score Weaviate's BM25F score (BM25 part: the same, and
-// the rank); dense hits score the cosine similarity 1 - distance (Dense
+// Scores: bm25 hits score Weaviate's BM25 score times k1+1, which is
+// package bm25's score (a legacy class: Weaviate's BM25F score as it is;
+// BM25 part: the same, and the rank); dense hits score the cosine similarity 1 - distance (Dense
 // part likewise); hybrid hits score Weaviate's fused score: for rrf the sum
 // of weight/(60+rank0) over the two retrievers, weights 1-alpha (BM25) and
 // alpha (dense); for relative the weighted sum of min-max normalised scores.
@@ -62,9 +63,10 @@ func (b *Backend) Search(ctx context.Context, q search.Query) ([]search.Hit, err
 	}
 	alpha := q.Alpha
 	fusion := q.Fusion
+	text := b.bm25Query(q.Query)
 	switch mode {
 	case search.ModeBM25:
-		if strings.TrimSpace(q.Query) == "" {
+		if strings.TrimSpace(text) == "" {
 			return []search.Hit{}, nil
 		}
 	case search.ModeDense, search.ModeHybrid:
@@ -90,7 +92,7 @@ func (b *Backend) Search(ctx context.Context, q search.Query) ([]search.Hit, err
 			default:
 				return nil, fmt.Errorf("weaviate: unknown fusion %q (want %s or %s)", fusion, search.FusionRRF, search.FusionRelative)
 			}
-			if strings.TrimSpace(q.Query) == "" {
+			if strings.TrimSpace(text) == "" {
 				alpha = 1 // nothing for BM25 to match: the dense half alone
 			}
 		}
@@ -104,7 +106,7 @@ func (b *Backend) Search(ctx context.Context, q search.Query) ([]search.Hit, err
 		return []search.Hit{}, nil
 	}
 
-	s := searcher{b: b, props: props, where: where, q: q}
+	s := searcher{b: b, props: props, where: where, q: q, text: text}
 	if mode != search.ModeHybrid {
 		rows, err := s.run(ctx, mode, k, 0, "")
 		if err != nil {
@@ -120,6 +122,9 @@ func (b *Backend) Search(ctx context.Context, q search.Query) ([]search.Hit, err
 		hits := s.hits(rows, mode)
 		for i, r := range rows {
 			hits[i].BM25, hits[i].Dense = parseExplain(r.add.ExplainScore, alpha)
+			if p := hits[i].BM25; p != nil {
+				p.Score *= b.bm25Scale()
+			}
 		}
 		return hits, nil
 	}
@@ -167,12 +172,43 @@ func partsByID(hits []search.Hit, bm25 bool) map[string]*search.Part {
 	return m
 }
 
+// bm25Query is the query text Weaviate's BM25 gets for query: the
+// analyzer's terms joined by spaces, for the whitespace-tokenized terms
+// property; the query itself in a legacy class (kagome_kr on title and
+// text).
+func (b *Backend) bm25Query(query string) string {
+	if b.an == nil {
+		return query
+	}
+	return queryTerms(b.an, query)
+}
+
+// bm25Props are the properties BM25 searches, as a GraphQL list.
+func (b *Backend) bm25Props() string {
+	if b.an == nil {
+		return fmt.Sprintf("[%q,%q]", propTitle, propText)
+	}
+	return fmt.Sprintf("[%q]", propTerms)
+}
+
+// bm25Scale turns Weaviate's BM25 scores into package bm25's: Weaviate
+// leaves out the constant factor k1+1 of the term weight (Lucene's
+// choice), which changes no ranking. A legacy class's scores are left as
+// Weaviate gives them.
+func (b *Backend) bm25Scale() float64 {
+	if b.an == nil {
+		return 1
+	}
+	return 1 + b.meta.K1
+}
+
 // searcher runs the GraphQL queries of one Search.
 type searcher struct {
 	b     *Backend
 	props map[string]string // field -> property
 	where string
 	q     search.Query
+	text  string // the query for BM25 (Backend.bm25Query)
 }
 
 // row is one object of a GraphQL Get answer.
@@ -197,7 +233,7 @@ func (s *searcher) run(ctx context.Context, mode string, limit int, alpha float6
 	add := "id score"
 	switch mode {
 	case search.ModeBM25:
-		args = append(args, fmt.Sprintf("bm25:{query:%s, properties:[%q,%q]}", gqlString(s.q.Query), propTitle, propText))
+		args = append(args, fmt.Sprintf("bm25:{query:%s, properties:%s}", gqlString(s.text), s.b.bm25Props()))
 	case search.ModeDense:
 		args = append(args, fmt.Sprintf("nearVector:{vector:%s}", gqlVector(s.q.Vector)))
 		add = "id distance"
@@ -206,8 +242,8 @@ func (s *searcher) run(ctx context.Context, mode string, limit int, alpha float6
 		if fusion == search.FusionRelative {
 			ft = "relativeScoreFusion"
 		}
-		args = append(args, fmt.Sprintf("hybrid:{query:%s, vector:%s, alpha:%s, fusionType:%s, properties:[%q,%q]}",
-			gqlString(s.q.Query), gqlVector(s.q.Vector), strconv.FormatFloat(alpha, 'g', -1, 64), ft, propTitle, propText))
+		args = append(args, fmt.Sprintf("hybrid:{query:%s, vector:%s, alpha:%s, fusionType:%s, properties:%s}",
+			gqlString(s.text), gqlVector(s.q.Vector), strconv.FormatFloat(alpha, 'g', -1, 64), ft, s.b.bm25Props()))
 		add = "id score explainScore"
 	}
 	if s.where != "" {
@@ -259,6 +295,7 @@ func (s *searcher) hits(rows []row, mode string) []search.Hit {
 				h.Score, _ = strconv.ParseFloat(*r.add.Score, 64)
 			}
 			if mode == search.ModeBM25 {
+				h.Score *= s.b.bm25Scale()
 				h.BM25 = &search.Part{Rank: i + 1, Score: h.Score}
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
 	"github.com/weaviate/weaviate/entities/models"
 
+	"github.com/kormed/kormed/analysis"
 	"github.com/kormed/kormed/dur"
 	"github.com/kormed/kormed/fusion"
 	"github.com/kormed/kormed/search"
@@ -37,6 +38,14 @@ type Options struct {
 	Create bool
 	// Generated is recorded as Info.Generated when the class is created.
 	Generated string
+	// Analyzer is the package analysis analyzer whose terms a created class
+	// indexes for BM25 ("" is analysis.Default), K1 and B its BM25
+	// parameters (0: bm25.DefaultK1, DefaultB): pass the embedded index's
+	// to rank as it does. When the class exists, a non-empty Analyzer must
+	// be the class's (a legacy kagome_kr class is refused then); "" accepts
+	// whatever the class records.
+	Analyzer string
+	K1, B    float64
 	// VectorIndex is the vector index type of a created class: "hnsw" (the
 	// default, approximate) or "flat" (exact brute force).
 	VectorIndex string
@@ -64,6 +73,7 @@ type Backend struct {
 	class string
 	meta  meta
 	opts  Options
+	an    analysis.Analyzer // the terms property's analyzer; nil in a legacy class
 
 	mu     sync.Mutex
 	fields map[string]string // field name -> property name
@@ -122,7 +132,10 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 		if !opts.Create {
 			return nil, fmt.Errorf("weaviate: class %s does not exist at %s", class, rawURL)
 		}
-		m := meta{Kormed: metaVersion, Analyzer: Analyzer, Generated: opts.Generated}
+		m, err := newMeta(opts)
+		if err != nil {
+			return nil, err
+		}
 		if opts.Model != nil {
 			m.Model = *opts.Model
 		}
@@ -136,6 +149,9 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 				return nil, fmt.Errorf("weaviate: create class %s: %w", class, err)
 			}
 			return b.load(cls)
+		}
+		if b.an, err = m.analyzer(class); err != nil {
+			return nil, err
 		}
 		b.meta = m
 		b.fields = map[string]string{}
@@ -158,7 +174,18 @@ func (b *Backend) load(cls *models.Class) (*Backend, error) {
 	if cls.Vectorizer != "" && cls.Vectorizer != "none" {
 		return nil, fmt.Errorf("weaviate: class %s has vectorizer %q; kormed supplies its own vectors (vectorizer none)", b.class, cls.Vectorizer)
 	}
-	fields, err := checkClass(cls)
+	if a := b.opts.Analyzer; a != "" && a != m.Analyzer {
+		if m.legacy() {
+			return nil, fmt.Errorf("weaviate: class %s is a legacy kormed class searched with Weaviate's %s tokenizer, not kormed's %s analyzer: re-run kormed index --backend weaviate into a new class (--class)", b.class, m.Analyzer, a)
+		}
+		return nil, fmt.Errorf("weaviate: class %s was built with the %s analyzer, not %s", b.class, m.Analyzer, a)
+	}
+	if !m.legacy() {
+		if b.an, err = m.analyzer(b.class); err != nil {
+			return nil, err
+		}
+	}
+	fields, err := checkClass(cls, m.legacy())
 	if err != nil {
 		return nil, err
 	}
@@ -364,6 +391,9 @@ func (b *Backend) object(d search.Doc, props map[string]string) (*models.Object,
 		propDocID: d.ID,
 		propTitle: d.Title,
 		propText:  d.Text,
+	}
+	if b.an != nil {
+		p[propTerms] = docTerms(b.an, d.Title, d.Text)
 	}
 	for f, vals := range d.Fields {
 		if len(vals) > 0 {

@@ -171,7 +171,7 @@ func TestWeaviate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := search.Info{Backend: "weaviate", Docs: 10, Model: testModel, Analyzer: "kagome_kr",
+		want := search.Info{Backend: "weaviate", Docs: 10, Model: testModel, Analyzer: "union",
 			Fields: []string{"class", "company", "ingredient", "type"}, Generated: "2026-01-01T00:00:00Z",
 			DURTypes: []string{"노인주의", "병용금기", "용량주의", "임부금기", "특정연령대금기"}}
 		if !reflect.DeepEqual(info, want) {
@@ -222,8 +222,8 @@ func TestWeaviate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// d03 says "타이레놀과": only a morphological tokenizer (kagome_kr)
-		// finds 타이레놀 there; whitespace tokenization would not.
+		// d03 says "타이레놀과": the union analyzer's bigrams and morphemes
+		// find 타이레놀 there; Weaviate's word tokenization would not.
 		got := ids(hits)
 		if len(got) != 3 || (got[0] != "d01" && got[0] != "d02") || !contains(got, "d03") {
 			t.Fatalf("bm25 타이레놀 = %v, want d01/d02 first and d03 among 3", got)
