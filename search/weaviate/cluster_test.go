@@ -33,10 +33,14 @@ func clusterURLs(t *testing.T) string {
 // them: a QUORUM write returns when two of three replicas acknowledged it,
 // and a search reads one replica per shard, so without the wait a search
 // right after a write may land on the replica that has not applied it yet.
+// It also waits until each node's BM25 finds every upserted document by
+// its title: Weaviate 1.35 answers BM25 from an incomplete index for a
+// while after a write, differently on each replica (see doc.go).
 type settled struct {
 	*Backend
-	t     *testing.T
-	nodes []string
+	t       *testing.T
+	nodes   []string   // node names
+	perNode []*Backend // the class through each node's URL alone
 }
 
 // wait polls every node's replica of each id (the object GET's node_name)
@@ -72,7 +76,43 @@ func (s settled) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float32
 	for i, d := range docs {
 		ids[i] = d.ID
 	}
-	return s.wait(ctx, ids, true)
+	if err := s.wait(ctx, ids, true); err != nil {
+		return err
+	}
+	return s.waitBM25(ctx, docs)
+}
+
+// waitBM25 waits until a BM25 query for each document's title, filtered
+// to its id, finds it through every node (each node searches its local
+// replicas).
+func (s settled) waitBM25(ctx context.Context, docs []search.Doc) error {
+	const limit = 60 * time.Second
+	deadline := time.Now().Add(limit)
+	for _, d := range docs {
+		if strings.TrimSpace(d.Title) == "" {
+			continue
+		}
+		for _, nb := range s.perNode {
+			q := fmt.Sprintf("{Get{%s(bm25:{query:%s, properties:[%q]}, where:{path:[%q], operator:Equal, valueText:%s}%s){%s}}}",
+				s.class, gqlString(d.Title), propTitle, propDocID, gqlString(d.ID), nb.consistencyArg(), propDocID)
+			for {
+				var out struct {
+					Get map[string][]map[string]any `json:"Get"`
+				}
+				if err := nb.graphQL(ctx, q, &out); err != nil {
+					return fmt.Errorf("bm25 probe of %s on %s: %w", d.ID, nb.Node(), err)
+				}
+				if len(out.Get[s.class]) == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("BM25 on %s does not find %s by its title %q %s after the upsert", nb.Node(), d.ID, d.Title, limit)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+	return nil
 }
 
 func (s settled) Delete(ctx context.Context, ids []string) (int, error) {
@@ -120,7 +160,15 @@ func TestConformanceCluster(t *testing.T) {
 						t.Errorf("drop %s: %v", class, err)
 					}
 				})
-				return settled{Backend: b, t: t, nodes: nodes}
+				var perNode []*Backend
+				for _, u := range strings.Split(urls, ",") {
+					nb, err := Open(context.Background(), u, class, Options{Consistency: "QUORUM"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					perNode = append(perNode, nb)
+				}
+				return settled{Backend: b, t: t, nodes: nodes, perNode: perNode}
 			})
 		})
 	}

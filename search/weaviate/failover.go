@@ -160,3 +160,10 @@ func (f *failover) rewrite(req *http.Request, n int) *http.Request {
 	}
 	return r
 }
+
+// CheckURLs checks Open's rawURL (one node URL or several,
+// comma-separated) without connecting.
+func CheckURLs(rawURL string) error {
+	_, err := parseNodes(rawURL)
+	return err
+}

@@ -97,11 +97,12 @@ func ParseConsistency(s string) (string, error) {
 // Backend is a kormed index in a Weaviate class. It is safe for concurrent
 // use.
 type Backend struct {
-	c     *client.Client
-	tr    *failover
-	class string
-	meta  meta
-	opts  Options
+	c       *client.Client
+	tr      *failover
+	headers map[string]string // sent with every request (API key, Options.Headers)
+	class   string
+	meta    meta
+	opts    Options
 
 	// shards and replicas are the class's layout; replicas > 1 makes
 	// GraphQL searches carry the consistency level (Weaviate accepts the
@@ -179,7 +180,7 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 	if err != nil {
 		return nil, fmt.Errorf("weaviate: %w", err)
 	}
-	b := &Backend{c: c, tr: tr, class: class, opts: opts}
+	b := &Backend{c: c, tr: tr, headers: headers, class: class, opts: opts}
 
 	cls, err := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
 	switch {
@@ -213,6 +214,9 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 				return nil, fmt.Errorf("weaviate: create class %s: %w", class, err)
 			}
 			return b.load(cls)
+		}
+		if err := b.awaitSchema(ctx, nil); err != nil {
+			return nil, err
 		}
 		// Read back the layout Weaviate gave the class.
 		cls, err := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
@@ -277,7 +281,7 @@ func (b *Backend) load(cls *models.Class) (*Backend, error) {
 	shards, replicas := classLayout(cls)
 	if (b.opts.Shards > 0 && b.opts.Shards != shards) || (b.opts.Replicas > 0 && b.opts.Replicas != replicas) {
 		return nil, fmt.Errorf("weaviate: class %s has %d shards and %d replicas, not the %s asked for "+
-			"(the shard count is fixed when a class is created: drop the class to change it, or leave shards and replicas at 0 to take the class as it is)",
+			"(the shard count is fixed when a class is created: drop the class to change it, or leave shards and replicas at 0 (kormed index without --shards and --replicas) to take the class as it is)",
 			b.class, shards, replicas, describeLayout(b.opts.Shards, b.opts.Replicas))
 	}
 	b.setLayout(cls)
@@ -382,6 +386,7 @@ func (b *Backend) ensureFields(ctx context.Context, docs []search.Doc) error {
 		}
 	}
 	sort.Strings(missing)
+	var added []string
 	for _, f := range missing {
 		if f == "" {
 			return errors.New("weaviate: a field with an empty name")
@@ -395,9 +400,32 @@ func (b *Backend) ensureFields(ctx context.Context, docs []search.Doc) error {
 			}
 		}
 		b.fields[f] = p.Name
+		added = append(added, p.Name)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	if err := b.awaitSchema(ctx, added); err != nil {
+		return err
+	}
+	if b.replicas.Load() > 1 {
+		// Objects written to a replica right after it added a property
+		// can miss from its BM25 index for good (seen on 1.35.2: in 7 of
+		// 8 fresh classes; none with a pause); pause before writing.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(PropertySettle):
+		}
 	}
 	return nil
 }
+
+// PropertySettle is the pause after adding keyword-field properties to a
+// replicated class before writing objects that carry them (see
+// ensureFields). New fields are rare (a field's first upsert), so the
+// pause is paid once per new set of fields.
+var PropertySettle = 2 * time.Second
 
 func hasProperty(c *models.Class, name string) bool {
 	for _, p := range c.Properties {
@@ -507,14 +535,13 @@ func (b *Backend) putBatch(ctx context.Context, objs []*models.Object) error {
 	}
 }
 
-// schemaLag reports whether an object error is a replica that has the
-// class's new property in its schema but not yet its index buckets: on a
-// cluster a property added through one node (ensureFields) reaches the
-// others' shards a moment later, and Weaviate refuses the objects that
-// carry it meanwhile ("no bucket for prop 'f_x' found"). Resending them
-// is safe: upserts are idempotent.
+// schemaLag reports whether an object error is a replica behind on the
+// schema: on a cluster a class created or a property added through one
+// node reaches the others' shards a moment later, and Weaviate refuses
+// the objects meanwhile ("could not find index for class", "no bucket for
+// prop 'f_x' found"). Resending them is safe: upserts are idempotent.
 func schemaLag(msg string) bool {
-	return strings.Contains(msg, "no bucket for prop")
+	return strings.Contains(msg, "no bucket for prop") || strings.Contains(msg, "could not find index for class")
 }
 
 // object is the Weaviate object of a document.
