@@ -14,25 +14,27 @@ import (
 )
 
 // PushWeaviate copies every document and vector of ix into the Weaviate
-// class at url (created with the index's model, analyzer and BM25
-// parameters if missing, so that Weaviate's BM25 ranks as the index's;
-// a class built with another model or analyzer is refused), with API key
-// key ("": anonymous),
+// class at url, one node's URL or a cluster's several (created with the
+// index's model, analyzer and BM25 parameters if missing, so that
+// Weaviate's BM25 ranks as the index's, laid out and written as opts
+// says: its APIKey, Shards, Replicas and Consistency; a class built with
+// another model or analyzer is refused),
 // deletes from the class the documents ix no longer holds and stores ix's
 // hybrid calibration with the class (weaviate.Backend.SetCalibration),
 // which kormed serve --backend weaviate then follows. Upserts are
 // idempotent (object ids derive from document ids), so an interrupted push
 // is finished by running it again. log receives a progress bar (unless
 // quiet) and what was pushed and deleted.
-func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key string, quiet bool, log io.Writer) error {
+func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class string, opts weaviate.Options, quiet bool, log io.Writer) error {
 	info, err := ix.Info(ctx)
 	if err != nil {
 		return err
 	}
 	mi := info.Model
 	o := ix.Options()
-	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, Create: true, Generated: ix.Generation(), APIKey: key,
-		Analyzer: info.Analyzer, K1: o.K1, B: o.B})
+	opts.Model, opts.Create, opts.Generated = &mi, true, ix.Generation()
+	opts.Analyzer, opts.K1, opts.B = info.Analyzer, o.K1, o.B
+	wb, err := weaviate.Open(ctx, url, class, opts)
 	if err != nil {
 		return err
 	}
@@ -103,21 +105,24 @@ func PushWeaviate(ctx context.Context, ix *embedded.Index, url, class, key strin
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d)\n", info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs)
+	fmt.Fprintf(log, "pushed %d documents to Weaviate class %s at %s in %s (the class holds %d; %d shards, %d replicas, consistency %s)\n",
+		info.Docs, class, url, time.Since(start).Round(time.Millisecond), winfo.Docs, wb.Shards(), wb.Replicas(), wb.Consistency())
 	return nil
 }
 
 // PushCalibration stores ix's hybrid calibration (none: clears it) with
 // the Weaviate class at url that ix was pushed to (PushWeaviate), without
 // pushing documents: kormed index --calibrate on a Weaviate-backed index.
-// log receives what was stored.
-func PushCalibration(ctx context.Context, ix *embedded.Index, url, class, key string, log io.Writer) error {
+// opts gives the API key and consistency level; log receives what was
+// stored.
+func PushCalibration(ctx context.Context, ix *embedded.Index, url, class string, opts weaviate.Options, log io.Writer) error {
 	info, err := ix.Info(ctx)
 	if err != nil {
 		return err
 	}
 	mi := info.Model
-	wb, err := weaviate.Open(ctx, url, class, weaviate.Options{Model: &mi, APIKey: key})
+	opts.Model, opts.Create = &mi, false
+	wb, err := weaviate.Open(ctx, url, class, opts)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func TestPushCalibration(t *testing.T) {
 	ix.SetCalibration(cal)
 	class := fmt.Sprintf("KormedTestPush%d_%d", time.Now().UnixNano(), os.Getpid())
 	var log bytes.Buffer
-	if err := PushWeaviate(ctx, ix, url, class, "", true, &log); err != nil {
+	if err := PushWeaviate(ctx, ix, url, class, weaviate.Options{}, true, &log); err != nil {
 		t.Fatal(err)
 	}
 	m := searchtest.Model
@@ -61,7 +61,7 @@ func TestPushCalibration(t *testing.T) {
 	cal2.Fusion, cal2.Alpha, cal2.K = fusion.MethodRRF, 0.6, 10
 	ix.SetCalibration(&cal2)
 	log.Reset()
-	if err := PushCalibration(ctx, ix, url, class, "", &log); err != nil {
+	if err := PushCalibration(ctx, ix, url, class, weaviate.Options{}, &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "stored the calibration") || !strings.Contains(log.String(), class) {

@@ -19,6 +19,7 @@ import (
 	"github.com/kormed/kormed/model"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 )
 
 // cmdIndex is kormed index.
@@ -64,9 +65,10 @@ func runIndex(fs *flag.FlagSet) base.Func {
 	batch := fs.Int("batch", 256, "documents embedded and staged per batch (the unit of resumption)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	backend := fs.String("backend", "embedded", "embedded (the index folder is the index) or weaviate (the folder is built too, then every document and vector is pushed to a Weaviate class)")
-	wURL := fs.String("weaviate-url", "http://127.0.0.1:18080", "Weaviate URL (--backend weaviate)")
+	wURL := fs.String("weaviate-url", "http://127.0.0.1:18080", "Weaviate URL (--backend weaviate)"+base.URLsHelp)
 	wClass := fs.String("class", "KormedDocs", "Weaviate class (collection) name (--backend weaviate)")
 	wKey := fs.String("weaviate-api-key", os.Getenv("WEAVIATE_API_KEY"), "Weaviate API key (default $WEAVIATE_API_KEY; none: anonymous)")
+	wFlags := base.WeaviateFlags(fs, true)
 	again := fs.Bool("calibrate", false, "re-run the hybrid fusion's calibration on the existing index --out (with --corpus: calibrate even if the index is up to date)")
 	var cal ingest.Calibrate
 	fs.StringVar(&cal.Alpha, "alpha", "", "store this hybrid alpha (dense weight, 0 to 1) as the index's default instead of the calibrated one")
@@ -87,6 +89,11 @@ func runIndex(fs *flag.FlagSet) base.Func {
 		if *backend != "embedded" && *backend != "weaviate" {
 			return fmt.Errorf("--backend %q: want embedded or weaviate", *backend)
 		}
+		wOpts, err := wFlags.Options(*backend == "weaviate", "--backend weaviate", *wURL)
+		if err != nil {
+			return err
+		}
+		wOpts.APIKey = *wKey
 		if (*add != "" || *del != "" || *compact || recal) && *out != "" && *corpus == "" {
 			if *add != "" || *del != "" || *compact {
 				if err := indexUpdate(ctx, *out, *add, *del, *modelArg, *durFile, *compact, hubOpts()); err != nil {
@@ -98,7 +105,7 @@ func runIndex(fs *flag.FlagSet) base.Func {
 					return err
 				}
 				if *backend == "weaviate" {
-					return pushCalibration(ctx, *out, *wURL, *wClass, *wKey)
+					return pushCalibration(ctx, *out, *wURL, *wClass, wOpts)
 				}
 			}
 			return nil
@@ -167,7 +174,7 @@ func runIndex(fs *flag.FlagSet) base.Func {
 					fmt.Fprintln(os.Stderr, ingest.CountDUR(ix))
 				}
 				if *backend == "weaviate" {
-					return ingest.PushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet, os.Stderr)
+					return ingest.PushWeaviate(ctx, ix, *wURL, *wClass, wOpts, *quiet, os.Stderr)
 				}
 			}
 			return nil
@@ -198,12 +205,15 @@ func runIndex(fs *flag.FlagSet) base.Func {
 		serveCmd := "kormed serve --index " + *out
 		if *backend == "weaviate" { // kormed serve refuses --index with --backend weaviate
 			serveCmd = fmt.Sprintf("kormed serve --backend weaviate --weaviate-url %s --class %s", *wURL, *wClass)
+			if wOpts.Consistency != weaviate.ConsistencyQuorum {
+				serveCmd += " --consistency " + wOpts.Consistency
+			}
 		}
 		if m != nil {
 			serveCmd += " --model " + *modelArg
 		}
 		if *backend == "weaviate" {
-			if err := ingest.PushWeaviate(ctx, ix, *wURL, *wClass, *wKey, *quiet, os.Stderr); err != nil {
+			if err := ingest.PushWeaviate(ctx, ix, *wURL, *wClass, wOpts, *quiet, os.Stderr); err != nil {
 				return err
 			}
 		}
@@ -299,13 +309,13 @@ func recalibrateIndex(ctx context.Context, dir, modelArg string, c ingest.Calibr
 
 // pushCalibration stores the calibration of the index in dir with the
 // Weaviate class it was pushed to.
-func pushCalibration(ctx context.Context, dir, url, class, key string) error {
+func pushCalibration(ctx context.Context, dir, url, class string, opts weaviate.Options) error {
 	ix, err := embedded.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer ix.Close()
-	return ingest.PushCalibration(ctx, ix, url, class, key, os.Stderr)
+	return ingest.PushCalibration(ctx, ix, url, class, opts, os.Stderr)
 }
 
 // loadIndexModel loads the model an existing index embeds with: modelArg

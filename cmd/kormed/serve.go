@@ -73,8 +73,9 @@ func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) ba
 	fs.Var(&cors, "cors", "allow browser calls from this origin (repeatable or comma-separated; * for any); default: no CORS")
 	safety := fs.String("safety", search.SafetyFlag, "default for queries that name a population (임산부, 노인, 소아, …): flag, strict (exclude) or off")
 	backend := fs.String("backend", "embedded", "embedded (--index) or weaviate (--weaviate-url, --class)")
-	weaviateURL := fs.String("weaviate-url", "", "Weaviate server, e.g. http://localhost:8080 (--backend weaviate)")
+	weaviateURL := fs.String("weaviate-url", "", "Weaviate server, e.g. http://localhost:8080 (--backend weaviate)"+base.URLsHelp)
 	class := fs.String("class", "", "Weaviate class holding the index (--backend weaviate)")
+	wFlags := base.WeaviateFlags(fs, false)
 	logLevel := fs.String("log-level", "info", "log level: debug (also logs queries), info, warn or error")
 	reloadEvery := fs.Duration("reload-interval", serve.DefaultReloadInterval, "how often to check the index for a new generation (0: only on SIGHUP)")
 	maxBody := fs.Int64("max-body", serve.DefaultMaxSearchBytes, "largest /v1/search and /v1/embed request body in bytes")
@@ -154,6 +155,9 @@ func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) ba
 			if *weaviateURL != "" || *class != "" {
 				return errors.New("--weaviate-url and --class go with --backend weaviate")
 			}
+			if _, err := wFlags.Options(false, "--backend weaviate", ""); err != nil {
+				return err
+			}
 			// Opened once the server listens; a folder that is no index fails
 			// now.
 			if _, err := embedded.ReadManifest(*indexDir); err != nil {
@@ -170,7 +174,11 @@ func runServe(fs *flag.FlagSet, stderr io.Writer, listening func(url string)) ba
 			if *indexDir != "" {
 				return errors.New("--index goes with the embedded backend, not --backend weaviate")
 			}
-			wb, err := weaviate.Open(ctx, *weaviateURL, *class, weaviate.Options{})
+			wOpts, err := wFlags.Options(true, "--backend weaviate", *weaviateURL)
+			if err != nil {
+				return err
+			}
+			wb, err := weaviate.Open(ctx, *weaviateURL, *class, wOpts)
 			if err != nil {
 				return err
 			}

@@ -62,4 +62,46 @@
 // and searches as then (BM25 on title and text), unless Options.Analyzer
 // asks for kormed's analyzer, which it refuses: re-run kormed index
 // --backend weaviate into a new class to get kormed's ranking.
+//
+// # Clusters
+//
+// Open takes one node URL or several, comma-separated. Every request of
+// the client (REST and GraphQL) goes through one http.RoundTripper
+// (failover) that sends it to the current node and moves round-robin to
+// the next one when the node cannot be reached (refused, dial timeout of
+// Options.DialTimeout, 2s by default with several URLs; a broken
+// connection) or answers 502, 503 or 504; Backend.Node is the current
+// node. Other answers, 4xx and 5xx, are not retried: they are the
+// cluster's answer, a replication error included (another coordinator
+// would see the same replicas). Retrying is safe because every write is
+// idempotent: upserts write whole objects under ObjectID(doc id), deletes
+// delete by id, and a lost answer to a schema change is read back.
+//
+// A created class gets Options.Shards shards (0: one per node) and
+// Options.Replicas replicas (0: min(3, nodes in the cluster), so 1 on a
+// single node); a replicated class also gets asyncEnabled (a node that
+// was away catches up in the background) and the TimeBasedResolution
+// deletion strategy (the later of a delete and a write wins). An existing
+// class is taken with its layout unless an explicit Shards or Replicas
+// differs, which Open refuses.
+//
+// Options.Consistency (ONE, QUORUM by default, ALL) goes with batch
+// writes, batch deletes and object GETs, and with GraphQL Get searches
+// on a replicated class (Weaviate accepts consistencyLevel there only
+// when the factor is above 1): Weaviate searches one replica per shard
+// and then checks the returned objects at that level, repairing stale
+// replicas; an object missing from the searched replica is not found by
+// that search. Aggregate (Info's count and DUR types, Facets) takes no
+// level: Weaviate's default reads.
+//
+// Weaviate 1.35 with AUTOSCHEMA_ENABLED=false (scripts/weaviate.sh) sends
+// replicas no schema version with writes, so a replica behind on a just
+// created class or property refuses the objects ("could not find index
+// for class", "no bucket for prop": Upsert resends them) or, worse,
+// leaves them out of its BM25 and filter indexes. Hence, after creating
+// a class or adding keyword-field properties, the backend waits until
+// every node of its URLs has them in its own schema and, on a replicated
+// class, PropertySettle (2s) more before writing; list every node of a
+// cluster. The cluster conformance test (KORMED_WEAVIATE_CLUSTER_URLS)
+// probes each node's BM25 for every upserted document.
 package weaviate

@@ -35,11 +35,16 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 	data := fs.String("data", "", "BEIR dataset whose corpus the index holds (e.g. the drug benchmark)")
 	split := fs.String("split", "test", "qrels split")
 	modes := fs.String("modes", "bm25,dense,hybrid", "comma-separated modes")
-	wURL := fs.String("weaviate-url", "", "also measure this Weaviate server's class (kormed index --backend weaviate)")
+	wURL := fs.String("weaviate-url", "", "also measure this Weaviate server's class (kormed index --backend weaviate)"+base.URLsHelp)
 	wClass := fs.String("class", "KormedDocs", "Weaviate class")
+	wFlags := base.WeaviateFlags(fs, false)
 	k := fs.Int("k", 10, "cut-off")
 	hubOpts := base.HubFlags(fs)
 	return func(ctx context.Context, args []string) error {
+		wOpts, err := wFlags.Options(*wURL != "", "--weaviate-url", *wURL)
+		if err != nil {
+			return err
+		}
 		d, _, err := eval.LoadDataset(*data, *split)
 		if err != nil {
 			return err
@@ -69,7 +74,8 @@ func benchSearch(fs *flag.FlagSet) base.Func {
 		}
 		backends := []backend{{"kormed embedded", ix}}
 		if *wURL != "" {
-			wb, err := weaviate.Open(ctx, *wURL, *wClass, weaviate.Options{Model: &mi, ExactParts: false})
+			wOpts.Model, wOpts.ExactParts = &mi, false
+			wb, err := weaviate.Open(ctx, *wURL, *wClass, wOpts)
 			if err != nil {
 				return err
 			}
