@@ -49,6 +49,7 @@ func (b *Backend) Reload(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	b.setLayout(cls) // the replication factor may have been raised
 	if reflect.DeepEqual(m.Calibration, b.cal.Load()) {
 		return false, nil
 	}

@@ -239,3 +239,68 @@ func checkClass(c *models.Class) (map[string]string, error) {
 	}
 	return fields, nil
 }
+
+// setLayout gives a new class its shard count (0: Weaviate's default, one
+// per node) and replication factor. A replicated class (factor > 1) also
+// gets asynchronous replication, so that a node that was away catches up
+// on the writes it missed in the background rather than only when a read
+// repairs them, and time-based resolution of deletions, so that between a
+// delete and a write of the same object the later one wins (Weaviate's
+// default leaves such conflicts unresolved).
+func setLayout(c *models.Class, shards, replicas int) {
+	if shards > 0 {
+		c.ShardingConfig = map[string]interface{}{"desiredCount": shards}
+	}
+	if replicas > 1 {
+		c.ReplicationConfig = &models.ReplicationConfig{
+			Factor:           int64(replicas),
+			AsyncEnabled:     true,
+			DeletionStrategy: models.ReplicationConfigDeletionStrategyTimeBasedResolution,
+		}
+	} else if replicas == 1 {
+		c.ReplicationConfig = &models.ReplicationConfig{Factor: 1}
+	}
+}
+
+// classLayout is an existing class's shard count and replication factor.
+func classLayout(c *models.Class) (shards, replicas int) {
+	replicas = 1
+	if c.ReplicationConfig != nil && c.ReplicationConfig.Factor > 0 {
+		replicas = int(c.ReplicationConfig.Factor)
+	}
+	if sc, ok := c.ShardingConfig.(map[string]interface{}); ok {
+		for _, key := range []string{"actualCount", "desiredCount"} {
+			if n := jsonInt(sc[key]); n > 0 {
+				return n, replicas
+			}
+		}
+	}
+	return 1, replicas
+}
+
+func jsonInt(v interface{}) int {
+	switch x := v.(type) {
+	case float64:
+		return int(x)
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case json.Number:
+		n, _ := x.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+// describeLayout names an asked-for layout (0: not asked).
+func describeLayout(shards, replicas int) string {
+	var parts []string
+	if shards > 0 {
+		parts = append(parts, fmt.Sprintf("%d shards", shards))
+	}
+	if replicas > 0 {
+		parts = append(parts, fmt.Sprintf("%d replicas", replicas))
+	}
+	return strings.Join(parts, " and ")
+}

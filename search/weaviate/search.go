@@ -213,6 +213,9 @@ func (s *searcher) run(ctx context.Context, mode string, limit int, alpha float6
 	if s.where != "" {
 		args = append(args, "where:"+s.where)
 	}
+	if cl := s.b.consistencyArg(); cl != "" {
+		args = append(args, cl[2:])
+	}
 	sel := []string{propDocID, propTitle, propDURJSON}
 	for _, p := range s.props {
 		sel = append(sel, p)
@@ -453,6 +456,16 @@ func gqlVector(v []float32) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// consistencyArg is the consistency level argument of a GraphQL Get,
+// ", consistencyLevel:<level>", or "" for a class without replicas:
+// Weaviate accepts the argument only on replicated classes.
+func (b *Backend) consistencyArg() string {
+	if b.replicas.Load() <= 1 {
+		return ""
+	}
+	return ", consistencyLevel:" + b.opts.Consistency
 }
 
 // graphQL runs a query and decodes its data into out.

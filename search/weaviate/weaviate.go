@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -55,15 +54,59 @@ type Options struct {
 	APIKey string
 	// Headers are added to every request.
 	Headers map[string]string
+
+	// Shards is the shard count of a created class (0: Weaviate's
+	// default, one per node of the cluster). Weaviate fixes it at
+	// creation.
+	Shards int
+	// Replicas is the replication factor of a created class (0: the
+	// default, min(3, nodes in the cluster): every shard on three nodes,
+	// or on every node of a smaller cluster; 1 on a single node).
+	Replicas int
+	// Consistency is the consistency level of writes and reads: "ONE",
+	// "QUORUM" (the default) or "ALL" (see doc.go for what reads get).
+	Consistency string
+	// DialTimeout bounds each connection attempt to a node (default
+	// DefaultDialTimeout with several URLs, Go's 30s with one).
+	DialTimeout time.Duration
+}
+
+// Consistency levels of Options.Consistency.
+const (
+	ConsistencyOne    = "ONE"
+	ConsistencyQuorum = "QUORUM"
+	ConsistencyAll    = "ALL"
+)
+
+// ParseConsistency checks a consistency level, "" giving the default
+// (QUORUM); levels are case-insensitive.
+func ParseConsistency(s string) (string, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "":
+		return ConsistencyQuorum, nil
+	case ConsistencyOne:
+		return ConsistencyOne, nil
+	case ConsistencyQuorum:
+		return ConsistencyQuorum, nil
+	case ConsistencyAll:
+		return ConsistencyAll, nil
+	}
+	return "", fmt.Errorf("unknown consistency level %q (want ONE, QUORUM or ALL)", s)
 }
 
 // Backend is a kormed index in a Weaviate class. It is safe for concurrent
 // use.
 type Backend struct {
 	c     *client.Client
+	tr    *failover
 	class string
 	meta  meta
 	opts  Options
+
+	// shards and replicas are the class's layout; replicas > 1 makes
+	// GraphQL searches carry the consistency level (Weaviate accepts the
+	// argument only on replicated classes).
+	shards, replicas atomic.Int32
 
 	mu     sync.Mutex
 	fields map[string]string // field name -> property name
@@ -74,13 +117,21 @@ type Backend struct {
 var _ search.Backend = (*Backend)(nil)
 
 // Open connects to the Weaviate server at rawURL (e.g.
-// "http://127.0.0.1:18080") and opens the index in class, creating it when
-// opts.Create is set. Class names are Weaviate's: a capital letter then
-// letters, digits and underscores.
+// "http://127.0.0.1:18080"), or to a cluster through several of its nodes
+// (comma-separated: "http://127.0.0.1:18880,http://127.0.0.1:18890"),
+// and opens the index in class, creating it when opts.Create is set. Class
+// names are Weaviate's: a capital letter then letters, digits and
+// underscores.
+//
+// With several URLs every request goes to the current node and moves to
+// the next when that node cannot be reached (see failover); Node tells
+// which node is current. A created class gets opts.Shards shards and
+// opts.Replicas replicas; an existing class is taken with its own layout
+// when both are 0 and refused when an explicit one differs.
 func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("weaviate: bad server URL %q (want http://host:port)", rawURL)
+	nodes, err := parseNodes(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	if !validClassName(class) {
 		return nil, fmt.Errorf("weaviate: bad class name %q (want a capital letter, then letters, digits or _)", class)
@@ -92,11 +143,23 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 	default:
 		return nil, fmt.Errorf("weaviate: unknown vector index type %q (want hnsw or flat)", opts.VectorIndex)
 	}
+	if opts.Shards < 0 {
+		return nil, fmt.Errorf("weaviate: shard count %d (want 0 for the default, or more)", opts.Shards)
+	}
+	if opts.Replicas < 0 {
+		return nil, fmt.Errorf("weaviate: replication factor %d (want 0 for the default, or more)", opts.Replicas)
+	}
+	if opts.Consistency, err = ParseConsistency(opts.Consistency); err != nil {
+		return nil, fmt.Errorf("weaviate: %w", err)
+	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 100
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
+	}
+	if opts.DialTimeout <= 0 && len(nodes) > 1 {
+		opts.DialTimeout = DefaultDialTimeout
 	}
 	headers := map[string]string{}
 	for k, v := range opts.Headers {
@@ -105,16 +168,18 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 	if opts.APIKey != "" {
 		headers["Authorization"] = "Bearer " + opts.APIKey
 	}
+	tr := newFailover(nodes, opts.DialTimeout)
 	c, err := client.NewClient(client.Config{
-		Scheme:  u.Scheme,
-		Host:    u.Host + strings.TrimRight(u.Path, "/"),
-		Headers: headers,
-		Timeout: opts.Timeout,
+		Scheme:           nodes[0].Scheme,
+		Host:             nodes[0].Host + nodes[0].Path,
+		Headers:          headers,
+		Timeout:          opts.Timeout,
+		ConnectionClient: &http.Client{Transport: tr, Timeout: opts.Timeout},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weaviate: %w", err)
 	}
-	b := &Backend{c: c, class: class, opts: opts}
+	b := &Backend{c: c, tr: tr, class: class, opts: opts}
 
 	cls, err := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
 	switch {
@@ -129,7 +194,19 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 		if m.Model.Dim < 0 || (m.Model.Name != "") != (m.Model.Dim > 0) {
 			return nil, fmt.Errorf("weaviate: model %q with dim %d: a model needs a name and a positive dim", m.Model.Name, m.Model.Dim)
 		}
-		if err := c.Schema().ClassCreator().WithClass(newClass(class, m, opts.VectorIndex)).Do(ctx); err != nil {
+		replicas := opts.Replicas
+		if replicas == 0 {
+			n, err := b.nodeCount(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if replicas = min(3, n); replicas == 1 {
+				replicas = 0 // one node: Weaviate's default (factor 1, or its REPLICATION_MINIMUM_FACTOR)
+			}
+		}
+		newCls := newClass(class, m, opts.VectorIndex)
+		setLayout(newCls, opts.Shards, replicas)
+		if err := c.Schema().ClassCreator().WithClass(newCls).Do(ctx); err != nil {
 			// Someone else may have created it meanwhile: read it back.
 			cls, err2 := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
 			if err2 != nil {
@@ -137,6 +214,12 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 			}
 			return b.load(cls)
 		}
+		// Read back the layout Weaviate gave the class.
+		cls, err := c.Schema().ClassGetter().WithClassName(class).Do(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("weaviate: get class %s: %w", class, err)
+		}
+		b.setLayout(cls)
 		b.meta = m
 		b.fields = map[string]string{}
 		return b, nil
@@ -144,6 +227,35 @@ func Open(ctx context.Context, rawURL, class string, opts Options) (*Backend, er
 		return nil, fmt.Errorf("weaviate: get class %s: %w", class, err)
 	}
 	return b.load(cls)
+}
+
+// nodeCount is the number of nodes in the cluster.
+func (b *Backend) nodeCount(ctx context.Context) (int, error) {
+	st, err := b.c.Cluster().NodesStatusGetter().WithOutput("minimal").Do(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("weaviate: list the cluster's nodes: %w", err)
+	}
+	return max(1, len(st.Nodes)), nil
+}
+
+// Node is the URL of the node the backend currently sends its requests
+// to: one of Open's URLs.
+func (b *Backend) Node() string { return b.tr.node() }
+
+// Shards is the class's shard count.
+func (b *Backend) Shards() int { return int(b.shards.Load()) }
+
+// Replicas is the class's replication factor.
+func (b *Backend) Replicas() int { return int(b.replicas.Load()) }
+
+// Consistency is the consistency level of the backend's writes and reads.
+func (b *Backend) Consistency() string { return b.opts.Consistency }
+
+// setLayout records the class's shard count and replication factor.
+func (b *Backend) setLayout(cls *models.Class) {
+	shards, replicas := classLayout(cls)
+	b.shards.Store(int32(shards))
+	b.replicas.Store(int32(replicas))
 }
 
 // load checks an existing class and takes its metadata and fields.
@@ -162,6 +274,13 @@ func (b *Backend) load(cls *models.Class) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	shards, replicas := classLayout(cls)
+	if (b.opts.Shards > 0 && b.opts.Shards != shards) || (b.opts.Replicas > 0 && b.opts.Replicas != replicas) {
+		return nil, fmt.Errorf("weaviate: class %s has %d shards and %d replicas, not the %s asked for "+
+			"(the shard count is fixed when a class is created: drop the class to change it, or leave shards and replicas at 0 to take the class as it is)",
+			b.class, shards, replicas, describeLayout(b.opts.Shards, b.opts.Replicas))
+	}
+	b.setLayout(cls)
 	b.meta = m
 	b.fields = fields
 	b.cal.Store(m.Calibration)
@@ -321,7 +440,7 @@ func (b *Backend) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float3
 		if len(objs) == 0 {
 			return nil
 		}
-		res, err := b.c.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
+		res, err := b.c.Batch().ObjectsBatcher().WithObjects(objs...).WithConsistencyLevel(b.opts.Consistency).Do(ctx)
 		objs = objs[:0]
 		if err != nil {
 			return fmt.Errorf("weaviate: batch upsert into %s: %w", b.class, err)
@@ -414,7 +533,8 @@ func (b *Backend) Delete(ctx context.Context, ids []string) (int, error) {
 		part := uniq[:min(chunk, len(uniq))]
 		uniq = uniq[len(part):]
 		where := filters.Where().WithPath([]string{propDocID}).WithOperator(filters.ContainsAny).WithValueText(part...)
-		res, err := b.c.Batch().ObjectsBatchDeleter().WithClassName(b.class).WithWhere(where).WithOutput("minimal").Do(ctx)
+		res, err := b.c.Batch().ObjectsBatchDeleter().WithClassName(b.class).WithWhere(where).WithOutput("minimal").
+			WithConsistencyLevel(b.opts.Consistency).Do(ctx)
 		if err != nil {
 			return n, fmt.Errorf("weaviate: delete from %s: %w", b.class, err)
 		}
@@ -430,7 +550,8 @@ func (b *Backend) Delete(ctx context.Context, ids []string) (int, error) {
 
 // Get returns one document.
 func (b *Backend) Get(ctx context.Context, id string) (search.Doc, bool, error) {
-	objs, err := b.c.Data().ObjectsGetter().WithClassName(b.class).WithID(ObjectID(id)).Do(ctx)
+	objs, err := b.c.Data().ObjectsGetter().WithClassName(b.class).WithID(ObjectID(id)).
+		WithConsistencyLevel(b.opts.Consistency).Do(ctx)
 	if statusCode(err) == http.StatusNotFound {
 		return search.Doc{}, false, nil
 	}
@@ -520,7 +641,7 @@ func (b *Backend) IDs(ctx context.Context) ([]string, error) {
 		if after != "" {
 			cursor = fmt.Sprintf(", after:%q", after)
 		}
-		q := fmt.Sprintf("{Get{%s(limit:%d%s){%s _additional{id}}}}", b.class, page, cursor, propDocID)
+		q := fmt.Sprintf("{Get{%s(limit:%d%s%s){%s _additional{id}}}}", b.class, page, cursor, b.consistencyArg(), propDocID)
 		var res struct {
 			Get map[string][]map[string]any `json:"Get"`
 		}
