@@ -440,21 +440,9 @@ func (b *Backend) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float3
 		if len(objs) == 0 {
 			return nil
 		}
-		res, err := b.c.Batch().ObjectsBatcher().WithObjects(objs...).WithConsistencyLevel(b.opts.Consistency).Do(ctx)
+		err := b.putBatch(ctx, objs)
 		objs = objs[:0]
-		if err != nil {
-			return fmt.Errorf("weaviate: batch upsert into %s: %w", b.class, err)
-		}
-		for _, r := range res {
-			if r.Result != nil && r.Result.Errors != nil && len(r.Result.Errors.Error) > 0 {
-				var msgs []string
-				for _, e := range r.Result.Errors.Error {
-					msgs = append(msgs, e.Message)
-				}
-				return fmt.Errorf("weaviate: upsert object %s into %s: %s", r.ID, b.class, strings.Join(msgs, "; "))
-			}
-		}
-		return nil
+		return err
 	}
 	for i, d := range docs {
 		if last[d.ID] != i {
@@ -475,6 +463,58 @@ func (b *Backend) Upsert(ctx context.Context, docs []search.Doc, vecs [][]float3
 		}
 	}
 	return flush()
+}
+
+// putBatch writes one batch of objects. Objects a node refused for a
+// property it has not set up yet (see schemaLag) are sent again, with a
+// growing pause, for up to about 15s; any other object error fails.
+func (b *Backend) putBatch(ctx context.Context, objs []*models.Object) error {
+	pause := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		res, err := b.c.Batch().ObjectsBatcher().WithObjects(objs...).WithConsistencyLevel(b.opts.Consistency).Do(ctx)
+		if err != nil {
+			return fmt.Errorf("weaviate: batch upsert into %s: %w", b.class, err)
+		}
+		var again []*models.Object
+		var lastMsg string
+		for i, r := range res {
+			if r.Result == nil || r.Result.Errors == nil || len(r.Result.Errors.Error) == 0 {
+				continue
+			}
+			var msgs []string
+			lag := true
+			for _, e := range r.Result.Errors.Error {
+				msgs = append(msgs, e.Message)
+				lag = lag && schemaLag(e.Message)
+			}
+			msg := fmt.Sprintf("weaviate: upsert object %s into %s: %s", r.ID, b.class, strings.Join(msgs, "; "))
+			if !lag || attempt >= 14 || i >= len(objs) {
+				return errors.New(msg)
+			}
+			again = append(again, objs[i])
+			lastMsg = msg
+		}
+		if len(again) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s (%w)", lastMsg, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+		objs = again
+	}
+}
+
+// schemaLag reports whether an object error is a replica that has the
+// class's new property in its schema but not yet its index buckets: on a
+// cluster a property added through one node (ensureFields) reaches the
+// others' shards a moment later, and Weaviate refuses the objects that
+// carry it meanwhile ("no bucket for prop 'f_x' found"). Resending them
+// is safe: upserts are idempotent.
+func schemaLag(msg string) bool {
+	return strings.Contains(msg, "no bucket for prop")
 }
 
 // object is the Weaviate object of a document.
