@@ -93,8 +93,10 @@ func (s settled) waitBM25(ctx context.Context, docs []search.Doc) error {
 			continue
 		}
 		for _, nb := range s.perNode {
-			q := fmt.Sprintf("{Get{%s(bm25:{query:%s, properties:[%q]}, where:{path:[%q], operator:Equal, valueText:%s}%s){%s}}}",
-				s.class, gqlString(d.Title), propTitle, propDocID, gqlString(d.ID), nb.consistencyArg(), propDocID)
+			// The title as the class's BM25 sees it: analysed into the
+			// terms property (title and text in a legacy class).
+			q := fmt.Sprintf("{Get{%s(bm25:{query:%s, properties:%s}, where:{path:[%q], operator:Equal, valueText:%s}%s){%s}}}",
+				s.class, gqlString(nb.bm25Query(d.Title)), nb.bm25Props(), propDocID, gqlString(d.ID), nb.consistencyArg(), propDocID)
 			for {
 				var out struct {
 					Get map[string][]map[string]any `json:"Get"`
