@@ -24,6 +24,13 @@
 #     a 16-client load test per mode with the malformed-request sweep, on the
 #     embedded backend and on Weaviate (~12 minutes; runs scripts/demo.sh for its
 #     trained model and index).
+#   - cluster (not in the default list: ~20 minutes): kormed on one Weaviate node and
+#     on a 3-node cluster (scripts/weaviate.sh cluster; 3 shards x 3 replicas,
+#     QUORUM): drug-bench quality per mode, a 16-client load test per mode
+#     beside the embedded index, a node SIGKILLed and restarted during a load,
+#     push rate of synthetic documents with precomputed vectors (bench index
+#     --weaviate-url) and CLUSTER_DOCS of them (default 100,000) with each
+#     node's memory.
 #   - decoder (not in the default list: ~4 minutes; ~15 minutes and ~16 GiB of RAM with
 #     DECODER_LAYERS=30): a decoder LM at EXAONE-3.5-2.4B's shape (random
 #     weights, DECODER_LAYERS layers, default 8), 512-token prompt then 32
@@ -41,7 +48,7 @@
 #     causal-LM loss, clipping 1.0, AdamW lr 1e-5; PyTorch fp32 (bench/torch_train_lm.py)
 #     then kormed, one after the other: seconds per step and peak RSS.
 # Usage: bash bench/run.sh [THREADS] [SECTION...]   THREADS defaults to 2;
-# sections: encode mixed memory micro train gradcache recipe vector search (default: all), decoder, lmtrain.
+# sections: encode mixed memory micro train gradcache recipe vector search (default: all), cluster, decoder, lmtrain.
 # ~40 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -210,6 +217,89 @@ load() { # backend flags...
 }
 { echo "embedded:"; load --index "$IX"; echo; echo "Weaviate:"; load --backend weaviate --weaviate-url "$WURL" --class BenchDrugs; } | tee "$OUT/search_load.md"
 bash scripts/weaviate.sh stop
+trap - EXIT
+fi
+
+if want cluster; then
+echo "== Weaviate on one node and on a 3-node cluster: quality, load, a node lost under load, push rate, a large corpus" >&2
+CO="$OUT/cluster"
+SO="$OUT/search"
+mkdir -p "$CO"
+[ -f "$SO/demo/index/index.json" ] || THREADS=$TH bash scripts/demo.sh "$SO/demo" >"$SO/demo.log" 2>&1
+DM="$SO/demo/train/model"
+export KORMED_WEAVIATE_PORT=18290 KORMED_WEAVIATE_GRPC_PORT=50291 KORMED_WEAVIATE_STATE="$PWD/$CO/weaviate"
+export KORMED_WEAVIATE_CLUSTER_PORT=19280 KORMED_WEAVIATE_CLUSTER_GRPC_PORT=51281 KORMED_WEAVIATE_CLUSTER_STATE="$PWD/$CO/cluster"
+trap 'bash scripts/weaviate.sh stop >/dev/null 2>&1 || true; bash scripts/weaviate.sh cluster stop >/dev/null 2>&1 || true' EXIT
+W1=$(bash scripts/weaviate.sh start)
+W3=$(bash scripts/weaviate.sh cluster start 3)
+rss() { # label: each Weaviate process's resident and peak memory
+	local pid
+	for n in 1 2 3; do
+		pid=$(bash scripts/weaviate.sh cluster pid $n 2>/dev/null) || continue
+		echo "$1 node$n: $(awk '/VmRSS|VmHWM/ {printf "%s %.0f MB  ", $1, $2/1024}' /proc/$pid/status)"
+	done
+}
+serve() { # port backend flags...: start kormed serve in the background, wait until it answers
+	local port=$1
+	shift
+	$K serve "$@" --model "$DM" --addr 127.0.0.1:$port --threads "$TH" --log-level warn \
+		--max-inflight 16 --max-inflight-search 16 >"$CO/serve-$port.log" 2>&1 &
+	SPID=$!
+	for _ in $(seq 150); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && return; sleep 0.2; done
+	echo "kormed serve on $port did not start" >&2
+	return 1
+}
+Q="$SO/demo/drug-bench/queries.jsonl"
+{
+	for setup in "1 $W1" "3 $W3"; do
+		set -- $setup
+		rm -rf "$CO/index-$1"
+		cp -r "$SO/demo/index" "$CO/index-$1"
+		t0=$(date +%s.%N)
+		$K index --corpus ../shared/data/drugs --out "$CO/index-$1" --model "$DM" --dur testdata/dur/dur_sample.json --quiet \
+			--backend weaviate --weaviate-url "$2" --class BenchDrugs --threads "$TH" >/dev/null
+		echo "kormed index --backend weaviate onto $1 node(s) (2,268 drug products, their index folder already built): $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+		echo
+		echo "drug-bench quality, $1 node(s):"
+		$K bench search --index "$CO/index-$1" --model "$DM" --data "$SO/demo/drug-bench" --weaviate-url "$2" --class BenchDrugs --threads "$TH"
+		echo
+	done
+} 2>&1 | tee "$CO/quality.md"
+{
+	for setup in "embedded --index $SO/demo/index" "1-node --backend weaviate --weaviate-url $W1 --class BenchDrugs" "3-node --backend weaviate --weaviate-url $W3 --class BenchDrugs"; do
+		set -- $setup
+		name=$1
+		shift
+		serve 18299 "$@"
+		echo "$name, 16 clients:"
+		$K bench load --url http://127.0.0.1:18299 --queries "$Q" --clients 16 --duration 10s --sweep=false || true
+		kill -TERM $SPID
+		wait $SPID || true
+		echo
+	done
+	# A node lost under load: node 2 is SIGKILLed 8 s into a 30 s hybrid
+	# load on the cluster and restarted (with its data) 10 s later.
+	serve 18299 --backend weaviate --weaviate-url "$W3" --class BenchDrugs
+	rss "before the loss:"
+	(sleep 8 && bash scripts/weaviate.sh cluster kill 2 && sleep 10 && bash scripts/weaviate.sh cluster restart 2 >/dev/null) &
+	FPID=$!
+	echo "3-node, node 2 killed at 8 s and restarted at 18 s, 16 clients, hybrid, 30 s:"
+	$K bench load --url http://127.0.0.1:18299 --queries "$Q" --clients 16 --duration 30s --requests 1000000 --modes hybrid --sweep=false || true
+	wait $FPID || true
+	kill -TERM $SPID
+	wait $SPID || true
+} 2>&1 | tee "$CO/load.md"
+{
+	$K bench index --weaviate-url "$W1" --docs 20000 --workers 2
+	$K bench index --weaviate-url "$W3" --docs 20000 --workers 2 --shards 3 --replicas 3
+	$K bench index --weaviate-url "$W3" --docs 20000 --workers 2 --shards 3 --replicas 1
+	# The large corpus: CLUSTER_DOCS documents (default 100,000) on 3 shards
+	# without replicas, then each node's memory.
+	$K bench index --weaviate-url "$W3" --docs "${CLUSTER_DOCS:-100000}" --workers 2 --shards 3 --replicas 1 --keep
+	rss "after ${CLUSTER_DOCS:-100000} documents:"
+} 2>&1 | grep -v "pushed in" | tee "$CO/push.md"
+bash scripts/weaviate.sh stop
+bash scripts/weaviate.sh cluster stop
 trap - EXIT
 fi
 

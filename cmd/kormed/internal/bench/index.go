@@ -9,23 +9,32 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kormed/kormed/analysis"
+	"github.com/kormed/kormed/bm25"
 	"github.com/kormed/kormed/bm25/benchdata"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/search"
 	"github.com/kormed/kormed/search/embedded"
+	"github.com/kormed/kormed/search/weaviate"
 )
 
 // Index is kormed bench index.
 var Index = &base.Command{
 	Name:      "bench index",
-	UsageLine: "bench index [--docs 10000,100000] [--dim 384] [flags]",
+	UsageLine: "bench index [--docs 10000,100000] [--dim 384] [--weaviate-url URL[,URL...]] [flags]",
 	Short:     "time building a search index (BM25 + dense + metadata) from precomputed vectors at several corpus sizes",
-	Flags:     benchIndex,
+	Long: `Synthetic Korean documents with clustered random vectors (the encoder is
+not run) go into kormed's embedded index, or with --weaviate-url into a
+fresh Weaviate class (on one node or a cluster: --shards, --replicas,
+--consistency as kormed index takes them), pushed by --workers concurrent
+writers as kormed index pushes (one writer). The Weaviate class is dropped
+afterwards unless --keep.`,
+	Flags: benchIndex,
 }
 
 // benchIndex measures the index itself, not the encoder: synthetic Korean
@@ -37,7 +46,17 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 	dim := fs.Int("dim", 384, "vector dimension (384: multilingual-e5-small)")
 	out := fs.String("out", "", "scratch folder (default: a temporary one, removed)")
 	an := fs.String("analyzer", "union", "BM25 analyzer")
+	wURL := fs.String("weaviate-url", "", "build in Weaviate instead: node URL(s), comma-separated")
+	wShards := fs.Int("shards", 0, "shards of the Weaviate class (0: one per node)")
+	wReplicas := fs.Int("replicas", 0, "replication factor of the Weaviate class (0: min(3, nodes))")
+	wCons := fs.String("consistency", "", "write consistency: ONE, QUORUM (default) or ALL")
+	wVI := fs.String("vector-index", "hnsw", "Weaviate vector index: hnsw or flat")
+	workers := fs.Int("workers", 1, "concurrent Weaviate writers")
+	keep := fs.Bool("keep", false, "keep the Weaviate class (KormedBenchIndex<docs>) afterwards")
 	return func(ctx context.Context, args []string) error {
+		if *workers < 1 {
+			return fmt.Errorf("--workers %d: want at least 1", *workers)
+		}
 		products, err := benchdata.ReadProducts(benchdata.DrugCSV())
 		if err != nil {
 			return err
@@ -51,18 +70,17 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 			}
 			defer os.RemoveAll(scratch)
 		}
+		if *wURL != "" {
+			return benchWeaviateIndex(ctx, vocab, *wURL, weaviate.Options{Analyzer: *an, Shards: *wShards, Replicas: *wReplicas,
+				Consistency: *wCons, VectorIndex: *wVI}, base.SplitList(*sizes), *dim, *workers, *keep)
+		}
 		fmt.Printf("| docs | dense | build docs/s | staging s | finish s | heap MB (per doc) | disk MB (per doc) | open s |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range base.SplitList(*sizes) {
 			n, err := strconv.Atoi(s)
 			if err != nil || n <= 0 {
 				return fmt.Errorf("--docs %q", s)
 			}
-			bdocs := benchdata.Synthetic(vocab, n)
-			rng := rand.New(rand.NewPCG(uint64(n), 7))
-			centres := make([][]float32, 200)
-			for i := range centres {
-				centres[i] = randUnit(rng, *dim, nil, 0)
-			}
+			gen := newSynth(vocab, n, *dim)
 			dir := filepath.Join(scratch, fmt.Sprint(n))
 			os.RemoveAll(dir)
 			opts := embedded.Options{Analyzer: *an, Model: search.ModelInfo{Name: "bench/random-clustered", Dim: *dim, Pooling: "mean"}}
@@ -79,14 +97,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				hi := min(n, lo+batch)
-				docs := make([]search.Doc, 0, hi-lo)
-				vecs := make([][]float32, 0, hi-lo)
-				for i := lo; i < hi; i++ {
-					d := bdocs[i]
-					docs = append(docs, search.Doc{ID: d.ID, Text: d.Text, Fields: map[string][]string{"class": {[]string{"일반", "전문"}[i%2]}, "type": {fmt.Sprintf("type-%02d", i%40)}}})
-					vecs = append(vecs, randUnit(rng, *dim, centres[rng.IntN(len(centres))], 0.6))
-				}
+				docs, vecs := gen.batch(lo, min(n, lo+batch))
 				if err := b.Add(docs, vecs); err != nil {
 					return err
 				}
@@ -113,7 +124,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 				}
 			}
 			ix.Close()
-			bdocs = nil
+			gen = nil
 			disk := dirSize(dir)
 			t0 := time.Now()
 			re, err := embedded.Open(dir)
@@ -129,6 +140,152 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 		fmt.Println("\n(heap: live Go heap after the build less before it (the analyzer's dictionary excluded), index and its documents included; vectors are random unit vectors around 200 centres; the encoder is not run)")
 		return nil
 	}
+}
+
+// synth makes the benchmark's corpus: synthetic Korean documents (the BM25
+// benchmark's generator over the drug vocabulary) with keyword fields, and
+// random unit vectors around 200 centres, drawn in document order.
+type synth struct {
+	docs    []bm25.Doc
+	rng     *rand.Rand
+	centres [][]float32
+	dim     int
+}
+
+func newSynth(vocab []string, n, dim int) *synth {
+	g := &synth{docs: benchdata.Synthetic(vocab, n), rng: rand.New(rand.NewPCG(uint64(n), 7)), dim: dim}
+	g.centres = make([][]float32, 200)
+	for i := range g.centres {
+		g.centres[i] = randUnit(g.rng, dim, nil, 0)
+	}
+	return g
+}
+
+// batch returns documents lo..hi-1 and their vectors (call in order: the
+// vectors come from one random stream).
+func (g *synth) batch(lo, hi int) ([]search.Doc, [][]float32) {
+	docs := make([]search.Doc, 0, hi-lo)
+	vecs := make([][]float32, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		d := g.docs[i]
+		docs = append(docs, search.Doc{ID: d.ID, Text: d.Text, Fields: map[string][]string{"class": {[]string{"일반", "전문"}[i%2]}, "type": {fmt.Sprintf("type-%02d", i%40)}}})
+		vecs = append(vecs, randUnit(g.rng, g.dim, g.centres[g.rng.IntN(len(g.centres))], 0.6))
+	}
+	return docs, vecs
+}
+
+// benchWeaviateIndex pushes each corpus size into a fresh Weaviate class
+// (KormedBenchIndex<n>) with workers concurrent writers and prints the
+// push rate, then checks the count and times a few searches.
+func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts weaviate.Options, sizes []string, dim, workers int, keep bool) error {
+	fmt.Printf("| docs | nodes | shards × replicas | consistency | writers | push docs/s | push s | objects counted | bm25 / dense / hybrid ms (one query each, median of 20) |\n|---:|---:|---|---|---:|---:|---:|---:|---|\n")
+	for _, s := range sizes {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--docs %q", s)
+		}
+		class := fmt.Sprintf("KormedBenchIndex%d", n)
+		o := opts
+		o.Model = &search.ModelInfo{Name: "bench/random-clustered", Dim: dim, Pooling: "mean"}
+		o.Create = true
+		o.Generated = fmt.Sprintf("bench-%d", n)
+		if old, err := weaviate.Open(ctx, url, class, weaviate.Options{}); err == nil {
+			if err := old.Drop(ctx); err != nil {
+				return err
+			}
+		}
+		wb, err := weaviate.Open(ctx, url, class, o)
+		if err != nil {
+			return err
+		}
+		gen := newSynth(vocab, n, dim)
+		type job struct {
+			docs []search.Doc
+			vecs [][]float32
+		}
+		jobs := make(chan job, workers)
+		errc := make(chan error, workers)
+		ctx, cancel := context.WithCancel(ctx)
+		for range workers {
+			go func() {
+				var first error
+				for j := range jobs {
+					if first == nil {
+						if first = wb.Upsert(ctx, j.docs, j.vecs); first != nil {
+							cancel()
+						}
+					}
+				}
+				errc <- first
+			}()
+		}
+		start := time.Now()
+		const batch = 500
+		for lo := 0; lo < n && ctx.Err() == nil; lo += batch {
+			docs, vecs := gen.batch(lo, min(n, lo+batch))
+			jobs <- job{docs, vecs}
+			if lo/batch%20 == 19 {
+				fmt.Fprintf(os.Stderr, "  %d/%d pushed in %.0fs\n", lo+batch, n, time.Since(start).Seconds())
+			}
+		}
+		close(jobs)
+		for range workers {
+			if e := <-errc; e != nil && err == nil {
+				err = e
+			}
+		}
+		took := time.Since(start)
+		if err == nil {
+			err = ctx.Err()
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("push %d documents: %w", n, err)
+		}
+		info, err := wb.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		nodes := len(strings.Split(url, ","))
+		q := gen.docs[n/2].Text
+		if r := []rune(q); len(r) > 20 {
+			q = string(r[:20])
+		}
+		_, qv := gen.batch(0, 1)
+		var lat []string
+		for _, mode := range []string{search.ModeBM25, search.ModeDense, search.ModeHybrid} {
+			var ts []float64
+			for range 20 {
+				t0 := time.Now()
+				if _, err := wb.Search(context.Background(), search.Query{Request: search.Request{Query: q, Mode: mode, K: 10}, Alpha: 0.5, Vector: qv[0]}); err != nil {
+					return fmt.Errorf("%s search: %w", mode, err)
+				}
+				ts = append(ts, float64(time.Since(t0).Microseconds())/1e3)
+			}
+			sort.Float64s(ts)
+			lat = append(lat, fmt.Sprintf("%.1f", ts[len(ts)/2]))
+		}
+		shards, replicas := "default", "default"
+		if opts.Shards > 0 {
+			shards = fmt.Sprint(opts.Shards)
+		}
+		if opts.Replicas > 0 {
+			replicas = fmt.Sprint(opts.Replicas)
+		}
+		cons := opts.Consistency
+		if cons == "" {
+			cons = "QUORUM"
+		}
+		fmt.Printf("| %d | %d | %s × %s | %s | %d | %.0f | %.1f | %d | %s |\n", n, nodes, shards, replicas, cons, workers,
+			float64(n)/took.Seconds(), took.Seconds(), info.Docs, strings.Join(lat, " / "))
+		if !keep {
+			if err := wb.Drop(context.Background()); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("\n(push: Upsert of batches of 500 synthetic documents with precomputed 384-d vectors, kormed's analyzer run client-side; objects counted: Weaviate's count after the push)")
+	return nil
 }
 
 // randUnit draws a unit vector: around centre with the given spread, or
