@@ -195,17 +195,18 @@ func QuantizeQ4BlockSearch(dst []byte, x []float32) {
 		}
 	}
 	var codes, best [Q4Block]int8
-	try := func(h uint16) float64 {
+	try := func(h uint16) float32 {
 		d := safetensors.F16ToFloat32(h)
 		var id float32
 		if d != 0 {
 			id = 1 / d
 		}
-		var e float64
+		var e float32
 		for i, v := range x {
-			c := int8(max(-8, min(7, math.Round(float64(v*id)))))
-			codes[i] = c
-			r := float64(v) - float64(c)*float64(d)
+			// Round half up, as the reference's trunc(x/d + 8.5), clamped.
+			c := max(0, min(15, int32(v*id+8.5))) - 8
+			codes[i] = int8(c)
+			r := v - float32(c)*d
 			e += r * r
 		}
 		return e

@@ -324,3 +324,22 @@ func benchmarkMatMulQGEMM(b *testing.B, f QFormat) {
 
 func BenchmarkMatMulInt8GEMM(b *testing.B) { benchmarkMatMulQGEMM(b, Int8) }
 func BenchmarkMatMulQ4GEMM(b *testing.B)   { benchmarkMatMulQGEMM(b, Q4) }
+
+// The reference Q4 quantizer against the scale search, per 32-weight
+// block (what loading an int4 model costs per block of weights).
+func BenchmarkQuantizeQ4Block(b *testing.B) {
+	x := randMatrix(rand.New(rand.NewPCG(1, 1)), 32*1024)
+	dst := make([]byte, 18)
+	for _, q := range []struct {
+		name string
+		f    func([]byte, []float32)
+	}{{"ref", QuantizeQ4Block}, {"search", QuantizeQ4BlockSearch}} {
+		b.Run(q.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				q.f(dst, x[32*i:32*i+32])
+				i = (i + 1) % 1024
+			}
+		})
+	}
+}
