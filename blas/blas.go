@@ -38,18 +38,21 @@ func Threads() int { return int(threads.Load()) }
 // Sgemm panics if a stride is smaller than its row or a slice is too short
 // for the shape, so that bad shapes never reach the C library.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// SgemmF32 is Sgemm in float32 whatever SetPrecision says: for the many
-// small products that run side by side in goroutines (attention's per-head
-// products), where bf16's operand conversion and thread team cost more
-// than they save.
-func SgemmF32(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	gemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func gemm(bf16ok, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// SgemmF32 is Sgemm in float32 whatever SetPrecision says, on the calling
+// thread alone: for the many small products that run side by side in
+// goroutines (attention's per-head products), where bf16's operand
+// conversion and a thread team cost more than they save (a team per
+// goroutine also oversubscribes the cores: with oneDNN's OpenMP teams
+// spinning beside each other a one-token attention ran 10× slower).
+func SgemmF32(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is Sgemm, or SgemmF32 with small set.
+func gemm(small, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("blas.Sgemm: negative shape m=%d n=%d k=%d", m, n, k))
 	}
@@ -68,7 +71,11 @@ func gemm(bf16ok, transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	if alpha == 0 {
 		return
 	}
-	if bf16ok && Precision(precision.Load()) == BF16 && m*n*k >= bf16MinWork &&
+	if small {
+		sgemmOn(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if Precision(precision.Load()) == BF16 && m*n*k >= bf16MinWork &&
 		gemmBF16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}

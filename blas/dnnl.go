@@ -15,8 +15,9 @@ static void kormed_set_threads(int n) { kormed_threads = n; }
 // OpenMP's thread count is an ICV of the calling thread, and Go calls C
 // from whichever OS thread runs the goroutine, so set it on every call.
 static int kormed_sgemm(char ta, char tb, long m, long n, long k, float alpha,
-		const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
-	if (omp_get_max_threads() != kormed_threads) omp_set_num_threads(kormed_threads);
+		const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc, int serial) {
+	int nt = serial ? 1 : kormed_threads;
+	if (omp_get_max_threads() != nt) omp_set_num_threads(nt);
 	return (int)dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -48,11 +49,23 @@ func tchar(t bool) C.char {
 	return 'N'
 }
 
+func serialInt(s bool) C.int {
+	if s {
+		return 1
+	}
+	return 0
+}
+
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmOn(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmOn is sgemm on the calling thread alone when serial is set.
+func sgemmOn(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	st := C.kormed_sgemm(tchar(transA), tchar(transB), C.long(m), C.long(n), C.long(k), C.float(alpha),
 		(*C.float)(unsafe.Pointer(&a[0])), C.long(lda),
 		(*C.float)(unsafe.Pointer(&b[0])), C.long(ldb), C.float(beta),
-		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc))
+		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), serialInt(serial))
 	if st != 0 {
 		panic(fmt.Sprintf("blas.Sgemm: dnnl_sgemm status %d (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d)", int(st), m, n, k, lda, ldb, ldc))
 	}

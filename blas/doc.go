@@ -12,7 +12,10 @@
 //
 // Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
 // quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,
-// MatMulQ), each widened or dequantized inside a weight-streaming kernel
-// (AVX-512, AVX2 or scalar C with cgo; Go without) for a few input rows,
-// and block by block into float32 for Sgemm for more.
+// MatMulQ; Q4 scales searched for the least squared error), each widened
+// or dequantized inside a weight-streaming kernel (AVX-512, AVX2 or
+// scalar C with cgo; Go without) for a few input rows, and block by block
+// into float32 for Sgemm for more — or, for quantized weights (SetQDot),
+// multiplied in integers with the input rows quantized to int8 blocks of
+// 32, llama.cpp's Q8_0 way (AVX512-VNNI, AVX2, scalar C; Go).
 package blas

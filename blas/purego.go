@@ -18,6 +18,12 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	blockedSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// sgemmOn is sgemm: Go's scheduler shares the cores among nested
+// goroutines, so serial changes nothing.
+func sgemmOn(_, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 func bf16Supported() error {
 	return errors.New("bf16 matrix products need the cgo build with oneDNN (this binary is pure Go; use fp32)")
 }

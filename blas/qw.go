@@ -92,7 +92,7 @@ func Quantize(f QFormat, w []float32, rows, cols int) (*QMatrix, error) {
 				continue
 			}
 			for b := 0; b < cols/Q4Block; b++ {
-				QuantizeQ4Block(dst[b*q4Bytes:(b+1)*q4Bytes], src[b*Q4Block:(b+1)*Q4Block])
+				QuantizeQ4BlockSearch(dst[b*q4Bytes:(b+1)*q4Bytes], src[b*Q4Block:(b+1)*Q4Block])
 			}
 		}
 	})
@@ -174,6 +174,71 @@ func QuantizeQ4Block(dst []byte, x []float32) {
 	}
 }
 
+// q4Tries are the divisors t of QuantizeQ4BlockSearch's scales m/t: the
+// reference's -8 (m at code 0) and smaller steps, and m at code 15.
+var q4Tries = [...]float32{-8, -7.75, -7.5, -7.25, -7, 7, 7.25, 7.5}
+
+// QuantizeQ4BlockSearch writes the Q4 block (18 bytes, the Q4_0 layout,
+// so GGUF readers and llama.cpp read it as any Q4_0 block) of Q4Block
+// values x with the scale, of a few candidates, whose codes leave the
+// least squared error: m/t for m the element of largest magnitude and t
+// each of q4Tries, then the least-squares scale Σx·c/Σc² of the best
+// codes c (the weights' q-8); every candidate rounded to fp16 first, as
+// stored. QuantizeQ4Block's m/-8 is the first candidate, so the error is
+// never larger than its.
+func QuantizeQ4BlockSearch(dst []byte, x []float32) {
+	x = x[:Q4Block]
+	var amax, m float32
+	for _, v := range x {
+		if a := float32(math.Abs(float64(v))); amax < a {
+			amax, m = a, v
+		}
+	}
+	var codes, best [Q4Block]int8
+	try := func(h uint16) float32 {
+		d := safetensors.F16ToFloat32(h)
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		var e float32
+		for i, v := range x {
+			// Round half up, as the reference's trunc(x/d + 8.5), clamped.
+			c := max(0, min(15, int32(v*id+8.5))) - 8
+			codes[i] = int8(c)
+			r := v - float32(c)*d
+			e += r * r
+		}
+		return e
+	}
+	bh := safetensors.Float32ToF16(m / -8)
+	be := try(bh)
+	best = codes
+	for _, t := range q4Tries[1:] {
+		h := safetensors.Float32ToF16(m / t)
+		if e := try(h); e < be {
+			bh, be, best = h, e, codes
+		}
+	}
+	var xc, cc float64
+	for i, v := range x {
+		xc += float64(v) * float64(best[i])
+		cc += float64(best[i]) * float64(best[i])
+	}
+	if cc > 0 {
+		if h := safetensors.Float32ToF16(float32(xc / cc)); h != bh {
+			if e := try(h); e < be {
+				bh, best = h, codes
+			}
+		}
+	}
+	binary.LittleEndian.PutUint16(dst, bh)
+	const half = Q4Block / 2
+	for j := 0; j < half; j++ {
+		dst[2+j] = byte(best[j]+8) | byte(best[half+j]+8)<<4
+	}
+}
+
 // DequantizeRow writes row j of W as float32 to dst [Cols].
 func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 	rb := q.rowBytes()
@@ -198,11 +263,15 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 
 // MatMulQ computes C = A·Wᵀ + beta·C for a float32 A [m,q.Cols] (row
 // stride lda) and the quantized W: a PyTorch nn.Linear whose weight is
-// kept quantized. The result is the float32 product of A and the
-// dequantized weights (to summation order). Up to GEMVRows rows of A run
-// in a kernel that reads each weight once and dequantizes it in
-// registers; longer inputs (a prompt) dequantize W block by block into a
-// float32 buffer for a float32 Sgemm.
+// kept quantized. SetQDot chooses the arithmetic. In integers (qdot.c)
+// A's rows are quantized to int8 blocks of 32 and multiplied with the
+// weights llama.cpp's way, for any m: weight rows in blocks per thread,
+// against tiles of A's rows, up to two weight rows and four rows of A per
+// pass. In float32 the result is the product of A and the dequantized
+// weights (to summation order): up to GEMVRows rows of A run in a kernel
+// that reads each weight once and dequantizes it in registers; longer
+// inputs (a prompt) dequantize W block by block into a float32 buffer for
+// a float32 Sgemm.
 //
 // MatMulQ panics on a stride smaller than its row or a slice too short for
 // the shape, as Sgemm does.
@@ -222,6 +291,10 @@ func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32,
 	check("A", false, m, k, a, lda)
 	if len(q.Data) != n*q.rowBytes() || (q.Format == Int8) != (len(q.Scale) == n) {
 		panic(fmt.Sprintf("blas.MatMulQ: %v matrix %d×%d with %d bytes and %d scales", q.Format, n, k, len(q.Data), len(q.Scale)))
+	}
+	if useIntDot(q.Format, m) {
+		qdot(m, a, lda, q, beta, c, ldc)
+		return
 	}
 	if m <= GEMVRows {
 		gemvQ(m, a, lda, q, beta, c, ldc)

@@ -3,10 +3,14 @@
 package blas
 
 /*
+#cgo LDFLAGS: -lm
 #include <stdint.h>
 int kormed_gemv_qw(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
                    float beta, float *c, long ldc, int nt);
 void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, const float *scale, float *dst, int nt);
+int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
+                float beta, float *c, long ldc, int nt);
+void kormed_quant_act(int fmt, long m, long k, const float *a, long lda, int8_t *q, float *d, int32_t *c, int nt);
 */
 import "C"
 
@@ -34,4 +38,23 @@ func gemvQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, l
 func dequantRows(q *QMatrix, j0, nr int, dst []float32) {
 	C.kormed_dequant_qw(C.int(q.Format), C.long(j0), C.long(nr), C.long(q.Cols),
 		(*C.uint8_t)(unsafe.Pointer(&q.Data[0])), scalePtr(q), (*C.float)(unsafe.Pointer(&dst[0])), C.int(Threads()))
+}
+
+// qdot runs kormed_qdot (qdot.c), capped as gemvQ by setGEMVISA.
+func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	st := C.kormed_qdot(C.int(q.Format), C.long(m), C.long(q.Rows), C.long(q.Cols),
+		(*C.float)(unsafe.Pointer(&a[0])), C.long(lda), (*C.uint8_t)(unsafe.Pointer(&q.Data[0])), scalePtr(q),
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(Threads()))
+	if st != 0 {
+		goQDot(m, a, lda, q, beta, c, ldc) // out of memory for the quantized A: Go's own
+	}
+}
+
+// quantAct is kormed_quant_act: A quantized for the integer products, for
+// the tests to compare with goQuantAct.
+func quantAct(f QFormat, m, k int, a []float32, lda int) *q8Act {
+	qa := newQ8Act(m, k)
+	C.kormed_quant_act(C.int(f), C.long(m), C.long(k), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda),
+		(*C.int8_t)(unsafe.Pointer(&qa.q[0])), (*C.float)(unsafe.Pointer(&qa.d[0])), (*C.int32_t)(unsafe.Pointer(&qa.c[0])), C.int(Threads()))
+	return qa
 }

@@ -7,3 +7,9 @@ func gemvQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, l
 }
 
 func dequantRows(q *QMatrix, j0, nr int, dst []float32) { goDequantRows(q, j0, nr, dst) }
+
+func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	goQDot(m, a, lda, q, beta, c, ldc)
+}
+
+func quantAct(f QFormat, m, k int, a []float32, lda int) *q8Act { return goQuantAct(f, m, k, a, lda) }

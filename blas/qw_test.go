@@ -21,9 +21,10 @@ func randMatrix(r *rand.Rand, n int) []float32 {
 }
 
 // Quantize then DequantizeRow gives back every weight to within half a
-// quantization step (Int8: s/2; Q4: |d|/2, or |d| for the one value that
-// the top code 7 clips), and the scales are the formats' max|w|/127 and
-// m/-8.
+// quantization step (Int8: s/2) with the scale max|w|/127; Q4's searched
+// blocks have at most the squared error of the reference quantizer
+// (QuantizeQ4Block), whose blocks give back every weight within |d|/2, or
+// |d| for the one value that the top code 7 clips, with d = m/-8.
 func TestQuantizeRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const rows, cols = 37, 96
@@ -52,9 +53,25 @@ func TestQuantizeRoundTrip(t *testing.T) {
 				if f == Int8 {
 					step = float64(q.Scale[j])
 				} else {
-					step = math.Abs(float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(q.Data[(j*cols/32+b/32)*18:]))))
+					// The searched block's squared error is at most the
+					// reference's, whose bytes are checked below.
+					var ref [18]byte
+					QuantizeQ4Block(ref[:], src[b:b+Q4Block])
+					refBlk := QMatrix{Format: Q4, Rows: 1, Cols: Q4Block, Data: ref[:]}
+					refRow := make([]float32, Q4Block)
+					refBlk.DequantizeRow(0, refRow)
+					var se, seRef float64
+					for i := range refRow {
+						se += math.Pow(float64(got[b+i])-float64(src[b+i]), 2)
+						seRef += math.Pow(float64(refRow[i])-float64(src[b+i]), 2)
+					}
+					if se > seRef {
+						t.Fatalf("q4 row %d block %d: squared error %g above the reference quantizer's %g", j, b/32, se, seRef)
+					}
+					copy(got[b:b+Q4Block], refRow)
+					step = math.Abs(float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(ref[:]))))
 					if want := math.Abs(m / 8); math.Abs(step-want) > want/1000 {
-						t.Fatalf("q4 row %d block %d: |d| %g, want %g", j, b/32, step, want)
+						t.Fatalf("q4 row %d block %d: reference |d| %g, want %g", j, b/32, step, want)
 					}
 				}
 				for i := b; i < b+Q4Block; i++ {
@@ -180,11 +197,14 @@ func (cs qCase) check(t *testing.T, got []float32, tol float64) {
 	}
 }
 
-// MatMulQ is the float32 product with the dequantized weights at every
-// kernel level (the CPU's best, AVX2, scalar; the Go kernel beside them),
-// in both of its paths (up to GEMVRows rows, and more), for shapes around
-// the kernels' unrolling, beta 0 (C not read) and not.
+// With SetQDot(QDotFloat) MatMulQ is the float32 product with the
+// dequantized weights at every kernel level (the CPU's best, AVX2,
+// scalar; the Go kernel beside them), in both of its paths (up to
+// GEMVRows rows, and more), for shapes around the kernels' unrolling,
+// beta 0 (C not read) and not.
 func TestMatMulQ(t *testing.T) {
+	defer SetQDot(CurrentQDot())
+	SetQDot(QDotFloat)
 	for _, isa := range gemvISAs {
 		setGEMVISA(isa)
 		testMatMulQ(t)
@@ -259,10 +279,67 @@ func benchmarkMatMulQ(b *testing.B, f QFormat) {
 	}
 	c := make([]float32, n)
 	b.SetBytes(int64(q.Bytes()))
-	for b.Loop() {
-		MatMulQ(1, a, k, q, 0, c, n)
+	for _, path := range []struct {
+		name string
+		mode QDot
+	}{{"float", QDotFloat}, {"int", QDotInt}} {
+		b.Run(path.name, func(b *testing.B) {
+			defer SetQDot(CurrentQDot())
+			SetQDot(path.mode)
+			for b.Loop() {
+				MatMulQ(1, a, k, q, 0, c, n)
+			}
+		})
 	}
 }
 
 func BenchmarkMatMulInt8GEMV(b *testing.B) { benchmarkMatMulQ(b, Int8) }
 func BenchmarkMatMulQ4GEMV(b *testing.B)   { benchmarkMatMulQ(b, Q4) }
+
+// benchmarkMatMulQGEMM is a 128-token prompt through gate|up of
+// EXAONE-3.5-2.4B's shape.
+func benchmarkMatMulQGEMM(b *testing.B, f QFormat) {
+	const m, n, k = 128, 7168 * 2, 2560
+	r := rand.New(rand.NewPCG(1, 1))
+	a := randMatrix(r, m*k)
+	q, err := Quantize(f, randMatrix(r, n*k), n, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := make([]float32, m*n)
+	for _, path := range []struct {
+		name string
+		mode QDot
+	}{{"float", QDotFloat}, {"int", QDotInt}} {
+		b.Run(path.name, func(b *testing.B) {
+			defer SetQDot(CurrentQDot())
+			SetQDot(path.mode)
+			for b.Loop() {
+				MatMulQ(m, a, k, q, 0, c, n)
+			}
+			b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkMatMulInt8GEMM(b *testing.B) { benchmarkMatMulQGEMM(b, Int8) }
+func BenchmarkMatMulQ4GEMM(b *testing.B)   { benchmarkMatMulQGEMM(b, Q4) }
+
+// The reference Q4 quantizer against the scale search, per 32-weight
+// block (what loading an int4 model costs per block of weights).
+func BenchmarkQuantizeQ4Block(b *testing.B) {
+	x := randMatrix(rand.New(rand.NewPCG(1, 1)), 32*1024)
+	dst := make([]byte, 18)
+	for _, q := range []struct {
+		name string
+		f    func([]byte, []float32)
+	}{{"ref", QuantizeQ4Block}, {"search", QuantizeQ4BlockSearch}} {
+		b.Run(q.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				q.f(dst, x[32*i:32*i+32])
+				i = (i + 1) % 1024
+			}
+		})
+	}
+}

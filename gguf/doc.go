@@ -13,7 +13,8 @@
 // (quant.go): Q8_0 blocks of 32 elements are an fp16 scale and 32 int8
 // values; Q4_0 blocks an fp16 scale and 16 bytes of 4-bit values, the low
 // nibbles elements 0…15 and the high ones 16…31, as ggml's
-// quantize_row_q4_0_ref writes them.
+// quantize_row_q4_0_ref writes them (kormed's quantizer searches the
+// scale for the least squared error: blas.QuantizeQ4BlockSearch).
 //
 // Export (export.go) converts a model folder as llama.cpp's
 // convert_hf_to_gguf.py (and llama-quantize, for q4_0) does: llama.cpp's

@@ -126,36 +126,28 @@ func TestQ8_0Block(t *testing.T) {
 }
 
 // TestQ4_0Block checks a hand-computed block: the largest magnitude is
-// -16, so d = -16/-8 = 2 (fp16 0x4000); x = 2k gives q = min(15, k+8);
-// element j is byte j's low nibble, element 16+j its high nibble.
+// -16, so d = -16/-8 = 2 (fp16 0x4000) and x = 2k gives q = k+8 exactly
+// (no other scale has less error, so the search keeps it); element j is
+// byte j's low nibble, element 16+j its high nibble.
 func TestQ4_0Block(t *testing.T) {
 	x := make([]float32, 32)
 	for i := range x {
 		x[i] = float32(2 * (i%16 - 8)) // -16 … 14
 	}
-	x[16] = 16 // q = min(15, 16)
 	b, err := Encode(Q4_0, x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []byte{0x00, 0x40}
 	for j := 0; j < 16; j++ {
-		lo, hi := byte(j), byte(j)
-		if j == 0 {
-			hi = 15
-		}
-		want = append(want, lo|hi<<4)
+		want = append(want, byte(j)|byte(j)<<4)
 	}
 	if !bytes.Equal(b, want) {
 		t.Fatalf("block\n got %x\nwant %x", b, want)
 	}
 	got, _ := Decode(Q4_0, b, 32)
 	for i, v := range got {
-		w := x[i]
-		if i == 16 {
-			w = 14 // 16 clamps to q 15: (15-8)·2
-		}
-		if v != w {
+		if w := x[i]; v != w {
 			t.Errorf("element %d: %g, want %g", i, v, w)
 		}
 	}

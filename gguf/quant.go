@@ -11,8 +11,8 @@ import (
 
 // Encode returns the bytes of the values x as type t (rows of a multiple
 // of 32 elements for Q8_0 and Q4_0; len(x) must then be such a multiple).
-// F16 rounds to nearest even as ggml's GGML_FP32_TO_FP16; Q8_0 and Q4_0
-// are ggml's quantize_row_q8_0_ref and quantize_row_q4_0_ref.
+// F16 rounds to nearest even as ggml's GGML_FP32_TO_FP16; Q8_0 is ggml's
+// quantize_row_q8_0_ref; Q4_0 searches the scale (quantizeQ4_0).
 func Encode(t Type, x []float32) ([]byte, error) {
 	n, err := t.RowSize(len(x))
 	if err != nil {
@@ -104,10 +104,10 @@ func quantizeQ8_0(dst []byte, x []float32) {
 	}
 }
 
-// quantizeQ4_0 is ggml's quantize_row_q4_0_ref for one block: d = m/-8
-// where m is the element of largest magnitude (the first of equal ones),
-// q = min(15, trunc(x/d + 8.5)), element j in the low nibble of byte j
-// and element j+16 in its high nibble. It is blas.QuantizeQ4Block, whose
-// blocks blas.MatMulQ multiplies: the decoder's int4 weights are GGUF
-// Q4_0 rows.
-func quantizeQ4_0(dst []byte, x []float32) { blas.QuantizeQ4Block(dst, x) }
+// quantizeQ4_0 writes one Q4_0 block (element j in the low nibble of byte
+// j and element j+16 in its high nibble) as blas.Quantize does,
+// blas.QuantizeQ4BlockSearch: the scale, of ggml's quantize_row_q4_0_ref's
+// m/-8 and a few others, with the least squared error, so that the
+// decoder's int4 weights are these GGUF Q4_0 rows and llama.cpp runs the
+// same weights as kormed.
+func quantizeQ4_0(dst []byte, x []float32) { blas.QuantizeQ4BlockSearch(dst, x) }

@@ -36,6 +36,10 @@ func CausalAttention(out, att, q []float32, ldq int, k, v []float32, ldkv int, T
 	rep := NH / NKV
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	C := NH * hs
+	if T == 1 && att == nil {
+		decodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale)
+		return
+	}
 	parallelRows(NH, 1, func(lo, hi int) {
 		var own []float32
 		if att == nil {
@@ -50,24 +54,46 @@ func CausalAttention(out, att, q []float32, ldq int, k, v []float32, ldkv int, T
 			blas.SgemmF32(false, true, T, S, hs, scale, q[h*hs:], ldq, k[g*hs:], ldkv, 0, sc, S)
 			for t := 0; t < T; t++ {
 				n := P + t + 1 // keys 0…P+t are visible
-				row := sc[t*S : t*S+n]
 				clear(sc[t*S+n : (t+1)*S])
-				mx := float32(math.Inf(-1))
-				for _, s := range row {
-					mx = max(mx, s)
-				}
-				var sum float32
-				for j, s := range row {
-					e := exp32(s - mx)
-					row[j] = e
-					sum += e
-				}
-				inv := 1 / sum
-				for j := range row {
-					row[j] *= inv
-				}
+				softmaxRow(sc[t*S : t*S+n])
 			}
 			blas.SgemmF32(false, false, T, hs, S, 1, sc, S, v[g*hs:], ldkv, 0, out[h*hs:], C)
+		}
+	})
+}
+
+// softmaxRow replaces row with its softmax.
+func softmaxRow(row []float32) {
+	mx := float32(math.Inf(-1))
+	for _, s := range row {
+		mx = max(mx, s)
+	}
+	var sum float32
+	for j, s := range row {
+		e := exp32(s - mx)
+		row[j] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range row {
+		row[j] *= inv
+	}
+}
+
+// decodeAttention is CausalAttention of one query (T = 1, no
+// probabilities kept: a generated token) against S keys: the rep query
+// heads that share a key/value head are contiguous in q and out, so each
+// group is one product of rep rows with its keys and one with its values,
+// reading them once for the group.
+func decodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
+	parallelRows(NKV, 1, func(lo, hi int) {
+		sc := make([]float32, rep*S)
+		for g := lo; g < hi; g++ {
+			blas.SgemmF32(false, true, rep, S, hs, scale, q[g*rep*hs:], hs, k[g*hs:], ldkv, 0, sc, S)
+			for r := 0; r < rep; r++ {
+				softmaxRow(sc[r*S : (r+1)*S])
+			}
+			blas.SgemmF32(false, false, rep, hs, S, 1, sc, S, v[g*hs:], ldkv, 0, out[g*rep*hs:], hs)
 		}
 	})
 }

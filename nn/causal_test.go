@@ -9,7 +9,7 @@ import (
 func TestCausalAttention(t *testing.T) {
 	withThreads(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(4))
-		for _, c := range []struct{ T, P, NH, NKV, hs int }{{7, 0, 4, 2, 8}, {1, 9, 4, 1, 8}, {3, 5, 6, 6, 4}, {6, 0, 2, 2, 16}} {
+		for _, c := range []struct{ T, P, NH, NKV, hs int }{{7, 0, 4, 2, 8}, {1, 9, 4, 1, 8}, {1, 12, 6, 3, 8}, {3, 5, 6, 6, 4}, {6, 0, 2, 2, 16}} {
 			S := c.P + c.T
 			ldq, ldkv := c.NH*c.hs+3, c.NKV*c.hs+1
 			q := randSlice(r, c.T*ldq, 1)
