@@ -25,35 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { fmtInt8 = 1, fmtQ4 = 2, q4Bytes = 18 };
-
-extern int kormed_gemv_isa; // bf16w.c: 0 best, 1 scalar, 2 AVX2
-
-static inline void qstore(float *o, float s, float beta) { *o = beta == 0.f ? s : s + beta * *o; }
-
-// qhalf is an IEEE fp16 converted to float32 exactly (as qw.c's half).
-static float qhalf(const uint8_t *p) {
-	uint16_t h;
-	memcpy(&h, p, 2);
-	uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-	if (e == 0x1f) {
-		u = sign | 0x7f800000u | (m << 13);
-	} else if (e != 0) {
-		u = sign | ((e + 112) << 23) | (m << 13);
-	} else if (m == 0) {
-		u = sign;
-	} else {
-		e = 113;
-		while (!(m & 0x400)) {
-			m <<= 1;
-			e--;
-		}
-		u = sign | (e << 23) | ((m & 0x3ff) << 13);
-	}
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
+#include "qw.h"
 
 // qact is A's rows quantized: row i's kp = k rounded up to 64 int8 q
 // (zero past k), kp/32 block scales d (d = max|x|/127 over the block,
@@ -126,7 +98,7 @@ static float dot_scalar(int fmt, const uint8_t *w, long k, const int8_t *q, cons
 		const int8_t *x = q + 32 * b;
 		int32_t s = 0;
 		for (int i = 0; i < 16; i++) s += ((w[2 + i] & 15) - 8) * x[i] + ((w[2 + i] >> 4) - 8) * x[i + 16];
-		acc += (float)s * (qhalf(w) * d[b]);
+		acc += (float)s * (half(w) * d[b]);
 	}
 	return acc;
 }
@@ -362,7 +334,7 @@ static void rows(int level, int fmt, long j, int W, long i0, long i1, long k, co
 			float ws = fmt == fmtInt8 ? scale[j + v] : 1;
 			for (int r = 0; r < R; r++) {
 				float s = out[v * 4 + r];
-				qstore(c + (i + r) * ldc + j + v, fmt == fmtInt8 ? s * ws : s, beta);
+				store(c + (i + r) * ldc + j + v, fmt == fmtInt8 ? s * ws : s, beta);
 			}
 		}
 		i += R;
