@@ -72,22 +72,10 @@ func goAttention(out, att, qkv, mask []float32, B, T, C, NH int) {
 			for t := 0; t < T; t++ {
 				row := sc[t*T : t*T+Tk]
 				clear(sc[t*T+Tk : (t+1)*T])
-				mx := float32(math.Inf(-1))
-				for t2, s := range row {
-					s += madd[t2]
-					row[t2] = s
-					mx = max(mx, s)
-				}
-				var sum float32
-				for t2, s := range row {
-					e := exp32(s - mx)
-					row[t2] = e
-					sum += e
-				}
-				inv := 1 / sum
 				for t2 := range row {
-					row[t2] *= inv
+					row[t2] += madd[t2]
 				}
+				softmaxRow(row)
 			}
 			blas.SgemmF32(false, false, T, hs, Tk, 1, sc, T, qkv[base+2*C:], 3*C, 0, out[b*T*C+h*hs:], C)
 		}
