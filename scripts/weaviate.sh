@@ -15,7 +15,7 @@
 #   scripts/weaviate.sh cluster status [N]       # one line per node; exit 1 unless all run
 #   scripts/weaviate.sh cluster stop [N]         # stop every node and remove the cluster's data
 #   scripts/weaviate.sh cluster kill I           # SIGKILL node I (1..N), as a crash would
-#   scripts/weaviate.sh cluster restart I [--wipe]
+#   scripts/weaviate.sh cluster restart I [--wipe]     (up to three starts: see cluster_restart)
 #                                                # start node I again (stopping it first if it runs)
 #                                                # with its data, or with its data directory emptied;
 #                                                # wait until all N nodes see each other healthy
@@ -444,13 +444,24 @@ cluster_restart() {
 		log "port $(node_port "$i") (node$i) is in use by another program"
 		exit 1
 	fi
-	if [ "$wipe" = --wipe ]; then
-		rm -rf "$(node_dir "$i")/data"
-	fi
-	launch_node "$i" "$n" yes
-	if ! wait_nodes "$n" 120 $(seq 1 "$n"); then
-		exit 1
-	fi
+	# Weaviate 1.35.2 can exit during a rejoining node's start when the raft
+	# log it replays creates a class that a later entry dropped (a fatal
+	# "migration failed: could not find class ... in schema"); a second start
+	# gets past it. Up to three starts, each from a wiped directory with --wipe.
+	local attempt
+	for attempt in 1 2 3; do
+		if [ "$wipe" = --wipe ]; then
+			rm -rf "$(node_dir "$i")/data"
+		fi
+		launch_node "$i" "$n" yes
+		if wait_nodes "$n" 120 $(seq 1 "$n"); then
+			break
+		fi
+		if [ "$attempt" = 3 ] || running "$(node_dir "$i")" "$(node_port "$i")" >/dev/null 2>&1; then
+			exit 1 # a timeout, or the third exit
+		fi
+		log "node$i exited during its start (attempt $attempt of 3); starting it again"
+	done
 	log "node$i restarted (pid $(cat "$(node_dir "$i")/weaviate.pid")${wipe:+, data wiped})"
 	node_url "$i"
 }
