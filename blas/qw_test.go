@@ -269,37 +269,11 @@ func TestMatMulQShapes(t *testing.T) {
 	}
 }
 
-func benchmarkMatMulQ(b *testing.B, f QFormat) {
+// benchmarkMatMulQ is m tokens through gate|up of EXAONE-3.5-2.4B's
+// shape on each product path: one token (a GEMV, reported in bytes of
+// weights per second) or a prompt (a GEMM, in GFLOP/s).
+func benchmarkMatMulQ(b *testing.B, f QFormat, m int) {
 	const n, k = 7168 * 2, 2560
-	r := rand.New(rand.NewPCG(1, 1))
-	a := randMatrix(r, k)
-	q, err := Quantize(f, randMatrix(r, n*k), n, k)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := make([]float32, n)
-	b.SetBytes(int64(q.Bytes()))
-	for _, path := range []struct {
-		name string
-		mode QDot
-	}{{"float", QDotFloat}, {"int", QDotInt}} {
-		b.Run(path.name, func(b *testing.B) {
-			defer SetQDot(CurrentQDot())
-			SetQDot(path.mode)
-			for b.Loop() {
-				MatMulQ(1, a, k, q, 0, c, n)
-			}
-		})
-	}
-}
-
-func BenchmarkMatMulInt8GEMV(b *testing.B) { benchmarkMatMulQ(b, Int8) }
-func BenchmarkMatMulQ4GEMV(b *testing.B)   { benchmarkMatMulQ(b, Q4) }
-
-// benchmarkMatMulQGEMM is a 128-token prompt through gate|up of
-// EXAONE-3.5-2.4B's shape.
-func benchmarkMatMulQGEMM(b *testing.B, f QFormat) {
-	const m, n, k = 128, 7168 * 2, 2560
 	r := rand.New(rand.NewPCG(1, 1))
 	a := randMatrix(r, m*k)
 	q, err := Quantize(f, randMatrix(r, n*k), n, k)
@@ -314,16 +288,25 @@ func benchmarkMatMulQGEMM(b *testing.B, f QFormat) {
 		b.Run(path.name, func(b *testing.B) {
 			defer SetQDot(CurrentQDot())
 			SetQDot(path.mode)
+			if m == 1 {
+				b.SetBytes(int64(q.Bytes()))
+			}
 			for b.Loop() {
 				MatMulQ(m, a, k, q, 0, c, n)
 			}
-			b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if m > 1 {
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			}
 		})
 	}
 }
 
-func BenchmarkMatMulInt8GEMM(b *testing.B) { benchmarkMatMulQGEMM(b, Int8) }
-func BenchmarkMatMulQ4GEMM(b *testing.B)   { benchmarkMatMulQGEMM(b, Q4) }
+func BenchmarkMatMulInt8GEMV(b *testing.B) { benchmarkMatMulQ(b, Int8, 1) }
+func BenchmarkMatMulQ4GEMV(b *testing.B)   { benchmarkMatMulQ(b, Q4, 1) }
+
+// A 128-token prompt.
+func BenchmarkMatMulInt8GEMM(b *testing.B) { benchmarkMatMulQ(b, Int8, 128) }
+func BenchmarkMatMulQ4GEMM(b *testing.B)   { benchmarkMatMulQ(b, Q4, 128) }
 
 // The reference Q4 quantizer against the scale search, per 32-weight
 // block (what loading an int4 model costs per block of weights).
