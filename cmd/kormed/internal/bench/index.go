@@ -33,7 +33,8 @@ not run) go into kormed's embedded index, or with --weaviate-url into a
 fresh Weaviate class (on one node or a cluster: --shards, --replicas,
 --consistency as kormed index takes them), pushed by --workers concurrent
 writers as kormed index pushes (one writer). The Weaviate class is dropped
-afterwards unless --keep.`,
+afterwards unless --keep; --resume continues a kept class that a stopped
+run left (the same documents and vectors as one uninterrupted run).`,
 	Flags: benchIndex,
 }
 
@@ -53,6 +54,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 	wVI := fs.String("vector-index", "hnsw", "Weaviate vector index: hnsw or flat")
 	workers := fs.Int("workers", 1, "concurrent Weaviate writers")
 	keep := fs.Bool("keep", false, "keep the Weaviate class (KormedBenchIndex<docs>) afterwards")
+	resume := fs.Bool("resume", false, "continue pushing into an existing KormedBenchIndex<docs> class instead of starting afresh: its object count, less the batches that may have been in flight, is taken as pushed")
 	return func(ctx context.Context, args []string) error {
 		if *workers < 1 {
 			return fmt.Errorf("--workers %d: want at least 1", *workers)
@@ -72,7 +74,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 		}
 		if *wURL != "" {
 			return benchWeaviateIndex(ctx, vocab, *wURL, weaviate.Options{Analyzer: *an, Shards: *wShards, Replicas: *wReplicas,
-				Consistency: *wCons, VectorIndex: *wVI}, base.SplitList(*sizes), *dim, *workers, *keep)
+				Consistency: *wCons, VectorIndex: *wVI}, base.SplitList(*sizes), *dim, *workers, *keep, *resume)
 		}
 		fmt.Printf("| docs | dense | build docs/s | staging s | finish s | heap MB (per doc) | disk MB (per doc) | open s |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range base.SplitList(*sizes) {
@@ -176,8 +178,13 @@ func (g *synth) batch(lo, hi int) ([]search.Doc, [][]float32) {
 
 // benchWeaviateIndex pushes each corpus size into a fresh Weaviate class
 // (KormedBenchIndex<n>) with workers concurrent writers and prints the
-// push rate, then checks the count and times a few searches.
-func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts weaviate.Options, sizes []string, dim, workers int, keep bool) error {
+// push rate, then checks the count and times a few searches. With resume,
+// an existing class is kept and the push goes on from its object count
+// (rounded down to a batch, less two batches per writer: the batches in
+// flight when a run stopped may have landed in any order); the rate is
+// that of the resumed part.
+func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts weaviate.Options, sizes []string, dim, workers int, keep, resume bool) error {
+	const batch = 500
 	fmt.Printf("| docs | nodes | shards × replicas | consistency | writers | push docs/s | push s | objects counted | bm25 / dense / hybrid ms (one query each, median of 20) |\n|---:|---:|---|---|---:|---:|---:|---:|---|\n")
 	for _, s := range sizes {
 		n, err := strconv.Atoi(s)
@@ -189,8 +196,16 @@ func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts we
 		o.Model = &search.ModelInfo{Name: "bench/random-clustered", Dim: dim, Pooling: "mean"}
 		o.Create = true
 		o.Generated = fmt.Sprintf("bench-%d", n)
+		from := 0
 		if old, err := weaviate.Open(ctx, url, class, weaviate.Options{}); err == nil {
-			if err := old.Drop(ctx); err != nil {
+			if resume {
+				info, err := old.Info(ctx)
+				if err != nil {
+					return err
+				}
+				from = resumeAt(info.Docs, n, batch, workers)
+				fmt.Fprintf(os.Stderr, "  %s holds %d objects: resuming at document %d\n", class, info.Docs, from)
+			} else if err := old.Drop(ctx); err != nil {
 				return err
 			}
 		}
@@ -199,6 +214,7 @@ func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts we
 			return err
 		}
 		gen := newSynth(vocab, n, dim)
+		gen.skip(from, batch)
 		type job struct {
 			docs []search.Doc
 			vecs [][]float32
@@ -220,8 +236,7 @@ func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts we
 			}()
 		}
 		start := time.Now()
-		const batch = 500
-		for lo := 0; lo < n && ctx.Err() == nil; lo += batch {
+		for lo := from; lo < n && ctx.Err() == nil; lo += batch {
 			docs, vecs := gen.batch(lo, min(n, lo+batch))
 			jobs <- job{docs, vecs}
 			if lo/batch%20 == 19 {
@@ -277,7 +292,7 @@ func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts we
 			cons = "QUORUM"
 		}
 		fmt.Printf("| %d | %d | %s × %s | %s | %d | %.0f | %.1f | %d | %s |\n", n, nodes, shards, replicas, cons, workers,
-			float64(n)/took.Seconds(), took.Seconds(), info.Docs, strings.Join(lat, " / "))
+			float64(n-from)/took.Seconds(), took.Seconds(), info.Docs, strings.Join(lat, " / "))
 		if !keep {
 			if err := wb.Drop(context.Background()); err != nil {
 				return err
@@ -286,6 +301,22 @@ func benchWeaviateIndex(ctx context.Context, vocab []string, url string, opts we
 	}
 	fmt.Println("\n(push: Upsert of batches of 500 synthetic documents with precomputed 384-d vectors, kormed's analyzer run client-side; objects counted: Weaviate's count after the push)")
 	return nil
+}
+
+// resumeAt is where a push of n documents in batches of batch by workers
+// writers resumes when the class holds count objects: count rounded down to
+// a batch, less two batches per writer (the batches in flight when a run
+// stopped may have landed in any order).
+func resumeAt(count, n, batch, workers int) int {
+	return min(n, max(0, count/batch-2*workers)*batch)
+}
+
+// skip draws documents 0..to-1 in batches as a push would, so that the
+// next batch has the vectors of an uninterrupted run.
+func (g *synth) skip(to, batch int) {
+	for lo := 0; lo < to; lo += batch {
+		g.batch(lo, min(to, lo+batch))
+	}
 }
 
 // randUnit draws a unit vector: around centre with the given spread, or
