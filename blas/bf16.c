@@ -62,6 +62,8 @@ static __thread unsigned long ticks;
 static __thread dnnl_stream_t tstream;
 static __thread uint16_t *buf_a, *buf_b;
 static __thread size_t cap_a, cap_b;
+static __thread float *buf_f; // one float32 row per OpenMP thread (kormed_gemm_qw_bf16)
+static __thread size_t cap_f;
 static __thread void *scratch;
 static __thread size_t scratch_cap;
 
@@ -199,4 +201,41 @@ int kormed_gemm_bf16w(long m, long n, long k, const float *a, long lda, const ui
 	if (!A) return 4;
 	to_bf16_mat(A, a, m, k, lda, nt);
 	return run(e, A, w, c);
+}
+
+void kormed_dequant_qw_row(int fmt, long j, long k, const uint8_t *q, const float *scale, float *dst); // qw.c
+
+// kormed_gemm_qw_bf16 computes C = A·Wᵀ + beta·C for float32 A [m,k] and a
+// quantized W [n,k] (qw.c's formats; scale: Int8's row scales) as bf16
+// products: A rounded to bfloat16 once, W dequantized and rounded to
+// bfloat16 in blocks of about block elements of whole rows, each block
+// one oneDNN matmul into its columns of C. It returns non-zero, before
+// writing C, when a buffer or a primitive cannot be had.
+int kormed_gemm_qw_bf16(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
+                        float beta, float *c, long ldc, long block, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	long rows = block / k;
+	if (rows < 64) rows = 64;
+	if (rows > n) rows = n;
+	entry *full = primitive(m, rows, k, 0, 1, k, ldc, 1.f, beta);
+	entry *tail = n % rows ? primitive(m, n % rows, k, 0, 1, k, ldc, 1.f, beta) : full;
+	if (!full || !tail) return 3;
+	size_t need = full->scratch > tail->scratch ? full->scratch : tail->scratch;
+	uint16_t *A = grow_bytes((void **)&buf_a, &cap_a, (size_t)m * k * 2);
+	uint16_t *W = grow_bytes((void **)&buf_b, &cap_b, (size_t)rows * k * 2);
+	float *F = grow_bytes((void **)&buf_f, &cap_f, (size_t)nt * k * 4);
+	if (!A || !W || !F || (need && !grow_bytes(&scratch, &scratch_cap, need))) return 4;
+	to_bf16_mat(A, a, m, k, lda, nt);
+	for (long j0 = 0; j0 < n; j0 += rows) {
+		long nr = j0 + rows < n ? rows : n - j0;
+#pragma omp parallel for num_threads(nt) schedule(static)
+		for (long r = 0; r < nr; r++) {
+			float *f = F + (long)omp_get_thread_num() * k;
+			kormed_dequant_qw_row(fmt, j0 + r, k, q, scale, f);
+			to_bf16(W + r * k, f, k);
+		}
+		if ((st = run(nr == rows ? full : tail, A, W, c + j0))) return st;
+	}
+	return 0;
 }

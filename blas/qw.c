@@ -305,6 +305,12 @@ int kormed_gemv_qw(int fmt, long m, long n, long k, const float *a, long lda, co
 	return failed;
 }
 
+// kormed_dequant_qw_row writes row j of W (format fmt, [·,k]) to dst [k]
+// as float32 on the calling thread (bf16.c's quantized bf16 products).
+void kormed_dequant_qw_row(int fmt, long j, long k, const uint8_t *q, const float *scale, float *dst) {
+	deq(isa(), fmt, dst, q + j * rowBytes(fmt, k), scale ? scale[j] : 0, k);
+}
+
 // kormed_dequant_qw writes rows j0…j0+nr-1 of W (format fmt, [·,k]) to
 // dst [nr,k] as float32, on nt threads.
 void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, const float *scale, float *dst, int nt) {

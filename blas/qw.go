@@ -271,7 +271,10 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 // weights (to summation order): up to GEMVRows rows of A run in a kernel
 // that reads each weight once and dequantizes it in registers; longer
 // inputs (a prompt) dequantize W block by block into a float32 buffer for
-// a float32 Sgemm.
+// a float32 Sgemm; under BF16 precision, on a CPU with AVX512-BF16 or AMX,
+// into a bfloat16 buffer for oneDNN's bf16 products instead, A rounded to
+// bfloat16 as MatMulBF16 rounds it (the integer path, where SetQDot picks
+// it, comes first).
 //
 // MatMulQ panics on a stride smaller than its row or a slice too short for
 // the shape, as Sgemm does.
@@ -298,6 +301,9 @@ func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32,
 	}
 	if m <= GEMVRows {
 		gemvQ(m, a, lda, q, beta, c, ldc)
+		return
+	}
+	if Precision(precision.Load()) == BF16 && gemmQBF16(m, a, lda, q, beta, c, ldc) {
 		return
 	}
 	dequantGemm(m, a, lda, q, beta, c, ldc)

@@ -7,6 +7,8 @@ package blas
 #include <stdint.h>
 int kormed_gemv_qw(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
                    float beta, float *c, long ldc, int nt);
+int kormed_gemm_qw_bf16(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
+                        float beta, float *c, long ldc, long block, int nt);
 void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, const float *scale, float *dst, int nt);
 int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
                 float beta, float *c, long ldc, int nt);
@@ -32,6 +34,18 @@ func gemvQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, l
 	if st != 0 {
 		goGemvQ(m, a, lda, q, beta, c, ldc) // out of memory for a row buffer: Go's own
 	}
+}
+
+// gemmQBF16 runs kormed_gemm_qw_bf16 (bf16.c) where the CPU has bf16
+// products; false: the caller multiplies in float32.
+func gemmQBF16(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) bool {
+	if bf16Supported() != nil {
+		return false
+	}
+	st := C.kormed_gemm_qw_bf16(C.int(q.Format), C.long(m), C.long(q.Rows), C.long(q.Cols),
+		(*C.float)(unsafe.Pointer(&a[0])), C.long(lda), (*C.uint8_t)(unsafe.Pointer(&q.Data[0])), scalePtr(q),
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.long(widenBlock), C.int(Threads()))
+	return st == 0
 }
 
 // dequantRows is goDequantRows in C on OpenMP threads.

@@ -244,6 +244,68 @@ func testMatMulQ(t *testing.T) {
 	}
 }
 
+// Under BF16 precision a product of more than GEMVRows rows (a prompt)
+// runs as bf16 products where the CPU has them: A and the dequantized
+// weights rounded to bfloat16, float32 sums; in blocks of rows (n here
+// spans a full block and a tail).
+func TestMatMulQBF16Precision(t *testing.T) {
+	if err := bf16Supported(); err != nil {
+		t.Skip(err)
+	}
+	defer SetPrecision(FP32)
+	if err := SetPrecision(BF16); err != nil {
+		t.Fatal(err)
+	}
+	defer SetQDot(CurrentQDot())
+	SetQDot(QDotFloat)
+	r := rand.New(rand.NewPCG(11, 12))
+	const m, k = 12, 704
+	n := widenBlock/k + 45
+	for _, f := range []QFormat{Int8, Q4} {
+		for _, beta := range []float32{0, -0.25} {
+			cs := newQCase(t, r, f, m, n, k, beta)
+			got := append([]float32(nil), cs.c0...)
+			MatMulQ(m, cs.a, cs.lda, cs.q, beta, got, cs.ldc)
+			w := make([]float32, k)
+			rounded := 0
+			for j := 0; j < n; j++ {
+				cs.q.DequantizeRow(j, w)
+				for i := 0; i < m; i++ {
+					var want, exact, mag float64
+					for p := 0; p < k; p++ {
+						a := cs.a[i*cs.lda+p]
+						exact += float64(a) * float64(w[p])
+						x := float64(widen1(bf16(a))) * float64(widen1(bf16(w[p])))
+						want += x
+						mag += math.Abs(x)
+					}
+					if beta != 0 {
+						x := float64(beta) * float64(cs.c0[i*cs.ldc+j])
+						want, exact, mag = want+x, exact+x, mag+math.Abs(x)
+					}
+					g := float64(got[i*cs.ldc+j])
+					if d := math.Abs(g - want); !(d <= 1e-6*mag) {
+						t.Fatalf("%v β=%g: C[%d,%d] = %g, want %g (|d| %.3g, Σ|aw| %.3g)", f, beta, i, j, g, want, d, mag)
+					}
+					if math.Abs(g-exact) > 1e-6*mag {
+						rounded++
+					}
+				}
+			}
+			if rounded < m*n/2 {
+				t.Fatalf("%v: only %d of %d elements differ from the float32 product: bf16 not in use", f, rounded, m*n)
+			}
+			for i := 0; i < m; i++ {
+				for j := n; j < cs.ldc; j++ {
+					if math.Float32bits(got[i*cs.ldc+j]) != math.Float32bits(cs.c0[i*cs.ldc+j]) {
+						t.Fatalf("C[%d,%d] beyond n written", i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestMatMulQShapes(t *testing.T) {
 	a, c := make([]float32, 64), make([]float32, 8)
 	q, err := Quantize(Int8, make([]float32, 64), 2, 32)
