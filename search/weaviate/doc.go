@@ -81,7 +81,11 @@
 // Options.Replicas replicas (0: min(3, nodes in the cluster), so 1 on a
 // single node); a replicated class also gets asyncEnabled (a node that
 // was away catches up in the background) and the TimeBasedResolution
-// deletion strategy (the later of a delete and a write wins). An existing
+// deletion strategy (the later of a delete and a write wins). Delete
+// stamps its tombstones with the client's clock (deletionTimeUnixMilli,
+// which the Go client does not send): a tombstone without a time loses
+// to any write, so documents deleted while a replica was away came back
+// on every node when it returned. An existing
 // class is taken with its layout unless an explicit Shards or Replicas
 // differs, which Open refuses.
 //

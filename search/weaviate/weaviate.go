@@ -630,8 +630,7 @@ func (b *Backend) Delete(ctx context.Context, ids []string) (int, error) {
 		part := uniq[:min(chunk, len(uniq))]
 		uniq = uniq[len(part):]
 		where := filters.Where().WithPath([]string{propDocID}).WithOperator(filters.ContainsAny).WithValueText(part...)
-		res, err := b.c.Batch().ObjectsBatchDeleter().WithClassName(b.class).WithWhere(where).WithOutput("minimal").
-			WithConsistencyLevel(b.opts.Consistency).Do(ctx)
+		res, err := b.batchDelete(ctx, where, time.Now())
 		if err != nil {
 			return n, fmt.Errorf("weaviate: delete from %s: %w", b.class, err)
 		}
