@@ -801,11 +801,15 @@ func TestClusterRestartNode(t *testing.T) {
 }
 
 // TestClusterKillLeader kills the node that leads the cluster's raft (the
-// schema) while a client writes through a follower: Weaviate (with its
-// default COLLECTION_RETRIEVAL_STRATEGY, LeaderOnly) asks the leader for
-// the class of every batch, and a request that asked the dead leader waits
-// until the client gives up; once the others elected a new leader, the
-// client's next try succeeds. The test measures that stall.
+// schema) while a client writes through a follower, and measures how long
+// writes stall. With Weaviate's default COLLECTION_RETRIEVAL_STRATEGY,
+// LeaderOnly (and with LeaderOnMismatch, which asks the leader for the
+// class's version), the follower asks the leader for the class of every
+// batch, and a request that asked the dead leader waits until the client
+// gives up; once the others have elected a new leader the next try
+// succeeds (5.8-15.2 s measured). The script's nodes run with LocalOnly:
+// they read the class from their own copy of the schema, and the first
+// batch succeeds at once.
 func TestClusterKillLeader(t *testing.T) {
 	c := newFaultCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -858,5 +862,7 @@ func TestClusterKillLeader(t *testing.T) {
 }
 
 // maxLeaderStall bounds TestClusterKillLeader's stall (measured: see
-// README "Scaling out").
-const maxLeaderStall = 30 * time.Second
+// README "Scaling out"): 0.1-0.2 s with LocalOnly; the bound, the
+// request timeout, leaves room for a slow batch on 2 busy cores but not
+// for a try that waited for the dead leader.
+const maxLeaderStall = 5 * time.Second
