@@ -108,4 +108,11 @@
 // class, PropertySettle (2s) more before writing; list every node of a
 // cluster. The cluster conformance test (KORMED_WEAVIATE_CLUSTER_URLS)
 // probes each node's BM25 for every upserted document.
+//
+// Weaviate 1.35 writes a shard's write-ahead logs before the vectors of
+// the batch are in its vector index's buffer, so a node killed after a
+// batch comes back without those vectors in its index, for good; Upsert
+// sends its last batch with vectors a second time, which Weaviate skips
+// as unchanged but whose log write makes the vectors before it durable
+// (flushVectors).
 package weaviate
