@@ -615,10 +615,10 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	})
 	// And every node answers the same searches alike: not always in
 	// Weaviate 1.35.2, so a logged defect. The restarted node ends up with
-	// some of the objects written while it was away stored without their
-	// vector (in every run): the QUORUM searches' read repair writes the
-	// hits to the stale replica as the search fetched them, without
-	// vectors (README "Scaling out").
+	// some of the objects written while it was away stored truncated (in
+	// every run): the QUORUM searches' read repair writes the hits to the
+	// stale replica as the search fetched them, without vector, text and
+	// terms (README "Scaling out"; searching at ONE avoided it).
 	var queries []search.Query
 	for s := 0; s < 5; s++ {
 		queries = append(queries, denseQuery(500+s, 10))
