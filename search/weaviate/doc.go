@@ -81,7 +81,11 @@
 // Options.Replicas replicas (0: min(3, nodes in the cluster), so 1 on a
 // single node); a replicated class also gets asyncEnabled (a node that
 // was away catches up in the background) and the TimeBasedResolution
-// deletion strategy (the later of a delete and a write wins). An existing
+// deletion strategy (the later of a delete and a write wins). Delete
+// stamps its tombstones with the client's clock (deletionTimeUnixMilli,
+// which the Go client does not send): a tombstone without a time loses
+// to any write, so documents deleted while a replica was away came back
+// on every node when it returned. An existing
 // class is taken with its layout unless an explicit Shards or Replicas
 // differs, which Open refuses.
 //
@@ -104,4 +108,11 @@
 // class, PropertySettle (2s) more before writing; list every node of a
 // cluster. The cluster conformance test (KORMED_WEAVIATE_CLUSTER_URLS)
 // probes each node's BM25 for every upserted document.
+//
+// Weaviate 1.35 writes a shard's write-ahead logs before the vectors of
+// the batch are in its vector index's buffer, so a node killed after a
+// batch comes back without those vectors in its index, for good; Upsert
+// sends its last batch with vectors a second time, which Weaviate skips
+// as unchanged but whose log write makes the vectors before it durable
+// (flushVectors).
 package weaviate

@@ -321,11 +321,13 @@ func missing(want, have []string) []string {
 	return out
 }
 
-// strict reports whether KORMED_WEAVIATE_STRICT is set: the two
-// replica defects of Weaviate 1.35.2 the fault tests measure (deletes made
-// while a replica was away undone when it returns; a replica's vector
-// index missing objects it stores after a SIGKILL or a catch-up) fail the
-// tests instead of being logged.
+// strict reports whether KORMED_WEAVIATE_STRICT is set: the replica
+// defects of Weaviate 1.35.2 the fault tests measure (a replica's vector
+// index missing objects it caught up on under load; a search answered
+// differently through another coordinator) fail the tests instead of
+// being logged. (Deletes made while a replica was away used to come back
+// when it returned, and a SIGKILLed node to lose the vectors of the last
+// batch: fixed by Backend.Delete and Backend.Upsert, and asserted.)
 func strict() bool { return os.Getenv("KORMED_WEAVIATE_STRICT") != "" }
 
 // defect logs a replica defect, or fails the test in strict mode.
@@ -360,8 +362,9 @@ func (c *faultCluster) sameOnNode(ctx context.Context, b *Backend, i int, ids []
 
 // sameSearches checks that every node, read alone at ONE, answers the
 // dense queries with the same ids in the same order (exact flat search
-// over the same objects), and returns node 1's answers.
-func (c *faultCluster) sameSearches(ctx context.Context, class string, queries []search.Query) [][]string {
+// over the same objects), and returns node 1's answers. A difference
+// fails the test when must is set, and is a logged defect otherwise.
+func (c *faultCluster) sameSearches(ctx context.Context, class string, queries []search.Query, must bool) [][]string {
 	c.t.Helper()
 	c.indexed(ctx, class)
 	var first [][]string
@@ -388,7 +391,10 @@ func (c *faultCluster) sameSearches(ctx context.Context, class string, queries [
 				differ++
 			}
 		}
-		if differ > 0 {
+		switch {
+		case differ > 0 && must:
+			c.t.Errorf("node%d answers %d of %d dense queries unlike node1 (its vector index misses objects it stores): %v, node1 %v", i+1, differ, len(got), got, first)
+		case differ > 0:
 			defect(c.t, "node%d answers %d of %d dense queries unlike node1 (its vector index misses objects it stores): %v, node1 %v", i+1, differ, len(got), got, first)
 		}
 	}
@@ -607,12 +613,17 @@ func TestClusterKillUnderLoad(t *testing.T) {
 		fmt.Sscanf(id, "f%05d", &i)
 		return faultTitle(i, 1)
 	})
-	// And every node answers the same searches alike.
+	// And every node answers the same searches alike: not always in
+	// Weaviate 1.35.2, so a logged defect. The restarted node ends up with
+	// some of the objects written while it was away stored truncated (in
+	// every run): the QUORUM searches' read repair writes the hits to the
+	// stale replica as the search fetched them, without vector, text and
+	// terms (README "Scaling out"; searching at ONE avoided it).
 	var queries []search.Query
 	for s := 0; s < 5; s++ {
 		queries = append(queries, denseQuery(500+s, 10))
 	}
-	c.sameSearches(ctx, class, queries)
+	c.sameSearches(ctx, class, queries, false)
 }
 
 // The bounds TestClusterKillUnderLoad asserts (measured: see README
@@ -695,14 +706,19 @@ func TestClusterKillConnectedNode(t *testing.T) {
 	got, catchUp := c.converge(ctx, b.Class(), want, 90*time.Second)
 	t.Logf("node%d caught up %.1fs after it was ready again", victim, catchUp.Seconds())
 	if back := missing(got, want); len(got) != len(want) {
-		defect(t, "the delete of %s made while node%d was away was undone when it returned: the nodes hold %d documents, want %d (%v)",
+		t.Errorf("the delete of %s made while node%d was away was undone when it returned: the nodes hold %d documents, want %d (%v)",
 			faultID(0), victim, len(got), len(want), back)
 	}
 }
 
-// TestClusterRestartNode brings a node back after writes, updates and
-// deletes it missed, first with its data directory intact, then with it
-// wiped: each time it rebuilds from the other replicas what it lacks.
+// TestClusterRestartNode brings a node back after writes, updates,
+// deletes and re-creations it missed, first with its data directory
+// intact, then with it wiped: each time it rebuilds from the other
+// replicas what it lacks, and what was deleted while it was away stays
+// deleted (time-based resolution of deletes, with the deletion times
+// Backend.Delete sends), and what was deleted before and written again
+// while it was away stays written (which Weaviate's DeleteOnConflict
+// would delete again).
 func TestClusterRestartNode(t *testing.T) {
 	c := newFaultCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -713,10 +729,24 @@ func TestClusterRestartNode(t *testing.T) {
 	if err := b.Upsert(ctx, docs, vecs); err != nil {
 		t.Fatal(err)
 	}
+	// 50 deleted while every node is up.
+	var again []string
+	for i := 950; i < 1000; i++ {
+		again = append(again, faultID(i))
+	}
+	if n, err := b.Delete(ctx, again); err != nil || n != len(again) {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	c.indexed(ctx, class)
 	victim := c.follower(ctx, 1)
 
-	// Away: 500 new documents, 100 updated, 100 deleted.
+	// Away: 500 new documents, 100 updated, 100 deleted, and the 50
+	// deleted before written again.
 	c.kill(ctx, victim)
+	docs, vecs = faultDocs(950, 50, 3)
+	if err := b.Upsert(ctx, docs, vecs); err != nil {
+		t.Fatalf("re-create with node%d away: %v", victim, err)
+	}
 	docs, vecs = faultDocs(1000, 500, 1)
 	if err := b.Upsert(ctx, docs, vecs); err != nil {
 		t.Fatalf("upsert with node%d away: %v", victim, err)
@@ -739,13 +769,19 @@ func TestClusterRestartNode(t *testing.T) {
 	title := func(id string) string {
 		var i int
 		fmt.Sscanf(id, "f%05d", &i)
-		if i < 200 {
+		switch {
+		case i < 200:
 			return faultTitle(i, 2)
+		case i >= 950 && i < 1000:
+			return faultTitle(i, 3)
 		}
 		return faultTitle(i, 1)
 	}
 	var sample []string
 	for i := 100; i < 1500; i += 20 {
+		sample = append(sample, faultID(i))
+	}
+	for i := 955; i < 1000; i += 10 {
 		sample = append(sample, faultID(i))
 	}
 	queries := []search.Query{denseQuery(900, 10), denseQuery(901, 10), denseQuery(902, 10)}
@@ -763,22 +799,28 @@ func TestClusterRestartNode(t *testing.T) {
 		ready := time.Since(start)
 		got, catchUp := c.converge(ctx, class, want, 90*time.Second)
 		c.sameOnNode(ctx, b, victim, sample, title)
-		c.sameSearches(ctx, class, queries)
-		t.Logf("node%d restarted with %s: ready in %.1fs, then holding the same %d documents as the others (the %d written and updated included) %.1fs later",
+		// Its vector index has the last batch written before the kill
+		// too (Backend.flushVectors).
+		c.sameSearches(ctx, class, queries, true)
+		t.Logf("node%d restarted with %s: ready in %.1fs, then holding the same %d documents as the others (the %d written, updated and re-created included) %.1fs later",
 			victim, what, ready.Seconds(), len(got), len(want), catchUp.Seconds())
 		if back := missing(got, want); len(got) != len(want) {
-			defect(t, "of the %d documents deleted while node%d was away, %d are back on every node after it returned (%d documents, want %d; e.g. %v)",
-				len(gone), victim, len(back), len(got), len(want), back[:min(3, len(back))])
+			t.Errorf("of the %d documents deleted while node%d was away, %d are back on every node after it returned with %s (%d documents, want %d; e.g. %v)",
+				len(gone), victim, len(back), what, len(got), len(want), back[:min(3, len(back))])
 		}
 	}
 }
 
 // TestClusterKillLeader kills the node that leads the cluster's raft (the
-// schema) while a client writes through a follower: Weaviate (with its
-// default COLLECTION_RETRIEVAL_STRATEGY, LeaderOnly) asks the leader for
-// the class of every batch, and a request that asked the dead leader waits
-// until the client gives up; once the others elected a new leader, the
-// client's next try succeeds. The test measures that stall.
+// schema) while a client writes through a follower, and measures how long
+// writes stall. With Weaviate's default COLLECTION_RETRIEVAL_STRATEGY,
+// LeaderOnly (and with LeaderOnMismatch, which asks the leader for the
+// class's version), the follower asks the leader for the class of every
+// batch, and a request that asked the dead leader waits until the client
+// gives up; once the others have elected a new leader the next try
+// succeeds (5.8-15.2 s measured). The script's nodes run with LocalOnly:
+// they read the class from their own copy of the schema, and the first
+// batch succeeds at once.
 func TestClusterKillLeader(t *testing.T) {
 	c := newFaultCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -831,5 +873,7 @@ func TestClusterKillLeader(t *testing.T) {
 }
 
 // maxLeaderStall bounds TestClusterKillLeader's stall (measured: see
-// README "Scaling out").
-const maxLeaderStall = 30 * time.Second
+// README "Scaling out"): 0.1-0.2 s with LocalOnly; the bound, the
+// request timeout, leaves room for a slow batch on 2 busy cores but not
+// for a try that waited for the dead leader.
+const maxLeaderStall = 5 * time.Second

@@ -330,7 +330,12 @@ func checkClass(c *models.Class, legacy bool) (map[string]string, error) {
 // on the writes it missed in the background rather than only when a read
 // repairs them, and time-based resolution of deletions, so that between a
 // delete and a write of the same object the later one wins (Weaviate's
-// default leaves such conflicts unresolved).
+// default leaves such conflicts unresolved). It needs tombstones that
+// carry their time, which Delete sends (batchDelete). DeleteOnConflict
+// would also keep deletes made while a replica was away, but it resolves
+// every conflict with a tombstone as a delete: a document deleted, then
+// written again while a replica was away, is deleted again on every node
+// when that replica returns (TestClusterRestartNode, measured).
 func setLayout(c *models.Class, shards, replicas int) {
 	if shards > 0 {
 		c.ShardingConfig = map[string]interface{}{"desiredCount": shards}
