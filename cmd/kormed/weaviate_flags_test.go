@@ -21,7 +21,7 @@ func TestWeaviateFlags(t *testing.T) {
 	}{
 		{[]string{"--corpus", dir, "--out", dir, "--shards", "3"}, "--shards goes with --backend weaviate"},
 		{[]string{"--corpus", dir, "--out", dir, "--consistency", "ALL"}, "--consistency goes with --backend weaviate"},
-		{[]string{"--corpus", dir, "--out", dir, "--backend", "weaviate", "--shards", "-1"}, "--shards -1: want 0 (one per node) or more"},
+		{[]string{"--corpus", dir, "--out", dir, "--backend", "weaviate", "--shards", "-1"}, "--shards -1: want 0 (the default: 1) or more"},
 		{[]string{"--corpus", dir, "--out", dir, "--backend", "weaviate", "--replicas", "-3"}, "--replicas -3: want 0 (min(3, nodes)) or more"},
 		{[]string{"--corpus", dir, "--out", dir, "--backend", "weaviate", "--consistency", "MOST"}, `--consistency: unknown consistency level "MOST" (want ONE, QUORUM or ALL)`},
 		{[]string{"--corpus", dir, "--out", dir, "--backend", "weaviate", "--weaviate-url", "http://127.0.0.1:18880,127.0.0.1:18890"},

@@ -96,7 +96,7 @@ func (s settled) waitBM25(ctx context.Context, docs []search.Doc) error {
 			// The title as the class's BM25 sees it: analysed into the
 			// terms property (title and text in a legacy class).
 			q := fmt.Sprintf("{Get{%s(bm25:{query:%s, properties:%s}, where:{path:[%q], operator:Equal, valueText:%s}%s){%s}}}",
-				s.class, gqlString(nb.bm25Query(d.Title)), nb.bm25Props(), propDocID, gqlString(d.ID), nb.consistencyArg(), propDocID)
+				s.class, gqlString(nb.bm25Query(d.Title)), nb.bm25Props(), propDocID, gqlString(d.ID), nb.readArg(), propDocID)
 			for {
 				var out struct {
 					Get map[string][]map[string]any `json:"Get"`
@@ -193,7 +193,7 @@ func TestClusterLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Shards() != n || b.Replicas() != min(3, n) || b.Consistency() != "QUORUM" {
+	if b.Shards() != DefaultShards || b.Replicas() != min(3, n) || b.Consistency() != "QUORUM" {
 		t.Fatalf("default layout on %d nodes: %d shards, %d replicas, %s", n, b.Shards(), b.Replicas(), b.Consistency())
 	}
 	cls, err := b.c.Schema().ClassGetter().WithClassName(class).Do(ctx)
@@ -216,11 +216,11 @@ func TestClusterLayout(t *testing.T) {
 	if info, err := b2.Info(ctx); err != nil || info.Docs != 0 {
 		t.Fatalf("info through the live node: %+v %v", info, err)
 	}
-	if _, err := Open(ctx, urls, class, Options{Create: true, Shards: n, Replicas: min(3, n)}); err != nil {
+	if _, err := Open(ctx, urls, class, Options{Create: true, Shards: DefaultShards, Replicas: min(3, n)}); err != nil {
 		t.Fatalf("reopen with the same explicit layout: %v", err)
 	}
 	_, err = Open(ctx, urls, class, Options{Shards: n + 1})
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("has %d shards and %d replicas, not the %d shards asked for", n, min(3, n), n+1)) {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("has %d shards and %d replicas, not the %d shards asked for", DefaultShards, min(3, n), n+1)) {
 		t.Fatalf("reopen with another shard count: %v", err)
 	}
 }

@@ -77,7 +77,7 @@
 // idempotent: upserts write whole objects under ObjectID(doc id), deletes
 // delete by id, and a lost answer to a schema change is read back.
 //
-// A created class gets Options.Shards shards (0: one per node) and
+// A created class gets Options.Shards shards (0: DefaultShards, one) and
 // Options.Replicas replicas (0: min(3, nodes in the cluster), so 1 on a
 // single node); a replicated class also gets asyncEnabled (a node that
 // was away catches up in the background) and the TimeBasedResolution
@@ -90,13 +90,15 @@
 // differs, which Open refuses.
 //
 // Options.Consistency (ONE, QUORUM by default, ALL) goes with batch
-// writes, batch deletes and object GETs, and with GraphQL Get searches
-// on a replicated class (Weaviate accepts consistencyLevel there only
-// when the factor is above 1): Weaviate searches one replica per shard
-// and then checks the returned objects at that level, repairing stale
-// replicas; an object missing from the searched replica is not found by
-// that search. Aggregate (Info's count and DUR types, Facets) takes no
-// level: Weaviate's default reads.
+// writes, batch deletes and object GETs. Searches and the id listing
+// (GraphQL Get) read at ONE on a replicated class: Weaviate searches one
+// replica per shard whatever the level, and at QUORUM or ALL it then
+// checks the hits against the other replicas and "repairs" a stale one
+// with the hit as the search fetched it (selected properties, no
+// vector), which truncated objects for good on a node back from a crash
+// (readArg). An object missing from the searched replica is not found by
+// that search until asynchronous replication brings it. Aggregate
+// (Info's count and DUR types, Facets) takes no level.
 //
 // Weaviate 1.35 with AUTOSCHEMA_ENABLED=false (scripts/weaviate.sh) sends
 // replicas no schema version with writes, so a replica behind on a just

@@ -321,13 +321,13 @@ func missing(want, have []string) []string {
 	return out
 }
 
-// strict reports whether KORMED_WEAVIATE_STRICT is set: the replica
-// defects of Weaviate 1.35.2 the fault tests measure (a replica's vector
-// index missing objects it caught up on under load; a search answered
-// differently through another coordinator) fail the tests instead of
-// being logged. (Deletes made while a replica was away used to come back
-// when it returned, and a SIGKILLed node to lose the vectors of the last
-// batch: fixed by Backend.Delete and Backend.Upsert, and asserted.)
+// strict reports whether KORMED_WEAVIATE_STRICT is set: a search
+// answered differently through another coordinator right after a node's
+// death fails the test instead of being logged. (Deletes made while a
+// replica was away used to come back when it returned, a SIGKILLed node
+// to lose the vectors of the last batch, and QUORUM searches' read repair
+// to truncate a stale replica's objects: fixed by Backend.Delete,
+// Backend.Upsert and searches at ONE, and asserted.)
 func strict() bool { return os.Getenv("KORMED_WEAVIATE_STRICT") != "" }
 
 // defect logs a replica defect, or fails the test in strict mode.
@@ -362,9 +362,8 @@ func (c *faultCluster) sameOnNode(ctx context.Context, b *Backend, i int, ids []
 
 // sameSearches checks that every node, read alone at ONE, answers the
 // dense queries with the same ids in the same order (exact flat search
-// over the same objects), and returns node 1's answers. A difference
-// fails the test when must is set, and is a logged defect otherwise.
-func (c *faultCluster) sameSearches(ctx context.Context, class string, queries []search.Query, must bool) [][]string {
+// over the same objects), and returns node 1's answers.
+func (c *faultCluster) sameSearches(ctx context.Context, class string, queries []search.Query) [][]string {
 	c.t.Helper()
 	c.indexed(ctx, class)
 	var first [][]string
@@ -391,11 +390,8 @@ func (c *faultCluster) sameSearches(ctx context.Context, class string, queries [
 				differ++
 			}
 		}
-		switch {
-		case differ > 0 && must:
-			c.t.Errorf("node%d answers %d of %d dense queries unlike node1 (its vector index misses objects it stores): %v, node1 %v", i+1, differ, len(got), got, first)
-		case differ > 0:
-			defect(c.t, "node%d answers %d of %d dense queries unlike node1 (its vector index misses objects it stores): %v, node1 %v", i+1, differ, len(got), got, first)
+		if differ > 0 {
+			c.t.Errorf("node%d answers %d of %d dense queries unlike node1 (it misses objects or their vectors): %v, node1 %v", i+1, differ, len(got), got, first)
 		}
 	}
 	return first
@@ -613,17 +609,15 @@ func TestClusterKillUnderLoad(t *testing.T) {
 		fmt.Sscanf(id, "f%05d", &i)
 		return faultTitle(i, 1)
 	})
-	// And every node answers the same searches alike: not always in
-	// Weaviate 1.35.2, so a logged defect. The restarted node ends up with
-	// some of the objects written while it was away stored truncated (in
-	// every run): the QUORUM searches' read repair writes the hits to the
-	// stale replica as the search fetched them, without vector, text and
-	// terms (README "Scaling out"; searching at ONE avoided it).
+	// And every node answers the same searches alike. (With the 8 clients
+	// searching at QUORUM, Weaviate's read repair wrote their hits to the
+	// stale replica as the searches fetched them, without vector, text
+	// and terms, in every run; the backend's searches read at ONE.)
 	var queries []search.Query
 	for s := 0; s < 5; s++ {
 		queries = append(queries, denseQuery(500+s, 10))
 	}
-	c.sameSearches(ctx, class, queries, false)
+	c.sameSearches(ctx, class, queries)
 }
 
 // The bounds TestClusterKillUnderLoad asserts (measured: see README
@@ -801,7 +795,7 @@ func TestClusterRestartNode(t *testing.T) {
 		c.sameOnNode(ctx, b, victim, sample, title)
 		// Its vector index has the last batch written before the kill
 		// too (Backend.flushVectors).
-		c.sameSearches(ctx, class, queries, true)
+		c.sameSearches(ctx, class, queries)
 		t.Logf("node%d restarted with %s: ready in %.1fs, then holding the same %d documents as the others (the %d written, updated and re-created included) %.1fs later",
 			victim, what, ready.Seconds(), len(got), len(want), catchUp.Seconds())
 		if back := missing(got, want); len(got) != len(want) {

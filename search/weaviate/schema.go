@@ -325,7 +325,7 @@ func checkClass(c *models.Class, legacy bool) (map[string]string, error) {
 }
 
 // setLayout gives a new class its shard count (0: Weaviate's default, one
-// per node) and replication factor. A replicated class (factor > 1) also
+// per node; Open passes DefaultShards) and replication factor. A replicated class (factor > 1) also
 // gets asynchronous replication, so that a node that was away catches up
 // on the writes it missed in the background rather than only when a read
 // repairs them, and time-based resolution of deletions, so that between a

@@ -249,7 +249,7 @@ func (s *searcher) run(ctx context.Context, mode string, limit int, alpha float6
 	if s.where != "" {
 		args = append(args, "where:"+s.where)
 	}
-	if cl := s.b.consistencyArg(); cl != "" {
+	if cl := s.b.readArg(); cl != "" {
 		args = append(args, cl[2:])
 	}
 	sel := []string{propDocID, propTitle, propDURJSON}
@@ -495,14 +495,22 @@ func gqlVector(v []float32) string {
 	return b.String()
 }
 
-// consistencyArg is the consistency level argument of a GraphQL Get,
-// ", consistencyLevel:<level>", or "" for a class without replicas:
-// Weaviate accepts the argument only on replicated classes.
-func (b *Backend) consistencyArg() string {
+// readArg is the consistency level argument of kormed's GraphQL Gets
+// (searches, the id listing): ", consistencyLevel:ONE" on a replicated
+// class, "" on one without replicas (Weaviate accepts the argument only
+// on replicated classes). Not Options.Consistency, and not left out
+// (Weaviate's default is QUORUM): at QUORUM or ALL Weaviate checks a
+// Get's hits against the other replicas and repairs a stale one with the
+// hit as the query fetched it, only the selected properties and no
+// vector, under the current update time, so asynchronous replication
+// never mends it; a node back from a crash ended up with objects
+// without vector, text or terms (Weaviate 1.35.2, finder.go
+// checkShardConsistency → repairer.go; TestClusterKillUnderLoad).
+func (b *Backend) readArg() string {
 	if b.replicas.Load() <= 1 {
 		return ""
 	}
-	return ", consistencyLevel:" + b.opts.Consistency
+	return ", consistencyLevel:" + ConsistencyOne
 }
 
 // graphQL runs a query and decodes its data into out.

@@ -24,9 +24,9 @@ type Weaviate struct {
 // checks them.
 func WeaviateFlags(fs *flag.FlagSet, layout bool) *Weaviate {
 	w := &Weaviate{fs: fs, layout: layout}
-	w.consistency = fs.String("consistency", "QUORUM", "Weaviate consistency level of writes and reads: ONE, QUORUM (a majority of a shard's replicas) or ALL; on a class without replicas all three are the same")
+	w.consistency = fs.String("consistency", "QUORUM", "Weaviate consistency level of writes, deletes and object reads: ONE, QUORUM (a majority of a shard's replicas) or ALL; searches read one replica per shard (ONE); on a class without replicas all three are the same")
 	if layout {
-		w.shards = fs.Int("shards", 0, "shards of a class created in Weaviate (0: one per node of the cluster); fixed once the class exists")
+		w.shards = fs.Int("shards", 0, "shards of a class created in Weaviate (0: the default, 1 — every node of a replica set holds the whole index and BM25 ranks as one index does; shard when the corpus outgrows a node); fixed once the class exists")
 		w.replicas = fs.Int("replicas", 0, "replication factor of a class created in Weaviate (0: min(3, nodes in the cluster), so 1 on a single node)")
 	}
 	return w
@@ -53,7 +53,7 @@ func (w *Weaviate) Options(use bool, need, url string) (weaviate.Options, error)
 	}
 	if w.layout {
 		if *w.shards < 0 {
-			return o, fmt.Errorf("--shards %d: want 0 (one per node) or more", *w.shards)
+			return o, fmt.Errorf("--shards %d: want 0 (the default: 1) or more", *w.shards)
 		}
 		if *w.replicas < 0 {
 			return o, fmt.Errorf("--replicas %d: want 0 (min(3, nodes)) or more", *w.replicas)

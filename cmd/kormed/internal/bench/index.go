@@ -48,7 +48,7 @@ func benchIndex(fs *flag.FlagSet) base.Func {
 	out := fs.String("out", "", "scratch folder (default: a temporary one, removed)")
 	an := fs.String("analyzer", "union", "BM25 analyzer")
 	wURL := fs.String("weaviate-url", "", "build in Weaviate instead: node URL(s), comma-separated")
-	wShards := fs.Int("shards", 0, "shards of the Weaviate class (0: one per node)")
+	wShards := fs.Int("shards", 0, "shards of the Weaviate class (0: the backend's default, 1)")
 	wReplicas := fs.Int("replicas", 0, "replication factor of the Weaviate class (0: min(3, nodes))")
 	wCons := fs.String("consistency", "", "write consistency: ONE, QUORUM (default) or ALL")
 	wVI := fs.String("vector-index", "hnsw", "Weaviate vector index: hnsw or flat")
