@@ -320,6 +320,8 @@ $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" | sed '
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed BF16-weights /' | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int8 | sed 's/"engine":"kormed /"engine":"kormed int8-weights /' | tee -a "$R"
 $K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int4 | sed 's/"engine":"kormed /"engine":"kormed int4-weights /' | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int8 --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed int8-weights /' | tee -a "$R"
+$K bench decode --model "$DM-bf16" --prompt 512 --new 32 --threads "$TH" --weights int4 --precision bf16 | sed 's/"engine":"kormed /"engine":"kormed int4-weights /' | tee -a "$R"
 # llama.cpp on the same BF16-weight model exported to GGUF at the types that
 # match kormed's --weights bf16, int8 and int4 (scripts/node-llama.sh installs it).
 NL=${KORMED_NODE_LLAMA:-$HOME/.cache/kormed/node-llama-cpp}
