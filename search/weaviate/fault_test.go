@@ -416,6 +416,15 @@ func faultDocs(from, n, version int) ([]search.Doc, [][]float32) {
 
 func faultID(i int) string { return fmt.Sprintf("f%05d", i) }
 
+// faultIDs is the ids of documents from..to-1.
+func faultIDs(from, to int) []string {
+	ids := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		ids = append(ids, faultID(i))
+	}
+	return ids
+}
+
 func faultTitle(i, version int) string { return fmt.Sprintf("시험약%d정 판%d", i, version) }
 
 func denseQuery(seed, k int) search.Query {
@@ -693,10 +702,7 @@ func TestClusterKillConnectedNode(t *testing.T) {
 	if err := c.restart(ctx, victim, false); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for i := 1; i < 400; i++ {
-		want = append(want, faultID(i))
-	}
+	want := faultIDs(1, 400)
 	got, catchUp := c.converge(ctx, b.Class(), want, 90*time.Second)
 	t.Logf("node%d caught up %.1fs after it was ready again", victim, catchUp.Seconds())
 	if back := missing(got, want); len(got) != len(want) {
@@ -724,10 +730,7 @@ func TestClusterRestartNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 50 deleted while every node is up.
-	var again []string
-	for i := 950; i < 1000; i++ {
-		again = append(again, faultID(i))
-	}
+	again := faultIDs(950, 1000)
 	if n, err := b.Delete(ctx, again); err != nil || n != len(again) {
 		t.Fatalf("delete: %d %v", n, err)
 	}
@@ -749,17 +752,11 @@ func TestClusterRestartNode(t *testing.T) {
 	if err := b.Upsert(ctx, docs, vecs); err != nil {
 		t.Fatalf("update with node%d away: %v", victim, err)
 	}
-	var gone []string
-	for i := 0; i < 100; i++ {
-		gone = append(gone, faultID(i))
-	}
+	gone := faultIDs(0, 100)
 	if n, err := b.Delete(ctx, gone); err != nil || n != 100 {
 		t.Fatalf("delete with node%d away: %d %v", victim, n, err)
 	}
-	var want []string
-	for i := 100; i < 1500; i++ {
-		want = append(want, faultID(i))
-	}
+	want := faultIDs(100, 1500)
 	title := func(id string) string {
 		var i int
 		fmt.Sscanf(id, "f%05d", &i)
@@ -858,10 +855,7 @@ func TestClusterKillLeader(t *testing.T) {
 	if err := c.restart(ctx, leader, false); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for i := 0; i < 300; i++ {
-		want = append(want, faultID(i))
-	}
+	want := faultIDs(0, 300)
 	_, catchUp := c.converge(ctx, w.Class(), want, 90*time.Second)
 	t.Logf("node%d caught up %.1fs after it was ready again", leader, catchUp.Seconds())
 }
