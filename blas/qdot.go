@@ -15,12 +15,15 @@ type QDot int32
 
 const (
 	// QDotAuto multiplies in integers where that measured faster on the
-	// AMD Zen 5 it was built on: Q4 weights with up to GEMVRows rows of A
-	// (a generated token: the float kernel spends more instructions
-	// unpacking nibbles than the integer one). Int8 weights, whose float
-	// kernel already runs at memory bandwidth, and longer inputs, where
-	// dequantizing for oneDNN's float32 sgemm outran the integer kernels'
-	// per-block rescaling, stay float.
+	// AMD Zen 5 it was built on: one row of A (a generated token) against
+	// Int8 or Q4 weights, on CPUs with AVX512-VNNI (Q4 also AVX512-VBMI):
+	// qgemv.c's kernels, which spend one or two integer dot instructions
+	// per 64 weights where the float kernels convert every weight, Int8's
+	// with A rounded to int16 (as accurate as float32), Q4's with QDotInt's
+	// integers. Up to GEMVRows rows of A with Q4 weights also run in
+	// integers (qdot.c). Int8 weights with more rows, and longer inputs,
+	// where dequantizing for oneDNN's float32 sgemm outran the integer
+	// kernels' per-block rescaling, stay float.
 	QDotAuto QDot = iota
 	// QDotFloat dequantizes the weights to float32 and multiplies them with
 	// A as it is: exact to float32 rounding.
@@ -86,6 +89,21 @@ func useIntDot(f QFormat, m int) bool {
 		return false
 	}
 	return f == Q4 && m <= GEMVRows
+}
+
+// useGEMVInt is whether one row of A against weights of format f may run
+// in qgemv.c's integer kernels (where the CPU has them): for Q4 under
+// QDotAuto and QDotInt (the same integers as QDotInt's other kernels), for
+// Int8 under QDotAuto only (int16 activations, as accurate as the float
+// kernel: QDotInt's int8 activations are the other arithmetic).
+func useGEMVInt(f QFormat) bool {
+	switch QDot(qdotMode.Load()) {
+	case QDotFloat:
+		return false
+	case QDotInt:
+		return f == Q4
+	}
+	return true
 }
 
 // q8Pad is the padding of a quantized activation row: whole vectors of

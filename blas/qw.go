@@ -263,7 +263,9 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 
 // MatMulQ computes C = A·Wᵀ + beta·C for a float32 A [m,q.Cols] (row
 // stride lda) and the quantized W: a PyTorch nn.Linear whose weight is
-// kept quantized. SetQDot chooses the arithmetic. In integers (qdot.c)
+// kept quantized. SetQDot chooses the arithmetic. One row of A (a
+// generated token) runs, where the CPU has AVX512-VNNI and SetQDot allows
+// (useGEMVInt), in qgemv.c's integer kernels. In integers (qdot.c)
 // A's rows are quantized to int8 blocks of 32 and multiplied with the
 // weights llama.cpp's way, for any m: weight rows in blocks per thread,
 // against tiles of A's rows, up to two weight rows and four rows of A per
@@ -294,6 +296,9 @@ func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32,
 	check("A", false, m, k, a, lda)
 	if len(q.Data) != n*q.rowBytes() || (q.Format == Int8) != (len(q.Scale) == n) {
 		panic(fmt.Sprintf("blas.MatMulQ: %v matrix %d×%d with %d bytes and %d scales", q.Format, n, k, len(q.Data), len(q.Scale)))
+	}
+	if m == 1 && useGEMVInt(q.Format) && gemvInt(a, q, beta, c) {
+		return
 	}
 	if useIntDot(q.Format, m) {
 		qdot(m, a, lda, q, beta, c, ldc)

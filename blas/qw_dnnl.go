@@ -13,6 +13,8 @@ void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, cons
 int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
                 float beta, float *c, long ldc, int nt);
 void kormed_quant_act(int fmt, long m, long k, const float *a, long lda, int8_t *q, float *d, int32_t *c, int nt);
+int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, const float *scale, float beta,
+                    float *c, int nt);
 */
 import "C"
 
@@ -62,6 +64,14 @@ func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ld
 	if st != 0 {
 		goQDot(m, a, lda, q, beta, c, ldc) // out of memory for the quantized A: Go's own
 	}
+}
+
+// gemvInt runs kormed_gemv_int (qgemv.c): false where the CPU lacks its
+// instructions (or setGEMVISA caps the kernels).
+func gemvInt(a []float32, q *QMatrix, beta float32, c []float32) bool {
+	return C.kormed_gemv_int(C.int(q.Format), C.long(q.Rows), C.long(q.Cols), (*C.float)(unsafe.Pointer(&a[0])),
+		(*C.uint8_t)(unsafe.Pointer(&q.Data[0])), scalePtr(q), C.float(beta), (*C.float)(unsafe.Pointer(&c[0])),
+		C.int(Threads())) == 1
 }
 
 // quantAct is kormed_quant_act: A quantized for the integer products, for

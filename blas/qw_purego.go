@@ -15,3 +15,5 @@ func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ld
 func quantAct(f QFormat, m, k int, a []float32, lda int) *q8Act { return goQuantAct(f, m, k, a, lda) }
 
 func gemmQBF16(int, []float32, int, *QMatrix, float32, []float32, int) bool { return false }
+
+func gemvInt([]float32, *QMatrix, float32, []float32) bool { return false }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kormed/kormed/safetensors"
@@ -386,5 +387,86 @@ func BenchmarkQuantizeQ4Block(b *testing.B) {
 				i = (i + 1) % 1024
 			}
 		})
+	}
+}
+
+// BenchmarkGEMVStream is one token through eight gate|up matrices of
+// EXAONE-3.5-2.4B's shape in turn, more than the L3 cache holds, so that
+// every weight comes from memory as in generation: bytes of weights per
+// second for each storage and product path, beside a plain read of as
+// many bytes (the bandwidth bound).
+func BenchmarkGEMVStream(b *testing.B) {
+	const n, k, mats = 7168 * 2, 2560, 8
+	r := rand.New(rand.NewPCG(1, 1))
+	a := randMatrix(r, k)
+	c := make([]float32, n)
+	w := randMatrix(r, n*k)
+	b.Run("read", func(b *testing.B) {
+		words := make([]uint64, mats*n*k/4)
+		for i := range words {
+			words[i] = uint64(i)
+		}
+		b.SetBytes(int64(8 * len(words) / mats))
+		i := 0
+		var sink uint64
+		for b.Loop() {
+			part := words[i*len(words)/mats : (i+1)*len(words)/mats]
+			var mu sync.Mutex
+			parallelRows(len(part)/8, len(part), func(lo, hi int) {
+				var s0, s1, s2, s3 uint64
+				p := part[8*lo : 8*hi]
+				for j := 0; j+8 <= len(p); j += 8 {
+					s0 += p[j] + p[j+4]
+					s1 += p[j+1] + p[j+5]
+					s2 += p[j+2] + p[j+6]
+					s3 += p[j+3] + p[j+7]
+				}
+				mu.Lock()
+				sink += s0 + s1 + s2 + s3
+				mu.Unlock()
+			})
+			i = (i + 1) % mats
+		}
+		_ = sink
+	})
+	b.Run("bf16", func(b *testing.B) {
+		ws := make([][]uint16, mats)
+		for m := range ws {
+			ws[m] = make([]uint16, n*k)
+			for i, v := range w {
+				ws[m][i] = bf16(v)
+			}
+		}
+		b.SetBytes(int64(2 * n * k))
+		i := 0
+		for b.Loop() {
+			MatMulBF16(1, n, k, a, k, ws[i], k, 0, c, n)
+			i = (i + 1) % mats
+		}
+	})
+	for _, f := range []QFormat{Int8, Q4} {
+		qs := make([]*QMatrix, mats)
+		for m := range qs {
+			q, err := Quantize(f, w, n, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			qs[m] = q
+		}
+		for _, path := range []struct {
+			name string
+			mode QDot
+		}{{"float", QDotFloat}, {"int", QDotInt}, {"auto", QDotAuto}} {
+			b.Run(f.String()+"/"+path.name, func(b *testing.B) {
+				defer SetQDot(CurrentQDot())
+				SetQDot(path.mode)
+				b.SetBytes(int64(qs[0].Bytes()))
+				i := 0
+				for b.Loop() {
+					MatMulQ(1, a, k, qs[i], 0, c, n)
+					i = (i + 1) % mats
+				}
+			})
+		}
 	}
 }
