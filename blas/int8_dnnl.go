@@ -9,6 +9,7 @@ package blas
 typedef struct kormed_w8 kormed_w8;
 int kormed_int8_isa(void);
 kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt);
+kormed_w8 *kormed_w8_wrap(const int8_t *q, long n, long k);
 void kormed_w8_free(kormed_w8 *w);
 const char *kormed_w8_impl(const kormed_w8 *w);
 void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt);
@@ -41,6 +42,26 @@ func packInt8(q *Int8Weights) *packedInt8 {
 	p := &packedInt8{w: w, impl: C.GoString(C.kormed_w8_impl(w))}
 	runtime.SetFinalizer(p, func(p *packedInt8) { C.kormed_w8_free(p.w) })
 	return p
+}
+
+// wrapInt8 is q's weights for oneDNN as they are, unpacked (kormed_w8_wrap:
+// for weights used once); q.Q must stay alive while it is used.
+func wrapInt8(q *Int8Weights) *packedInt8 {
+	w := C.kormed_w8_wrap((*C.int8_t)(unsafe.Pointer(&q.Q[0])), C.long(q.N), C.long(q.K))
+	if w == nil {
+		return nil
+	}
+	p := &packedInt8{w: w, impl: C.GoString(C.kormed_w8_impl(w))}
+	runtime.SetFinalizer(p, func(p *packedInt8) { C.kormed_w8_free(p.w) })
+	return p
+}
+
+// free releases p's memory now (gemmQInt8's per-call packing) rather
+// than at its finalizer.
+func (p *packedInt8) free() {
+	runtime.SetFinalizer(p, nil)
+	C.kormed_w8_free(p.w)
+	p.w = nil
 }
 
 // oneDNN's ISA values (dnnl_cpu_isa_t) are bit sets; these are the int8

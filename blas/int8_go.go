@@ -7,6 +7,10 @@ type packedInt8 struct{ impl string }
 
 func packInt8(*Int8Weights) *packedInt8 { return nil }
 
+func (*packedInt8) free() {}
+
+func wrapInt8(*Int8Weights) *packedInt8 { return nil }
+
 // int8Supported: the pure-Go int8 product runs on every CPU (slowly).
 func int8Supported() error { return nil }
 

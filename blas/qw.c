@@ -10,6 +10,7 @@
 // the bf16 GEMV's streaming design (bf16w.c) at a half or a quarter of its
 // bytes.
 #include <immintrin.h>
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -318,4 +319,58 @@ void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, cons
 	long rb = rowBytes(fmt, k);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nr * k >= (1L << 16))
 	for (long r = 0; r < nr; r++) deq(level, fmt, dst + r * k, q + (j0 + r) * rb, scale ? scale[j0 + r] : 0, k);
+}
+
+// ---- Q4 as int8 per row (MatMulQ's int8 prompts) ----
+
+// q4s8_row writes Q4 row r [k/32 blocks] as int8 dst [k] with one scale,
+// returned: s = 8·max|d|/127 over the row's block scales d, each weight
+// round-to-even((q-8)·(d/s)) in float32 (|·| ≤ 127); Go's q4RowInt8.
+static float q4s8_row(const uint8_t *r, long k, int8_t *dst, int avx512);
+
+__attribute__((target("avx512f,avx512bw,f16c"))) static void q4s8_blocks_avx512(const uint8_t *r, long nb, float s,
+                                                                          int8_t *dst) {
+	const __m512i e8 = _mm512_set1_epi32(8);
+	for (long b = 0; b < nb; b++, r += q4Bytes, dst += 32) {
+		__m512 f = _mm512_set1_ps(halfc(r) / s);
+		__m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(r + 2)));
+		__m512i lo = _mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(15)), e8);
+		__m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(v, 4), e8);
+		// The product rounded to even by the conversion (MXCSR's default).
+		_mm_storeu_si128((__m128i *)dst, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(lo), f))));
+		_mm_storeu_si128((__m128i *)(dst + 16),
+		                 _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(hi), f))));
+	}
+}
+
+static float q4s8_row(const uint8_t *r, long k, int8_t *dst, int avx512) {
+	long nb = k / 32;
+	float m = 0;
+	for (long b = 0; b < nb; b++) m = fmaxf(m, fabsf(half(r + b * q4Bytes)));
+	float s = m * 8 / 127;
+	if (!(s > 0) || s != s || s > 3.4e38f) { // all zero (or not finite): zeros
+		memset(dst, 0, k);
+		return 0;
+	}
+	if (avx512) {
+		q4s8_blocks_avx512(r, nb, s, dst);
+		return s;
+	}
+	for (long b = 0; b < nb; b++, r += q4Bytes, dst += 32) {
+		float f = half(r) / s;
+		for (int i = 0; i < 16; i++) {
+			dst[i] = (int8_t)rintf((float)((r[2 + i] & 15) - 8) * f);
+			dst[i + 16] = (int8_t)rintf((float)((r[2 + i] >> 4) - 8) * f);
+		}
+	}
+	return s;
+}
+
+// kormed_q4_s8 writes Q4 rows W [n,k] as int8 dst [n,k] with per-row
+// scales (q4s8_row) on nt threads.
+void kormed_q4_s8(long n, long k, const uint8_t *q, int8_t *dst, float *scale, int nt) {
+	int avx512 = isa() == 2;
+	long rb = rowBytes(fmtQ4, k);
+#pragma omp parallel for num_threads(nt) schedule(static) if (n * k >= (1L << 16))
+	for (long j = 0; j < n; j++) scale[j] = q4s8_row(q + j * rb, k, dst + j * k, avx512);
 }

@@ -308,8 +308,15 @@ func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32,
 		gemvQ(m, a, lda, q, beta, c, ldc)
 		return
 	}
-	if Precision(precision.Load()) == BF16 && gemmQBF16(m, a, lda, q, beta, c, ldc) {
-		return
+	switch Precision(precision.Load()) {
+	case BF16:
+		if gemmQBF16(m, a, lda, q, beta, c, ldc) {
+			return
+		}
+	case INT8:
+		if gemmQInt8(m, a, lda, q, beta, c, ldc) {
+			return
+		}
 	}
 	dequantGemm(m, a, lda, q, beta, c, ldc)
 }

@@ -13,6 +13,7 @@ void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, cons
 int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
                 float beta, float *c, long ldc, int nt);
 void kormed_quant_act(int fmt, long m, long k, const float *a, long lda, int8_t *q, float *d, int32_t *c, int nt);
+void kormed_q4_s8(long n, long k, const uint8_t *q, int8_t *dst, float *scale, int nt);
 int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, const float *scale, float beta,
                     float *c, int nt);
 */
@@ -64,6 +65,12 @@ func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ld
 	if st != 0 {
 		goQDot(m, a, lda, q, beta, c, ldc) // out of memory for the quantized A: Go's own
 	}
+}
+
+// q4ToInt8 is goQ4ToInt8 in C (qw.c) on OpenMP threads.
+func q4ToInt8(q *QMatrix, dst []int8, scale []float32) {
+	C.kormed_q4_s8(C.long(q.Rows), C.long(q.Cols), (*C.uint8_t)(unsafe.Pointer(&q.Data[0])),
+		(*C.int8_t)(unsafe.Pointer(&dst[0])), (*C.float)(unsafe.Pointer(&scale[0])), C.int(Threads()))
 }
 
 // gemvInt runs kormed_gemv_int (qgemv.c): false where the CPU lacks its

@@ -17,3 +17,5 @@ func quantAct(f QFormat, m, k int, a []float32, lda int) *q8Act { return goQuant
 func gemmQBF16(int, []float32, int, *QMatrix, float32, []float32, int) bool { return false }
 
 func gemvInt([]float32, *QMatrix, float32, []float32) bool { return false }
+
+func q4ToInt8(q *QMatrix, dst []int8, scale []float32) { goQ4ToInt8(q, dst, scale) }

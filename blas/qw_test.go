@@ -470,3 +470,65 @@ func BenchmarkGEMVStream(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGEMVLayer is one token through the four products of a layer of
+// EXAONE-3.5-2.4B's shape (q|k|v, o, gate|up, down), eight layers in turn
+// (more than the L3 cache), in bytes of weights per second: the
+// generation's sequence of calls, without the rest of a layer.
+func BenchmarkGEMVLayer(b *testing.B) {
+	const layers = 8
+	shapes := [][2]int{{3840, 2560}, {2560, 2560}, {14336, 2560}, {2560, 7168}}
+	r := rand.New(rand.NewPCG(1, 1))
+	a := randMatrix(r, 7168)
+	c := make([]float32, 14336)
+	for _, f := range []QFormat{Int8, Q4} {
+		qs := make([][]*QMatrix, layers)
+		bytes := 0
+		for l := range qs {
+			for _, s := range shapes {
+				q, err := Quantize(f, randMatrix(r, s[0]*s[1]), s[0], s[1])
+				if err != nil {
+					b.Fatal(err)
+				}
+				qs[l] = append(qs[l], q)
+				if l == 0 {
+					bytes += q.Bytes()
+				}
+			}
+		}
+		b.Run(f.String(), func(b *testing.B) {
+			b.SetBytes(int64(bytes))
+			l := 0
+			for b.Loop() {
+				for _, q := range qs[l] {
+					MatMulQ(1, a, q.Cols, q, 0, c, q.Rows)
+				}
+				l = (l + 1) % layers
+			}
+		})
+	}
+	ws := make([][][]uint16, layers)
+	bytes := 0
+	for l := range ws {
+		for _, s := range shapes {
+			w := make([]uint16, s[0]*s[1])
+			for i := range w {
+				w[i] = bf16(float32(r.NormFloat64()))
+			}
+			ws[l] = append(ws[l], w)
+			if l == 0 {
+				bytes += 2 * len(w)
+			}
+		}
+	}
+	b.Run("bf16", func(b *testing.B) {
+		b.SetBytes(int64(bytes))
+		l := 0
+		for b.Loop() {
+			for i, w := range ws[l] {
+				MatMulBF16(1, shapes[i][0], shapes[i][1], a, shapes[i][1], w, shapes[i][1], 0, c, shapes[i][0])
+			}
+			l = (l + 1) % layers
+		}
+	})
+}

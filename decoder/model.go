@@ -145,6 +145,17 @@ func ParseStorage(s string) (Storage, error) {
 	return StorageAuto, fmt.Errorf("weights %q: want auto, fp32, bf16, int8 or int4", s)
 }
 
+// CheckPrecision refuses blas.INT8 products for storage s that is not
+// quantized: under INT8 the decoder runs its quantized weights' products
+// for prompts in int8 (blas.MatMulQ), and float32 or bfloat16 weights
+// would silently stay float32.
+func CheckPrecision(s Storage) error {
+	if blas.CurrentPrecision() == blas.INT8 && s.quant() == 0 {
+		return fmt.Errorf("--precision int8 needs --weights int8 or int4 for a decoder (it runs the prompt's products on quantized weights in int8), not %v", s)
+	}
+	return nil
+}
+
 // quant is the format of a block's Linear weights under s (0 when not
 // quantized).
 func (s Storage) quant() blas.QFormat {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kormed/kormed/blas"
+
 	"github.com/kormed/kormed/chat"
 	"github.com/kormed/kormed/cmd/kormed/internal/base"
 	"github.com/kormed/kormed/decoder"
@@ -33,6 +35,7 @@ func cmdGenerate(stdin io.Reader, stdout, stderr io.Writer) *base.Command {
 		Long:      generateLong,
 		Required:  []string{"model"},
 		Engine:    true,
+		Int8:      true,
 		Args:      true,
 		Output:    stderr,
 		Flags:     func(fs *flag.FlagSet) base.Func { return runGenerate(fs, stdin, stdout, stderr) },
@@ -73,6 +76,10 @@ func runGenerate(fs *flag.FlagSet, stdin io.Reader, stdout, stderr io.Writer) ba
 
 		storage, err := decoder.ParseStorage(*weights)
 		if err != nil {
+			return err
+		}
+		if err := decoder.CheckPrecision(storage); err != nil {
+			blas.SetPrecision(blas.FP32)
 			return err
 		}
 		dir, err := hub.Resolve(ctx, *modelArg, hubOpts())

@@ -9,9 +9,10 @@ import (
 	"github.com/kormed/kormed/blas"
 )
 
-// --precision int8 is encoder inference only: the commands that train or
-// run a decoder refuse it, naming where it applies, and leave the engine
-// in fp32.
+// --precision int8 is encoder inference and quantized decoder weights:
+// the commands that train refuse it, naming where it applies, generate
+// refuses it without --weights int8|int4, and each leaves the engine in
+// fp32.
 func TestInt8RefusedOutsideEncoderInference(t *testing.T) {
 	defer blas.SetPrecision(blas.FP32)
 	for name, c := range map[string]interface {
@@ -27,7 +28,11 @@ func TestInt8RefusedOutsideEncoderInference(t *testing.T) {
 			"train-lm": {"--precision", "int8", "--model", "m", "--data", "d", "--output", "o"},
 		}[name]
 		err := c.Exec(context.Background(), args)
-		if err == nil || !strings.Contains(err.Error(), "--precision int8 is for encoder inference") {
+		want := "--precision int8 is for encoder inference"
+		if name == "generate" {
+			want = "--precision int8 needs --weights int8 or int4"
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s --precision int8: %v", name, err)
 		}
 		if blas.CurrentPrecision() != blas.FP32 {

@@ -79,7 +79,7 @@ func (c *Command) Exec(ctx context.Context, args []string) error {
 		}
 		if !c.Int8 && blas.CurrentPrecision() == blas.INT8 {
 			blas.SetPrecision(blas.FP32)
-			return fmt.Errorf("--precision int8 is for encoder inference (embed, eval, index, serve, ask, diagnose, bench encode|mixed|search); %s computes in fp32 or bf16", c.Name)
+			return fmt.Errorf("--precision int8 is for encoder inference (embed, eval, index, serve, ask, diagnose, bench encode|mixed|search) and quantized decoder weights (generate, bench decode with --weights int8|int4); %s computes in fp32 or bf16", c.Name)
 		}
 	}
 	return run(ctx, pos)

@@ -20,7 +20,7 @@ import (
 // Engine set does both.
 func EngineFlags(fs *flag.FlagSet) (apply func() error) {
 	n := fs.Int("threads", 0, "threads for the engine (0 = all cores)")
-	prec := fs.String("precision", "fp32", "matrix products: fp32 (exact against PyTorch), or bf16 (on CPUs with AVX512-BF16 or AMX: operands rounded to bfloat16, float32 accumulation; faster, not exact) or int8 (encoder inference: embed, eval, index, serve, bench encode; the encoder's projections as int8 products, weights quantized per output channel at load, activations per token; on the cgo build needs AVX512-VNNI, AVX-VNNI or AMX-INT8)")
+	prec := fs.String("precision", "fp32", "matrix products: fp32 (exact against PyTorch), or bf16 (on CPUs with AVX512-BF16 or AMX: operands rounded to bfloat16, float32 accumulation; faster, not exact) or int8 (encoder inference: embed, eval, index, serve, bench encode; the encoder's projections as int8 products, weights quantized per output channel at load, activations per token; and a decoder's prompt on --weights int8|int4 (Q4 requantized per row for the product); on the cgo build needs AVX512-VNNI, AVX-VNNI or AMX-INT8)")
 	return func() error {
 		blas.SetThreads(*n)
 		p, err := blas.ParsePrecision(*prec)

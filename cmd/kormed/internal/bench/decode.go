@@ -26,6 +26,7 @@ var Decode = &base.Command{
 	Short:     "time a decoder LM: prompt processing and greedy generation with the KV cache, against the memory-bandwidth bound",
 	Required:  []string{"model"},
 	Engine:    true,
+	Int8:      true,
 	Flags:     benchDecode,
 }
 
@@ -51,6 +52,10 @@ func benchDecode(fs *flag.FlagSet) base.Func {
 		t0 := time.Now()
 		storage, err := decoder.ParseStorage(*weights)
 		if err != nil {
+			return err
+		}
+		if err := decoder.CheckPrecision(storage); err != nil {
+			blas.SetPrecision(blas.FP32)
 			return err
 		}
 		m, err := decoder.LoadWith(*dir, decoder.LoadOptions{Weights: storage})
