@@ -275,8 +275,9 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 // inputs (a prompt) dequantize W block by block into a float32 buffer for
 // a float32 Sgemm; under BF16 precision, on a CPU with AVX512-BF16 or AMX,
 // into a bfloat16 buffer for oneDNN's bf16 products instead, A rounded to
-// bfloat16 as MatMulBF16 rounds it (the integer path, where SetQDot picks
-// it, comes first).
+// bfloat16 as MatMulBF16 rounds it; under INT8 precision, where oneDNN
+// has int8 products, as those (gemmQInt8: A per token, W's rows as int8)
+// instead. The integer paths, where SetQDot picks them, come first.
 //
 // MatMulQ panics on a stride smaller than its row or a slice too short for
 // the shape, as Sgemm does.
