@@ -1,13 +1,10 @@
 package blas
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
 	"sync/atomic"
-
-	"github.com/kormed/kormed/safetensors"
 )
 
 // QDot is MatMulQ's arithmetic (SetQDot).
@@ -196,7 +193,7 @@ func qdotRow(q *QMatrix, j int, qa *q8Act, i int) float32 {
 		for p := 0; p < 16; p++ {
 			s += (int32(blk[2+p]&15)-8)*int32(xb[p]) + (int32(blk[2+p]>>4)-8)*int32(xb[p+16])
 		}
-		dw := safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk))
+		dw := q4Scale(blk)
 		acc += float32(float32(s) * float32(dw*d[b]))
 	}
 	return acc

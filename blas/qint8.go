@@ -1,12 +1,9 @@
 package blas
 
 import (
-	"encoding/binary"
 	"math"
 	"sync"
 	"unsafe"
-
-	"github.com/kormed/kormed/safetensors"
 )
 
 // q4Int8Buf holds gemmQInt8's int8 copy of Q4 weights between calls.
@@ -69,7 +66,7 @@ func q4RowInt8(dst []int8, r []byte) float32 {
 	nb := len(dst) / Q4Block
 	var m float32
 	for b := 0; b < nb; b++ {
-		m = max(m, float32(math.Abs(float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(r[b*q4Bytes:]))))))
+		m = max(m, float32(math.Abs(float64(q4Scale(r[b*q4Bytes:])))))
 	}
 	s := m * 8 / 127
 	if !(s > 0 && s <= math.MaxFloat32) {
@@ -78,7 +75,7 @@ func q4RowInt8(dst []int8, r []byte) float32 {
 	}
 	for b := 0; b < nb; b++ {
 		blk, y := r[b*q4Bytes:], dst[b*Q4Block:(b+1)*Q4Block]
-		f := safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk)) / s
+		f := q4Scale(blk) / s
 		for i := 0; i < Q4Block/2; i++ {
 			y[i] = int8(math.RoundToEven(float64(float32(int(blk[2+i]&15)-8) * f)))
 			y[i+Q4Block/2] = int8(math.RoundToEven(float64(float32(int(blk[2+i]>>4)-8) * f)))

@@ -38,6 +38,9 @@ func (f QFormat) String() string {
 // Q4Block is the weights in one Q4 block (ggml's QK4_0).
 const Q4Block = 32
 
+// q4Scale is the fp16 scale d of the Q4 block blk, as float32.
+func q4Scale(blk []byte) float32 { return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk)) }
+
 // q4Bytes is the size of one Q4 block: the fp16 scale and the nibbles.
 const q4Bytes = 2 + Q4Block/2
 
@@ -253,7 +256,7 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 	}
 	for b := 0; b < q.Cols/Q4Block; b++ {
 		blk, y := r[b*q4Bytes:], dst[b*Q4Block:(b+1)*Q4Block]
-		d := safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk))
+		d := q4Scale(blk)
 		for i := 0; i < Q4Block/2; i++ {
 			y[i] = float32(int(blk[2+i]&15)-8) * d
 			y[i+Q4Block/2] = float32(int(blk[2+i]>>4)-8) * d
