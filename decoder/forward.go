@@ -34,6 +34,14 @@ func (c *Cache) Truncate(n int) {
 	}
 }
 
+// Reserve makes room for n positions, so that a generation of known
+// length does not stop midway to copy the cache: growing copies every
+// layer's keys and values (at EXAONE-3.5-2.4B's shape, a prompt of 512
+// positions doubled by its first generated token cost that token about a
+// quarter of a second). Memory the generation never reaches is not
+// touched.
+func (c *Cache) Reserve(n int) { c.grow(n) }
+
 func (c *Cache) grow(n int) {
 	if len(c.K) == 0 || cap(c.K[0]) >= n*c.kd {
 		return

@@ -56,6 +56,7 @@ func (m *Model) GenerateSampled(ctx context.Context, ids []int, maxNew int, stop
 	}
 	ws := &Workspace{}
 	c := m.NewCache()
+	c.Reserve(min(len(ids)+maxNew, m.Cfg.MaxPositions))
 	var out []int
 	next := ids
 	var scratch []float32

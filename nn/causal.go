@@ -37,7 +37,7 @@ func CausalAttention(out, att, q []float32, ldq int, k, v []float32, ldkv int, T
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	C := NH * hs
 	if T == 1 && att == nil {
-		decodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale)
+		kDecodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale)
 		return
 	}
 	parallelRows(NH, 1, func(lo, hi int) {
@@ -80,12 +80,15 @@ func softmaxRow(row []float32) {
 	}
 }
 
-// decodeAttention is CausalAttention of one query (T = 1, no
+// goDecodeAttention is CausalAttention of one query (T = 1, no
 // probabilities kept: a generated token) against S keys: the rep query
 // heads that share a key/value head are contiguous in q and out, so each
 // group is one product of rep rows with its keys and one with its values,
-// reading them once for the group.
-func decodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
+// reading them once for the group. With cgo kn_decode_attention does the
+// same in one OpenMP region (a generated token spent more time in this
+// function's small products, goroutines and scalar exp than in its
+// attention arithmetic).
+func goDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
 	parallelRows(NKV, 1, func(lo, hi int) {
 		sc := make([]float32, rep*S)
 		for g := lo; g < hi; g++ {

@@ -9,7 +9,10 @@ import (
 func TestCausalAttention(t *testing.T) {
 	withThreads(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(4))
-		for _, c := range []struct{ T, P, NH, NKV, hs int }{{7, 0, 4, 2, 8}, {1, 9, 4, 1, 8}, {1, 12, 6, 3, 8}, {3, 5, 6, 6, 4}, {6, 0, 2, 2, 16}} {
+		for _, c := range []struct{ T, P, NH, NKV, hs int }{{7, 0, 4, 2, 8}, {1, 9, 4, 1, 8}, {1, 12, 6, 3, 8}, {3, 5, 6, 6, 4}, {6, 0, 2, 2, 16},
+			// A generated token at EXAONE-3.5-2.4B's head shape (32 query heads on 8
+			// key/value heads of 80), long enough for the kernels' threads.
+			{1, 300, 32, 8, 80}, {1, 40, 8, 8, 16}} {
 			S := c.P + c.T
 			ldq, ldkv := c.NH*c.hs+3, c.NKV*c.hs+1
 			q := randSlice(r, c.T*ldq, 1)
@@ -32,6 +35,13 @@ func TestCausalAttention(t *testing.T) {
 			CausalAttention(out2, nil, q, ldq, k, v, ldkv, c.T, c.P, c.NH, c.NKV, c.hs)
 			if d := maxAbsDiff(out2, wo); d > 1e-5 {
 				t.Fatalf("%+v: out without att differs by %g", c, d)
+			}
+			if c.T == 1 { // the other build's decode kernel
+				clear(out2)
+				goDecodeAttention(out2, q, k, v, ldkv, S, c.NKV, c.NH/c.NKV, c.hs, float32(1/math.Sqrt(float64(c.hs))))
+				if d := maxAbsDiff(out2, wo); d > 1e-5 {
+					t.Fatalf("%+v: goDecodeAttention differs by %g", c, d)
+				}
 			}
 		}
 	})

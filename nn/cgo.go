@@ -77,3 +77,11 @@ func kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, Cn int, eps f
 func kAttention(out, att, qkv, mask []float32, B, T, Cn, NH int) {
 	C.kn_attention(fp(out), fp(att), fp(qkv), fp(mask), C.long(B), C.long(T), C.long(Cn), C.long(NH), nt())
 }
+
+func kSwiGLU(out, gu []float32, N, F int) {
+	C.kn_swiglu(fp(out), fp(gu), C.long(N), C.long(F), nt())
+}
+
+func kDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
+	C.kn_decode_attention(fp(out), fp(q), fp(k), fp(v), C.long(ldkv), C.long(S), C.long(NKV), C.long(rep), C.long(hs), C.float(scale), nt())
+}

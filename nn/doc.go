@@ -35,8 +35,10 @@
 // Go, parallelised with goroutines. cgo.go and nocgo.go bind the k*
 // dispatch functions (kLayerNorm, kAttention, …) to one or the other; the
 // go* kernels are compiled in every build, so the tests check the C
-// kernels against them. The decoder kernels (RMSNorm, RoPE, SwiGLU,
-// CausalAttention) are Go only. Both paths use blas.Threads() threads and
+// kernels against them. Of the decoder kernels, SwiGLU and the attention
+// of a generated token (CausalAttention with T = 1) have C versions too;
+// RMSNorm, RoPE and the rest of CausalAttention are Go only (the prompt's
+// attention runs its products in oneDNN). Both paths use blas.Threads() threads and
 // float32 arithmetic: GELU uses a rational erf approximation (|error| <
 // 4.2e-7; the one in Eigen and XLA), softmax a Cephes expf (about 1 ulp),
 // so results match PyTorch's float32 kernels to float32 rounding, not bit

@@ -565,3 +565,181 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 		free(scratch);
 	}
 }
+
+// ---- decoder: SwiGLU and one generated token's attention ----
+
+TC static void swiglu_row(float *restrict o, const float *restrict g, const float *restrict u, long n) {
+	for (long j = 0; j < n; j++) o[j] = g[j] / (1.f + exp_f(-g[j])) * u[j];
+}
+
+void kn_swiglu(float *out, const float *gu, long N, long F, int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * F >= PAR_MIN)
+	for (long i = 0; i < N; i++) swiglu_row(out + i * F, gu + i * 2 * F, gu + i * 2 * F + F, F);
+}
+
+// One generated token's attention (T = 1): each key/value head g's rep
+// query heads q [rep,hs] (contiguous, as repeat_kv orders them) against
+// the S cached keys k and values v (row stride ld, head g at column g·hs),
+// out [rep,hs] per group. A thread takes a run of groups and sweeps the
+// cache in blocks of DB rows, every group of its run per block: it reads
+// each row's contiguous run of columns once from memory (one group at a
+// time, across all rows, strode 2.5 KB per row at the 2.4B shape and ran
+// at a quarter of the rate). The query rows and the value sums stay in
+// vector registers for a block (hs a multiple of 16, up to 128; other
+// head sizes take decode_group's plain loops).
+#define DB 64
+#define DR 4
+
+static inline __attribute__((always_inline)) float hsum16(const v16 *p) {
+	v16 a = *p;
+	typedef float v8 __attribute__((vector_size(32)));
+	typedef float v4 __attribute__((vector_size(16)));
+	v8 b = __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7) +
+	       __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15);
+	v4 c = __builtin_shufflevector(b, b, 0, 1, 2, 3) + __builtin_shufflevector(b, b, 4, 5, 6, 7);
+	return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+// dec_qk writes sc[r·S + t] = scale·(q_r · k_t) for rows < DR query heads
+// and keys t0…t1-1.
+static inline __attribute__((always_inline)) void dec_qk(float *sc, long S, const float *q, long hs,
+                                                         const float *k, long ld, long t0, long t1,
+                                                         float scale, int rows, const int nch) {
+	v16 qv[DR][8];
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < nch; j++) qv[r][j] = *(const v16u *)(q + r * hs + 16 * j);
+	for (long t = t0; t < t1; t++) {
+		v16 kv[8];
+		for (int j = 0; j < nch; j++) kv[j] = *(const v16u *)(k + t * ld + 16 * j);
+		for (int r = 0; r < rows; r++) {
+			v16 a = qv[r][0] * kv[0];
+			for (int j = 1; j < nch; j++) a += qv[r][j] * kv[j];
+			sc[r * S + t] = hsum16(&a) * scale;
+		}
+	}
+}
+
+// dec_pv adds Σ_t pr[r·S + t]·v_t over keys t0…t1-1 to o's rows < DR.
+static inline __attribute__((always_inline)) void dec_pv(float *o, long hs, const float *pr, long S,
+                                                         const float *v, long ld, long t0, long t1, int rows,
+                                                         const int nch) {
+	v16 acc[DR][8];
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < nch; j++) acc[r][j] = *(const v16u *)(o + r * hs + 16 * j);
+	for (long t = t0; t < t1; t++) {
+		v16 vv[8];
+		for (int j = 0; j < nch; j++) vv[j] = *(const v16u *)(v + t * ld + 16 * j);
+		for (int r = 0; r < rows; r++) {
+			float p = pr[r * S + t];
+			for (int j = 0; j < nch; j++) acc[r][j] += p * vv[j];
+		}
+	}
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < nch; j++) *(v16u *)(o + r * hs + 16 * j) = acc[r][j];
+}
+
+#define NCH_CASES(CALL)                                                                                      \
+	switch (nch) {                                                                                       \
+	case 1: CALL(1); break;                                                                              \
+	case 2: CALL(2); break;                                                                              \
+	case 3: CALL(3); break;                                                                              \
+	case 4: CALL(4); break;                                                                              \
+	case 5: CALL(5); break;                                                                              \
+	case 6: CALL(6); break;                                                                              \
+	case 7: CALL(7); break;                                                                              \
+	default: CALL(8);                                                                                    \
+	}
+
+// softmax_rows replaces each of n rows of sc [n,S] with its softmax.
+static inline __attribute__((always_inline)) void softmax_rows(float *sc, long n, long S) {
+	for (long r = 0; r < n; r++) {
+		float *s = sc + r * S, mx = -INFINITY, sum = 0;
+#pragma omp simd reduction(max : mx)
+		for (long t = 0; t < S; t++) mx = s[t] > mx ? s[t] : mx;
+#pragma omp simd reduction(+ : sum)
+		for (long t = 0; t < S; t++) {
+			float e = exp_f(s[t] - mx);
+			s[t] = e;
+			sum += e;
+		}
+		float inv = 1.f / sum;
+		for (long t = 0; t < S; t++) s[t] *= inv;
+	}
+}
+
+// decode_groups16 is groups g0…g1-1 for hs = 16·nch; sc [(g1-g0)·rep, S].
+TC static void decode_groups16(float *restrict out, const float *restrict q, const float *restrict k,
+                               const float *restrict v, long ld, long S, long g0, long g1, long rep, long hs,
+                               float scale, float *restrict sc) {
+	const int nch = (int)(hs / 16);
+	for (long tb = 0; tb < S; tb += DB) {
+		long te = tb + DB < S ? tb + DB : S;
+		for (long g = g0; g < g1; g++)
+			for (long r0 = 0; r0 < rep; r0 += DR) {
+				int rows = rep - r0 < DR ? (int)(rep - r0) : DR;
+				float *s = sc + ((g - g0) * rep + r0) * S;
+				const float *qg = q + (g * rep + r0) * hs;
+#define QK(N) dec_qk(s, S, qg, hs, k + g * hs, ld, tb, te, scale, rows, N)
+				NCH_CASES(QK)
+#undef QK
+			}
+	}
+	softmax_rows(sc, (g1 - g0) * rep, S);
+	memset(out + g0 * rep * hs, 0, sizeof(float) * (g1 - g0) * rep * hs);
+	for (long tb = 0; tb < S; tb += DB) {
+		long te = tb + DB < S ? tb + DB : S;
+		for (long g = g0; g < g1; g++)
+			for (long r0 = 0; r0 < rep; r0 += DR) {
+				int rows = rep - r0 < DR ? (int)(rep - r0) : DR;
+				const float *p = sc + ((g - g0) * rep + r0) * S;
+				float *o = out + (g * rep + r0) * hs;
+#define PV(N) dec_pv(o, hs, p, S, v + g * hs, ld, tb, te, rows, N)
+				NCH_CASES(PV)
+#undef PV
+			}
+	}
+}
+
+// decode_group is one group for any hs (plain loops); sc [rep,S].
+TC static void decode_group(float *restrict out, const float *restrict q, const float *restrict k,
+                            const float *restrict v, long ld, long S, long rep, long hs, float scale,
+                            float *restrict sc) {
+	for (long t = 0; t < S; t++) {
+		const float *kt = k + t * ld;
+		for (long r = 0; r < rep; r++) {
+			const float *qr = q + r * hs;
+			float d = 0;
+			for (long i = 0; i < hs; i++) d += qr[i] * kt[i];
+			sc[r * S + t] = d * scale;
+		}
+	}
+	softmax_rows(sc, rep, S);
+	memset(out, 0, sizeof(float) * rep * hs);
+	for (long t = 0; t < S; t++) {
+		const float *vt = v + t * ld;
+		for (long r = 0; r < rep; r++) {
+			float p = sc[r * S + t], *o = out + r * hs;
+			for (long i = 0; i < hs; i++) o[i] += p * vt[i];
+		}
+	}
+}
+
+void kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
+                         long rep, long hs, float scale, int nt) {
+	int fast = hs % 16 == 0 && hs <= 128;
+#pragma omp parallel num_threads(nt) if (NKV > 1 && NKV * rep * S * hs >= PAR_MIN)
+	{
+		int th = omp_get_thread_num(), n = omp_get_num_threads();
+		long g0 = NKV * th / n, g1 = NKV * (th + 1) / n;
+		if (g1 > g0) {
+			float *sc = malloc(sizeof(float) * (fast ? g1 - g0 : 1) * rep * S);
+			if (fast)
+				decode_groups16(out, q, k, v, ld, S, g0, g1, rep, hs, scale, sc);
+			else
+				for (long g = g0; g < g1; g++)
+					decode_group(out + g * rep * hs, q + g * rep * hs, k + g * hs, v + g * hs, ld, S, rep,
+					             hs, scale, sc);
+			free(sc);
+		}
+	}
+}

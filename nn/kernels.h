@@ -24,3 +24,6 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
                   const float *r, const float *w, const float *b, long N, long C, float eps, int nt);
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt);
+void kn_swiglu(float *out, const float *gu, long N, long F, int nt);
+void kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
+                         long rep, long hs, float scale, int nt);

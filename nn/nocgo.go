@@ -28,3 +28,7 @@ func kLayerNorm(out, sum, mean, rstd, a, ab, r, w, b []float32, N, C int, eps fl
 }
 func kAdamW(p, g, m, v []float32, a AdamWParams) { goAdamW(p, g, m, v, a) }
 func kSumSquares(x []float32) float64            { return goSumSquares(x) }
+func kSwiGLU(out, gu []float32, N, F int)        { goSwiGLU(out, gu, N, F) }
+func kDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
+	goDecodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale)
+}

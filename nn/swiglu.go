@@ -9,6 +9,12 @@ package nn
 func SwiGLU(out, gu []float32, N, F int) {
 	need("SwiGLU", "out", out, N*F)
 	need("SwiGLU", "gu", gu, N*2*F)
+	kSwiGLU(out, gu, N, F)
+}
+
+// goSwiGLU is SwiGLU in Go (the build without cgo; the tests' check of the
+// C kernel).
+func goSwiGLU(out, gu []float32, N, F int) {
 	parallelRows(N, max(1, 32768/max(F, 1)), func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			g := gu[n*2*F : n*2*F+F]
