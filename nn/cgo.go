@@ -83,5 +83,7 @@ func kSwiGLU(out, gu []float32, N, F int) {
 }
 
 func kDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
-	C.kn_decode_attention(fp(out), fp(q), fp(k), fp(v), C.long(ldkv), C.long(S), C.long(NKV), C.long(rep), C.long(hs), C.float(scale), nt())
+	if C.kn_decode_attention(fp(out), fp(q), fp(k), fp(v), C.long(ldkv), C.long(S), C.long(NKV), C.long(rep), C.long(hs), C.float(scale), nt()) == 0 {
+		goDecodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale) // no memory for the C kernel's scratch
+	}
 }

@@ -724,22 +724,24 @@ TC static void decode_group(float *restrict out, const float *restrict q, const 
 	}
 }
 
-void kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
-                         long rep, long hs, float scale, int nt) {
-	int fast = hs % 16 == 0 && hs <= 128;
+int kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
+                        long rep, long hs, float scale, int nt) {
+	int fast = hs % 16 == 0 && hs <= 128, ok = 1;
 #pragma omp parallel num_threads(nt) if (NKV > 1 && NKV * rep * S * hs >= PAR_MIN)
 	{
 		int th = omp_get_thread_num(), n = omp_get_num_threads();
 		long g0 = NKV * th / n, g1 = NKV * (th + 1) / n;
-		if (g1 > g0) {
-			float *sc = malloc(sizeof(float) * (fast ? g1 - g0 : 1) * rep * S);
-			if (fast)
-				decode_groups16(out, q, k, v, ld, S, g0, g1, rep, hs, scale, sc);
-			else
-				for (long g = g0; g < g1; g++)
-					decode_group(out + g * rep * hs, q + g * rep * hs, k + g * hs, v + g * hs, ld, S, rep,
-					             hs, scale, sc);
-			free(sc);
-		}
+		float *sc = g1 > g0 ? malloc(sizeof(float) * (fast ? g1 - g0 : 1) * rep * S) : NULL;
+		if (g1 > g0 && !sc) {
+#pragma omp atomic write
+			ok = 0;
+		} else if (fast)
+			decode_groups16(out, q, k, v, ld, S, g0, g1, rep, hs, scale, sc);
+		else
+			for (long g = g0; g < g1; g++)
+				decode_group(out + g * rep * hs, q + g * rep * hs, k + g * hs, v + g * hs, ld, S, rep, hs,
+				             scale, sc);
+		free(sc);
 	}
+	return ok;
 }

@@ -25,5 +25,7 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt);
 void kn_swiglu(float *out, const float *gu, long N, long F, int nt);
-void kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
-                         long rep, long hs, float scale, int nt);
+// kn_decode_attention returns 0 when it could not allocate its scratch
+// (out is then incomplete), 1 when it wrote out.
+int kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
+                        long rep, long hs, float scale, int nt);
