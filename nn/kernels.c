@@ -353,6 +353,20 @@ double kn_sumsq(const float *x, long n, int nt) {
 	return t;
 }
 
+// exp_norm writes dst = softmax(src) given src's maximum mx (dst may be
+// src): e = exp(src − mx), summed, then scaled by 1/sum.
+static inline __attribute__((always_inline)) void exp_norm(float *dst, const float *src, long n, float mx) {
+	float sum = 0;
+#pragma omp simd reduction(+ : sum)
+	for (long t = 0; t < n; t++) {
+		float e = exp_f(src[t] - mx);
+		dst[t] = e;
+		sum += e;
+	}
+	float inv = 1.f / sum;
+	for (long t = 0; t < n; t++) dst[t] *= inv;
+}
+
 // One (batch, head): scores = q·kᵀ/sqrt(hs) + (1-mask)·FLT_MIN_NEG (as HF
 // BERT), softmax over keys, out = probs·v. q, k, v have row stride ld; out
 // has row stride ldo; att is [T,T]. Scratch: kt [hs,Tp] (kᵀ, columns
@@ -438,15 +452,7 @@ TC static void attention_head16(float *restrict out, float *restrict att, const 
 				s[t2] = x;
 				mx = x > mx ? x : mx;
 			}
-			float sum = 0;
-#pragma omp simd reduction(+ : sum)
-			for (long t2 = 0; t2 < Tk; t2++) {
-				float e = exp_f(s[t2] - mx);
-				p[t2] = e;
-				sum += e;
-			}
-			float inv = 1.f / sum;
-			for (long t2 = 0; t2 < Tk; t2++) p[t2] *= inv;
+			exp_norm(p, s, Tk, mx);
 			if (att) {
 				memcpy(att + (t + r) * T, p, sizeof(float) * Tk);
 				memset(att + (t + r) * T + Tk, 0, sizeof(float) * (T - Tk));
@@ -653,17 +659,10 @@ static inline __attribute__((always_inline)) void dec_pv(float *o, long hs, cons
 // softmax_rows replaces each of n rows of sc [n,S] with its softmax.
 static inline __attribute__((always_inline)) void softmax_rows(float *sc, long n, long S) {
 	for (long r = 0; r < n; r++) {
-		float *s = sc + r * S, mx = -INFINITY, sum = 0;
+		float *s = sc + r * S, mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
 		for (long t = 0; t < S; t++) mx = s[t] > mx ? s[t] : mx;
-#pragma omp simd reduction(+ : sum)
-		for (long t = 0; t < S; t++) {
-			float e = exp_f(s[t] - mx);
-			s[t] = e;
-			sum += e;
-		}
-		float inv = 1.f / sum;
-		for (long t = 0; t < S; t++) s[t] *= inv;
+		exp_norm(s, s, S, mx);
 	}
 }
 
