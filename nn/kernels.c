@@ -494,14 +494,7 @@ TC static void attention_head(float *restrict out, float *restrict att, const fl
 			row[t2] = s;
 			mx = s > mx ? s : mx;
 		}
-		float sum = 0;
-		for (long t2 = 0; t2 < Tk; t2++) {
-			float e = exp_f(row[t2] - mx);
-			row[t2] = e;
-			sum += e;
-		}
-		float inv = 1.f / sum;
-		for (long t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
+		exp_norm(row, row, Tk, mx);
 		if (att) {
 			memcpy(att + t * T, row, sizeof(float) * Tk);
 			memset(att + t * T + Tk, 0, sizeof(float) * (T - Tk));
