@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pool.h"
+
 static inline float widen1(uint16_t h) {
 	uint32_t u = (uint32_t)h << 16;
 	float f;
@@ -121,6 +123,35 @@ __attribute__((target("avx2,fma"))) static void rows4_avx2(long m, long j0, long
 // scalar, 2 AVX2.
 int kormed_gemv_isa;
 
+// gemvJob is kormed_gemv_bf16w's loop for the pool (pool.h): blocks of
+// 128 weight rows handed out one at a time, so that a thread whose core is
+// busy elsewhere does not hold the others up.
+typedef struct {
+	long m, n, k, lda, ldw, ldc;
+	const float *a;
+	const uint16_t *w;
+	float beta;
+	float *c;
+	int avx2, avx512;
+} gemvJob;
+
+static void gemvBlock(void *ctx, long b) {
+	const gemvJob *g = ctx;
+	long m = g->m, k = g->k, lda = g->lda, ldw = g->ldw, ldc = g->ldc;
+	long j0 = b * 128, j1 = j0 + 128 < g->n ? j0 + 128 : g->n;
+	if (!g->avx2) {
+		rows_scalar(m, j0, j1, k, g->a, lda, g->w, ldw, g->beta, g->c, ldc);
+	} else if (m == 1 && g->avx512) {
+		rows1_avx512(j0, j1, k, g->a, g->w, ldw, g->beta, g->c);
+	} else if (m == 1) {
+		rows1_avx2(j0, j1, k, g->a, g->w, ldw, g->beta, g->c);
+	} else {
+		for (long i = 0; i < m; i += 4)
+			rows4_avx2(m - i < 4 ? m - i : 4, j0, j1, k, g->a + i * lda, lda, g->w, ldw, g->beta, g->c + i * ldc,
+			           ldc);
+	}
+}
+
 // kormed_gemv_bf16w computes C = A·Wᵀ + beta·C for float32 A [m,k] and
 // bfloat16 W [n,k], splitting W's rows among nt threads.
 void kormed_gemv_bf16w(long m, long n, long k, const float *a, long lda, const uint16_t *w, long ldw, float beta,
@@ -129,23 +160,8 @@ void kormed_gemv_bf16w(long m, long n, long k, const float *a, long lda, const u
 	int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 	if (kormed_gemv_isa == 1) avx2 = avx512 = 0;
 	if (kormed_gemv_isa == 2) avx512 = 0;
-	// Blocks of 128 weight rows handed out dynamically: a thread whose
-	// core is busy elsewhere does not hold the others up.
-	long blocks = (n + 127) / 128;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (m * n * k >= (1L << 16))
-	for (long b = 0; b < blocks; b++) {
-		long j0 = b * 128, j1 = j0 + 128 < n ? j0 + 128 : n;
-		if (!avx2) {
-			rows_scalar(m, j0, j1, k, a, lda, w, ldw, beta, c, ldc);
-		} else if (m == 1 && avx512) {
-			rows1_avx512(j0, j1, k, a, w, ldw, beta, c);
-		} else if (m == 1) {
-			rows1_avx2(j0, j1, k, a, w, ldw, beta, c);
-		} else {
-			for (long i = 0; i < m; i += 4)
-				rows4_avx2(m - i < 4 ? m - i : 4, j0, j1, k, a + i * lda, lda, w, ldw, beta, c + i * ldc, ldc);
-		}
-	}
+	gemvJob g = {m, n, k, lda, ldw, ldc, a, w, beta, c, avx2, avx512};
+	kormed_pool_run(m * n * k >= (1L << 16) ? nt : 1, (n + 127) / 128, gemvBlock, &g);
 }
 
 __attribute__((target("avx2,fma"))) static void widen_row_avx2(float *dst, const uint16_t *src, long k) {

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "qw.h"
 
 // qact is A's rows quantized: row i's kp = k rounded up to 64 int8 q
@@ -356,6 +357,32 @@ void kormed_quant_act(int fmt, long m, long k, const float *a, long lda, int8_t 
 	}
 }
 
+// qdotJob is kormed_qdot's loop for the pool (pool.h): blocks of jb
+// weight rows, handed out one at a time.
+typedef struct {
+	int level, fmt;
+	long m, n, k, rb, jb, ldc;
+	const uint8_t *w;
+	const float *scale;
+	const qact *qa;
+	float beta;
+	float *c;
+} qdotJob;
+
+static void qdotBlock(void *ctx, long blk) {
+	const qdotJob *g = ctx;
+	long ib = 64, j0 = blk * g->jb, j1 = j0 + g->jb < g->n ? j0 + g->jb : g->n;
+	for (long i0 = 0; i0 < g->m; i0 += ib) {
+		long i1 = i0 + ib < g->m ? i0 + ib : g->m;
+		for (long j = j0; j < j1;) {
+			int W = g->level == 2 && g->m > 8 && j + 1 < j1 ? 2 : 1;
+			rows(g->level, g->fmt, j, W, i0, i1, g->k, g->w + j * g->rb, g->rb, g->scale, g->qa, g->beta, g->c,
+			     g->ldc);
+			j += W;
+		}
+	}
+}
+
 // kormed_qdot computes C = A·Wᵀ + beta·C (see the top of the file) on nt
 // threads: A quantized once, then each thread takes blocks of W's rows and
 // runs them against tiles of A's rows, up to two weight rows and four rows
@@ -374,19 +401,9 @@ int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const
 	for (long l = 0; l < m * (kp / 4); l++) qa.dl[l] = qa.d[l / 8];
 	// Row blocks of W: 128 rows for a few rows of A (each weight read once),
 	// 32 for a prompt, whose tiles of 64 rows of A stay in cache.
-	long jb = m <= 8 ? 128 : 32, ib = 64, blocks = (n + jb - 1) / jb;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (m * n * k >= (1L << 16))
-	for (long blk = 0; blk < blocks; blk++) {
-		long j0 = blk * jb, j1 = j0 + jb < n ? j0 + jb : n;
-		for (long i0 = 0; i0 < m; i0 += ib) {
-			long i1 = i0 + ib < m ? i0 + ib : m;
-			for (long j = j0; j < j1;) {
-				int W = level == 2 && m > 8 && j + 1 < j1 ? 2 : 1;
-				rows(level, fmt, j, W, i0, i1, k, w + j * rb, rb, scale, &qa, beta, c, ldc);
-				j += W;
-			}
-		}
-	}
+	long jb = m <= 8 ? 128 : 32;
+	qdotJob g = {level, fmt, m, n, k, rb, jb, ldc, w, scale, &qa, beta, c};
+	kormed_pool_run(m * n * k >= (1L << 16) ? nt : 1, (n + jb - 1) / jb, qdotBlock, &g);
 	free(qa.q), free(qa.d), free(qa.c), free(qa.dl);
 	return 0;
 }

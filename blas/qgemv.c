@@ -24,11 +24,11 @@
 //	      four fp16 scales from 72 bytes; two vpdpbusd give its int32
 //	      block sums, lanes 4b…4b+3 for block b, and one FMA scales them.
 #include <immintrin.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "qw.h"
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma,f16c")))
@@ -190,6 +190,36 @@ VBMI static void q4rows(long j0, long j1, long k, const q4x *x, const uint8_t *w
 
 // ---- dispatch ----
 
+// Blocks of 128 weight rows are the pool's items (pool.h): a thread whose
+// core is busy elsewhere does not hold the others up.
+typedef struct {
+	long n, k;
+	const int16_t *x;
+	const float *d;
+	const uint8_t *w;
+	const float *scale;
+	float beta;
+	float *c;
+} i8job;
+
+static void i8block(void *ctx, long b) {
+	const i8job *j = ctx;
+	i8rows16(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x, j->d, j->w, j->scale, j->beta, j->c);
+}
+
+typedef struct {
+	long n, k;
+	const q4x *x;
+	const uint8_t *w;
+	float beta;
+	float *c;
+} q4job;
+
+static void q4block(void *ctx, long b) {
+	const q4job *j = ctx;
+	q4rows(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x, j->w, j->beta, j->c);
+}
+
 // amalloc is malloc aligned to a cache line (the kernels' 64-byte loads of
 // the input would otherwise each span two lines).
 static void *amalloc(size_t n) { return aligned_alloc(64, (n + 63) & ~(size_t)63); }
@@ -216,9 +246,8 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
 			return 0;
 		}
 		quant16(a, k, x, d, kp);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n * k >= (1L << 16))
-		for (long b = 0; b < blocks; b++)
-			i8rows16(b * 128, b * 128 + 128 < n ? b * 128 + 128 : n, k, x, d, w, scale, beta, c);
+		i8job j = {n, k, x, d, w, scale, beta, c};
+		kormed_pool_run(n * k >= (1L << 16) ? nt : 1, blocks, i8block, &j);
 		free(x), free(d);
 		return 1;
 	}
@@ -233,8 +262,8 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
 	}
 	kormed_quant_act(fmt, 1, k, a, k, q, d, cq, 1);
 	q4layout(q, d, k, &x);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n * k >= (1L << 16))
-	for (long b = 0; b < blocks; b++) q4rows(b * 128, b * 128 + 128 < n ? b * 128 + 128 : n, k, &x, w, beta, c);
+	q4job j = {n, k, &x, w, beta, c};
+	kormed_pool_run(n * k >= (1L << 16) ? nt : 1, blocks, q4block, &j);
 	free(q), free(d), free(cq), free(x.xp), free(x.c4), free(x.dl4), free(x.dt);
 	return 1;
 }

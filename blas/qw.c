@@ -12,10 +12,12 @@
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "qw.h"
 
 static long rowBytes(int fmt, long k) { return fmt == fmtInt8 ? k : k / 32 * q4Bytes; }
@@ -268,6 +270,46 @@ static float dot(int level, const float *a, const float *b, long k) {
 	return level == 2 ? dot_avx512(a, b, k) : level == 1 ? dot_avx2(a, b, k) : dot_scalar(a, b, k);
 }
 
+// qwJob is kormed_gemv_qw's loop for the pool (pool.h): blocks of 128
+// weight rows, handed out one at a time.
+typedef struct {
+	int fmt, level;
+	long m, n, k, lda, ldc, rb;
+	const float *a;
+	const uint8_t *q;
+	const float *scale;
+	float beta;
+	float *c;
+	_Atomic int failed;
+} qwJob;
+
+static void qwBlock(void *ctx, long b) {
+	qwJob *g = ctx;
+	long m = g->m, k = g->k, j0 = b * 128, j1 = j0 + 128 < g->n ? j0 + 128 : g->n;
+	const float *a = g->a;
+	float beta = g->beta, *c = g->c;
+	if (m == 1 && g->level == 2 && g->fmt == fmtInt8) {
+		i8rows1_avx512(j0, j1, k, a, g->q, g->scale, beta, c);
+	} else if (m == 1 && g->level == 2) {
+		q4rows1_avx512(j0, j1, k, a, g->q, beta, c);
+	} else if (m == 1 && g->level == 1 && g->fmt == fmtInt8) {
+		i8rows1_avx2(j0, j1, k, a, g->q, g->scale, beta, c);
+	} else if (m == 1 && g->level == 1) {
+		q4rows1_avx2(j0, j1, k, a, g->q, beta, c);
+	} else {
+		float *w = malloc(k * sizeof(float));
+		if (!w) {
+			g->failed = 1;
+			return;
+		}
+		for (long j = j0; j < j1; j++) {
+			deq(g->level, g->fmt, w, g->q + j * g->rb, g->scale ? g->scale[j] : 0, k);
+			for (long i = 0; i < m; i++) store(c + i * g->ldc + j, dot(g->level, a + i * g->lda, w, k), beta);
+		}
+		free(w);
+	}
+}
+
 // kormed_gemv_qw computes C = A·Wᵀ + beta·C for float32 A [m,k] and W
 // [n,k] in format fmt (scale: Int8's row scales), splitting W's rows among
 // nt threads. One input row runs in the fused kernels; more dequantize
@@ -275,35 +317,9 @@ static float dot(int level, const float *a, const float *b, long k) {
 // It returns non-zero when that buffer cannot be allocated.
 int kormed_gemv_qw(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *q, const float *scale,
                    float beta, float *c, long ldc, int nt) {
-	int level = isa(), failed = 0;
-	long rb = rowBytes(fmt, k);
-	long blocks = (n + 127) / 128;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (m * n * k >= (1L << 16))
-	for (long b = 0; b < blocks; b++) {
-		long j0 = b * 128, j1 = j0 + 128 < n ? j0 + 128 : n;
-		if (m == 1 && level == 2 && fmt == fmtInt8) {
-			i8rows1_avx512(j0, j1, k, a, q, scale, beta, c);
-		} else if (m == 1 && level == 2) {
-			q4rows1_avx512(j0, j1, k, a, q, beta, c);
-		} else if (m == 1 && level == 1 && fmt == fmtInt8) {
-			i8rows1_avx2(j0, j1, k, a, q, scale, beta, c);
-		} else if (m == 1 && level == 1) {
-			q4rows1_avx2(j0, j1, k, a, q, beta, c);
-		} else {
-			float *w = malloc(k * sizeof(float));
-			if (!w) {
-#pragma omp atomic write
-				failed = 1;
-				continue;
-			}
-			for (long j = j0; j < j1; j++) {
-				deq(level, fmt, w, q + j * rb, scale ? scale[j] : 0, k);
-				for (long i = 0; i < m; i++) store(c + i * ldc + j, dot(level, a + i * lda, w, k), beta);
-			}
-			free(w);
-		}
-	}
-	return failed;
+	qwJob g = {fmt, isa(), m, n, k, lda, ldc, rowBytes(fmt, k), a, q, scale, beta, c, 0};
+	kormed_pool_run(m * n * k >= (1L << 16) ? nt : 1, (n + 127) / 128, qwBlock, &g);
+	return g.failed;
 }
 
 // kormed_dequant_qw_row writes row j of W (format fmt, [·,k]) to dst [k]

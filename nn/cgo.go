@@ -18,6 +18,10 @@ import (
 // kernelBackend names the elementwise/attention kernels in use.
 const kernelBackend = "C (OpenMP, target_clones avx512f/avx2/default)"
 
+// The decode attention shares blas's thread pool with the products around
+// it (kn_set_pool).
+func init() { C.kn_set_pool(blas.PoolRun()) }
+
 func fp(s []float32) *C.float {
 	if s == nil {
 		return nil

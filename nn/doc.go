@@ -36,7 +36,8 @@
 // dispatch functions (kLayerNorm, kAttention, …) to one or the other; the
 // go* kernels are compiled in every build, so the tests check the C
 // kernels against them. Of the decoder kernels, SwiGLU and the attention
-// of a generated token (CausalAttention with T = 1) have C versions too;
+// of a generated token (CausalAttention with T = 1) have C versions too
+// (the latter on blas's thread pool, shared with the products around it);
 // RMSNorm, RoPE and the rest of CausalAttention are Go only (the prompt's
 // attention runs its products in oneDNN). Both paths use blas.Threads() threads and
 // float32 arithmetic: GELU uses a rational erf approximation (|error| <

@@ -716,24 +716,49 @@ TC static void decode_group(float *restrict out, const float *restrict q, const 
 	}
 }
 
+// kn_pool is blas's kormed_pool_run (blas/pool.h), set by kn_set_pool:
+// one thread pool for the products and this attention, which alternate
+// within a generated token. NULL: OpenMP.
+static void (*kn_pool)(int nt, long n, void (*body)(void *ctx, long i), void *ctx);
+
+void kn_set_pool(void *run) { kn_pool = (void (*)(int, long, void (*)(void *, long), void *))run; }
+
+typedef struct {
+	float *out;
+	const float *q, *k, *v;
+	long ld, S, NKV, rep, hs, parts;
+	float scale;
+	int fast, ok;
+} decodeJob;
+
+// decodePart is part p of parts: its run of key/value heads.
+static void decodePart(void *ctx, long p) {
+	decodeJob *j = ctx;
+	long g0 = j->NKV * p / j->parts, g1 = j->NKV * (p + 1) / j->parts, rep = j->rep, hs = j->hs, S = j->S;
+	if (g1 <= g0) return;
+	float *sc = malloc(sizeof(float) * (j->fast ? g1 - g0 : 1) * rep * S);
+	if (!sc) {
+		__atomic_store_n(&j->ok, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (j->fast)
+		decode_groups16(j->out, j->q, j->k, j->v, j->ld, S, g0, g1, rep, hs, j->scale, sc);
+	else
+		for (long g = g0; g < g1; g++)
+			decode_group(j->out + g * rep * hs, j->q + g * rep * hs, j->k + g * hs, j->v + g * hs, j->ld, S, rep,
+			             hs, j->scale, sc);
+	free(sc);
+}
+
 int kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
                         long rep, long hs, float scale, int nt) {
-	int fast = hs % 16 == 0 && hs <= 128, ok = 1;
-#pragma omp parallel num_threads(nt) if (NKV > 1 && NKV * rep * S * hs >= PAR_MIN)
-	{
-		int th = omp_get_thread_num(), n = omp_get_num_threads();
-		long g0 = NKV * th / n, g1 = NKV * (th + 1) / n;
-		float *sc = g1 > g0 ? malloc(sizeof(float) * (fast ? g1 - g0 : 1) * rep * S) : NULL;
-		if (g1 > g0 && !sc) {
-#pragma omp atomic write
-			ok = 0;
-		} else if (fast)
-			decode_groups16(out, q, k, v, ld, S, g0, g1, rep, hs, scale, sc);
-		else
-			for (long g = g0; g < g1; g++)
-				decode_group(out + g * rep * hs, q + g * rep * hs, k + g * hs, v + g * hs, ld, S, rep, hs,
-				             scale, sc);
-		free(sc);
+	int par = NKV > 1 && NKV * rep * S * hs >= PAR_MIN;
+	decodeJob j = {out, q, k, v, ld, S, NKV, rep, hs, par ? nt : 1, scale, hs % 16 == 0 && hs <= 128, 1};
+	if (kn_pool) {
+		kn_pool(j.parts, j.parts, decodePart, &j);
+	} else {
+#pragma omp parallel for num_threads(j.parts) schedule(static, 1) if (j.parts > 1)
+		for (long p = 0; p < j.parts; p++) decodePart(&j, p);
 	}
-	return ok;
+	return j.ok;
 }

@@ -25,6 +25,11 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt);
 void kn_swiglu(float *out, const float *gu, long N, long F, int nt);
+// kn_set_pool makes the kernels that a generated token runs between its
+// products (kn_decode_attention) use blas's thread pool, run being
+// kormed_pool_run (blas/pool.h); NULL: OpenMP.
+void kn_set_pool(void *run);
+
 // kn_decode_attention returns 0 when it could not allocate its scratch
 // (out is then incomplete), 1 when it wrote out.
 int kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
