@@ -24,6 +24,7 @@ import (
 // MatMulBF16 panics on a stride smaller than its row or a slice too short
 // for the shape, as Sgemm does.
 func MatMulBF16(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
+	yield()
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("blas.MatMulBF16: negative shape m=%d n=%d k=%d", m, n, k))
 	}

@@ -53,6 +53,7 @@ func SgemmF32(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 
 // gemm is Sgemm, or SgemmF32 with small set.
 func gemm(small, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	yield()
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("blas.Sgemm: negative shape m=%d n=%d k=%d", m, n, k))
 	}

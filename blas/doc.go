@@ -18,4 +18,11 @@
 // into float32 for Sgemm for more — or, for quantized weights (SetQDot),
 // multiplied in integers with the input rows quantized to int8 blocks of
 // 32, llama.cpp's Q8_0 way (AVX512-VNNI, AVX2, scalar C; Go).
+//
+// The weight-streaming kernels of a few input rows run on kormed's own
+// thread pool (pool.h), not OpenMP's: libgomp keeps a pool per calling OS
+// thread, Go calls C from several, and with more pooled threads than CPUs
+// libgomp makes every short region pay futex wake-ups. The products also
+// give Go's scheduler a turn every 2 ms (yield.go), so that sysmon does not
+// retake the P of a goroutine that runs them back to back.
 package blas

@@ -98,6 +98,7 @@ func MatMulInt8(m int, a []float32, lda int, w *Int8Weights, c []float32, ldc in
 // [N] (nil: none), done in the same pass over C: the same float32 result
 // as adding the bias to MatMulInt8's C afterwards.
 func MatMulInt8Bias(m int, a []float32, lda int, w *Int8Weights, b, c []float32, ldc int) {
+	yield()
 	if m < 0 {
 		panic(fmt.Sprintf("blas.MatMulInt8: negative row count %d", m))
 	}

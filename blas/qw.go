@@ -285,6 +285,7 @@ func (q *QMatrix) DequantizeRow(j int, dst []float32) {
 // MatMulQ panics on a stride smaller than its row or a slice too short for
 // the shape, as Sgemm does.
 func MatMulQ(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ldc int) {
+	yield()
 	n, k := q.Rows, q.Cols
 	if m < 0 {
 		panic(fmt.Sprintf("blas.MatMulQ: negative m=%d", m))
