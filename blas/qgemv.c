@@ -149,11 +149,21 @@ static float q4tail(const uint8_t *wr, long k, const q4x *x) {
 	return r;
 }
 
-// q4Ahead is how far ahead of its reads q4rows prefetches the weights:
-// from memory, 2 threads, 8 gate|up matrices of the 2.4B shape in turn,
-// 4 KiB ran at 32–40 GB/s against 19–34 without (AMD Zen 5; 1, 2, 3, 6, 8
-// and 16 KiB between). The int8 kernel showed no difference.
-enum { q4Ahead = 4096 };
+// q4Ahead is how far ahead of its reads q4rows prefetches the weights,
+// by CPU maker (q4Prefetch): from memory, 2 threads, one token through the
+// four products of 8 layers of the 2.4B shape in turn (or 8 gate|up
+// matrices on Zen 5):
+//   - AMD Zen 5: 4 KiB ran at 32–40 GB/s against 19–34 without (1, 2, 3,
+//     6, 8 and 16 KiB between);
+//   - Intel Xeon (Granite Rapids, AMX): 12 KiB ran at 18.1–18.2 GB/s, 16
+//     KiB 17.8–18.5, 4 or 8 KiB 15.7–16.0, 20–32 KiB 17.0–17.7, none 13.6–14.1.
+// The int8 kernel showed no difference (Zen 5).
+static long q4Ahead = 4096;
+
+__attribute__((constructor)) static void q4Prefetch(void) {
+	__builtin_cpu_init();
+	if (__builtin_cpu_is("intel")) q4Ahead = 12288;
+}
 
 // q4rows writes rows j0…j1-1 of W·x, prefetching q4Ahead bytes ahead
 // (past a row's end into the next row of the block, or harmlessly past
