@@ -33,6 +33,8 @@
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma,f16c")))
 
+static long q4Ahead, i8Ahead; // the prefetch distances (gemvPrefetch, below)
+
 // ---- Int8: int16 activations ----
 
 enum { blk16 = 512 };
@@ -63,6 +65,7 @@ VBMI static void quant16(const float *x, long k, int16_t *q, float *d, long kp) 
 // i8rows16 writes rows j0…j1-1 of W·x for int16 x (quant16's).
 VBMI static void i8rows16(long j0, long j1, long k, const int16_t *x, const float *d, const uint8_t *w,
                           const float *scale, float beta, float *c) {
+	const long ahead = i8Ahead;
 	for (long j = j0; j < j1; j++) {
 		const uint8_t *wr = w + j * k;
 		__m512 acc = _mm512_setzero_ps();
@@ -71,6 +74,8 @@ VBMI static void i8rows16(long j0, long j1, long k, const int16_t *x, const floa
 			__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
 #define W16(o) _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(wr + p + (o))))
 			for (; p + 128 <= e; p += 128) {
+				_mm_prefetch((const char *)(wr + p + ahead), _MM_HINT_T0); // 0: the line about to be read
+				_mm_prefetch((const char *)(wr + p + ahead + 64), _MM_HINT_T0);
 				a0 = _mm512_dpwssd_epi32(a0, W16(0), _mm512_loadu_si512(x + p));
 				a1 = _mm512_dpwssd_epi32(a1, W16(32), _mm512_loadu_si512(x + p + 32));
 				a2 = _mm512_dpwssd_epi32(a2, W16(64), _mm512_loadu_si512(x + p + 64));
@@ -149,20 +154,23 @@ static float q4tail(const uint8_t *wr, long k, const q4x *x) {
 	return r;
 }
 
-// q4Ahead is how far ahead of its reads q4rows prefetches the weights,
-// by CPU maker (q4Prefetch): from memory, 2 threads, one token through the
-// four products of 8 layers of the 2.4B shape in turn (or 8 gate|up
-// matrices on Zen 5):
-//   - AMD Zen 5: 4 KiB ran at 32–40 GB/s against 19–34 without (1, 2, 3,
-//     6, 8 and 16 KiB between);
-//   - Intel Xeon (Granite Rapids, AMX): 12 KiB ran at 18.1–18.2 GB/s, 16
-//     KiB 17.8–18.5, 4 or 8 KiB 15.7–16.0, 20–32 KiB 17.0–17.7, none 13.6–14.1.
-// The int8 kernel showed no difference (Zen 5).
-static long q4Ahead = 4096;
+// q4Ahead and i8Ahead are how far ahead of their reads q4rows and
+// i8rows16 prefetch the weights (0: not at all), by CPU maker
+// (gemvPrefetch), measured from memory on 2 threads:
+//   - AMD Zen 5, Q4 (8 gate|up matrices of the 2.4B shape in turn): 4 KiB
+//     ran at 32–40 GB/s against 19–34 without (1, 2, 3, 6, 8 and 16 KiB
+//     between); int8: no difference.
+//   - Intel Xeon (Granite Rapids, AMX), Q4 (one token through the four
+//     products of 8 layers of the 2.4B shape in turn): 12 KiB 18.1–18.2
+//     GB/s, 16 KiB 17.8–18.5, 4 or 8 KiB 15.7–16.0, 20–32 KiB 17.0–17.7,
+//     none 13.6–14.1. int8 (the 2.4B shape's LM head, 102400 × 2560):
+//     12 KiB 21.1–21.7 GB/s, 16 KiB 20.7–21.6, none 20.1–20.2, 4 KiB
+//     19.3–19.4.
+static long q4Ahead = 4096, i8Ahead = 0;
 
-__attribute__((constructor)) static void q4Prefetch(void) {
+__attribute__((constructor)) static void gemvPrefetch(void) {
 	__builtin_cpu_init();
-	if (__builtin_cpu_is("intel")) q4Ahead = 12288;
+	if (__builtin_cpu_is("intel")) q4Ahead = i8Ahead = 12288;
 }
 
 // q4rows writes rows j0…j1-1 of W·x, prefetching q4Ahead bytes ahead
