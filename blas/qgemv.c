@@ -212,30 +212,24 @@ VBMI static void q4rows(long j0, long j1, long k, const q4x *x, const uint8_t *w
 // core is busy elsewhere does not hold the others up.
 typedef struct {
 	long n, k;
-	const int16_t *x;
+	const int16_t *x16; // Int8: the input as int16 (quant16), scales d
 	const float *d;
+	const q4x *x4; // Q4: the input as Q8_0 in nibble order (q4layout)
 	const uint8_t *w;
 	const float *scale;
 	float beta;
 	float *c;
-} i8job;
+} gemvJob;
 
 static void i8block(void *ctx, long b) {
-	const i8job *j = ctx;
-	i8rows16(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x, j->d, j->w, j->scale, j->beta, j->c);
+	const gemvJob *j = ctx;
+	i8rows16(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x16, j->d, j->w, j->scale, j->beta,
+	         j->c);
 }
 
-typedef struct {
-	long n, k;
-	const q4x *x;
-	const uint8_t *w;
-	float beta;
-	float *c;
-} q4job;
-
 static void q4block(void *ctx, long b) {
-	const q4job *j = ctx;
-	q4rows(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x, j->w, j->beta, j->c);
+	const gemvJob *j = ctx;
+	q4rows(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x4, j->w, j->beta, j->c);
 }
 
 // amalloc is malloc aligned to a cache line (the kernels' 64-byte loads of
@@ -264,7 +258,7 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
 			return 0;
 		}
 		quant16(a, k, x, d, kp);
-		i8job j = {n, k, x, d, w, scale, beta, c};
+		gemvJob j = {n, k, x, d, NULL, w, scale, beta, c};
 		kormed_pool_run(n * k >= (1L << 16) ? nt : 1, blocks, i8block, &j);
 		free(x), free(d);
 		return 1;
@@ -280,7 +274,7 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
 	}
 	kormed_quant_act(fmt, 1, k, a, k, q, d, cq, 1);
 	q4layout(q, d, k, &x);
-	q4job j = {n, k, &x, w, beta, c};
+	gemvJob j = {n, k, NULL, NULL, &x, w, NULL, beta, c};
 	kormed_pool_run(n * k >= (1L << 16) ? nt : 1, blocks, q4block, &j);
 	free(q), free(d), free(cq), free(x.xp), free(x.c4), free(x.dl4), free(x.dt);
 	return 1;
