@@ -6,7 +6,6 @@
 // every worker taking part has reported back.
 #include "pool.h"
 
-#include <errno.h>
 #include <immintrin.h>
 #include <limits.h>
 #include <linux/futex.h>

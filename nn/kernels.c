@@ -753,12 +753,13 @@ static void decodePart(void *ctx, long p) {
 int kn_decode_attention(float *out, const float *q, const float *k, const float *v, long ld, long S, long NKV,
                         long rep, long hs, float scale, int nt) {
 	int par = NKV > 1 && NKV * rep * S * hs >= PAR_MIN;
-	decodeJob j = {out, q, k, v, ld, S, NKV, rep, hs, par ? nt : 1, scale, hs % 16 == 0 && hs <= 128, 1};
+	long parts = par ? (nt < NKV ? nt : NKV) : 1; // a part per thread, at least a key/value head each
+	decodeJob j = {out, q, k, v, ld, S, NKV, rep, hs, parts, scale, hs % 16 == 0 && hs <= 128, 1};
 	if (kn_pool) {
-		kn_pool(j.parts, j.parts, decodePart, &j);
+		kn_pool((int)parts, parts, decodePart, &j);
 	} else {
-#pragma omp parallel for num_threads(j.parts) schedule(static, 1) if (j.parts > 1)
-		for (long p = 0; p < j.parts; p++) decodePart(&j, p);
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+		for (long p = 0; p < parts; p++) decodePart(&j, p);
 	}
 	return j.ok;
 }
