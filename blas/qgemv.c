@@ -155,8 +155,10 @@ static float q4tail(const uint8_t *wr, long k, const q4x *x) {
 }
 
 // q4Ahead and i8Ahead are how far ahead of their reads q4rows and
-// i8rows16 prefetch the weights (0: not at all), by CPU maker
-// (gemvPrefetch), measured from memory on 2 threads:
+// i8rows16 prefetch the weights, by CPU maker (gemvPrefetch), measured
+// from memory on 2 threads. i8Ahead 0 (AMD) prefetches the line about to
+// be read: i8rows16 always issues it, as behind a branch GCC's loop lost
+// the gain on Intel; on AMD that prefetch is unmeasured.
 //   - AMD Zen 5, Q4 (8 gate|up matrices of the 2.4B shape in turn): 4 KiB
 //     ran at 32–40 GB/s against 19–34 without (1, 2, 3, 6, 8 and 16 KiB
 //     between); int8: no difference.
