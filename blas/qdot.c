@@ -82,9 +82,9 @@ __attribute__((target("avx512f,avx512bw"))) static void quant_row_avx512(const f
 
 // ---- scalar ----
 
-// dot_scalar is row w's sum against activation row (q, d): Int8's before
-// its row scale.
-static float dot_scalar(int fmt, const uint8_t *w, long k, const int8_t *q, const float *d) {
+// dot_scalar is row w's sum (Q4: nibbles w, block scales ws) against
+// activation row (q, d): Int8's before its row scale.
+static float dot_scalar(int fmt, const uint8_t *w, const uint8_t *ws, long k, const int8_t *q, const float *d) {
 	float acc = 0;
 	if (fmt == fmtInt8) {
 		for (long b = 0; 32 * b < k; b++) {
@@ -95,11 +95,11 @@ static float dot_scalar(int fmt, const uint8_t *w, long k, const int8_t *q, cons
 		}
 		return acc;
 	}
-	for (long b = 0; b < k / 32; b++, w += q4Bytes) {
+	for (long b = 0; b < k / 32; b++, w += 16, ws += 2) {
 		const int8_t *x = q + 32 * b;
 		int32_t s = 0;
-		for (int i = 0; i < 16; i++) s += ((w[2 + i] & 15) - 8) * x[i] + ((w[2 + i] >> 4) - 8) * x[i + 16];
-		acc += (float)s * (half(w) * d[b]);
+		for (int i = 0; i < 16; i++) s += ((w[i] & 15) - 8) * x[i] + ((w[i] >> 4) - 8) * x[i + 16];
+		acc += (float)s * (half(ws) * d[b]);
 	}
 	return acc;
 }
@@ -119,19 +119,20 @@ __attribute__((target("avx2,fma,f16c"))) static inline __m256i idot32(__m256i w,
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-// q4u32 is one Q4 block's 32 q-8 as bytes in element order.
-__attribute__((target("avx2,fma,f16c"))) static inline __m256i q4u32(const uint8_t *blk) {
-	__m128i n = _mm_loadu_si128((const __m128i *)(blk + 2));
+// q4u32 is one Q4 block's 32 q-8 (its nibbles nib) as bytes in element
+// order.
+__attribute__((target("avx2,fma,f16c"))) static inline __m256i q4u32(const uint8_t *nib) {
+	__m128i n = _mm_loadu_si128((const __m128i *)nib);
 	__m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(n), _mm_srli_epi16(n, 4), 1);
 	return _mm256_sub_epi8(_mm256_and_si256(v, _mm256_set1_epi8(15)), _mm256_set1_epi8(8));
 }
 
 #define AVX2 __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
 
-// rows_avx2 writes the R sums of weight row w against activation rows
-// q[r·ldq…], d[r·ldd…] to out[r].
-AVX2 void rows_avx2(int R, int fmt, const uint8_t *w, long k, const int8_t *q, long ldq, const float *d, long ldd,
-                    float *out) {
+// rows_avx2 writes the R sums of weight row w (Q4: nibbles w, block
+// scales ws) against activation rows q[r·ldq…], d[r·ldd…] to out[r].
+AVX2 void rows_avx2(int R, int fmt, const uint8_t *w, const uint8_t *ws, long k, const int8_t *q, long ldq,
+                    const float *d, long ldd, float *out) {
 	__m256 acc[4];
 	#pragma GCC unroll 4
 	for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
@@ -157,9 +158,9 @@ AVX2 void rows_avx2(int R, int fmt, const uint8_t *w, long k, const int8_t *q, l
 		}
 		return;
 	}
-	for (long b = 0; b < k / 32; b++, w += q4Bytes) {
+	for (long b = 0; b < k / 32; b++, w += 16, ws += 2) {
 		__m256i wv = q4u32(w);
-		float dw = _cvtsh_ss(*(const uint16_t *)w);
+		float dw = _cvtsh_ss(*(const uint16_t *)ws);
 		#pragma GCC unroll 4
 		for (int r = 0; r < R; r++) {
 			__m256i p = idot32(wv, _mm256_loadu_si256((const __m256i *)(q + r * ldq + 32 * b)));
@@ -174,13 +175,13 @@ AVX2 void rows_avx2(int R, int fmt, const uint8_t *w, long k, const int8_t *q, l
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"), always_inline)) static inline
 
-// rows_vnni writes the sums of W weight rows w, w+rb… against R
-// activation rows to out[v·4+r]: every activation vector loaded once for
+// rows_vnni writes the sums of W weight rows w, w+rb… (Q4: nibbles, and
+// block scales ws, ws+k/16…) against R activation rows to out[v·4+r]: every activation vector loaded once for
 // the W weight rows, every weight vector once for the R activation rows.
 // dl is the activation block scales spread over the int32 lanes (lane l
 // of a 64-byte chunk: block 2·chunk + l/8).
-VNNI void rows_vnni(int W, int R, int fmt, const uint8_t *w, long rb, long k, const int8_t *q, long ldq,
-                    const float *dl, const int32_t *c, long ldc4, float *out) {
+VNNI void rows_vnni(int W, int R, int fmt, const uint8_t *w, long rb, const uint8_t *ws, long k, const int8_t *q,
+                    long ldq, const float *dl, const int32_t *c, long ldc4, float *out) {
 	__m512 acc[2][4];
 	__m256 acc1[2][4];
 	#pragma GCC unroll 4
@@ -219,13 +220,14 @@ VNNI void rows_vnni(int W, int R, int fmt, const uint8_t *w, long rb, long k, co
 			__m512 dw[2];
 			#pragma GCC unroll 4
 			for (int v = 0; v < W; v++) {
-				const uint8_t *blk = w + v * rb + b * q4Bytes;
-				__m128i n0 = _mm_loadu_si128((const __m128i *)(blk + 2)),
-				        n1 = _mm_loadu_si128((const __m128i *)(blk + q4Bytes + 2));
+				const uint8_t *blk = w + v * rb + b * 16, *bs = ws + v * (k / 16) + 2 * b;
+				__m128i n0 = _mm_loadu_si128((const __m128i *)blk),
+				        n1 = _mm_loadu_si128((const __m128i *)(blk + 16));
 				__m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_broadcastsi128_si256(n0)),
 				                               _mm256_broadcastsi128_si256(n1), 1);
 				u[v] = _mm512_and_si512(_mm512_srlv_epi64(t, sh), m4); // [lo0 hi0 lo1 hi1]
-				uint32_t hh = (uint32_t)*(const uint16_t *)blk | (uint32_t)*(const uint16_t *)(blk + q4Bytes) << 16;
+				uint32_t hh;
+				memcpy(&hh, bs, 4);
 				dw[v] = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)hh))));
 			}
 			#pragma GCC unroll 4
@@ -241,11 +243,11 @@ VNNI void rows_vnni(int W, int R, int fmt, const uint8_t *w, long rb, long k, co
 		if (b < nb) {
 			#pragma GCC unroll 4
 			for (int v = 0; v < W; v++) {
-				const uint8_t *blk = w + v * rb + b * q4Bytes;
-				__m128i n0 = _mm_loadu_si128((const __m128i *)(blk + 2));
+				const uint8_t *blk = w + v * rb + b * 16, *bs = ws + v * (k / 16) + 2 * b;
+				__m128i n0 = _mm_loadu_si128((const __m128i *)blk);
 				__m256i u = _mm256_and_si256(
 				    _mm256_srlv_epi64(_mm256_broadcastsi128_si256(n0), _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
-				__m256 dw = _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)blk));
+				__m256 dw = _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)bs));
 				#pragma GCC unroll 4
 				for (int r = 0; r < R; r++) {
 					__m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(c + r * ldc4 + 8 * b)), u,
@@ -272,16 +274,16 @@ VNNI void rows_vnni(int W, int R, int fmt, const uint8_t *w, long rb, long k, co
 // The kernels for W weight rows and R activation rows, each its own
 // function so that W and R are constants in it.
 #define ROWS_AVX2(R)                                                                                                  \
-	__attribute__((target("avx2,fma,f16c"))) static void rows##R##_avx2(int fmt, const uint8_t *w, long k,          \
-	                                                                    const int8_t *q, long ldq, const float *d, \
-	                                                                    long ldd, float *out) {                    \
-		rows_avx2(R, fmt, w, k, q, ldq, d, ldd, out);                                                            \
+	__attribute__((target("avx2,fma,f16c"))) static void rows##R##_avx2(                                           \
+	    int fmt, const uint8_t *w, const uint8_t *ws, long k, const int8_t *q, long ldq, const float *d, long ldd, \
+	    float *out) {                                                                                              \
+		rows_avx2(R, fmt, w, ws, k, q, ldq, d, ldd, out);                                                        \
 	}
 #define ROWS_VNNI(W, R)                                                                                               \
 	__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"))) static void rows##W##x##R##_vnni(    \
-	    int fmt, const uint8_t *w, long rb, long k, const int8_t *q, long ldq, const float *dl, const int32_t *c, \
-	    long ldc4, float *out) {                                                                                  \
-		rows_vnni(W, R, fmt, w, rb, k, q, ldq, dl, c, ldc4, out);                                                \
+	    int fmt, const uint8_t *w, long rb, const uint8_t *ws, long k, const int8_t *q, long ldq, const float *dl, \
+	    const int32_t *c, long ldc4, float *out) {                                                                 \
+		rows_vnni(W, R, fmt, w, rb, ws, k, q, ldq, dl, c, ldc4, out);                                            \
 	}
 ROWS_AVX2(1)
 ROWS_AVX2(4)
@@ -307,6 +309,7 @@ static int qisa(void) {
 static void rows(int level, int fmt, long j, int W, long i0, long i1, long k, const uint8_t *wr, long rb,
                  const float *scale, const qact *a, float beta, float *c, long ldc) {
 	long kp = a->kp;
+	const uint8_t *ws = fmt == fmtQ4 ? q4sc(scale, j, k) : NULL;
 	float out[8];
 	for (long i = i0; i < i1;) {
 		int R = i1 - i >= 4 && level > 0 ? 4 : 1;
@@ -316,20 +319,20 @@ static void rows(int level, int fmt, long j, int W, long i0, long i1, long k, co
 			const int32_t *cc = a->c + i * (kp / 4);
 			const float *dl = a->dl + i * (kp / 4);
 			if (W == 2 && R == 4)
-				rows2x4_vnni(fmt, wr, rb, k, q, kp, dl, cc, kp / 4, out);
+				rows2x4_vnni(fmt, wr, rb, ws, k, q, kp, dl, cc, kp / 4, out);
 			else if (W == 2)
-				rows2x1_vnni(fmt, wr, rb, k, q, kp, dl, cc, kp / 4, out);
+				rows2x1_vnni(fmt, wr, rb, ws, k, q, kp, dl, cc, kp / 4, out);
 			else if (R == 4)
-				rows1x4_vnni(fmt, wr, rb, k, q, kp, dl, cc, kp / 4, out);
+				rows1x4_vnni(fmt, wr, rb, ws, k, q, kp, dl, cc, kp / 4, out);
 			else
-				rows1x1_vnni(fmt, wr, rb, k, q, kp, dl, cc, kp / 4, out);
+				rows1x1_vnni(fmt, wr, rb, ws, k, q, kp, dl, cc, kp / 4, out);
 		} else if (level == 1) {
 			if (R == 4)
-				rows4_avx2(fmt, wr, k, q, kp, d, kp / 32, out);
+				rows4_avx2(fmt, wr, ws, k, q, kp, d, kp / 32, out);
 			else
-				rows1_avx2(fmt, wr, k, q, kp, d, kp / 32, out);
+				rows1_avx2(fmt, wr, ws, k, q, kp, d, kp / 32, out);
 		} else {
-			out[0] = dot_scalar(fmt, wr, k, q, d);
+			out[0] = dot_scalar(fmt, wr, ws, k, q, d);
 		}
 		for (int v = 0; v < W; v++) {
 			float ws = fmt == fmtInt8 ? scale[j + v] : 1;
@@ -390,7 +393,7 @@ static void qdotBlock(void *ctx, long blk) {
 int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
                 float beta, float *c, long ldc, int nt) {
 	int level = qisa();
-	long kp = (k + 63) & ~63L, rb = fmt == fmtInt8 ? k : k / 32 * q4Bytes;
+	long kp = (k + 63) & ~63L, rb = fmt == fmtInt8 ? k : k / 2; // a weight row's bytes (Q4: its nibbles)
 	qact qa = {kp, malloc(m * kp), malloc(m * (kp / 32) * sizeof(float)), malloc(m * (kp / 4) * sizeof(int32_t)),
 	           malloc(m * (kp / 4) * sizeof(float))};
 	if (!qa.q || !qa.d || !qa.c || !qa.dl) {

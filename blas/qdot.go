@@ -13,7 +13,7 @@ type QDot int32
 const (
 	// QDotAuto multiplies in integers where that measured faster on the
 	// AMD Zen 5 it was built on: one row of A (a generated token) against
-	// Int8 or Q4 weights, on CPUs with AVX512-VNNI (Q4 also AVX512-VBMI):
+	// Int8 or Q4 weights, on CPUs with AVX512-VNNI:
 	// qgemv.c's kernels, which spend one or two integer dot instructions
 	// per 64 weights where the float kernels convert every weight, Int8's
 	// with A rounded to int16 (as accurate as float32), Q4's with QDotInt's
@@ -175,9 +175,9 @@ func quantizeQ8Row(f QFormat, x []float32, q []int8, d []float32, c []int32) {
 func qdotRow(q *QMatrix, j int, qa *q8Act, i int) float32 {
 	k, kp := q.Cols, qa.kp
 	x, d := qa.q[i*kp:(i+1)*kp], qa.d[i*kp/32:(i+1)*kp/32]
-	r := q.Data[j*q.rowBytes() : (j+1)*q.rowBytes()]
 	var acc float32
 	if q.Format == Int8 {
+		r := q.Data[j*k : (j+1)*k]
 		for b := 0; 32*b < k; b++ {
 			var s int32
 			for p := 32 * b; p < min(k, 32*b+32); p++ {
@@ -187,13 +187,14 @@ func qdotRow(q *QMatrix, j int, qa *q8Act, i int) float32 {
 		}
 		return float32(acc * q.Scale[j])
 	}
+	nib, sc := q.q4Row(j)
 	for b := 0; b < k/32; b++ {
-		blk, xb := r[b*q4Bytes:(b+1)*q4Bytes], x[32*b:32*b+32]
+		blk, xb := nib[16*b:16*b+16], x[32*b:32*b+32]
 		var s int32
 		for p := 0; p < 16; p++ {
-			s += (int32(blk[2+p]&15)-8)*int32(xb[p]) + (int32(blk[2+p]>>4)-8)*int32(xb[p+16])
+			s += (int32(blk[p]&15)-8)*int32(xb[p]) + (int32(blk[p]>>4)-8)*int32(xb[p+16])
 		}
-		dw := q4Scale(blk)
+		dw := q4Scale(sc[2*b:])
 		acc += float32(float32(s) * float32(dw*d[b]))
 	}
 	return acc

@@ -67,7 +67,12 @@ func TestQuantAct(t *testing.T) {
 // of the absolute values of every product of codes times its scales.
 func qdotRef(q *QMatrix, qa *q8Act, i, j int) (want, mag float64) {
 	k, kp := q.Cols, qa.kp
-	r := q.Data[j*q.rowBytes() : (j+1)*q.rowBytes()]
+	var r, nib, scs []byte
+	if q.Format == Int8 {
+		r = q.Data[j*k : (j+1)*k]
+	} else {
+		nib, scs = q.q4Row(j)
+	}
 	for b := 0; 32*b < k; b++ {
 		var s, sa int64
 		sc := float64(qa.d[i*kp/32+b])
@@ -76,8 +81,7 @@ func qdotRef(q *QMatrix, qa *q8Act, i, j int) (want, mag float64) {
 			if q.Format == Int8 {
 				w = int64(int8(r[p]))
 			} else {
-				blk := r[b*q4Bytes:]
-				c := blk[2+p%16]
+				c := nib[16*b+p%16]
 				if p%32 >= 16 {
 					c >>= 4
 				}
@@ -90,7 +94,7 @@ func qdotRef(q *QMatrix, qa *q8Act, i, j int) (want, mag float64) {
 		if q.Format == Int8 {
 			sc *= float64(q.Scale[j])
 		} else {
-			sc *= float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(r[b*q4Bytes:])))
+			sc *= float64(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(scs[2*b:])))
 		}
 		want += float64(s) * sc
 		mag += float64(sa) * math.Abs(sc)

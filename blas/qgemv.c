@@ -2,7 +2,7 @@
 
 // One row of float32 input (a generated token) against quantized weights
 // in integers, on AVX512-VNNI: c = a·Wᵀ + beta·c for W [n,k] stored as
-// Int8 (per row) or Q4 (Q4_0 blocks, qw.h). The float kernels of qw.c
+// Int8 (per row) or Q4 (Q4_0 blocks, nibbles and scales apart: qw.h). The float kernels of qw.c
 // spend more instructions per weight byte than a core can issue while
 // memory streams the next (sign-extend, convert and FMA per 16 int8
 // weights; two table look-ups per 32 Q4 weights), so they fall behind the
@@ -20,9 +20,10 @@
 //	      QDotInt) laid out per group of four blocks as the weights'
 //	      nibbles come out of one 64-byte load: the low nibbles of the
 //	      four blocks (elements 0–15 of each), then the high ones (16–31).
-//	      Two byte permutes (AVX512-VBMI) gather a group's nibbles and its
-//	      four fp16 scales from 72 bytes; two vpdpbusd give its int32
-//	      block sums, lanes 4b…4b+3 for block b, and one FMA scales them.
+//	      A group's nibbles are one 64-byte load; two vpdpbusd give its
+//	      int32 block sums, lanes 4b…4b+3 for block b, and one FMA scales
+//	      them by the block scales, converted sixteen at a time from the
+//	      separate stream of scales and spread to the lanes by one permute.
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@
 #include "pool.h"
 #include "qw.h"
 
-#define VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma,f16c")))
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
 
 static long q4Ahead, i8Ahead; // the prefetch distances (gemvPrefetch, below)
 
@@ -41,7 +42,7 @@ enum { blk16 = 512 };
 
 // quant16 rounds x [k] to int16 q [kp] (zero past k) with one scale per
 // block of 512, d[b] = max|x|/32767 over the block.
-VBMI static void quant16(const float *x, long k, int16_t *q, float *d, long kp) {
+VNNI static void quant16(const float *x, long k, int16_t *q, float *d, long kp) {
 	for (long b = 0; b < kp / blk16; b++) {
 		long p0 = b * blk16, e = k - p0 < blk16 ? k - p0 : blk16;
 		__m512 m = _mm512_setzero_ps();
@@ -63,7 +64,7 @@ VBMI static void quant16(const float *x, long k, int16_t *q, float *d, long kp) 
 }
 
 // i8rows16 writes rows j0…j1-1 of W·x for int16 x (quant16's).
-VBMI static void i8rows16(long j0, long j1, long k, const int16_t *x, const float *d, const uint8_t *w,
+VNNI static void i8rows16(long j0, long j1, long k, const int16_t *x, const float *d, const uint8_t *w,
                           const float *scale, float beta, float *c) {
 	const long ahead = i8Ahead;
 	for (long j = j0; j < j1; j++) {
@@ -126,30 +127,17 @@ static void q4layout(const int8_t *q, const float *d, long k, q4x *o) {
 	for (long b = 4 * ng; b < k / 32; b++) o->dt[b - 4 * ng] = d[b];
 }
 
-// Q4GROUP adds group g's four block sums of weight row W, times their
-// scales, to acc A's 16 lanes; cg, xl, xh and dl are the group's input.
-#define Q4GROUP(W, A)                                                                                                \
-	{                                                                                                            \
-		const uint8_t *blk = (W) + g * 4 * q4Bytes;                                                          \
-		__m512i v0 = _mm512_loadu_si512(blk);                                                                \
-		__m512i v1 = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(blk + 64)));                   \
-		__m512i nib = _mm512_permutex2var_epi8(v0, idxN, v1), sc = _mm512_permutex2var_epi8(v0, idxS, v1); \
-		__m512i lo = _mm512_and_si512(nib, m4), hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), m4);      \
-		__m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(cg, lo, xl), hi, xh);                           \
-		__m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(sc)); /* lane l: block l/4's scale */            \
-		A = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dl), A);                              \
-	}
-
-// q4tail is the sum of weight row wr's blocks past the last group.
-static float q4tail(const uint8_t *wr, long k, const q4x *x) {
+// q4tail is the sum of weight row j's blocks past the last group (wr
+// its nibbles, sr its scales).
+static float q4tail(const uint8_t *wr, const uint8_t *sr, long k, const q4x *x) {
 	long ng = k / 128;
 	float r = 0;
 	for (long b = 4 * ng; b < k / 32; b++) {
-		const uint8_t *blk = wr + b * q4Bytes;
+		const uint8_t *blk = wr + 16 * b;
 		const int8_t *xb = x->xp + 32 * b;
 		int32_t s = 0;
-		for (int i = 0; i < 16; i++) s += ((blk[2 + i] & 15) - 8) * xb[i] + ((blk[2 + i] >> 4) - 8) * xb[i + 16];
-		r += (float)s * (half(blk) * x->dt[b - 4 * ng]);
+		for (int i = 0; i < 16; i++) s += ((blk[i] & 15) - 8) * xb[i] + ((blk[i] >> 4) - 8) * xb[i + 16];
+		r += (float)s * (half(sr + 2 * b) * x->dt[b - 4 * ng]);
 	}
 	return r;
 }
@@ -175,36 +163,47 @@ __attribute__((constructor)) static void gemvPrefetch(void) {
 	if (__builtin_cpu_is("intel")) q4Ahead = i8Ahead = 12288;
 }
 
-// q4rows writes rows j0…j1-1 of W·x, prefetching q4Ahead bytes ahead
-// (past a row's end into the next row of the block, or harmlessly past
-// the matrix). Two weight rows per pass, sharing the input's loads, ran at
-// half the rate from memory.
-VBMI static void q4rows(long j0, long j1, long k, const q4x *x, const uint8_t *w, float beta, float *c) {
-	// Byte indexes into a group's 72 bytes: the nibbles of blocks 0–3;
-	// each block's fp16 scale four times (lanes 4b…4b+3).
-	uint8_t in[64], is[64] = {0};
-	for (int b = 0; b < 4; b++) {
-		for (int i = 0; i < 16; i++) in[16 * b + i] = q4Bytes * b + 2 + i;
-		for (int l = 0; l < 4; l++) is[8 * b + 2 * l] = q4Bytes * b, is[8 * b + 2 * l + 1] = q4Bytes * b + 1;
+// q4rows writes rows j0…j1-1 of W·x (nibbles w, block scales sc: qw.h),
+// prefetching q4Ahead bytes ahead in the nibbles and an eighth of that in
+// the scales (past a row's end into the next row of the block, or
+// harmlessly past the matrix). A group's nibbles are one aligned 64-byte
+// load in the order q4layout puts the input in; its four scales are lanes
+// of a vector of sixteen (four groups) converted once. Two weight rows per
+// pass, sharing the input's loads, ran at half the rate from memory.
+VNNI static void q4rows(long j0, long j1, long k, const q4x *x, const uint8_t *w, const uint8_t *sc, float beta,
+                        float *c) {
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512i sidx[4]; // group g's lanes: its block l/4's scale, of the sixteen from group g & ~3
+	for (int t = 0; t < 4; t++) {
+		int32_t ix[16];
+		for (int l = 0; l < 16; l++) ix[l] = 4 * t + l / 4;
+		sidx[t] = _mm512_loadu_si512(ix);
 	}
-	const __m512i idxN = _mm512_loadu_si512(in), idxS = _mm512_loadu_si512(is), m4 = _mm512_set1_epi8(15);
-	long ng = k / 128, rb = k / 32 * q4Bytes;
+	const long ng = k / 128, ahead = q4Ahead;
 	for (long j = j0; j < j1; j++) {
-		const uint8_t *wr = w + j * rb;
-		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
-		long g = 0;
-		for (; g < ng; g++) {
+		const uint8_t *wr = q4nib(w, j, k), *sr = q4sc(sc, j, k);
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, s16 = a0;
+		for (long g = 0; g < ng; g++) {
+			if ((g & 3) == 0) {
+				__m256i h = g + 4 <= ng ? _mm256_loadu_si256((const __m256i *)(sr + 8 * g))
+				                        : _mm256_maskz_loadu_epi16((__mmask16)((1u << (4 * (ng - g))) - 1), sr + 8 * g);
+				s16 = _mm512_cvtph_ps(h);
+				_mm_prefetch((const char *)(sr + 8 * g + ahead / 8), _MM_HINT_T0);
+			}
 			__m512i cg = _mm512_load_si512(x->c4 + 16 * g), xl = _mm512_load_si512(x->xp + 128 * g),
 			        xh = _mm512_load_si512(x->xp + 128 * g + 64);
 			__m512 dl = _mm512_load_ps(x->dl4 + 16 * g);
-			_mm_prefetch((const char *)(wr + g * 4 * q4Bytes + q4Ahead), _MM_HINT_T0);
-			_mm_prefetch((const char *)(wr + g * 4 * q4Bytes + q4Ahead + 64), _MM_HINT_T0);
+			_mm_prefetch((const char *)(wr + 64 * g + ahead), _MM_HINT_T0);
+			__m512i v = _mm512_loadu_si512(wr + 64 * g);
+			__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+			__m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(cg, lo, xl), hi, xh);
+			__m512 d = _mm512_mul_ps(_mm512_permutexvar_ps(sidx[g & 3], s16), dl);
 			if (g & 1)
-				Q4GROUP(wr, a1)
+				a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d, a1);
 			else
-				Q4GROUP(wr, a0)
+				a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d, a0);
 		}
-		store(c + j, _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + q4tail(wr, k, x), beta);
+		store(c + j, _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + q4tail(wr, sr, k, x), beta);
 	}
 }
 
@@ -231,7 +230,8 @@ static void i8block(void *ctx, long b) {
 
 static void q4block(void *ctx, long b) {
 	const gemvJob *j = ctx;
-	q4rows(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x4, j->w, j->beta, j->c);
+	q4rows(b * 128, b * 128 + 128 < j->n ? b * 128 + 128 : j->n, j->k, j->x4, j->w, (const uint8_t *)j->scale, j->beta,
+	       j->c);
 }
 
 // amalloc is malloc aligned to a cache line (the kernels' 64-byte loads of
@@ -248,7 +248,7 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
                     float *c, int nt) {
 	if (kormed_gemv_isa != 0 || !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
 	    !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512vnni") ||
-	    (fmt == fmtQ4 && !__builtin_cpu_supports("avx512vbmi")) || !__builtin_cpu_supports("f16c"))
+	    !__builtin_cpu_supports("f16c"))
 		return 0;
 	long blocks = (n + 127) / 128;
 	if (fmt == fmtInt8) {
@@ -276,7 +276,7 @@ int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, c
 	}
 	kormed_quant_act(fmt, 1, k, a, k, q, d, cq, 1);
 	q4layout(q, d, k, &x);
-	gemvJob j = {n, k, NULL, NULL, &x, w, NULL, beta, c};
+	gemvJob j = {n, k, NULL, NULL, &x, w, scale, beta, c};
 	kormed_pool_run(n * k >= (1L << 16) ? nt : 1, blocks, q4block, &j);
 	free(q), free(d), free(cq), free(x.xp), free(x.c4), free(x.dl4), free(x.dt);
 	return 1;

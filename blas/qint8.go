@@ -56,17 +56,17 @@ func gemmQInt8(m int, a []float32, lda int, q *QMatrix, beta float32, c []float3
 	return true
 }
 
-// q4RowInt8 writes the Q4 row r (Cols/Q4Block blocks) as int8 dst with
-// one scale, returned: s = 8·max|d|/127 over the row's block scales d,
-// each weight round-to-even((q-8)·(d/s)) in float32, so |dst| ≤ 127 and
-// dst·s is within s/2 of the Q4 weight (q-8)·d. A row of zero (or
-// non-finite) scales gives zeros and 0. qw.c's kormed_q4_s8 computes the
-// same bytes.
-func q4RowInt8(dst []int8, r []byte) float32 {
+// q4RowInt8 writes the Q4 row of blocks' nibbles nib and scales sc as
+// int8 dst with one scale, returned: s = 8·max|d|/127 over the row's
+// block scales d, each weight round-to-even((q-8)·(d/s)) in float32, so
+// |dst| ≤ 127 and dst·s is within s/2 of the Q4 weight (q-8)·d. A row of
+// zero (or non-finite) scales gives zeros and 0. qw.c's kormed_q4_s8
+// computes the same bytes.
+func q4RowInt8(dst []int8, nib, sc []byte) float32 {
 	nb := len(dst) / Q4Block
 	var m float32
 	for b := 0; b < nb; b++ {
-		m = max(m, float32(math.Abs(float64(q4Scale(r[b*q4Bytes:])))))
+		m = max(m, float32(math.Abs(float64(q4Scale(sc[2*b:])))))
 	}
 	s := m * 8 / 127
 	if !(s > 0 && s <= math.MaxFloat32) {
@@ -74,11 +74,11 @@ func q4RowInt8(dst []int8, r []byte) float32 {
 		return 0
 	}
 	for b := 0; b < nb; b++ {
-		blk, y := r[b*q4Bytes:], dst[b*Q4Block:(b+1)*Q4Block]
-		f := q4Scale(blk) / s
+		blk, y := nib[16*b:16*b+16], dst[b*Q4Block:(b+1)*Q4Block]
+		f := q4Scale(sc[2*b:]) / s
 		for i := 0; i < Q4Block/2; i++ {
-			y[i] = int8(math.RoundToEven(float64(float32(int(blk[2+i]&15)-8) * f)))
-			y[i+Q4Block/2] = int8(math.RoundToEven(float64(float32(int(blk[2+i]>>4)-8) * f)))
+			y[i] = int8(math.RoundToEven(float64(float32(int(blk[i]&15)-8) * f)))
+			y[i+Q4Block/2] = int8(math.RoundToEven(float64(float32(int(blk[i]>>4)-8) * f)))
 		}
 	}
 	return s
@@ -86,10 +86,11 @@ func q4RowInt8(dst []int8, r []byte) float32 {
 
 // goQ4ToInt8 is q4ToInt8 in Go.
 func goQ4ToInt8(q *QMatrix, dst []int8, scale []float32) {
-	k, rb := q.Cols, q.rowBytes()
+	k := q.Cols
 	parallelRows(q.Rows, q.Rows*k, func(j0, j1 int) {
 		for j := j0; j < j1; j++ {
-			scale[j] = q4RowInt8(dst[j*k:(j+1)*k], q.Data[j*rb:(j+1)*rb])
+			nib, sc := q.q4Row(j)
+			scale[j] = q4RowInt8(dst[j*k:(j+1)*k], nib, sc)
 		}
 	})
 }

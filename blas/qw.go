@@ -21,7 +21,8 @@ const (
 	// bytes of 4-bit q (element i in the low nibble of byte i, element
 	// i+16 in its high nibble), weight (q-8)·d, d = m/-8 for m the
 	// block's element of largest magnitude. Rows must be a multiple of
-	// Q4Block long.
+	// Q4Block long. A QMatrix keeps the blocks' nibbles and scales apart
+	// (see Data); Q4_0Row gives a row's blocks as Q4_0 bytes.
 	Q4 QFormat = 2
 )
 
@@ -38,8 +39,8 @@ func (f QFormat) String() string {
 // Q4Block is the weights in one Q4 block (ggml's QK4_0).
 const Q4Block = 32
 
-// q4Scale is the fp16 scale d of the Q4 block blk, as float32.
-func q4Scale(blk []byte) float32 { return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(blk)) }
+// q4Scale is the fp16 scale d at the start of p, as float32.
+func q4Scale(p []byte) float32 { return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(p)) }
 
 // q4Bytes is the size of one Q4 block: the fp16 scale and the nibbles.
 const q4Bytes = 2 + Q4Block/2
@@ -49,8 +50,14 @@ const q4Bytes = 2 + Q4Block/2
 type QMatrix struct {
 	Format     QFormat
 	Rows, Cols int
-	// Data holds the rows: Int8 Cols bytes each (int8 values), Q4
-	// Cols/Q4Block blocks of 18 bytes each.
+	// Data holds the weights. Int8: the rows, Cols bytes each (int8
+	// values). Q4: every block's 16 bytes of nibbles, row by row, then
+	// every block's fp16 scale (2 bytes, little-endian) in the same order;
+	// block b of row j is nibbles Data[16i:16i+16] and scale at
+	// Data[16n+2i:] for i = j·Cols/Q4Block + b and n the blocks in all.
+	// The generated token's kernel (qgemv.c) streams aligned nibbles and
+	// a separate, eight times smaller, stream of scales: on an Intel Xeon
+	// (Granite Rapids) 8–10% faster from memory than Q4_0's 18-byte blocks.
 	Data []byte
 	// Scale is Int8's per-row scales (nil for Q4, whose scales are in
 	// its blocks).
@@ -63,6 +70,63 @@ func (q *QMatrix) rowBytes() int {
 		return q.Cols
 	}
 	return q.Cols / Q4Block * q4Bytes
+}
+
+// q4Row is row j of a Q4 matrix: its blocks' nibbles (16 bytes each)
+// and fp16 scales (2 bytes each).
+func (q *QMatrix) q4Row(j int) (nib, sc []byte) {
+	nb := q.Cols / Q4Block
+	off := q.Rows * nb * (Q4Block / 2)
+	return q.Data[j*nb*(Q4Block/2) : (j+1)*nb*(Q4Block/2)], q.Data[off+j*nb*2 : off+(j+1)*nb*2]
+}
+
+// Q4_0Row appends row j of a Q4 matrix to dst as ggml's Q4_0 blocks (per
+// block the fp16 scale, then the 16 bytes of nibbles: a GGUF Q4_0 row).
+func (q *QMatrix) Q4_0Row(dst []byte, j int) []byte {
+	nib, sc := q.q4Row(j)
+	for b := 0; b < q.Cols/Q4Block; b++ {
+		dst = append(dst, sc[2*b:2*b+2]...)
+		dst = append(dst, nib[16*b:16*b+16]...)
+	}
+	return dst
+}
+
+// Q4FromQ4_0 is the Q4 matrix [rows,cols] whose rows are ggml's Q4_0
+// blocks b (a GGUF Q4_0 tensor's bytes): Q4_0Row's inverse.
+func Q4FromQ4_0(rows, cols int, b []byte) (*QMatrix, error) {
+	if rows < 0 || cols < 0 || cols%Q4Block != 0 {
+		return nil, fmt.Errorf("blas.Q4FromQ4_0: %d×%d, want rows of a multiple of %d", rows, cols, Q4Block)
+	}
+	q := &QMatrix{Format: Q4, Rows: rows, Cols: cols}
+	rb := q.rowBytes()
+	if len(b) != rows*rb {
+		return nil, fmt.Errorf("blas.Q4FromQ4_0: %d bytes for %d×%d, want %d", len(b), rows, cols, rows*rb)
+	}
+	q.Data = make([]byte, len(b))
+	for j := 0; j < rows; j++ {
+		nib, sc := q.q4Row(j)
+		for i, r := 0, b[j*rb:(j+1)*rb]; i < cols/Q4Block; i++ {
+			copy(sc[2*i:], r[q4Bytes*i:q4Bytes*i+2])
+			copy(nib[16*i:], r[q4Bytes*i+2:q4Bytes*(i+1)])
+		}
+	}
+	return q, nil
+}
+
+// setRows copies part's rows into q from row j0 (the same format and
+// Cols).
+func (q *QMatrix) setRows(j0 int, part *QMatrix) {
+	if q.Format == Int8 {
+		copy(q.Data[j0*q.Cols:], part.Data)
+		copy(q.Scale[j0:], part.Scale)
+		return
+	}
+	for r := 0; r < part.Rows; r++ {
+		nib, sc := q.q4Row(j0 + r)
+		pn, ps := part.q4Row(r)
+		copy(nib, pn)
+		copy(sc, ps)
+	}
 }
 
 // Bytes is the memory of the quantized weights and their scales.
@@ -88,14 +152,18 @@ func Quantize(f QFormat, w []float32, rows, cols int) (*QMatrix, error) {
 	rb := q.rowBytes()
 	q.Data = make([]byte, rows*rb)
 	parallelRows(rows, rows*cols, func(r0, r1 int) {
+		var blk [q4Bytes]byte
 		for j := r0; j < r1; j++ {
-			src, dst := w[j*cols:(j+1)*cols], q.Data[j*rb:(j+1)*rb]
+			src := w[j*cols : (j+1)*cols]
 			if f == Int8 {
-				q.Scale[j] = quantizeInt8Row(dst, src)
+				q.Scale[j] = quantizeInt8Row(q.Data[j*rb:(j+1)*rb], src)
 				continue
 			}
+			nib, sc := q.q4Row(j)
 			for b := 0; b < cols/Q4Block; b++ {
-				QuantizeQ4BlockSearch(dst[b*q4Bytes:(b+1)*q4Bytes], src[b*Q4Block:(b+1)*Q4Block])
+				QuantizeQ4BlockSearch(blk[:], src[b*Q4Block:(b+1)*Q4Block])
+				copy(sc[2*b:], blk[:2])
+				copy(nib[16*b:], blk[2:])
 			}
 		}
 	})
@@ -123,10 +191,12 @@ func QuantizeBF16(f QFormat, w []uint16, rows, cols int) (*QMatrix, error) {
 			return nil, err
 		}
 		if out.Data == nil {
-			out.Data = make([]byte, 0, rows*q.rowBytes())
+			out.Data = make([]byte, rows*q.rowBytes())
+			if f == Int8 {
+				out.Scale = make([]float32, rows)
+			}
 		}
-		out.Data = append(out.Data, q.Data...)
-		out.Scale = append(out.Scale, q.Scale...)
+		out.setRows(j0, q)
 	}
 	if out.Data == nil {
 		return Quantize(f, nil, rows, cols)
@@ -244,22 +314,22 @@ func QuantizeQ4BlockSearch(dst []byte, x []float32) {
 
 // DequantizeRow writes row j of W as float32 to dst [Cols].
 func (q *QMatrix) DequantizeRow(j int, dst []float32) {
-	rb := q.rowBytes()
-	r := q.Data[j*rb : (j+1)*rb]
 	dst = dst[:q.Cols]
 	if q.Format == Int8 {
+		rb := q.rowBytes()
 		s := q.Scale[j]
-		for i, b := range r {
+		for i, b := range q.Data[j*rb : (j+1)*rb] {
 			dst[i] = float32(int8(b)) * s
 		}
 		return
 	}
+	nib, sc := q.q4Row(j)
 	for b := 0; b < q.Cols/Q4Block; b++ {
-		blk, y := r[b*q4Bytes:], dst[b*Q4Block:(b+1)*Q4Block]
-		d := q4Scale(blk)
+		blk, y := nib[16*b:16*b+16], dst[b*Q4Block:(b+1)*Q4Block]
+		d := q4Scale(sc[2*b:])
 		for i := 0; i < Q4Block/2; i++ {
-			y[i] = float32(int(blk[2+i]&15)-8) * d
-			y[i+Q4Block/2] = float32(int(blk[2+i]>>4)-8) * d
+			y[i] = float32(int(blk[i]&15)-8) * d
+			y[i+Q4Block/2] = float32(int(blk[i]>>4)-8) * d
 		}
 	}
 }

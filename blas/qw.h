@@ -6,7 +6,15 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { fmtInt8 = 1, fmtQ4 = 2, q4Bytes = 18 };
+enum { fmtInt8 = 1, fmtQ4 = 2 };
+
+// A Q4 matrix [n,k] (blas.QMatrix.Data) keeps its blocks' nibbles and
+// scales apart: block b of row j has its 16 bytes of nibbles at
+// q + 16·(j·k/32 + b) and its fp16 scale at sc + 2·(j·k/32 + b), sc being
+// where the nibbles end, which the Go code passes as the scale pointer
+// (blas's scalePtr). q4nib and q4sc are row j's.
+static inline const uint8_t *q4nib(const uint8_t *q, long j, long k) { return q + j * (k / 2); }
+static inline const uint8_t *q4sc(const void *sc, long j, long k) { return (const uint8_t *)sc + j * (k / 16); }
 
 extern int kormed_gemv_isa; // bf16w.c: 0 best, 1 scalar, 2 AVX2
 

@@ -13,7 +13,7 @@ void kormed_dequant_qw(int fmt, long j0, long nr, long k, const uint8_t *q, cons
 int kormed_qdot(int fmt, long m, long n, long k, const float *a, long lda, const uint8_t *w, const float *scale,
                 float beta, float *c, long ldc, int nt);
 void kormed_quant_act(int fmt, long m, long k, const float *a, long lda, int8_t *q, float *d, int32_t *c, int nt);
-void kormed_q4_s8(long n, long k, const uint8_t *q, int8_t *dst, float *scale, int nt);
+void kormed_q4_s8(long n, long k, const uint8_t *q, const float *qs, int8_t *dst, float *scale, int nt);
 int kormed_gemv_int(int fmt, long n, long k, const float *a, const uint8_t *w, const float *scale, float beta,
                     float *c, int nt);
 */
@@ -21,8 +21,16 @@ import "C"
 
 import "unsafe"
 
-// scalePtr is q's Int8 scales for C (nil for Q4).
+// scalePtr is q's scales for C: Int8's float32 row scales, or where Q4's
+// fp16 block scales start in q.Data (qw.h's q4 layout).
 func scalePtr(q *QMatrix) *C.float {
+	if q.Format == Q4 {
+		off := q.Rows * (q.Cols / Q4Block) * (Q4Block / 2)
+		if off >= len(q.Data) {
+			return nil
+		}
+		return (*C.float)(unsafe.Pointer(&q.Data[off]))
+	}
 	if len(q.Scale) == 0 {
 		return nil
 	}
@@ -69,7 +77,7 @@ func qdot(m int, a []float32, lda int, q *QMatrix, beta float32, c []float32, ld
 
 // q4ToInt8 is goQ4ToInt8 in C (qw.c) on OpenMP threads.
 func q4ToInt8(q *QMatrix, dst []int8, scale []float32) {
-	C.kormed_q4_s8(C.long(q.Rows), C.long(q.Cols), (*C.uint8_t)(unsafe.Pointer(&q.Data[0])),
+	C.kormed_q4_s8(C.long(q.Rows), C.long(q.Cols), (*C.uint8_t)(unsafe.Pointer(&q.Data[0])), scalePtr(q),
 		(*C.int8_t)(unsafe.Pointer(&dst[0])), (*C.float)(unsafe.Pointer(&scale[0])), C.int(Threads()))
 }
 

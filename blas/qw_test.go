@@ -58,7 +58,10 @@ func TestQuantizeRoundTrip(t *testing.T) {
 					// reference's, whose bytes are checked below.
 					var ref [18]byte
 					QuantizeQ4Block(ref[:], src[b:b+Q4Block])
-					refBlk := QMatrix{Format: Q4, Rows: 1, Cols: Q4Block, Data: ref[:]}
+					refBlk, err := Q4FromQ4_0(1, Q4Block, ref[:])
+					if err != nil {
+						t.Fatal(err)
+					}
 					refRow := make([]float32, Q4Block)
 					refBlk.DequantizeRow(0, refRow)
 					var se, seRef float64
@@ -116,6 +119,50 @@ func TestQuantizeRoundTrip(t *testing.T) {
 }
 
 // QuantizeBF16 is Quantize of the widened weights, in blocks of rows.
+// A Q4 matrix's Data is laid out as QMatrix documents (block i = j·Cols/32
+// + b: nibbles at 16i, scale at 16n+2i), Q4_0Row gives each row as the
+// Q4_0 blocks QuantizeQ4BlockSearch writes, and Q4FromQ4_0 reads them
+// back to the same Data.
+func TestQ4Layout(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const rows, cols = 5, 96
+	w := randMatrix(r, rows*cols)
+	q, err := Quantize(Q4, w, rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nb, n = cols / Q4Block, rows * cols / Q4Block
+	var all []byte
+	for j := 0; j < rows; j++ {
+		row := q.Q4_0Row(nil, j)
+		for b := 0; b < nb; b++ {
+			var want [18]byte
+			QuantizeQ4BlockSearch(want[:], w[j*cols+b*Q4Block:])
+			if !bytes.Equal(row[18*b:18*b+18], want[:]) {
+				t.Fatalf("row %d block %d: Q4_0Row % x, want % x", j, b, row[18*b:18*b+18], want)
+			}
+			i := j*nb + b
+			if !bytes.Equal(q.Data[16*i:16*i+16], want[2:]) || !bytes.Equal(q.Data[16*n+2*i:16*n+2*i+2], want[:2]) {
+				t.Fatalf("row %d block %d: not at nibbles %d, scale %d", j, b, 16*i, 16*n+2*i)
+			}
+		}
+		all = append(all, row...)
+	}
+	back, err := Q4FromQ4_0(rows, cols, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.Data, q.Data) || back.Rows != rows || back.Cols != cols || back.Format != Q4 {
+		t.Fatal("Q4FromQ4_0(Q4_0Row…) is not the matrix")
+	}
+	if _, err := Q4FromQ4_0(rows, cols, all[1:]); err == nil || !strings.Contains(err.Error(), "bytes") {
+		t.Fatalf("short input: %v", err)
+	}
+	if _, err := Q4FromQ4_0(1, 33, make([]byte, 18)); err == nil {
+		t.Fatal("33 columns: no error")
+	}
+}
+
 func TestQuantizeBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	const rows, cols = 3000, 1024 // more rows than one widening block
