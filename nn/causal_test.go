@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/kormed/kormed/blas"
 )
 
 func TestCausalAttention(t *testing.T) {
@@ -12,7 +14,10 @@ func TestCausalAttention(t *testing.T) {
 		for _, c := range []struct{ T, P, NH, NKV, hs int }{{7, 0, 4, 2, 8}, {1, 9, 4, 1, 8}, {1, 12, 6, 3, 8}, {3, 5, 6, 6, 4}, {6, 0, 2, 2, 16},
 			// A generated token at EXAONE-3.5-2.4B's head shape (32 query heads on 8
 			// key/value heads of 80), long enough for the kernels' threads.
-			{1, 300, 32, 8, 80}, {1, 40, 8, 8, 16}} {
+			{1, 300, 32, 8, 80}, {1, 40, 8, 8, 16},
+			// Several chunks of the decode kernel's 64 keys, the last one
+			// partial: plain loops (hs 8) and vectors (hs 32).
+			{1, 150, 6, 3, 8}, {1, 128, 4, 2, 32}} {
 			S := c.P + c.T
 			ldq, ldkv := c.NH*c.hs+3, c.NKV*c.hs+1
 			q := randSlice(r, c.T*ldq, 1)
@@ -45,6 +50,38 @@ func TestCausalAttention(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A generated token's attention does not depend on the thread count: the
+// decode kernel splits the keys into chunks of a fixed size and combines
+// them in order.
+func TestDecodeAttentionThreads(t *testing.T) {
+	defer blas.SetThreads(blas.Threads())
+	r := rand.New(rand.NewSource(6))
+	const S, NH, NKV, hs = 600, 32, 8, 80
+	ld := NKV * hs
+	q := randSlice(r, NH*hs, 1)
+	k := randSlice(r, S*ld, 1)
+	v := randSlice(r, S*ld, 1)
+	var first []float32
+	for _, n := range []int{1, 2, 3} {
+		blas.SetThreads(n)
+		out := make([]float32, NH*hs)
+		CausalAttention(out, nil, q, NH*hs, k, v, ld, 1, S-1, NH, NKV, hs)
+		if first == nil {
+			first = out
+			wo, _ := naiveCausal(q, NH*hs, k, v, ld, 1, S-1, NH, NKV, hs)
+			if d := maxAbsDiff(out, wo); d > 1e-5 {
+				t.Fatalf("differs from the reference by %g", d)
+			}
+			continue
+		}
+		for i := range out {
+			if out[i] != first[i] {
+				t.Fatalf("%d threads: out[%d] = %v, %v with one", n, i, out[i], first[i])
+			}
+		}
+	}
 }
 
 func TestCausalAttentionBackwardFD(t *testing.T) {
