@@ -167,8 +167,8 @@ typedef struct {
 #define CACHE 32
 static __thread entry cache[CACHE];
 static __thread unsigned long ticks;
-static __thread void *scratch, *buf_q, *buf_acc, *buf_s;
-static __thread size_t scratch_cap, cap_q, cap_acc, cap_s;
+static __thread void *scratch, *buf_q, *buf_acc, *buf_s, *buf_h, *buf_q2, *buf_s2;
+static __thread size_t scratch_cap, cap_q, cap_acc, cap_s, cap_h, cap_q2, cap_s2;
 
 static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	if (n > *cap) {
@@ -454,6 +454,78 @@ int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, con
 			if (e) continue;
 			long i0 = t * TILE;
 			e = tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w, ws, b, c, ldc);
+			if (e) {
+#pragma omp atomic write
+				err = e;
+			}
+		}
+	}
+	return err;
+}
+
+// ---- a feed-forward block's two products, tile by tile ----
+
+// kormed_rows_fn is the caller's step between the two products of
+// kormed_ffn_int8, in place on rows rows of the hidden layer h [rows,n]
+// with its bias b (nn's bias and GELU).
+typedef void (*kormed_rows_fn)(float *h, const float *b, long rows, long n);
+
+// ffn_tile is rows [i0,i0+mb) of kormed_ffn_int8 on this thread alone:
+// tile's steps for W1, act, then tile's steps for W2 from the hidden rows,
+// which stay in the core's cache.
+static int ffn_tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1,
+		    kormed_rows_fn act, const kormed_w8 *w2, const float *ws2, float *c, long ldc) {
+	long f = w1->n, k = w1->k, n2 = w2->n;
+	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
+		tstream = NULL;
+		return 2;
+	}
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)TILE * k), *q2 = grow_bytes(&buf_q2, &cap_q2, (size_t)TILE * f);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)TILE * sizeof(float)),
+	      *s2 = grow_bytes(&buf_s2, &cap_s2, (size_t)TILE * sizeof(float)),
+	      *h = grow_bytes(&buf_h, &cap_h, (size_t)TILE * f * sizeof(float));
+	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)TILE * (f > n2 ? f : n2) * sizeof(int32_t));
+	if (!q || !q2 || !s || !s2 || !h || !acc) return 4;
+	entry *e = primitive(mb, w1, 1);
+	if (!e) return 3;
+	for (long i = 0; i < mb; i++) s[i] = quant_row(q + i * k, a + (i0 + i) * lda, k);
+	int st = run(e, q, w1, acc);
+	if (st) return st;
+	for (long i = 0; i < mb; i++) dequant_row(h + i * f, acc + i * f, s[i], ws1, NULL, f);
+	act(h, b1, mb, f);
+	for (long i = 0; i < mb; i++) s2[i] = quant_row(q2 + i * f, h + i * f, f);
+	if (!(e = primitive(mb, w2, 1))) return 3;
+	if ((st = run(e, q2, w2, acc))) return st;
+	for (long i = 0; i < mb; i++) dequant_row(c + (i0 + i) * ldc, acc + i * n2, s2[i], ws2, NULL, n2);
+	return 0;
+}
+
+// kormed_ffn_int8 computes c [m,n2] (row stride ldc) = int8(act(int8(a ·
+// W1ᵀ), b1) · W2ᵀ) for float a [m,k] (row stride lda): kormed_matmul_int8
+// of a and W1 without a bias, act on its result, kormed_matmul_int8 of
+// that and W2 without a bias, bit for bit, but in tiles of TILE rows, each
+// on one of nt OpenMP threads from a through c: the hidden layer [TILE,
+// W1's n] never goes through memory. 0, an error status (c then may be
+// partly written), or 9 when m has fewer tiles than 2·nt (the caller then
+// runs the three steps one after another, each on every thread).
+int kormed_ffn_int8(long m, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1, void *act,
+		    const kormed_w8 *w2, const float *ws2, float *c, long ldc, int nt) {
+	int st = setup(nt);
+	if (st) return st;
+	long tiles = (m + TILE - 1) / TILE;
+	if (tiles < 2 * nt) return 9;
+	int err = 0;
+#pragma omp parallel num_threads(nt)
+	{
+		omp_set_num_threads(1); // as kormed_matmul_int8
+#pragma omp for schedule(static)
+		for (long t = 0; t < tiles; t++) {
+			int e;
+#pragma omp atomic read
+			e = err;
+			if (e) continue;
+			long i0 = t * TILE;
+			e = ffn_tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w1, ws1, b1, (kormed_rows_fn)act, w2, ws2, c, ldc);
 			if (e) {
 #pragma omp atomic write
 				err = e;

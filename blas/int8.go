@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unsafe"
 )
 
 // Int8Weights is a Linear weight W [N,K] (PyTorch's [out,in]) quantized
@@ -114,6 +115,43 @@ func MatMulInt8Bias(m int, a []float32, lda int, w *Int8Weights, b, c []float32,
 		return
 	}
 	goMatMulInt8Bias(m, a, lda, w, b, c, ldc)
+}
+
+// MatMulInt8FFN computes a feed-forward block's two int8 products in one
+// pass: C [m,W2.N] = MatMulInt8(H, W2) for H = MatMulInt8(A, W1) with act
+// applied in place, A [m,W1.K] (row stride lda), W1.N = W2.K. act is the
+// address of a C function void act(float *h, const float *b, long rows,
+// long n), called on rows of H [rows,n] with b1 (package nn's bias and
+// GELU). The rows go in tiles of 64 to the threads, each tile through
+// both products while its hidden rows stay in the core's cache: the result
+// is the three steps' bit for bit, without writing H to memory and
+// reading it back twice. It returns false, having written nothing, where
+// it does not apply: the pure-Go build, weights without oneDNN's packing,
+// act nil, or fewer than two tiles a thread (the caller then runs the
+// three steps, each on every thread).
+//
+// MatMulInt8FFN panics on a stride smaller than its row, a slice too short
+// for the shape, or W1.N ≠ W2.K.
+func MatMulInt8FFN(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, act unsafe.Pointer, w2 *Int8Weights, c []float32, ldc int) bool {
+	yield()
+	if m < 0 {
+		panic(fmt.Sprintf("blas.MatMulInt8FFN: negative row count %d", m))
+	}
+	if w1.N != w2.K {
+		panic(fmt.Sprintf("blas.MatMulInt8FFN: W1 has %d outputs, W2 %d inputs", w1.N, w2.K))
+	}
+	if m == 0 {
+		return true
+	}
+	check("A", false, m, w1.K, a, lda)
+	check("C", false, m, w2.N, c, ldc)
+	if b1 != nil && len(b1) < w1.N {
+		panic(fmt.Sprintf("blas.MatMulInt8FFN: bias of %d for %d columns", len(b1), w1.N))
+	}
+	if act == nil || w1.packed == nil || w2.packed == nil {
+		return false
+	}
+	return ffnInt8(m, a, lda, w1, b1, act, w2, c, ldc)
 }
 
 // int8Buf holds the pure-Go path's quantized rows.

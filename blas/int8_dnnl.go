@@ -15,6 +15,8 @@ const char *kormed_w8_impl(const kormed_w8 *w);
 void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt);
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt);
 int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c, long ldc, int nt);
+int kormed_ffn_int8(long m, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1, void *act,
+		    const kormed_w8 *w2, const float *ws2, float *c, long ldc, int nt);
 */
 import "C"
 
@@ -137,6 +139,21 @@ func matMulInt8(m int, a []float32, lda int, w *Int8Weights, b, c []float32, ldc
 	st := C.kormed_matmul_int8(C.long(m), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda), w.packed.w,
 		(*C.float)(unsafe.Pointer(&w.Scale[0])), pb, (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(Threads()))
 	runtime.KeepAlive(w)
+	return st == 0
+}
+
+// ffnInt8 is MatMulInt8FFN in C (kormed_ffn_int8); false when it did not
+// run (too few rows for its tiles, or oneDNN failed).
+func ffnInt8(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, act unsafe.Pointer, w2 *Int8Weights, c []float32, ldc int) bool {
+	var pb *C.float
+	if b1 != nil {
+		pb = (*C.float)(unsafe.Pointer(&b1[0]))
+	}
+	st := C.kormed_ffn_int8(C.long(m), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda), w1.packed.w,
+		(*C.float)(unsafe.Pointer(&w1.Scale[0])), pb, act, w2.packed.w, (*C.float)(unsafe.Pointer(&w2.Scale[0])),
+		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(Threads()))
+	runtime.KeepAlive(w1)
+	runtime.KeepAlive(w2)
 	return st == 0
 }
 

@@ -2,6 +2,8 @@
 
 package blas
 
+import "unsafe"
+
 // packedInt8 has no pure-Go counterpart: the Go product reads Q as is.
 type packedInt8 struct{ impl string }
 
@@ -19,6 +21,10 @@ func int8ISA() string { return "pure-go" }
 func matMulInt8(int, []float32, int, *Int8Weights, []float32, []float32, int) bool { return false }
 
 func gemmS8(int, *Int8Weights, []int8, []int32) int { return -1 }
+
+func ffnInt8(int, []float32, int, *Int8Weights, []float32, unsafe.Pointer, *Int8Weights, []float32, int) bool {
+	return false
+}
 
 func quantizeRowsC(m, k int, a []float32, lda int, q []int8, s []float32) {
 	for i := 0; i < m; i++ {

@@ -74,7 +74,6 @@ func (e *Encoder) layerForwardInt8(ws *Workspace, a *LayerActs, L *Layer, q *int
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
 	nn.LinearInt8(tmp, a.AttY, q.attnOut, nil, BT, C, C)
 	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
-	nn.LinearGELUInt8(a.G, a.LN1, q.inter, L.InterB, BT, C, F)
-	nn.LinearInt8(tmp, a.G, q.out, nil, BT, F, C)
+	nn.FFNInt8(tmp, a.G, a.LN1, q.inter, L.InterB, q.out, BT, C, F)
 	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
 }

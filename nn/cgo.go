@@ -31,6 +31,12 @@ func fp(s []float32) *C.float {
 
 func nt() C.int { return C.int(blas.Threads()) }
 
+// kFFNInt8 runs blas.MatMulInt8FFN with kn_bias_gelu_rows between the
+// products; false where it does not apply.
+func kFFNInt8(out, in []float32, w1 *blas.Int8Weights, b1 []float32, w2 *blas.Int8Weights, N int) bool {
+	return blas.MatMulInt8FFN(N, in, w1.K, w1, b1, unsafe.Pointer(C.kn_bias_gelu_rows), w2, out, w2.N)
+}
+
 func kBias(out, b []float32, N, OC int) {
 	C.kn_bias(fp(out), fp(b), C.long(N), C.long(OC), nt())
 }

@@ -31,6 +31,26 @@ func LinearGELUInt8(out, in []float32, w *blas.Int8Weights, b []float32, N, C, O
 	}
 }
 
+// FFNInt8 is a BERT block's feed-forward products with int8 weights:
+// out[N,C] = LinearInt8(GELU(in·w1ᵀ + b1), w2) without w2's bias (which
+// AddBiasLayerNorm adds), for in [N,C], w1 [F,C], w2 [C,F]: the same
+// result as LinearGELUInt8 into g [N,F] then LinearInt8 from it, bit for
+// bit. Where blas.MatMulInt8FFN applies (cgo with oneDNN's int8 kernels,
+// enough rows) it runs both products tile by tile with the bias and GELU
+// between them, and g is not written; otherwise it runs those two.
+func FFNInt8(out, g, in []float32, w1 *blas.Int8Weights, b1 []float32, w2 *blas.Int8Weights, N, C, F int) {
+	needInt8("FFNInt8", w1, C, F)
+	needInt8("FFNInt8", w2, F, C)
+	need("FFNInt8", "out", out, N*C)
+	need("FFNInt8", "in", in, N*C)
+	needOpt("FFNInt8", "b1", b1, F)
+	if N > 0 && kFFNInt8(out, in, w1, b1, w2, N) {
+		return
+	}
+	LinearGELUInt8(g, in, w1, b1, N, C, F)
+	LinearInt8(out, g, w2, nil, N, F, C)
+}
+
 func needInt8(fn string, w *blas.Int8Weights, C, OC int) {
 	if w.N != OC || w.K != C {
 		panic(fmt.Sprintf("nn.%s: weight is %dx%d, want %dx%d", fn, w.N, w.K, OC, C))

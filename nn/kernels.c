@@ -89,6 +89,12 @@ void kn_bias(float *out, const float *b, long N, long OC, int nt) {
 	for (long i = 0; i < N; i++) bias_row(out + i * OC, b, OC);
 }
 
+// kn_bias_gelu_rows is kn_bias_gelu without pre on the calling thread:
+// blas.MatMulInt8FFN's step between its two products, per tile.
+void kn_bias_gelu_rows(float *h, const float *b, long rows, long n) {
+	for (long i = 0; i < rows; i++) bias_gelu_row(h + i * n, NULL, b, n);
+}
+
 void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (N * OC >= PAR_MIN / 4)
 	for (long i = 0; i < N; i++) bias_gelu_row(out + i * OC, pre ? pre + i * OC : NULL, b, OC);

@@ -9,6 +9,7 @@
 
 void kn_bias(float *out, const float *b, long N, long OC, int nt);
 void kn_bias_gelu(float *out, float *pre, const float *b, long N, long OC, int nt);
+void kn_bias_gelu_rows(float *h, const float *b, long rows, long n);
 void kn_gelu(float *out, const float *in, long n, int nt);
 void kn_add(float *out, const float *a, const float *b, long n, int nt);
 void kn_gelu_backward(float *din, const float *pre, const float *dout, long n, int nt);

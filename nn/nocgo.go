@@ -2,6 +2,8 @@
 
 package nn
 
+import "github.com/kormed/kormed/blas"
+
 // kernelBackend names the elementwise/attention kernels in use.
 const kernelBackend = "pure Go (goroutines)"
 
@@ -31,4 +33,8 @@ func kSumSquares(x []float32) float64            { return goSumSquares(x) }
 func kSwiGLU(out, gu []float32, N, F int)        { goSwiGLU(out, gu, N, F) }
 func kDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale float32) {
 	goDecodeAttention(out, q, k, v, ldkv, S, NKV, rep, hs, scale)
+}
+
+func kFFNInt8([]float32, []float32, *blas.Int8Weights, []float32, *blas.Int8Weights, int) bool {
+	return false
 }
