@@ -8,7 +8,9 @@
 // MatMulInt8 is the int8 product of encoder inference under INT8
 // precision: weights quantized once per output channel (QuantizeInt8),
 // activations per row at run time, exact int32 sums — oneDNN's int8
-// matmul where the CPU has VNNI or AMX, pure Go elsewhere.
+// matmul where the CPU has VNNI or AMX, pure Go elsewhere. MatMulInt8FFN
+// runs a feed-forward block's two such products tile by tile, with the
+// caller's step (nn's bias and GELU) between them in cache.
 //
 // Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
 // quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,

@@ -9,7 +9,8 @@
 //   - encoder: embedding.go (Embedding, AddEmbedding, EmbeddingBF16),
 //     layernorm.go (LayerNorm and its residual forms), linear.go (Linear,
 //     LinearT, the fused LinearGELU forms, LinearBF16, TransposeWeight),
-//     int8.go (LinearInt8, LinearGELUInt8: int8 weights, blas.MatMulInt8),
+//     int8.go (LinearInt8, LinearGELUInt8, FFNInt8: int8 weights,
+//     blas.MatMulInt8 and MatMulInt8FFN),
 //     gelu.go, add.go (residual sums), attention.go (padding-masked
 //     self-attention and its probability dropout), pool.go (MeanPool,
 //     CLSPool, the pooler's Tanh, L2Normalize), dropout.go.
