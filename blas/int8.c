@@ -427,6 +427,44 @@ static int whole(long m, const float *a, long lda, const kormed_w8 *w, const flo
 	return 0;
 }
 
+// tiled runs fn(ctx, i0, rows) for the tiles of TILE rows of m rows on nt
+// OpenMP threads, each tile's oneDNN primitives made for, and run on, its
+// thread alone; the first error status, or 0.
+static int tiled(long m, int nt, int (*fn)(const void *ctx, long i0, long mb), const void *ctx) {
+	long tiles = (m + TILE - 1) / TILE;
+	int err = 0;
+#pragma omp parallel num_threads(nt)
+	{
+		omp_set_num_threads(1);
+#pragma omp for schedule(static)
+		for (long t = 0; t < tiles; t++) {
+			int e;
+#pragma omp atomic read
+			e = err;
+			if (e) continue;
+			long i0 = t * TILE;
+			e = fn(ctx, i0, m - i0 < TILE ? m - i0 : TILE);
+			if (e) {
+#pragma omp atomic write
+				err = e;
+			}
+		}
+	}
+	return err;
+}
+
+typedef struct {
+	const float *a, *ws, *b;
+	long lda, ldc;
+	const kormed_w8 *w;
+	float *c;
+} matmulArgs;
+
+static int matmulTile(const void *ctx, long i0, long mb) {
+	const matmulArgs *x = ctx;
+	return tile(i0, mb, x->a, x->lda, x->w, x->ws, x->b, x->c, x->ldc);
+}
+
 // kormed_matmul_int8 computes c [m,n] (row stride ldc) = dequant(quant(a)
 // · Wᵀ) (+ b, when b is not NULL) for float a [m,k] (row stride lda); 0 or
 // an error status (c then may be partly written). The rows go in tiles of
@@ -439,28 +477,9 @@ int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, con
 		       long ldc, int nt) {
 	int st = setup(nt);
 	if (st) return st;
-	long tiles = (m + TILE - 1) / TILE;
-	if (tiles < 2 * nt) return whole(m, a, lda, w, ws, b, c, ldc, nt);
-	int err = 0;
-#pragma omp parallel num_threads(nt)
-	{
-		// The tile's primitives are made for, and run on, this thread.
-		omp_set_num_threads(1);
-#pragma omp for schedule(static)
-		for (long t = 0; t < tiles; t++) {
-			int e;
-#pragma omp atomic read
-			e = err;
-			if (e) continue;
-			long i0 = t * TILE;
-			e = tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w, ws, b, c, ldc);
-			if (e) {
-#pragma omp atomic write
-				err = e;
-			}
-		}
-	}
-	return err;
+	if ((m + TILE - 1) / TILE < 2 * nt) return whole(m, a, lda, w, ws, b, c, ldc, nt);
+	matmulArgs x = {a, ws, b, lda, ldc, w, c};
+	return tiled(m, nt, matmulTile, &x);
 }
 
 // ---- a feed-forward block's two products, tile by tile ----
@@ -508,29 +527,24 @@ static int ffn_tile(long i0, long mb, const float *a, long lda, const kormed_w8 
 // W1's n] never goes through memory. 0, an error status (c then may be
 // partly written), or 9 when m has fewer tiles than 2·nt (the caller then
 // runs the three steps one after another, each on every thread).
+typedef struct {
+	const float *a, *ws1, *b1, *ws2;
+	long lda, ldc;
+	const kormed_w8 *w1, *w2;
+	kormed_rows_fn act;
+	float *c;
+} ffnArgs;
+
+static int ffnTile(const void *ctx, long i0, long mb) {
+	const ffnArgs *x = ctx;
+	return ffn_tile(i0, mb, x->a, x->lda, x->w1, x->ws1, x->b1, x->act, x->w2, x->ws2, x->c, x->ldc);
+}
+
 int kormed_ffn_int8(long m, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1, void *act,
 		    const kormed_w8 *w2, const float *ws2, float *c, long ldc, int nt) {
 	int st = setup(nt);
 	if (st) return st;
-	long tiles = (m + TILE - 1) / TILE;
-	if (tiles < 2 * nt) return 9;
-	int err = 0;
-#pragma omp parallel num_threads(nt)
-	{
-		omp_set_num_threads(1); // as kormed_matmul_int8
-#pragma omp for schedule(static)
-		for (long t = 0; t < tiles; t++) {
-			int e;
-#pragma omp atomic read
-			e = err;
-			if (e) continue;
-			long i0 = t * TILE;
-			e = ffn_tile(i0, m - i0 < TILE ? m - i0 : TILE, a, lda, w1, ws1, b1, (kormed_rows_fn)act, w2, ws2, c, ldc);
-			if (e) {
-#pragma omp atomic write
-				err = e;
-			}
-		}
-	}
-	return err;
+	if ((m + TILE - 1) / TILE < 2 * nt) return 9;
+	ffnArgs x = {a, ws1, b1, ws2, lda, ldc, w1, w2, (kormed_rows_fn)act, c};
+	return tiled(m, nt, ffnTile, &x);
 }
