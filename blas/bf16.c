@@ -206,7 +206,8 @@ int kormed_gemm_bf16w(long m, long n, long k, const float *a, long lda, const ui
 void kormed_dequant_qw_row(int fmt, long j, long k, const uint8_t *q, const float *scale, float *dst); // qw.c
 
 // kormed_gemm_qw_bf16 computes C = A·Wᵀ + beta·C for float32 A [m,k] and a
-// quantized W [n,k] (qw.c's formats; scale: Int8's row scales) as bf16
+// quantized W [n,k] (qw.c's formats; scale: Int8's row scales, Q4's block
+// scales) as bf16
 // products: A rounded to bfloat16 once, W dequantized and rounded to
 // bfloat16 in blocks of about block elements of whole rows, each block
 // one oneDNN matmul into its columns of C. It returns non-zero, before

@@ -519,14 +519,6 @@ static int ffn_tile(long i0, long mb, const float *a, long lda, const kormed_w8 
 	return 0;
 }
 
-// kormed_ffn_int8 computes c [m,n2] (row stride ldc) = int8(act(int8(a ·
-// W1ᵀ), b1) · W2ᵀ) for float a [m,k] (row stride lda): kormed_matmul_int8
-// of a and W1 without a bias, act on its result, kormed_matmul_int8 of
-// that and W2 without a bias, bit for bit, but in tiles of TILE rows, each
-// on one of nt OpenMP threads from a through c: the hidden layer [TILE,
-// W1's n] never goes through memory. 0, an error status (c then may be
-// partly written), or 9 when m has fewer tiles than 2·nt (the caller then
-// runs the three steps one after another, each on every thread).
 typedef struct {
 	const float *a, *ws1, *b1, *ws2;
 	long lda, ldc;
@@ -540,6 +532,14 @@ static int ffnTile(const void *ctx, long i0, long mb) {
 	return ffn_tile(i0, mb, x->a, x->lda, x->w1, x->ws1, x->b1, x->act, x->w2, x->ws2, x->c, x->ldc);
 }
 
+// kormed_ffn_int8 computes c [m,n2] (row stride ldc) = int8(act(int8(a ·
+// W1ᵀ), b1) · W2ᵀ) for float a [m,k] (row stride lda): kormed_matmul_int8
+// of a and W1 without a bias, act on its result, kormed_matmul_int8 of
+// that and W2 without a bias, bit for bit, but in tiles of TILE rows, each
+// on one of nt OpenMP threads from a through c: the hidden layer [TILE,
+// W1's n] never goes through memory. 0, an error status (c then may be
+// partly written), or 9 when m has fewer tiles than 2·nt (the caller then
+// runs the three steps one after another, each on every thread).
 int kormed_ffn_int8(long m, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1, void *act,
 		    const kormed_w8 *w2, const float *ws2, float *c, long ldc, int nt) {
 	int st = setup(nt);

@@ -125,10 +125,11 @@ func MatMulInt8Bias(m int, a []float32, lda int, w *Int8Weights, b, c []float32,
 // GELU). The rows go in tiles of 64 to the threads, each tile through
 // both products while its hidden rows stay in the core's cache: the result
 // is the three steps' bit for bit, without writing H to memory and
-// reading it back twice. It returns false, having written nothing, where
-// it does not apply: the pure-Go build, weights without oneDNN's packing,
+// reading it back twice. It returns false where it does not apply, having
+// written nothing: the pure-Go build, weights without oneDNN's packing,
 // act nil, or fewer than two tiles a thread (the caller then runs the
-// three steps, each on every thread).
+// three steps, each on every thread); also when oneDNN fails, with C then
+// partly written. A must not overlap C.
 //
 // MatMulInt8FFN panics on a stride smaller than its row, a slice too short
 // for the shape, or W1.N ≠ W2.K.

@@ -166,7 +166,7 @@ __attribute__((constructor)) static void gemvPrefetch(void) {
 // q4rows writes rows j0…j1-1 of W·x (nibbles w, block scales sc: qw.h),
 // prefetching q4Ahead bytes ahead in the nibbles and an eighth of that in
 // the scales (past a row's end into the next row of the block, or
-// harmlessly past the matrix). A group's nibbles are one aligned 64-byte
+// harmlessly past the matrix). A group's nibbles are one 64-byte
 // load in the order q4layout puts the input in; its four scales are lanes
 // of a vector of sixteen (four groups) converted once. Two weight rows per
 // pass, sharing the input's loads, ran at half the rate from memory.

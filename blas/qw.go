@@ -55,16 +55,17 @@ type QMatrix struct {
 	// every block's fp16 scale (2 bytes, little-endian) in the same order;
 	// block b of row j is nibbles Data[16i:16i+16] and scale at
 	// Data[16n+2i:] for i = j·Cols/Q4Block + b and n the blocks in all.
-	// The generated token's kernel (qgemv.c) streams aligned nibbles and
+	// The generated token's kernel (qgemv.c) streams the nibbles and
 	// a separate, eight times smaller, stream of scales: on an Intel Xeon
 	// (Granite Rapids) 8–10% faster from memory than Q4_0's 18-byte blocks.
 	Data []byte
-	// Scale is Int8's per-row scales (nil for Q4, whose scales are in
-	// its blocks).
+	// Scale is Int8's per-row scales (nil for Q4, whose scales follow
+	// the nibbles in Data).
 	Scale []float32
 }
 
-// rowBytes is the bytes of one row.
+// rowBytes is the bytes of one row: Int8's row in Data, or Q4's
+// nibbles and scales of one row together (which Data keeps apart).
 func (q *QMatrix) rowBytes() int {
 	if q.Format == Int8 {
 		return q.Cols
@@ -83,6 +84,9 @@ func (q *QMatrix) q4Row(j int) (nib, sc []byte) {
 // Q4_0Row appends row j of a Q4 matrix to dst as ggml's Q4_0 blocks (per
 // block the fp16 scale, then the 16 bytes of nibbles: a GGUF Q4_0 row).
 func (q *QMatrix) Q4_0Row(dst []byte, j int) []byte {
+	if q.Format != Q4 {
+		panic(fmt.Sprintf("blas.QMatrix.Q4_0Row: a %v matrix", q.Format))
+	}
 	nib, sc := q.q4Row(j)
 	for b := 0; b < q.Cols/Q4Block; b++ {
 		dst = append(dst, sc[2*b:2*b+2]...)

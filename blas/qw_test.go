@@ -118,7 +118,6 @@ func TestQuantizeRoundTrip(t *testing.T) {
 	}
 }
 
-// QuantizeBF16 is Quantize of the widened weights, in blocks of rows.
 // A Q4 matrix's Data is laid out as QMatrix documents (block i = j·Cols/32
 // + b: nibbles at 16i, scale at 16n+2i), Q4_0Row gives each row as the
 // Q4_0 blocks QuantizeQ4BlockSearch writes, and Q4FromQ4_0 reads them
@@ -163,6 +162,7 @@ func TestQ4Layout(t *testing.T) {
 	}
 }
 
+// QuantizeBF16 is Quantize of the widened weights, in blocks of rows.
 func TestQuantizeBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	const rows, cols = 3000, 1024 // more rows than one widening block

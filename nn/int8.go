@@ -37,7 +37,8 @@ func LinearGELUInt8(out, in []float32, w *blas.Int8Weights, b []float32, N, C, O
 // result as LinearGELUInt8 into g [N,F] then LinearInt8 from it, bit for
 // bit. Where blas.MatMulInt8FFN applies (cgo with oneDNN's int8 kernels,
 // enough rows) it runs both products tile by tile with the bias and GELU
-// between them, and g is not written; otherwise it runs those two.
+// between them, and g is not written; otherwise it runs those two. out
+// must not overlap in.
 func FFNInt8(out, g, in []float32, w1 *blas.Int8Weights, b1 []float32, w2 *blas.Int8Weights, N, C, F int) {
 	needInt8("FFNInt8", w1, C, F)
 	needInt8("FFNInt8", w2, F, C)

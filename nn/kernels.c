@@ -788,6 +788,7 @@ int kn_decode_attention(float *out, const float *q, const float *k, const float 
 			for (long c = 0; c < chunks; c++) M = j.m[c * NH + h] > M ? j.m[c * NH + h] : M;
 			memset(oh, 0, sizeof(float) * hs);
 			for (long c = 0; c < chunks; c++) {
+				if (j.m[c * NH + h] == -INFINITY && M != -INFINITY) continue; // weight 0; its o may be NaN
 				float e = exp_f(j.m[c * NH + h] - M);
 				const float *oc = j.o + (c * NH + h) * hs;
 				L += j.l[c * NH + h] * e;
