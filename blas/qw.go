@@ -57,7 +57,9 @@ type QMatrix struct {
 	// Data[16n+2i:] for i = j·Cols/Q4Block + b and n the blocks in all.
 	// The generated token's kernel (qgemv.c) streams the nibbles and
 	// a separate, eight times smaller, stream of scales: on an Intel Xeon
-	// (Granite Rapids) 8–10% faster from memory than Q4_0's 18-byte blocks.
+	// with AMX (family 6 model 167), one token through eight 2.4B-shape
+	// layers ran at 16.4 GB/s against 15.4 with Q4_0's 18-byte blocks
+	// (BenchmarkQ4Token; 18.2 against 16.7 in a C harness).
 	Data []byte
 	// Scale is Int8's per-row scales (nil for Q4, whose scales follow
 	// the nibbles in Data).
