@@ -397,15 +397,26 @@ static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, 
 	}
 	entry *e = primitive(mb, w, 1);
 	if (!e) return 3;
-	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)TILE * k);
-	float *s = grow_bytes(&buf_s, &cap_s, (size_t)TILE * sizeof(float));
-	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)TILE * n * sizeof(int32_t));
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)mb * k);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)mb * sizeof(float));
+	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)mb * n * sizeof(int32_t));
 	if (!q || !s || !acc) return 4;
 	for (long i = 0; i < mb; i++) s[i] = quant_row(q + i * k, a + (i0 + i) * lda, k);
 	int st = run(e, q, w, acc);
 	if (st) return st;
 	for (long i = 0; i < mb; i++) dequant_row(c + (i0 + i) * ldc, acc + i * n, s[i], ws, b, n);
 	return 0;
+}
+
+// kormed_int8_rows computes rows [0,rows) of kormed_matmul_int8 on the
+// calling thread alone, as one of its tiles: for a caller's fused kernel
+// that runs its own OpenMP threads, each having set omp_set_num_threads(1)
+// (package nn's encoder block). 0 or an error status.
+int kormed_int8_rows(long rows, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
+		     float *c, long ldc) {
+	pthread_once(&once, init_engine);
+	if (!eng_ok) return 1;
+	return tile(0, rows, a, lda, w, ws, b, c, ldc);
 }
 
 // whole computes kormed_matmul_int8 as one oneDNN product on nt threads

@@ -155,6 +155,30 @@ func MatMulInt8FFN(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, a
 	return ffnInt8(m, a, lda, w1, b1, act, w2, c, ldc)
 }
 
+// Int8Rows is the address of the C function
+//
+//	int kormed_int8_rows(long rows, const float *a, long lda, const void *w,
+//	                     const float *ws, const float *b, float *c, long ldc);
+//
+// which computes rows of MatMulInt8Bias on the calling thread alone, as
+// one of its tiles (quantize the rows, oneDNN's int8 product on that
+// thread, dequantize the sums while they are in its cache), for w =
+// Int8Weights.Handle and ws = Int8Weights.Scale; it returns 0 or an error
+// status. It is for fused kernels in C that run their own OpenMP threads,
+// each of which must have called omp_set_num_threads(1) (package nn's
+// encoder block). nil on the pure-Go build.
+func Int8Rows() unsafe.Pointer { return int8RowsFunc() }
+
+// Handle is w's packed weights for Int8Rows, nil where they are not
+// packed (the pure-Go path, or a CPU without int8 dot products). The
+// caller keeps w alive (runtime.KeepAlive) while C uses the handle.
+func (w *Int8Weights) Handle() unsafe.Pointer {
+	if w.packed == nil {
+		return nil
+	}
+	return w.packed.handle()
+}
+
 // int8Buf holds the pure-Go path's quantized rows.
 var int8Buf sync.Pool
 

@@ -8,9 +8,10 @@ import (
 )
 
 // int8Layer is one block's Linear weights quantized for int8 inference
-// (blas.INT8), in PyTorch's [out,in] layout.
+// (blas.INT8), in PyTorch's [out,in] layout, with the block's float32
+// biases and LayerNorms (nn.EncoderBlockInt8's form of the block).
 type int8Layer struct {
-	qkv, attnOut, inter, out *blas.Int8Weights
+	nn.BlockInt8
 }
 
 // int8Mu guards Weights.int8 (quantized once, read by concurrent forwards).
@@ -29,12 +30,14 @@ func (w *Weights) QuantizeInt8() {
 		L := &w.Layers[l]
 		C := len(L.AttnOutB)
 		F := len(L.InterB)
-		q[l] = int8Layer{
-			qkv:     blas.QuantizeInt8(L.QKVWT, 3*C, C, true),
-			attnOut: blas.QuantizeInt8(L.AttnOutWT, C, C, true),
-			inter:   blas.QuantizeInt8(L.InterWT, F, C, true),
-			out:     blas.QuantizeInt8(L.OutWT, C, F, true),
-		}
+		q[l] = int8Layer{nn.BlockInt8{
+			QKV:     blas.QuantizeInt8(L.QKVWT, 3*C, C, true),
+			AttnOut: blas.QuantizeInt8(L.AttnOutWT, C, C, true),
+			Inter:   blas.QuantizeInt8(L.InterWT, F, C, true),
+			Out:     blas.QuantizeInt8(L.OutWT, C, F, true),
+			QKVB:    L.QKVB, AttnOutB: L.AttnOutB, InterB: L.InterB, OutB: L.OutB,
+			AttnLNW: L.AttnLNW, AttnLNB: L.AttnLNB, OutLNW: L.OutLNW, OutLNB: L.OutLNB,
+		}}
 	}
 	int8Mu.Lock()
 	w.int8 = q
@@ -63,17 +66,22 @@ func (e *Encoder) Int8Kernel() string {
 	if len(q) == 0 {
 		return ""
 	}
-	return q[0].qkv.Kernel()
+	return q[0].QKV.Kernel()
 }
 
 // layerForwardInt8 is layerForward at inference (no saved activations, no
-// dropout) with the four projections as int8 products.
+// dropout) with the four projections as int8 products: the whole block
+// sequence by sequence where nn.EncoderBlockInt8 applies, otherwise step
+// by step (the same result, bit for bit).
 func (e *Encoder) layerForwardInt8(ws *Workspace, a *LayerActs, L *Layer, q *int8Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
+	if nn.EncoderBlockInt8(a.Out, in, mask, &q.BlockInt8, B, T, C, F, NH, eps) {
+		return
+	}
 	BT, tmp := B*T, ws.Tmp
-	nn.LinearInt8(a.QKV, in, q.qkv, L.QKVB, BT, C, 3*C)
+	nn.LinearInt8(a.QKV, in, q.QKV, L.QKVB, BT, C, 3*C)
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
-	nn.LinearInt8(tmp, a.AttY, q.attnOut, nil, BT, C, C)
+	nn.LinearInt8(tmp, a.AttY, q.AttnOut, nil, BT, C, C)
 	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
-	nn.FFNInt8(tmp, a.G, a.LN1, q.inter, L.InterB, q.out, BT, C, F)
+	nn.FFNInt8(tmp, a.G, a.LN1, q.Inter, L.InterB, q.Out, BT, C, F)
 	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
 }

@@ -10,6 +10,8 @@ package nn
 import "C"
 
 import (
+	"fmt"
+	"runtime"
 	"unsafe"
 
 	"github.com/kormed/kormed/blas"
@@ -35,6 +37,50 @@ func nt() C.int { return C.int(blas.Threads()) }
 // products; false where it does not apply.
 func kFFNInt8(out, in []float32, w1 *blas.Int8Weights, b1 []float32, w2 *blas.Int8Weights, N int) bool {
 	return blas.MatMulInt8FFN(N, in, w1.K, w1, b1, unsafe.Pointer(C.kn_bias_gelu_rows), w2, out, w2.N)
+}
+
+// kBlockInt8 runs kn_block_int8 with blas.Int8Rows as its products; false
+// where it does not apply.
+func kBlockInt8(out, in, mask []float32, k *BlockInt8, B, T, Cn, F, NH int, eps float32) bool {
+	prod := blas.Int8Rows()
+	if prod == nil {
+		return false
+	}
+	// The struct handed to C holds pointers to Go memory, which must be
+	// pinned for the call.
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	f := func(s []float32) *C.float {
+		if s == nil {
+			return nil
+		}
+		pin.Pin(unsafe.SliceData(s))
+		return fp(s)
+	}
+	q := func(w *blas.Int8Weights, b []float32) (C.kn_q8, bool) {
+		h := w.Handle()
+		return C.kn_q8{w: h, s: f(w.Scale), b: f(b)}, h != nil
+	}
+	var blk C.kn_block8
+	var ok [4]bool
+	blk.qkv, ok[0] = q(k.QKV, k.QKVB)
+	blk.attn_out, ok[1] = q(k.AttnOut, k.AttnOutB)
+	blk.inter, ok[2] = q(k.Inter, k.InterB)
+	blk.out, ok[3] = q(k.Out, k.OutB)
+	if ok != [4]bool{true, true, true, true} {
+		return false
+	}
+	blk.ln1_w, blk.ln1_b, blk.ln2_w, blk.ln2_b = f(k.AttnLNW), f(k.AttnLNB), f(k.OutLNW), f(k.OutLNB)
+	st := C.kn_block_int8(fp(out), fp(in), fp(mask), C.long(B), C.long(T), C.long(Cn), C.long(F), C.long(NH),
+		C.float(eps), &blk, prod, nt())
+	runtime.KeepAlive(k)
+	switch {
+	case st == -1:
+		return false
+	case st != 0:
+		panic(fmt.Sprintf("nn.EncoderBlockInt8: the int8 block failed part way (status %d)", st))
+	}
+	return true
 }
 
 func kBias(out, b []float32, N, OC int) {

@@ -57,3 +57,67 @@ func needInt8(fn string, w *blas.Int8Weights, C, OC int) {
 		panic(fmt.Sprintf("nn.%s: weight is %dx%d, want %dx%d", fn, w.N, w.K, OC, C))
 	}
 }
+
+// BlockInt8 is a post-LN BERT block (HF BertLayer) with its four
+// projections in int8 (blas.QuantizeInt8), for EncoderBlockInt8: QKV
+// [3C,C], AttnOut [C,C], Inter [F,C], Out [C,F] with their float32 biases
+// (each may be nil) and the two LayerNorms' weights and biases [C].
+type BlockInt8 struct {
+	QKV, AttnOut, Inter, Out         *blas.Int8Weights
+	QKVB, AttnOutB, InterB, OutB     []float32
+	AttnLNW, AttnLNB, OutLNW, OutLNB []float32
+}
+
+// EncoderBlockInt8 runs the block k at inference on in [B·T,C] into out
+// [B·T,C] (which may be in), mask [B,T] (1 keeps a key, 0 masks it) or
+// nil:
+//
+//	qkv = LinearInt8(in, QKV) + bqkv;   y = Attention(qkv, mask)
+//	ln1 = LayerNorm(LinearInt8(y, AttnOut) + bo + in)
+//	out = LayerNorm(FFNInt8(ln1, Inter, Out) + b2 + ln1)
+//
+// the same steps as LinearInt8, Attention, LinearInt8, AddBiasLayerNorm,
+// FFNInt8 and AddBiasLayerNorm run one after another, bit for bit, but
+// sequence by sequence: each group of whole sequences (one of at least 64
+// rows, or several shorter ones) goes through the whole block on one
+// thread, its intermediates in that thread's cache, so that of the
+// activations only in and out pass through memory, and the threads meet
+// once a block rather than at every step. For example, e5-small's block
+// on 32 sequences of 64 tokens, two threads: each thread takes 16
+// sequences, one after another, each as QKV [64,1152], 12 heads of
+// attention, [64,384] out of the output projection and the LayerNorm,
+// and the FFN's [64,1536] hidden rows.
+//
+// It returns false, having written nothing, where it does not apply: the
+// pure-Go build or weights that oneDNN did not pack (the caller then runs
+// the steps), or sequence groups that would leave threads idle (fewer
+// than two a thread and not a multiple of the threads: one sequence on
+// two threads, for example, runs faster step by step). It panics if a
+// product fails part way (out, and so in, then partly written).
+func EncoderBlockInt8(out, in, mask []float32, k *BlockInt8, B, T, C, F, NH int, eps float32) bool {
+	needInt8("EncoderBlockInt8", k.QKV, C, 3*C)
+	needInt8("EncoderBlockInt8", k.AttnOut, C, C)
+	needInt8("EncoderBlockInt8", k.Inter, C, F)
+	needInt8("EncoderBlockInt8", k.Out, F, C)
+	N := B * T
+	need("EncoderBlockInt8", "out", out, N*C)
+	need("EncoderBlockInt8", "in", in, N*C)
+	needOpt("EncoderBlockInt8", "mask", mask, N)
+	needOpt("EncoderBlockInt8", "QKVB", k.QKVB, 3*C)
+	needOpt("EncoderBlockInt8", "AttnOutB", k.AttnOutB, C)
+	needOpt("EncoderBlockInt8", "InterB", k.InterB, F)
+	needOpt("EncoderBlockInt8", "OutB", k.OutB, C)
+	for _, p := range []struct {
+		name string
+		v    []float32
+	}{{"AttnLNW", k.AttnLNW}, {"AttnLNB", k.AttnLNB}, {"OutLNW", k.OutLNW}, {"OutLNB", k.OutLNB}} {
+		need("EncoderBlockInt8", p.name, p.v, C)
+	}
+	if NH <= 0 || C%NH != 0 {
+		panic(fmt.Sprintf("nn.EncoderBlockInt8: %d heads do not divide %d", NH, C))
+	}
+	if N == 0 {
+		return true
+	}
+	return kBlockInt8(out, in, mask, k, B, T, C, F, NH, eps)
+}

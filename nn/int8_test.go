@@ -69,3 +69,93 @@ func TestFFNInt8(t *testing.T) {
 		})
 	}
 }
+
+// EncoderBlockInt8 is the block's steps run one after another, bit for
+// bit: short sequences in groups (with a partial last group), sequences
+// longer than one product's 64 rows, heads of 12 (the plain attention
+// kernel) and of 16 and 32, padded masks, nil biases, and out = in. Where
+// the groups would leave threads idle it declines and writes nothing.
+func TestEncoderBlockInt8(t *testing.T) {
+	cases := []struct {
+		B, T, C, NH, F int
+		mask, noBias   bool
+	}{
+		{B: 8, T: 64, C: 64, NH: 4, F: 256},
+		{B: 22, T: 13, C: 48, NH: 4, F: 96, mask: true},
+		{B: 3, T: 100, C: 64, NH: 2, F: 128, mask: true, noBias: true},
+		{B: 2, T: 64, C: 32, NH: 2, F: 64},
+	}
+	const eps = 1e-12
+	for ci, c := range cases {
+		r := rand.New(rand.NewSource(int64(20 + ci)))
+		N, C, F := c.B*c.T, c.C, c.F
+		k := &BlockInt8{
+			QKV:     blas.QuantizeInt8(randn(r, 3*C*C, 0.1), 3*C, C, false),
+			AttnOut: blas.QuantizeInt8(randn(r, C*C, 0.1), C, C, false),
+			Inter:   blas.QuantizeInt8(randn(r, F*C, 0.1), F, C, false),
+			Out:     blas.QuantizeInt8(randn(r, C*F, 0.05), C, F, false),
+			AttnLNW: randn(r, C, 1), AttnLNB: randn(r, C, 0.1), OutLNW: randn(r, C, 1), OutLNB: randn(r, C, 0.1),
+		}
+		if !c.noBias {
+			k.QKVB, k.AttnOutB, k.InterB, k.OutB = randn(r, 3*C, 0.1), randn(r, C, 0.1), randn(r, F, 0.1), randn(r, C, 0.1)
+		}
+		in := randn(r, N*C, 1)
+		var mask []float32
+		if c.mask {
+			mask = make([]float32, N)
+			for b := 0; b < c.B; b++ {
+				n := c.T - r.Intn(c.T) // 1..T real tokens
+				if b == 1 {
+					n = 0 // all padding
+				}
+				for i := 0; i < n; i++ {
+					mask[b*c.T+i] = 1
+				}
+			}
+		}
+		// The steps one after another.
+		want := make([]float32, N*C)
+		qkv, y, tmp, ln1, g := make([]float32, N*3*C), make([]float32, N*C), make([]float32, N*C), make([]float32, N*C), make([]float32, N*F)
+		LinearInt8(qkv, in, k.QKV, k.QKVB, N, C, 3*C)
+		Attention(y, nil, qkv, mask, c.B, c.T, C, c.NH)
+		LinearInt8(tmp, y, k.AttnOut, nil, N, C, C)
+		AddBiasLayerNorm(ln1, nil, nil, nil, tmp, k.AttnOutB, in, k.AttnLNW, k.AttnLNB, N, C, eps)
+		FFNInt8(tmp, g, ln1, k.Inter, k.InterB, k.Out, N, C, F)
+		AddBiasLayerNorm(want, nil, nil, nil, tmp, k.OutB, ln1, k.OutLNW, k.OutLNB, N, C, eps)
+
+		withThreads(t, func(t *testing.T) {
+			nt := blas.Threads()
+			g := 1
+			if c.T < 64 {
+				g = 64 / c.T
+			}
+			groups := (c.B + g - 1) / g
+			expect := k.QKV.Kernel() != "pure-go" && (nt == 1 || groups%nt == 0 || groups >= 2*nt)
+			got := make([]float32, N*C)
+			for i := range got {
+				got[i] = -7
+			}
+			if ran := EncoderBlockInt8(got, in, mask, k, c.B, c.T, C, F, c.NH, eps); ran != expect {
+				t.Fatalf("case %d: ran %v, want %v (%d groups, %d threads, %s)", ci, ran, expect, groups, nt, k.QKV.Kernel())
+			} else if !ran {
+				for i, v := range got {
+					if v != -7 {
+						t.Fatalf("case %d: declined but wrote out[%d]", ci, i)
+					}
+				}
+				return
+			}
+			same := func(what string, got []float32) {
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("case %d, %s: out[%d] = %v, want %v", ci, what, i, got[i], want[i])
+					}
+				}
+			}
+			same("out", got)
+			inPlace := append([]float32(nil), in...)
+			EncoderBlockInt8(inPlace, inPlace, mask, k, c.B, c.T, C, F, c.NH, eps)
+			same("out = in", inPlace)
+		})
+	}
+}

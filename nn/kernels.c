@@ -521,12 +521,31 @@ TC static void attention_head(float *restrict out, float *restrict att, const fl
 	}
 }
 
+// attend is one (batch, head) of kn_attention: o [T,hs] (row stride C)
+// from the head's q at base, k at base + C and v at base + 2C (row stride
+// 3C), the sequence's mask m [T] (or NULL), probabilities to a [T,T]
+// unless NULL; scratch as attention_head16's, for T. Keys past the last
+// unmasked one get probability exactly 0 (exp of finfo.min underflows),
+// so they are skipped; a fully masked row keeps all keys (HF then
+// averages uniformly).
+static void attend(float *o, float *a, const float *base, const float *m, long T, long C, long hs, float scale,
+                   float *kt, float *sc, float *pr, float *madd) {
+	long Tk = T;
+	if (m) {
+		while (Tk > 0 && m[Tk - 1] == 0) Tk--;
+		if (Tk == 0) Tk = T;
+	}
+	if (hs % 16 == 0)
+		attention_head16(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, pr, madd);
+	else
+		attention_head(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, madd);
+}
+
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt) {
 	long hs = C / NH;
 	float scale = 1.f / sqrtf((float)hs);
 	long Tp = (T + 15) & ~15L;
-	int fast = hs % 16 == 0;
 #pragma omp parallel num_threads(nt) if (B * NH >= 2)
 	{
 		// kt [hs,Tp] | sc [RB,Tp] | pr [RB,Tp] | madd [Tp], 64-byte aligned.
@@ -560,21 +579,103 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 				for (; i < n; i += 16) s0 += p[i];
 				touch_sink = s0 + s1 + s2 + s3;
 			}
-			// Keys past the last unmasked one get probability exactly 0
-			// (exp of finfo.min underflows), so they are skipped; a fully
-			// masked row keeps all keys (HF then averages uniformly).
-			long Tk = T;
-			if (m) {
-				while (Tk > 0 && m[Tk - 1] == 0) Tk--;
-				if (Tk == 0) Tk = T;
-			}
-			if (fast)
-				attention_head16(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, pr, madd);
-			else
-				attention_head(o, a, base, base + C, base + 2 * C, m, T, Tk, hs, 3 * C, C, scale, kt, sc, madd);
+			attend(o, a, base, m, T, C, hs, scale, kt, sc, pr, madd);
 		}
 		free(scratch);
 	}
+}
+
+// ---- an encoder block at inference, int8 projections, sequence by sequence ----
+
+// BLK_ROWS is the rows of one int8 product call of kn_block_int8, and the
+// fewest rows of a group of whole sequences.
+#define BLK_ROWS 64
+
+static __thread float *blk_buf;
+static __thread size_t blk_cap;
+
+// blk_scratch returns this thread's scratch of n floats, 64-byte aligned
+// and zeroed when it grows (the attention reads, without storing, rows of
+// its score blocks past the last query row).
+static float *blk_scratch(size_t n) {
+	size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+	if (bytes > blk_cap) {
+		free(blk_buf);
+		blk_buf = aligned_alloc(64, bytes);
+		blk_cap = blk_buf ? bytes : 0;
+		if (blk_buf) memset(blk_buf, 0, bytes);
+	}
+	return blk_buf;
+}
+
+// ceil64 rounds a float count up to whole 64-byte lines.
+static inline long ceil64(long n) { return (n + 15) & ~15L; }
+
+// block_group runs kn_block_int8 on the ns sequences from s0, rows r0 =
+// s0·T on, on this thread alone: every intermediate lives in this
+// thread's scratch (qkv [R,3C], y and ln1 [R,C] for R = ns·T rows, and
+// per BLK_ROWS rows t [·,C] and h [·,F]), which stays in its cache; in is
+// read and out written only in the group's rows, so out may be in.
+static int block_group(float *out, const float *in, const float *mask, long s0, long ns, long T, long C, long F,
+                       long NH, float eps, const kn_block8 *k, kn_int8_rows prod) {
+	long R = ns * T, r0 = s0 * T, hs = C / NH, Tp = (T + 15) & ~15L;
+	long nqkv = ceil64(R * 3 * C), ny = ceil64(R * C), nr = ceil64(BLK_ROWS * C), nh = ceil64(BLK_ROWS * F),
+	     natt = ceil64(hs * Tp + 2 * RB * Tp + Tp);
+	float *buf = blk_scratch((size_t)(nqkv + 2 * ny + nr + nh + natt));
+	if (!buf) return 100;
+	float *qkv = buf, *y = qkv + nqkv, *ln1 = y + ny, *t = ln1 + ny, *h = t + nr, *kt = h + nh;
+	float *sc = kt + hs * Tp, *pr = sc + RB * Tp, *madd = pr + RB * Tp;
+	float scale = 1.f / sqrtf((float)hs);
+	int st;
+	for (long c0 = 0; c0 < R; c0 += BLK_ROWS) {
+		long n = R - c0 < BLK_ROWS ? R - c0 : BLK_ROWS;
+		if ((st = prod(n, in + (r0 + c0) * C, C, k->qkv.w, k->qkv.s, k->qkv.b, qkv + c0 * 3 * C, 3 * C))) return st;
+	}
+	for (long s = 0; s < ns; s++)
+		for (long hd = 0; hd < NH; hd++)
+			attend(y + s * T * C + hd * hs, NULL, qkv + s * T * 3 * C + hd * hs, mask ? mask + (s0 + s) * T : NULL,
+			       T, C, hs, scale, kt, sc, pr, madd);
+	for (long c0 = 0; c0 < R; c0 += BLK_ROWS) {
+		long n = R - c0 < BLK_ROWS ? R - c0 : BLK_ROWS;
+		const float *x = in + (r0 + c0) * C;
+		float *l1 = ln1 + c0 * C, *o = out + (r0 + c0) * C;
+		if ((st = prod(n, y + c0 * C, C, k->attn_out.w, k->attn_out.s, NULL, t, C))) return st;
+		for (long i = 0; i < n; i++)
+			layernorm_row(l1 + i * C, NULL, NULL, NULL, t + i * C, k->attn_out.b, x + i * C, k->ln1_w, k->ln1_b, C, eps);
+		if ((st = prod(n, l1, C, k->inter.w, k->inter.s, NULL, h, F))) return st;
+		kn_bias_gelu_rows(h, k->inter.b, n, F);
+		if ((st = prod(n, h, F, k->out.w, k->out.s, NULL, t, C))) return st;
+		for (long i = 0; i < n; i++)
+			layernorm_row(o + i * C, NULL, NULL, NULL, t + i * C, k->out.b, l1 + i * C, k->ln2_w, k->ln2_b, C, eps);
+	}
+	return 0;
+}
+
+int kn_block_int8(float *out, const float *in, const float *mask, long B, long T, long C, long F, long NH, float eps,
+                  const kn_block8 *k, void *prodfn, int nt) {
+	long g = T >= BLK_ROWS ? 1 : BLK_ROWS / T; // sequences a group
+	long groups = (B + g - 1) / g;
+	if (nt > 1 && groups % nt != 0 && groups < 2 * nt) return -1;
+	kn_int8_rows prod = (kn_int8_rows)prodfn;
+	int err = 0;
+#pragma omp parallel num_threads(nt)
+	{
+		omp_set_num_threads(1); // the products run on their caller's thread
+#pragma omp for schedule(static)
+		for (long G = 0; G < groups; G++) {
+			int e;
+#pragma omp atomic read
+			e = err;
+			if (e) continue;
+			long s0 = G * g;
+			e = block_group(out, in, mask, s0, B - s0 < g ? B - s0 : g, T, C, F, NH, eps, k, prod);
+			if (e) {
+#pragma omp atomic write
+				err = e;
+			}
+		}
+	}
+	return err;
 }
 
 // ---- decoder: SwiGLU and one generated token's attention ----

@@ -25,6 +25,30 @@ void kn_layernorm(float *out, float *sum, float *mean, float *rstd, const float 
                   const float *r, const float *w, const float *b, long N, long C, float eps, int nt);
 void kn_attention(float *out, float *att, const float *qkv, const float *mask,
                   long B, long T, long C, long NH, int nt);
+// An int8 product of blas (blas.Int8Rows) on the calling thread: rows of
+// c = dequant(quant(a)·Wᵀ) (+ b unless NULL) for w a blas handle
+// (Int8Weights.Handle) and ws its scales; 0 or an error status.
+typedef int (*kn_int8_rows)(long rows, const float *a, long lda, const void *w, const float *ws, const float *b,
+                            float *c, long ldc);
+// One int8 projection of kn_block_int8: blas's handle, its scales and the
+// float32 bias.
+typedef struct {
+	const void *w;
+	const float *s, *b;
+} kn_q8;
+// A post-LN BERT block with int8 projections.
+typedef struct {
+	kn_q8 qkv, attn_out, inter, out;
+	const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+} kn_block8;
+// kn_block_int8 runs the block k on in [B·T,C] into out (which may be in)
+// at inference, each group of whole sequences (at least 64 rows, or one
+// sequence) through the whole block on one of nt OpenMP threads; prod is
+// blas.Int8Rows. 0; -1 when the groups do not share out evenly enough
+// among the threads (nothing written); or an error status of prod, or 100
+// when scratch could not be allocated (out, and so in, partly written).
+int kn_block_int8(float *out, const float *in, const float *mask, long B, long T, long C, long F, long NH, float eps,
+                  const kn_block8 *k, void *prod, int nt);
 void kn_swiglu(float *out, const float *gu, long N, long F, int nt);
 // kn_set_pool makes the kernels that a generated token runs between its
 // products (kn_decode_attention) use blas's thread pool, run being

@@ -38,3 +38,7 @@ func kDecodeAttention(out, q, k, v []float32, ldkv, S, NKV, rep, hs int, scale f
 func kFFNInt8([]float32, []float32, *blas.Int8Weights, []float32, *blas.Int8Weights, int) bool {
 	return false
 }
+
+func kBlockInt8([]float32, []float32, []float32, *BlockInt8, int, int, int, int, int, float32) bool {
+	return false
+}
