@@ -16,13 +16,29 @@
 
 #include <immintrin.h>
 
+#include "amx.h"
+
 typedef struct {
 	long n, k;
 	dnnl_memory_desc_t md; // the weights [k,n] as the kernel reads them
 	void *data;
-	int borrowed; // data is the caller's (kormed_w8_wrap), not freed here
+	int borrowed;    // data is the caller's (kormed_w8_wrap), not freed here
+	kormed_amx *amx; // the AMX kernel's copy (kormed_w8_pack, with AMX on), or NULL
 	char impl[64];
 } kormed_w8;
+
+// amx_on says whether tiles run on kormed's AMX kernel (amx.c) where the
+// weights have its copy: set once by the Go side (kormed_int8_amx) after
+// checking the CPU, oneDNN's ISA cap and the kernel's permission; the
+// tests turn it off and on to compare.
+static int amx_on;
+
+// kormed_int8_amx sets amx_on, asking for the tile state when turning it
+// on; it returns the setting in force.
+int kormed_int8_amx(int on) {
+	amx_on = on && kormed_amx_init();
+	return amx_on;
+}
 
 static dnnl_engine_t eng;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -104,6 +120,7 @@ kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt) {
 		goto out;
 	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
 	ok = dnnl_primitive_execute(r, tstream, 2, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success;
+	if (ok && amx_on) ok = (w->amx = kormed_amx_pack(q, n, k)) != NULL;
 out:
 	if (src) dnnl_memory_destroy(src);
 	if (dst) dnnl_memory_destroy(dst);
@@ -112,6 +129,7 @@ out:
 	dnnl_primitive_desc_destroy(pd);
 	if (!ok && w) {
 		free(w->data);
+		kormed_amx_free(w->amx);
 		free(w);
 		w = NULL;
 	}
@@ -150,10 +168,13 @@ kormed_w8 *kormed_w8_wrap(const int8_t *q, long n, long k) {
 void kormed_w8_free(kormed_w8 *w) {
 	if (!w) return;
 	if (!w->borrowed) free(w->data);
+	kormed_amx_free(w->amx);
 	free(w);
 }
 
 const char *kormed_w8_impl(const kormed_w8 *w) { return w->impl; }
+
+int kormed_w8_amx(const kormed_w8 *w) { return w->amx != NULL; }
 
 typedef struct {
 	long m, n, k;
@@ -167,8 +188,8 @@ typedef struct {
 #define CACHE 32
 static __thread entry cache[CACHE];
 static __thread unsigned long ticks;
-static __thread void *scratch, *buf_q, *buf_acc, *buf_s, *buf_h, *buf_q2, *buf_s2;
-static __thread size_t scratch_cap, cap_q, cap_acc, cap_s, cap_h, cap_q2, cap_s2;
+static __thread void *scratch, *buf_q, *buf_acc, *buf_s, *buf_h;
+static __thread size_t scratch_cap, cap_q, cap_acc, cap_s, cap_h;
 
 static void *grow_bytes(void **buf, size_t *cap, size_t n) {
 	if (n > *cap) {
@@ -386,11 +407,48 @@ int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, i
 // dequantization.
 #define TILE 64
 
+// amxOut is where amx_block dequantizes kormed_amx_s8's blocks to.
+typedef struct {
+	float *c;
+	long ldc, m, n;
+	const float *s, *ws, *b;
+} amxOut;
+
+static void amx_block(void *ctx, long i0, long j0, const int32_t *acc) {
+	const amxOut *o = ctx;
+	long rows = o->m - i0 < 32 ? o->m - i0 : 32, cols = o->n - j0 < 32 ? o->n - j0 : 32;
+	for (long i = 0; i < rows; i++)
+		dequant_row(o->c + (i0 + i) * o->ldc + j0, acc + i * 32, o->s[i0 + i], o->ws + j0, o->b ? o->b + j0 : NULL,
+			    cols);
+}
+
+// amx_tile is tile on kormed's AMX kernel: the rows quantized with their
+// padding (to 64 columns and 32 rows) zeroed, each 32×32 block of sums
+// dequantized as it comes out of the tiles. The same result as tile's,
+// bit for bit: the sums are exact either way.
+static int amx_tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
+		    float *c, long ldc) {
+	long k = w->k, kp = w->amx->kb * 64, mp = (mb + 31) & ~31L;
+	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)mp * kp);
+	float *s = grow_bytes(&buf_s, &cap_s, (size_t)mb * sizeof(float));
+	if (!q || !s) return 4;
+	for (long i = 0; i < mb; i++) {
+		s[i] = quant_row(q + i * kp, a + (i0 + i) * lda, k);
+		if (kp > k) memset(q + i * kp + k, 0, kp - k);
+	}
+	if (mp > mb) memset(q + mb * kp, 0, (mp - mb) * kp);
+	amxOut o = {c + i0 * ldc, ldc, mb, w->n, s, ws, b};
+	kormed_amx_s8(mb, q, kp, w->amx, amx_block, &o);
+	return 0;
+}
+
 // tile computes rows [i0,i0+mb) of kormed_matmul_int8 on this thread
-// alone: quantize, oneDNN's matmul on one thread, dequantize.
+// alone: quantize, oneDNN's matmul on one thread (or kormed's AMX
+// kernel), dequantize.
 static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
 		float *c, long ldc) {
 	long n = w->n, k = w->k;
+	if (amx_on && w->amx) return amx_tile(i0, mb, a, lda, w, ws, b, c, ldc);
 	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
 		tstream = NULL;
 		return 2;
@@ -501,33 +559,17 @@ int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, con
 typedef void (*kormed_rows_fn)(float *h, const float *b, long rows, long n);
 
 // ffn_tile is rows [i0,i0+mb) of kormed_ffn_int8 on this thread alone:
-// tile's steps for W1, act, then tile's steps for W2 from the hidden rows,
-// which stay in the core's cache.
+// tile for W1 into the hidden rows, act, then tile for W2 from them, while
+// they stay in the core's cache.
 static int ffn_tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1,
 		    kormed_rows_fn act, const kormed_w8 *w2, const float *ws2, float *c, long ldc) {
-	long f = w1->n, k = w1->k, n2 = w2->n;
-	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
-		tstream = NULL;
-		return 2;
-	}
-	int8_t *q = grow_bytes(&buf_q, &cap_q, (size_t)TILE * k), *q2 = grow_bytes(&buf_q2, &cap_q2, (size_t)TILE * f);
-	float *s = grow_bytes(&buf_s, &cap_s, (size_t)TILE * sizeof(float)),
-	      *s2 = grow_bytes(&buf_s2, &cap_s2, (size_t)TILE * sizeof(float)),
-	      *h = grow_bytes(&buf_h, &cap_h, (size_t)TILE * f * sizeof(float));
-	int32_t *acc = grow_bytes(&buf_acc, &cap_acc, (size_t)TILE * (f > n2 ? f : n2) * sizeof(int32_t));
-	if (!q || !q2 || !s || !s2 || !h || !acc) return 4;
-	entry *e = primitive(mb, w1, 1);
-	if (!e) return 3;
-	for (long i = 0; i < mb; i++) s[i] = quant_row(q + i * k, a + (i0 + i) * lda, k);
-	int st = run(e, q, w1, acc);
+	long f = w1->n;
+	float *h = grow_bytes(&buf_h, &cap_h, (size_t)mb * f * sizeof(float));
+	if (!h) return 4;
+	int st = tile(0, mb, a + i0 * lda, lda, w1, ws1, NULL, h, f);
 	if (st) return st;
-	for (long i = 0; i < mb; i++) dequant_row(h + i * f, acc + i * f, s[i], ws1, NULL, f);
 	act(h, b1, mb, f);
-	for (long i = 0; i < mb; i++) s2[i] = quant_row(q2 + i * f, h + i * f, f);
-	if (!(e = primitive(mb, w2, 1))) return 3;
-	if ((st = run(e, q2, w2, acc))) return st;
-	for (long i = 0; i < mb; i++) dequant_row(c + (i0 + i) * ldc, acc + i * n2, s2[i], ws2, NULL, n2);
-	return 0;
+	return tile(0, mb, h, f, w2, ws2, NULL, c + i0 * ldc, ldc);
 }
 
 typedef struct {

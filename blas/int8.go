@@ -47,8 +47,12 @@ func QuantizeInt8(w []float32, n, k int, transposed bool) *Int8Weights {
 }
 
 // Kernel names the implementation MatMulInt8 runs on these weights: the
-// oneDNN matmul implementation (such as brg:avx512_core_vnni) or pure-go.
+// oneDNN matmul implementation (such as brg:avx512_core_vnni), preceded
+// by kormed's AMX kernel where the tiles run on it, or pure-go.
 func (w *Int8Weights) Kernel() string {
+	if w.packed != nil && w.packed.amx {
+		return "kormed amx_int8 tiles, oneDNN " + w.packed.impl
+	}
 	if w.packed != nil {
 		return "oneDNN " + w.packed.impl
 	}
@@ -161,8 +165,9 @@ func MatMulInt8FFN(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, a
 //	                     const float *ws, const float *b, float *c, long ldc);
 //
 // which computes rows of MatMulInt8Bias on the calling thread alone, as
-// one of its tiles (quantize the rows, oneDNN's int8 product on that
-// thread, dequantize the sums while they are in its cache), for w =
+// one of its tiles (quantize the rows, the int8 product on that thread:
+// kormed's AMX kernel where it runs, otherwise oneDNN's; dequantize the
+// sums while they are in its cache), for w =
 // Int8Weights.Handle and ws = Int8Weights.Scale; it returns 0 or an error
 // status. It is for fused kernels in C that run their own OpenMP threads,
 // each of which must have called omp_set_num_threads(1) (package nn's

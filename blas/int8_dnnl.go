@@ -12,6 +12,8 @@ kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt);
 kormed_w8 *kormed_w8_wrap(const int8_t *q, long n, long k);
 void kormed_w8_free(kormed_w8 *w);
 const char *kormed_w8_impl(const kormed_w8 *w);
+int kormed_w8_amx(const kormed_w8 *w);
+int kormed_int8_amx(int on);
 void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt);
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt);
 int kormed_int8_rows(long rows, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c, long ldc);
@@ -24,6 +26,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -31,18 +34,49 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// packedInt8 is oneDNN's packed copy of an Int8Weights, freed with it.
+// packedInt8 is oneDNN's packed copy of an Int8Weights, freed with it,
+// and where amx is set also the copy kormed's AMX kernel reads (amx.c).
 type packedInt8 struct {
 	w    *C.kormed_w8
 	impl string
+	amx  bool
+}
+
+// amxInt8 turns on kormed's AMX kernel (amx.c) for the products that run
+// a thread's rows at a time (the tiles of MatMulInt8, MatMulInt8FFN and
+// Int8Rows), where the CPU has AMX-INT8, oneDNN's ISA is not capped below
+// AMX (ONEDNN_MAX_CPU_ISA), KORMED_INT8_AMX is not "off", and Linux grants
+// the tile state. Elsewhere oneDNN's kernel runs them.
+var amxInt8 = sync.OnceValue(func() bool {
+	if !cpu.X86.HasAMXInt8 || os.Getenv("KORMED_INT8_AMX") == "off" {
+		return false
+	}
+	if int(C.kormed_int8_isa())&isaAMX != isaAMX {
+		return false
+	}
+	return C.kormed_int8_amx(1) != 0
+})
+
+// setAMX turns the AMX kernel off and on for weights packed with it (the
+// tests compare the two); it reports the setting in force.
+func setAMX(on bool) bool {
+	if on && !amxInt8() {
+		return false
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	return C.kormed_int8_amx(C.int(v)) != 0
 }
 
 func packInt8(q *Int8Weights) *packedInt8 {
+	amxInt8()
 	w := C.kormed_w8_pack((*C.int8_t)(unsafe.Pointer(&q.Q[0])), C.long(q.N), C.long(q.K), C.int(Threads()))
 	if w == nil {
 		return nil
 	}
-	p := &packedInt8{w: w, impl: C.GoString(C.kormed_w8_impl(w))}
+	p := &packedInt8{w: w, impl: C.GoString(C.kormed_w8_impl(w)), amx: C.kormed_w8_amx(w) != 0}
 	runtime.SetFinalizer(p, func(p *packedInt8) { C.kormed_w8_free(p.w) })
 	return p
 }

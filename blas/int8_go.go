@@ -5,7 +5,12 @@ package blas
 import "unsafe"
 
 // packedInt8 has no pure-Go counterpart: the Go product reads Q as is.
-type packedInt8 struct{ impl string }
+type packedInt8 struct {
+	impl string
+	amx  bool
+}
+
+func setAMX(bool) bool { return false }
 
 func packInt8(*Int8Weights) *packedInt8 { return nil }
 

@@ -1,6 +1,7 @@
 package blas
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -279,4 +280,93 @@ func TestInt8Refusal(t *testing.T) {
 		t.Errorf("int8 refusal without a reason: %v", err)
 	}
 	t.Logf("int8: refused at %s: %v", int8ISA(), err)
+}
+
+// kormed's AMX kernel (amx.c) gives the tiles' results of oneDNN's kernel
+// and of the pure-Go one, bit for bit (the int32 sums are exact either
+// way), over partial row blocks, column counts that are not a multiple of
+// 32, inner dimensions that are not a multiple of 64, with and without a
+// bias, and the extreme ±127 rows and columns.
+func TestInt8AMX(t *testing.T) {
+	if !setAMX(true) {
+		t.Skip("no AMX kernel here (needs AMX-INT8, the cgo build and oneDNN's ISA at AMX)")
+	}
+	defer setAMX(true)
+	defer SetThreads(Threads())
+	SetThreads(1) // every product of 128 rows or more goes in tiles
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{128, 1152, 384}, {130, 33, 100}, {200, 40, 5}, {300, 384, 1536}, {129, 16, 64}} {
+		m, n, k := s[0], s[1], s[2]
+		lda, ldc := k+1, n+3
+		a, wf, b := make([]float32, m*lda), make([]float32, n*k), make([]float32, n)
+		for i := range a {
+			a[i] = float32(r.NormFloat64())
+		}
+		for i := range wf {
+			wf[i] = float32(r.NormFloat64() * 0.05)
+		}
+		for i := range b {
+			b[i] = float32(r.NormFloat64())
+		}
+		for p := 0; p < k; p++ { // a row and a column that quantize to ±127
+			a[p] = float32(1 - 2*(p%2))
+			wf[(n-1)*k+p] = float32(1 - 2*(p%3%2))
+		}
+		w := QuantizeInt8(wf, n, k, false)
+		if !w.packed.amx {
+			t.Fatalf("%v: weights not packed for the AMX kernel (%s)", s, w.Kernel())
+		}
+		for _, bias := range [][]float32{nil, b} {
+			amx, dnnl, gold := make([]float32, m*ldc), make([]float32, m*ldc), make([]float32, m*ldc)
+			MatMulInt8Bias(m, a, lda, w, bias, amx, ldc)
+			setAMX(false)
+			MatMulInt8Bias(m, a, lda, w, bias, dnnl, ldc)
+			setAMX(true)
+			goMatMulInt8Bias(m, a, lda, w, bias, gold, ldc)
+			for i := range amx {
+				if amx[i] != dnnl[i] || amx[i] != gold[i] {
+					t.Fatalf("%v bias %v: c[%d,%d] AMX %g, oneDNN %g, Go %g", s, bias != nil, i/ldc, i%ldc, amx[i], dnnl[i], gold[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkInt8Tiles times one thread's 64-row tiles of e5-small's four
+// products (quantize, multiply, dequantize) on kormed's AMX kernel and on
+// oneDNN's, where the CPU has AMX.
+func BenchmarkInt8Tiles(b *testing.B) {
+	if !setAMX(true) {
+		b.Skip("no AMX kernel here")
+	}
+	defer setAMX(true)
+	defer SetThreads(Threads())
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(13, 14))
+	const m = 128
+	for _, s := range [][2]int{{1152, 384}, {384, 384}, {1536, 384}, {384, 1536}} {
+		n, k := s[0], s[1]
+		a, wf := make([]float32, m*k), make([]float32, n*k)
+		for i := range a {
+			a[i] = float32(r.NormFloat64())
+		}
+		for i := range wf {
+			wf[i] = float32(r.NormFloat64())
+		}
+		setAMX(true) // packs the weights for both kernels
+		w, c := QuantizeInt8(wf, n, k, false), make([]float32, m*n)
+		for _, amx := range []bool{true, false} {
+			name := fmt.Sprintf("%dx%dx%d/oneDNN", m, n, k)
+			if amx {
+				name = fmt.Sprintf("%dx%dx%d/kormed-amx", m, n, k)
+			}
+			b.Run(name, func(b *testing.B) {
+				setAMX(amx)
+				for i := 0; i < b.N; i++ {
+					MatMulInt8(m, a, k, w, c, n)
+				}
+				b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
 }
