@@ -8,9 +8,14 @@
 // MatMulInt8 is the int8 product of encoder inference under INT8
 // precision: weights quantized once per output channel (QuantizeInt8),
 // activations per row at run time, exact int32 sums — oneDNN's int8
-// matmul where the CPU has VNNI or AMX, pure Go elsewhere. MatMulInt8FFN
-// runs a feed-forward block's two such products tile by tile, with the
-// caller's step (nn's bias and GELU) between them in cache.
+// matmul where the CPU has VNNI or AMX, pure Go elsewhere. Products run
+// in tiles of 64 rows a thread (quantize, multiply, dequantize while the
+// sums are in cache); where the CPU has AMX-INT8 the tiles run on
+// kormed's own AMX kernel (amx.c; about 2× oneDNN 2.6's on these shapes,
+// the same exact sums). MatMulInt8FFN runs a feed-forward block's two
+// such products tile by tile, with the caller's step (nn's bias and GELU)
+// between them in cache; Int8Rows hands the tile itself to C kernels of
+// other packages (nn's whole encoder block).
 //
 // Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
 // quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,

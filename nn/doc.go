@@ -10,7 +10,8 @@
 //     layernorm.go (LayerNorm and its residual forms), linear.go (Linear,
 //     LinearT, the fused LinearGELU forms, LinearBF16, TransposeWeight),
 //     int8.go (LinearInt8, LinearGELUInt8, FFNInt8: int8 weights,
-//     blas.MatMulInt8 and MatMulInt8FFN),
+//     blas.MatMulInt8 and MatMulInt8FFN; EncoderBlockInt8, a whole block
+//     at inference one group of sequences a thread, on blas.Int8Rows),
 //     gelu.go, add.go (residual sums), attention.go (padding-masked
 //     self-attention and its probability dropout), pool.go (MeanPool,
 //     CLSPool, the pooler's Tanh, L2Normalize), dropout.go.
