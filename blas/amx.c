@@ -1,6 +1,6 @@
 //go:build cgo && !nodnnl
 
-// int8 products on AMX tiles (see amx.h). oneDNN 2.6's AMX-INT8 matmul
+// int8 products on AMX tiles (see amx.h; GCC 11 or later). oneDNN 2.6's AMX-INT8 matmul
 // reaches about a sixth of the tile unit's rate on the encoder's products
 // of one thread's 64 rows (measured on a Xeon with AMX, 1 thread:
 // 64×1152×384 at 0.5 TMAC/s, against 2.9 for TDPBSSD alone, its operands
@@ -52,21 +52,23 @@ void kormed_amx_free(kormed_amx *p) {
 	free(p);
 }
 
-// The tile configuration: eight tiles of 16 rows of 64 bytes (0-3 the
-// sums, 4-5 rows of qa, 6-7 columns of W).
+// The tile configuration (LDTILECFG's 64 bytes): eight tiles of 16 rows
+// of 64 bytes (0-3 the sums, 4-5 rows of qa, 6-7 columns of W).
 typedef struct {
 	uint8_t palette, start;
 	uint8_t reserved[14];
 	uint16_t colsb[16];
 	uint8_t rows[16];
-} __attribute__((packed)) tilecfg;
+} __attribute__((packed, aligned(64))) tilecfg;
+
+static const tilecfg cfg = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
 
 __attribute__((target("amx-tile,amx-int8"))) void kormed_amx_s8(long m, const int8_t *qa, long lda, const kormed_amx *w,
 								 kormed_amx_block done, void *ctx) {
-	tilecfg cfg;
-	memset(&cfg, 0, sizeof cfg);
-	cfg.palette = 1;
-	for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
 	_tile_loadconfig(&cfg);
 	int32_t acc[32 * 32] __attribute__((aligned(64)));
 	long kb = w->kb;

@@ -1,5 +1,7 @@
 // int8 products on AMX tiles (amx.c): kormed's own kernel for one
 // thread's rows, used by int8.c's tiles where the CPU has AMX-INT8.
+#ifndef KORMED_AMX_H
+#define KORMED_AMX_H
 #include <stdint.h>
 
 // kormed_amx is a weight matrix W [n,k] (int8, row-major) packed as AMX
@@ -30,3 +32,4 @@ typedef void (*kormed_amx_block)(void *ctx, long i0, long j0, const int32_t *acc
 // each block to done as soon as it is complete (its sums in the thread's
 // cache). Rows and columns past m and n hold the padding's sums (0).
 void kormed_amx_s8(long m, const int8_t *qa, long lda, const kormed_amx *w, kormed_amx_block done, void *ctx);
+#endif

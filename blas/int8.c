@@ -31,13 +31,13 @@ typedef struct {
 // weights have its copy: set once by the Go side (kormed_int8_amx) after
 // checking the CPU, oneDNN's ISA cap and the kernel's permission; the
 // tests turn it off and on to compare.
-static int amx_on;
+static int amx_on; // read and written with __atomic (the tests toggle it)
 
 // kormed_int8_amx sets amx_on, asking for the tile state when turning it
 // on; it returns the setting in force.
 int kormed_int8_amx(int on) {
-	amx_on = on && kormed_amx_init();
-	return amx_on;
+	__atomic_store_n(&amx_on, on && kormed_amx_init(), __ATOMIC_RELAXED);
+	return __atomic_load_n(&amx_on, __ATOMIC_RELAXED);
 }
 
 static dnnl_engine_t eng;
@@ -120,7 +120,9 @@ kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt) {
 		goto out;
 	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
 	ok = dnnl_primitive_execute(r, tstream, 2, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success;
-	if (ok && amx_on) ok = (w->amx = kormed_amx_pack(q, n, k)) != NULL;
+	// The AMX kernel's copy, where it runs (without it, if it cannot be
+	// allocated, the tiles run on oneDNN's).
+	if (ok && __atomic_load_n(&amx_on, __ATOMIC_RELAXED)) w->amx = kormed_amx_pack(q, n, k);
 out:
 	if (src) dnnl_memory_destroy(src);
 	if (dst) dnnl_memory_destroy(dst);
@@ -448,7 +450,7 @@ static int amx_tile(long i0, long mb, const float *a, long lda, const kormed_w8 
 static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
 		float *c, long ldc) {
 	long n = w->n, k = w->k;
-	if (amx_on && w->amx) return amx_tile(i0, mb, a, lda, w, ws, b, c, ldc);
+	if (w->amx && __atomic_load_n(&amx_on, __ATOMIC_RELAXED)) return amx_tile(i0, mb, a, lda, w, ws, b, c, ldc);
 	if (!tstream && dnnl_stream_create(&tstream, eng, dnnl_stream_default_flags) != dnnl_success) {
 		tstream = NULL;
 		return 2;
@@ -468,13 +470,14 @@ static int tile(long i0, long mb, const float *a, long lda, const kormed_w8 *w, 
 
 // kormed_int8_rows computes rows [0,rows) of kormed_matmul_int8 on the
 // calling thread alone, as one of its tiles: for a caller's fused kernel
-// that runs its own OpenMP threads, each having set omp_set_num_threads(1)
-// (package nn's encoder block). 0 or an error status.
-int kormed_int8_rows(long rows, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b,
-		     float *c, long ldc) {
+// run by kormed_int8_each (package nn's encoder block). 0 or an error
+// status.
+int kormed_int8_rows(long rows, const float *a, long lda, const void *w, const float *ws, const float *b, float *c,
+		     long ldc) {
+	if (rows <= 0) return 0;
 	pthread_once(&once, init_engine);
 	if (!eng_ok) return 1;
-	return tile(0, rows, a, lda, w, ws, b, c, ldc);
+	return tile(0, rows, a, lda, (const kormed_w8 *)w, ws, b, c, ldc);
 }
 
 // whole computes kormed_matmul_int8 as one oneDNN product on nt threads
@@ -496,23 +499,23 @@ static int whole(long m, const float *a, long lda, const kormed_w8 *w, const flo
 	return 0;
 }
 
-// tiled runs fn(ctx, i0, rows) for the tiles of TILE rows of m rows on nt
-// OpenMP threads, each tile's oneDNN primitives made for, and run on, its
-// thread alone; the first error status, or 0.
-static int tiled(long m, int nt, int (*fn)(const void *ctx, long i0, long mb), const void *ctx) {
-	long tiles = (m + TILE - 1) / TILE;
+// kormed_int8_each runs fn(ctx, i) for i in [0,n) on nt OpenMP threads
+// (a static schedule: thread t takes the t-th run of consecutive i), each
+// thread set to run oneDNN on itself alone (omp_set_num_threads(1)), as
+// tile and kormed_int8_rows want; after an error the items not yet begun
+// are skipped. The first error status, or 0.
+int kormed_int8_each(long n, int nt, int (*fn)(const void *ctx, long i), const void *ctx) {
 	int err = 0;
 #pragma omp parallel num_threads(nt)
 	{
 		omp_set_num_threads(1);
 #pragma omp for schedule(static)
-		for (long t = 0; t < tiles; t++) {
+		for (long i = 0; i < n; i++) {
 			int e;
 #pragma omp atomic read
 			e = err;
 			if (e) continue;
-			long i0 = t * TILE;
-			e = fn(ctx, i0, m - i0 < TILE ? m - i0 : TILE);
+			e = fn(ctx, i);
 			if (e) {
 #pragma omp atomic write
 				err = e;
@@ -520,6 +523,25 @@ static int tiled(long m, int nt, int (*fn)(const void *ctx, long i0, long mb), c
 		}
 	}
 	return err;
+}
+
+typedef struct {
+	int (*fn)(const void *ctx, long i0, long mb);
+	const void *ctx;
+	long m;
+} tilesArgs;
+
+static int tileAt(const void *ctx, long t) {
+	const tilesArgs *x = ctx;
+	long i0 = t * TILE;
+	return x->fn(x->ctx, i0, x->m - i0 < TILE ? x->m - i0 : TILE);
+}
+
+// tiled runs fn(ctx, i0, rows) for the tiles of TILE rows of m rows on nt
+// OpenMP threads (kormed_int8_each); the first error status, or 0.
+static int tiled(long m, int nt, int (*fn)(const void *ctx, long i0, long mb), const void *ctx) {
+	tilesArgs x = {fn, ctx, m};
+	return kormed_int8_each((m + TILE - 1) / TILE, nt, tileAt, &x);
 }
 
 typedef struct {

@@ -13,13 +13,14 @@ import (
 // row has scale 0), as PyTorch's quantize_dynamic and ONNX Runtime's
 // per-channel weight quantization do. On the cgo build, where the CPU has
 // an int8 dot-product unit, the weights are also packed once in the
-// layout oneDNN's int8 matmul reads (with its s8·s8 compensation terms).
+// layout oneDNN's int8 matmul reads (with its s8·s8 compensation terms),
+// and where it has AMX-INT8 also in the layout of kormed's AMX kernel.
 type Int8Weights struct {
 	N, K  int
 	Q     []int8    // [N,K]
 	Scale []float32 // [N]
 
-	packed *packedInt8 // oneDNN's copy; nil on the pure-Go path
+	packed *packedInt8 // oneDNN's copy (and the AMX kernel's); nil on the pure-Go path
 }
 
 // QuantizeInt8 quantizes w per output channel. w is [n,k] (PyTorch's
@@ -91,7 +92,10 @@ func quantizeRow(q []int8, x []float32) float32 {
 // On the cgo build, with a CPU that has AVX512-VNNI, AVX-VNNI or AMX-INT8,
 // the integer product is oneDNN's int8 matmul on the packed weights; else
 // (or when oneDNN fails) a pure-Go product computes the same integers.
-// Both give the same result; C is written, not accumulated into.
+// Where the CPU has AMX-INT8, the tiles of 64 rows run on kormed's own
+// AMX kernel instead (amx.c), from a second packed copy of the weights
+// (as large as Q). All give the same result; C is written, not
+// accumulated into.
 //
 // MatMulInt8 panics on a stride smaller than its row or a slice too short
 // for the shape, as Sgemm does.
@@ -169,10 +173,22 @@ func MatMulInt8FFN(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, a
 // kormed's AMX kernel where it runs, otherwise oneDNN's; dequantize the
 // sums while they are in its cache), for w =
 // Int8Weights.Handle and ws = Int8Weights.Scale; it returns 0 or an error
-// status. It is for fused kernels in C that run their own OpenMP threads,
-// each of which must have called omp_set_num_threads(1) (package nn's
-// encoder block). nil on the pure-Go build.
+// status. It is for fused kernels in C (package nn's encoder block),
+// called from the items of Int8Each. nil without oneDNN (the pure-Go
+// build, or the build tag nodnnl).
 func Int8Rows() unsafe.Pointer { return int8RowsFunc() }
+
+// Int8Each is the address of the C function
+//
+//	int kormed_int8_each(long n, int nt, int (*fn)(const void *ctx, long i),
+//	                     const void *ctx);
+//
+// which runs fn(ctx, i) for i in [0,n) on nt OpenMP threads (a static
+// schedule: each thread takes a run of consecutive items), each thread set
+// up for Int8Rows, and returns the first error status of fn (the items not
+// yet begun then skipped) or 0: the driver of MatMulInt8's own tiles, for
+// fused kernels in C. nil without oneDNN.
+func Int8Each() unsafe.Pointer { return int8EachFunc() }
 
 // Handle is w's packed weights for Int8Rows, nil where they are not
 // packed (the pure-Go path, or a CPU without int8 dot products). The

@@ -16,7 +16,8 @@ int kormed_w8_amx(const kormed_w8 *w);
 int kormed_int8_amx(int on);
 void kormed_quant_rows(long m, long k, const float *a, long lda, int8_t *q, float *s, int nt);
 int kormed_gemm_s8(long m, const kormed_w8 *w, const int8_t *qa, int32_t *acc, int nt);
-int kormed_int8_rows(long rows, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c, long ldc);
+int kormed_int8_each(long n, int nt, int (*fn)(const void *ctx, long i), const void *ctx);
+int kormed_int8_rows(long rows, const float *a, long lda, const void *w, const float *ws, const float *b, float *c, long ldc);
 int kormed_matmul_int8(long m, const float *a, long lda, const kormed_w8 *w, const float *ws, const float *b, float *c, long ldc, int nt);
 int kormed_ffn_int8(long m, const float *a, long lda, const kormed_w8 *w1, const float *ws1, const float *b1, void *act,
 		    const kormed_w8 *w2, const float *ws2, float *c, long ldc, int nt);
@@ -193,6 +194,8 @@ func ffnInt8(m int, a []float32, lda int, w1 *Int8Weights, b1 []float32, act uns
 }
 
 func int8RowsFunc() unsafe.Pointer { return unsafe.Pointer(C.kormed_int8_rows) }
+
+func int8EachFunc() unsafe.Pointer { return unsafe.Pointer(C.kormed_int8_each) }
 
 func (p *packedInt8) handle() unsafe.Pointer { return unsafe.Pointer(p.w) }
 

@@ -20,6 +20,8 @@ func wrapInt8(*Int8Weights) *packedInt8 { return nil }
 
 func int8RowsFunc() unsafe.Pointer { return nil }
 
+func int8EachFunc() unsafe.Pointer { return nil }
+
 func (*packedInt8) handle() unsafe.Pointer { return nil }
 
 // int8Supported: the pure-Go int8 product runs on every CPU (slowly).

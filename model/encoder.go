@@ -254,7 +254,7 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 			a = &ws.Acts[l]
 		}
 		if q8 != nil {
-			e.layerForwardInt8(ws, a, &w.Layers[l], &q8[l], in, mask, B, T, C, F, NH, eps)
+			e.layerForwardInt8(ws, a, &q8[l], in, mask, B, T, C, F, NH, eps)
 		} else {
 			e.layerForward(ws, l, a, &w.Layers[l], in, mask, B, T, C, F, NH, eps)
 		}

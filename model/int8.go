@@ -73,15 +73,15 @@ func (e *Encoder) Int8Kernel() string {
 // dropout) with the four projections as int8 products: the whole block
 // sequence by sequence where nn.EncoderBlockInt8 applies, otherwise step
 // by step (the same result, bit for bit).
-func (e *Encoder) layerForwardInt8(ws *Workspace, a *LayerActs, L *Layer, q *int8Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
+func (e *Encoder) layerForwardInt8(ws *Workspace, a *LayerActs, q *int8Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
 	if nn.EncoderBlockInt8(a.Out, in, mask, &q.BlockInt8, B, T, C, F, NH, eps) {
 		return
 	}
 	BT, tmp := B*T, ws.Tmp
-	nn.LinearInt8(a.QKV, in, q.QKV, L.QKVB, BT, C, 3*C)
+	nn.LinearInt8(a.QKV, in, q.QKV, q.QKVB, BT, C, 3*C)
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
 	nn.LinearInt8(tmp, a.AttY, q.AttnOut, nil, BT, C, C)
-	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
-	nn.FFNInt8(tmp, a.G, a.LN1, q.Inter, L.InterB, q.Out, BT, C, F)
-	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
+	nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, q.AttnOutB, in, q.AttnLNW, q.AttnLNB, BT, C, eps)
+	nn.FFNInt8(tmp, a.G, a.LN1, q.Inter, q.InterB, q.Out, BT, C, F)
+	nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, q.OutB, a.LN1, q.OutLNW, q.OutLNB, BT, C, eps)
 }

@@ -42,8 +42,8 @@ func kFFNInt8(out, in []float32, w1 *blas.Int8Weights, b1 []float32, w2 *blas.In
 // kBlockInt8 runs kn_block_int8 with blas.Int8Rows as its products; false
 // where it does not apply.
 func kBlockInt8(out, in, mask []float32, k *BlockInt8, B, T, Cn, F, NH int, eps float32) bool {
-	prod := blas.Int8Rows()
-	if prod == nil {
+	prod, each := blas.Int8Rows(), blas.Int8Each()
+	if prod == nil || each == nil {
 		return false
 	}
 	// The struct handed to C holds pointers to Go memory, which must be
@@ -72,15 +72,24 @@ func kBlockInt8(out, in, mask []float32, k *BlockInt8, B, T, Cn, F, NH int, eps 
 	}
 	blk.ln1_w, blk.ln1_b, blk.ln2_w, blk.ln2_b = f(k.AttnLNW), f(k.AttnLNB), f(k.OutLNW), f(k.OutLNB)
 	st := C.kn_block_int8(fp(out), fp(in), fp(mask), C.long(B), C.long(T), C.long(Cn), C.long(F), C.long(NH),
-		C.float(eps), &blk, prod, nt())
+		C.float(eps), &blk, prod, each, nt())
 	runtime.KeepAlive(k)
 	switch {
 	case st == -1:
 		return false
-	case st != 0:
-		panic(fmt.Sprintf("nn.EncoderBlockInt8: the int8 block failed part way (status %d)", st))
+	case st != 0 && overlap(out, in):
+		panic(fmt.Sprintf("nn.EncoderBlockInt8: the int8 block failed part way, in place (status %d)", st))
 	}
-	return true
+	return st == 0
+}
+
+// overlap reports whether a and b share memory.
+func overlap(a, b []float32) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b))*4 && b0 < a0+uintptr(len(a))*4
 }
 
 func kBias(out, b []float32, N, OC int) {

@@ -78,22 +78,24 @@ type BlockInt8 struct {
 //
 // the same steps as LinearInt8, Attention, LinearInt8, AddBiasLayerNorm,
 // FFNInt8 and AddBiasLayerNorm run one after another, bit for bit, but
-// sequence by sequence: each group of whole sequences (one of at least 64
-// rows, or several shorter ones) goes through the whole block on one
-// thread, its intermediates in that thread's cache, so that of the
-// activations only in and out pass through memory, and the threads meet
-// once a block rather than at every step. For example, e5-small's block
-// on 32 sequences of 64 tokens, two threads: each thread takes 16
+// sequence by sequence: each group of whole sequences (one sequence, or
+// as many of 32 rows or fewer as fit in 64) goes through the whole block
+// on one thread, its intermediates in that thread's cache, so that of
+// the activations only in and out pass through memory, and the threads
+// meet once a block rather than at every step. For example, e5-small's
+// block on 32 sequences of 64 tokens, two threads: each thread takes 16
 // sequences, one after another, each as QKV [64,1152], 12 heads of
 // attention, [64,384] out of the output projection and the LayerNorm,
 // and the FFN's [64,1536] hidden rows.
 //
-// It returns false, having written nothing, where it does not apply: the
-// pure-Go build or weights that oneDNN did not pack (the caller then runs
-// the steps), or sequence groups that would leave threads idle (fewer
-// than two a thread and not a multiple of the threads: one sequence on
-// two threads, for example, runs faster step by step). It panics if a
-// product fails part way (out, and so in, then partly written).
+// It returns false where it does not apply, having written nothing: the
+// pure-Go build or weights that oneDNN did not pack, or sequence groups
+// that would leave threads idle (fewer than two a thread and not a
+// multiple of the threads: one sequence on two threads, for example).
+// The caller then runs the steps. It also returns false where a product
+// fails (an allocation, or oneDNN) with out apart from in, out then
+// partly written; with out = in it panics on such a failure, in being
+// partly overwritten.
 func EncoderBlockInt8(out, in, mask []float32, k *BlockInt8, B, T, C, F, NH int, eps float32) bool {
 	needInt8("EncoderBlockInt8", k.QKV, C, 3*C)
 	needInt8("EncoderBlockInt8", k.AttnOut, C, C)

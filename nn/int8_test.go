@@ -84,6 +84,7 @@ func TestEncoderBlockInt8(t *testing.T) {
 		{B: 22, T: 13, C: 48, NH: 4, F: 96, mask: true},
 		{B: 3, T: 100, C: 64, NH: 2, F: 128, mask: true, noBias: true},
 		{B: 2, T: 64, C: 32, NH: 2, F: 64},
+		{B: 6, T: 40, C: 64, NH: 4, F: 128, mask: true}, // one sequence of 40 rows a group
 	}
 	const eps = 1e-12
 	for ci, c := range cases {

@@ -587,16 +587,20 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 
 // ---- an encoder block at inference, int8 projections, sequence by sequence ----
 
-// BLK_ROWS is the rows of one int8 product call of kn_block_int8, and the
-// fewest rows of a group of whole sequences.
+// BLK_ROWS is the most rows of one int8 product call of kn_block_int8. A
+// group of sequences is one sequence of T ≥ BLK_ROWS/2 rows (products in
+// calls of BLK_ROWS rows and a remainder), or ⌊BLK_ROWS/T⌋ shorter ones.
 #define BLK_ROWS 64
 
 static __thread float *blk_buf;
 static __thread size_t blk_cap;
 
-// blk_scratch returns this thread's scratch of n floats, 64-byte aligned
-// and zeroed when it grows (the attention reads, without storing, rows of
-// its score blocks past the last query row).
+// blk_scratch returns this thread's scratch of n floats, 64-byte aligned,
+// kept for the thread's next call (as blas keeps its tile buffers: at
+// e5-small's shape and 64 tokens about 1 MB a thread). It is zeroed when
+// it grows: the attention reads, without storing, rows of its score
+// blocks past the last query row, and zeros keep those reads from
+// meeting NaNs or subnormals.
 static float *blk_scratch(size_t n) {
 	size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
 	if (bytes > blk_cap) {
@@ -651,31 +655,29 @@ static int block_group(float *out, const float *in, const float *mask, long s0, 
 	return 0;
 }
 
+typedef struct {
+	float *out;
+	const float *in, *mask;
+	long B, T, C, F, NH, g;
+	float eps;
+	const kn_block8 *k;
+	kn_int8_rows prod;
+} blockArgs;
+
+static int blockGroup(const void *ctx, long G) {
+	const blockArgs *x = ctx;
+	long s0 = G * x->g;
+	return block_group(x->out, x->in, x->mask, s0, x->B - s0 < x->g ? x->B - s0 : x->g, x->T, x->C, x->F, x->NH,
+	                   x->eps, x->k, x->prod);
+}
+
 int kn_block_int8(float *out, const float *in, const float *mask, long B, long T, long C, long F, long NH, float eps,
-                  const kn_block8 *k, void *prodfn, int nt) {
+                  const kn_block8 *k, void *prod, void *each, int nt) {
 	long g = T >= BLK_ROWS ? 1 : BLK_ROWS / T; // sequences a group
 	long groups = (B + g - 1) / g;
 	if (nt > 1 && groups % nt != 0 && groups < 2 * nt) return -1;
-	kn_int8_rows prod = (kn_int8_rows)prodfn;
-	int err = 0;
-#pragma omp parallel num_threads(nt)
-	{
-		omp_set_num_threads(1); // the products run on their caller's thread
-#pragma omp for schedule(static)
-		for (long G = 0; G < groups; G++) {
-			int e;
-#pragma omp atomic read
-			e = err;
-			if (e) continue;
-			long s0 = G * g;
-			e = block_group(out, in, mask, s0, B - s0 < g ? B - s0 : g, T, C, F, NH, eps, k, prod);
-			if (e) {
-#pragma omp atomic write
-				err = e;
-			}
-		}
-	}
-	return err;
+	blockArgs x = {out, in, mask, B, T, C, F, NH, g, eps, k, (kn_int8_rows)prod};
+	return ((kn_int8_each)each)(groups, nt, blockGroup, &x);
 }
 
 // ---- decoder: SwiGLU and one generated token's attention ----

@@ -28,8 +28,13 @@ void kn_attention(float *out, float *att, const float *qkv, const float *mask,
 // An int8 product of blas (blas.Int8Rows) on the calling thread: rows of
 // c = dequant(quant(a)·Wᵀ) (+ b unless NULL) for w a blas handle
 // (Int8Weights.Handle) and ws its scales; 0 or an error status.
+// (blas's function takes w as const void * too: the type is the same.)
 typedef int (*kn_int8_rows)(long rows, const float *a, long lda, const void *w, const float *ws, const float *b,
                             float *c, long ldc);
+// blas's driver of those products (blas.Int8Each): fn(ctx, i) for i in
+// [0,n) on nt OpenMP threads, each set up for kn_int8_rows; the first
+// error status, or 0.
+typedef int (*kn_int8_each)(long n, int nt, int (*fn)(const void *ctx, long i), const void *ctx);
 // One int8 projection of kn_block_int8: blas's handle, its scales and the
 // float32 bias.
 typedef struct {
@@ -42,13 +47,15 @@ typedef struct {
 	const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
 } kn_block8;
 // kn_block_int8 runs the block k on in [B·T,C] into out (which may be in)
-// at inference, each group of whole sequences (at least 64 rows, or one
-// sequence) through the whole block on one of nt OpenMP threads; prod is
-// blas.Int8Rows. 0; -1 when the groups do not share out evenly enough
-// among the threads (nothing written); or an error status of prod, or 100
-// when scratch could not be allocated (out, and so in, partly written).
+// at inference, each group of whole sequences (one sequence, or as many
+// shorter ones as fit in 64 rows) through the whole block on one of nt
+// OpenMP threads; prod is
+// blas.Int8Rows and each blas.Int8Each. 0; -1 when the groups do not
+// share out evenly enough among the threads (nothing written); or an
+// error status of prod, or 100 when scratch could not be allocated (out,
+// and so in, partly written).
 int kn_block_int8(float *out, const float *in, const float *mask, long B, long T, long C, long F, long NH, float eps,
-                  const kn_block8 *k, void *prod, int nt);
+                  const kn_block8 *k, void *prod, void *each, int nt);
 void kn_swiglu(float *out, const float *gu, long N, long F, int nt);
 // kn_set_pool makes the kernels that a generated token runs between its
 // products (kn_decode_attention) use blas's thread pool, run being
