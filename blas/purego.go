@@ -32,6 +32,12 @@ func gemmBF16(bool, bool, int, int, int, float32, []float32, int, []float32, int
 	return false
 }
 
+type packedBF16 struct{ impl string }
+
+func packBF16([]float32, int, int, bool) *packedBF16 { return nil }
+
+func gemmBF16Packed(int, []float32, int, *packedBF16, []float32, int) bool { return false }
+
 func gemvBF16(m, n, k int, a []float32, lda int, w []uint16, ldw int, beta float32, c []float32, ldc int) {
 	goGemvBF16(m, n, k, a, lda, w, ldw, beta, c, ldc)
 }
