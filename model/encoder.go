@@ -244,8 +244,14 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 	// Under blas.INT8 inference runs the blocks' projections in int8
 	// (a forward that saves activations for training stays float32).
 	var q8 []int8Layer
-	if !ws.Save && blas.CurrentPrecision() == blas.INT8 {
-		q8 = w.int8Layers()
+	var pk []bf16Layer
+	if !ws.Save {
+		switch blas.CurrentPrecision() {
+		case blas.INT8:
+			q8 = w.int8Layers()
+		case blas.BF16:
+			pk = w.bf16Layers()
+		}
 	}
 	in := ws.Emb
 	for l := range w.Layers {
@@ -256,7 +262,11 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 		if q8 != nil {
 			e.layerForwardInt8(ws, a, &q8[l], in, mask, B, T, C, F, NH, eps)
 		} else {
-			e.layerForward(ws, l, a, &w.Layers[l], in, mask, B, T, C, F, NH, eps)
+			var p *bf16Layer
+			if pk != nil {
+				p = &pk[l]
+			}
+			e.layerForward(ws, l, a, &w.Layers[l], p, in, mask, B, T, C, F, NH, eps)
 		}
 		if hidden != nil {
 			hidden(l+1, a.Out)
@@ -275,11 +285,15 @@ func (e *Encoder) Forward(ws *Workspace, ids, typeIDs []int32, mask []float32, B
 //	res2 = drop(g·W2ᵀ + b2) + ln1;  out = LayerNorm(res2)
 //
 // Without dropout the output projections' biases ride along the LayerNorm
-// pass (AddBiasLayerNorm). At inference ln1 and out overwrite in.
-func (e *Encoder) layerForward(ws *Workspace, l int, a *LayerActs, L *Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
+// pass (AddBiasLayerNorm). At inference ln1 and out overwrite in. p, when
+// not nil, holds the products packed for bf16 inference (PackBF16).
+func (e *Encoder) layerForward(ws *Workspace, l int, a *LayerActs, L *Layer, p *bf16Layer, in, mask []float32, B, T, C, F, NH int, eps float32) {
 	BT, tmp := B*T, ws.Tmp
 	drop := ws.dropping()
-	nn.LinearT(a.QKV, in, L.QKVWT, L.QKVB, BT, C, 3*C)
+	if p == nil {
+		p = &unpacked
+	}
+	nn.LinearTPacked(a.QKV, in, p.qkv, L.QKVWT, L.QKVB, BT, C, 3*C)
 	nn.Attention(a.AttY, a.Att, a.QKV, mask, B, T, C, NH)
 	if drop != nil && drop.Attention > 0 {
 		nn.AttentionDropout(a.AttY, a.Att, a.QKV, B, T, C, NH, drop.Attention, ws.keysFor(drop, l, siteAttnProbs))
@@ -289,16 +303,16 @@ func (e *Encoder) layerForward(ws *Workspace, l int, a *LayerActs, L *Layer, in,
 		nn.Dropout(tmp, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteAttnOut))
 		nn.AddLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
 	} else {
-		nn.LinearT(tmp, a.AttY, L.AttnOutWT, nil, BT, C, C)
+		nn.LinearTPacked(tmp, a.AttY, p.attnOut, L.AttnOutWT, nil, BT, C, C)
 		nn.AddBiasLayerNorm(a.LN1, a.Res1, a.LN1Mean, a.LN1Rstd, tmp, L.AttnOutB, in, L.AttnLNW, L.AttnLNB, BT, C, eps)
 	}
-	nn.LinearGELUT(a.G, a.H, a.LN1, L.InterWT, L.InterB, BT, C, F)
+	nn.LinearGELUTPacked(a.G, a.H, a.LN1, p.inter, L.InterWT, L.InterB, BT, C, F)
 	if drop != nil && drop.Hidden > 0 {
 		nn.LinearT(tmp, a.G, L.OutWT, L.OutB, BT, F, C)
 		nn.Dropout(tmp, B, T, C, drop.Hidden, ws.keysFor(drop, l, siteFFNOut))
 		nn.AddLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
 	} else {
-		nn.LinearT(tmp, a.G, L.OutWT, nil, BT, F, C)
+		nn.LinearTPacked(tmp, a.G, p.out, L.OutWT, nil, BT, F, C)
 		nn.AddBiasLayerNorm(a.Out, a.Res2, a.LN2Mean, a.LN2Rstd, tmp, L.OutB, a.LN1, L.OutLNW, L.OutLNB, BT, C, eps)
 	}
 }

@@ -14,7 +14,8 @@ type int8Layer struct {
 	nn.BlockInt8
 }
 
-// int8Mu guards Weights.int8 (quantized once, read by concurrent forwards).
+// int8Mu guards Weights.int8 and Weights.bf16 (made once, read by
+// concurrent forwards).
 var int8Mu sync.Mutex
 
 // QuantizeInt8 quantizes the blocks' Linear weights (QKV, attention

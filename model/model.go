@@ -90,8 +90,11 @@ func LoadEncoder(dir string) (*Encoder, *STConfig, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if blas.CurrentPrecision() == blas.INT8 {
+	switch blas.CurrentPrecision() {
+	case blas.INT8:
 		w.QuantizeInt8()
+	case blas.BF16:
+		w.PackBF16()
 	}
 	return &Encoder{Cfg: *cfg, W: w}, st, nil
 }

@@ -25,6 +25,7 @@ type Weights struct {
 	PoolerB []float32 // [C]
 
 	int8 []int8Layer // the blocks quantized for blas.INT8 (see QuantizeInt8)
+	bf16 []bf16Layer // the blocks' products packed for blas.BF16 (see PackBF16)
 }
 
 // Layer is one post-LayerNorm transformer block.

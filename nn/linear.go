@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"fmt"
+
 	"github.com/kormed/kormed/blas"
 	"github.com/kormed/kormed/nn/internal/vec"
 )
@@ -70,6 +72,49 @@ func LinearGELUT(out, pre, in, wt, b []float32, N, C, OC int) {
 	if N > 0 {
 		kBiasGELU(out, pre, b, N, OC)
 	}
+}
+
+// LinearTPacked is LinearT with the weight also packed for bf16 products
+// (wp = blas.PackBF16(wt, C, OC, false)), for inference under BF16
+// precision: out = bf16(in)·wp + b where wp is not nil and blas runs the
+// packed product (up to blas.BF16PackedRows rows, where it is the faster),
+// otherwise LinearT on wt.
+func LinearTPacked(out, in []float32, wp *blas.BF16Packed, wt, b []float32, N, C, OC int) {
+	if !linearPacked(out, in, wp, N, C, OC) {
+		LinearT(out, in, wt, b, N, C, OC)
+		return
+	}
+	needOpt("LinearTPacked", "b", b, OC)
+	if b != nil && N > 0 {
+		kBias(out, b, N, OC)
+	}
+}
+
+// LinearGELUTPacked is LinearGELUT as LinearTPacked is LinearT.
+func LinearGELUTPacked(out, pre, in []float32, wp *blas.BF16Packed, wt, b []float32, N, C, OC int) {
+	if !linearPacked(out, in, wp, N, C, OC) {
+		LinearGELUT(out, pre, in, wt, b, N, C, OC)
+		return
+	}
+	needOpt("LinearGELUTPacked", "pre", pre, N*OC)
+	needOpt("LinearGELUTPacked", "b", b, OC)
+	if N > 0 {
+		kBiasGELU(out, pre, b, N, OC)
+	}
+}
+
+// linearPacked writes out = bf16(in)·wp where it runs (wp not nil, blas
+// runs it), reporting whether it did.
+func linearPacked(out, in []float32, wp *blas.BF16Packed, N, C, OC int) bool {
+	if wp == nil {
+		return false
+	}
+	if wp.K != C || wp.N != OC {
+		panic(fmt.Sprintf("nn.LinearTPacked: packed weight is %dx%d, want %dx%d", wp.K, wp.N, C, OC))
+	}
+	need("LinearTPacked", "out", out, N*OC)
+	need("LinearTPacked", "in", in, N*C)
+	return blas.MatMulBF16Packed(N, in, C, wp, out, OC)
 }
 
 // LinearBF16 is Linear with the weight kept in bfloat16, w [OC,C] (the

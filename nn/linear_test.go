@@ -1,8 +1,11 @@
 package nn
 
 import (
+	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/kormed/kormed/blas"
 )
 
 func TestGoldenLinear(t *testing.T) {
@@ -82,4 +85,55 @@ func TestLinearTBackwardMatchesLinear(t *testing.T) {
 	closeTo(t, "dx", dx2, dx1, 1e-6, 1e-6)
 	closeTo(t, "db", db2, db1, 1e-6, 1e-6)
 	closeTo(t, "dw", TransposeWeight(dwt, C, OC), dw1, 1e-6, 1e-6)
+}
+
+// LinearTPacked and LinearGELUTPacked under BF16: on packed weights,
+// within bfloat16 rounding of the float32 LinearT; without packed weights,
+// or past blas.BF16PackedRows rows, LinearT's result itself.
+func TestLinearTPacked(t *testing.T) {
+	defer blas.SetPrecision(blas.CurrentPrecision())
+	if blas.SetPrecision(blas.BF16) != nil {
+		t.Skip("no bf16 products here")
+	}
+	r := rand.New(rand.NewSource(31))
+	const C, OC = 96, 200
+	wt, b := randn(r, C*OC, 0.05), randn(r, OC, 0.1)
+	wp := blas.PackBF16(wt, C, OC, false)
+	if wp == nil {
+		t.Fatal("no packed weights where bf16 products run")
+	}
+	for _, N := range []int{3, 64, blas.BF16PackedRows + 9} {
+		in := randn(r, N*C, 1)
+		out, g, pre := make([]float32, N*OC), make([]float32, N*OC), make([]float32, N*OC)
+		LinearTPacked(out, in, wp, wt, b, N, C, OC)
+		LinearGELUTPacked(g, pre, in, wp, wt, b, N, C, OC)
+		ref, refG, refPre := make([]float32, N*OC), make([]float32, N*OC), make([]float32, N*OC)
+		LinearT(ref, in, wt, b, N, C, OC)
+		LinearGELUT(refG, refPre, in, wt, b, N, C, OC)
+		if N > blas.BF16PackedRows {
+			closeTo(t, "LinearTPacked past the packed rows", out, ref, 0, 0)
+			closeTo(t, "LinearGELUTPacked past the packed rows", g, refG, 0, 0)
+			continue
+		}
+		if N*C*OC >= 1<<18 { // where Sgemm under BF16 runs bf16 products too
+			closeTo(t, "LinearTPacked vs LinearT (both bf16)", out, ref, 1e-5, 1e-5)
+			closeTo(t, "LinearGELUTPacked pre vs LinearGELUT", pre, refPre, 1e-5, 1e-5)
+			closeTo(t, "LinearGELUTPacked vs LinearGELUT", g, refG, 1e-5, 1e-5)
+		}
+		for i := range pre { // GELU of its own pre-activation
+			if want := gelu32(pre[i]); g[i] != want && math.Abs(float64(g[i]-want)) > 1e-6 {
+				t.Fatalf("N=%d: GELU(pre[%d]) = %v, out %v", N, i, want, g[i])
+			}
+		}
+		blas.SetPrecision(blas.FP32)
+		f32 := make([]float32, N*OC)
+		LinearT(f32, in, wt, b, N, C, OC)
+		blas.SetPrecision(blas.BF16)
+		closeTo(t, "LinearTPacked vs float32", out, f32, 0.02, 0.02)
+	}
+	nilOut, ref := make([]float32, 5*OC), make([]float32, 5*OC)
+	in := randn(r, 5*C, 1)
+	LinearTPacked(nilOut, in, nil, wt, b, 5, C, OC)
+	LinearT(ref, in, wt, b, 5, C, OC)
+	closeTo(t, "LinearTPacked without packed weights", nilOut, ref, 0, 0)
 }

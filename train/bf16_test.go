@@ -26,7 +26,13 @@ func TestBF16StepNearFP32(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan, _ := Freeze{}.Resolve(m)
+		if packed := m.Enc.W.PackedBF16(); packed != (p == blas.BF16) {
+			t.Fatalf("%v: loaded with the packed bf16 copy %v", p, packed)
+		}
 		tw := NewTower(m, plan.Func())
+		if m.Enc.W.PackedBF16() { // it would not follow the training
+			t.Fatal("the packed bf16 inference copy survived NewTower")
+		}
 		loss, _ := NewLoss("mnrl", LossParams{})
 		st := &Step{Towers: []*Tower{tw, tw}, Prefixes: []string{"query: ", "passage: "}, Loss: loss, MaxLength: 64}
 		var q, d []string

@@ -25,6 +25,7 @@ type Tower struct {
 // NewTower prepares m for training the parameters trainable accepts.
 func NewTower(m *model.Model, trainable func(model.Param) bool) *Tower {
 	cfg := &m.Enc.Cfg
+	m.Enc.W.DropBF16() // the packed inference copy would not follow the training
 	t := &Tower{M: m, Params: m.Enc.W.Params(cfg)}
 	t.Grads = model.NewGrads(cfg, m.Enc.W, trainable)
 	gp := t.Grads.Params(cfg)
