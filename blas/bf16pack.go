@@ -41,8 +41,8 @@ func (w *BF16Packed) Kernel() string { return "oneDNN " + w.p.impl }
 // BF16PackedRows is the most rows of A that MatMulBF16Packed runs: above
 // it Sgemm under BF16, rounding and laying out the weights at every call,
 // was faster (e5-small's QKV product on the Xeon with AMX, 2 threads:
-// packed 1.2–3.7× Sgemm from 16 to 512 rows, 0.8–0.9× at 1024 and 2048;
-// BenchmarkBF16Packed).
+// packed 1.17–3.7× Sgemm from 16 to 512 rows, 0.85–1.02× at 1024,
+// 0.78–0.79× at 2048; BenchmarkBF16Packed).
 const BF16PackedRows = 512
 
 // MatMulBF16Packed sets C [m,N] (row stride ldc) = bf16(A)·B for float32 A
