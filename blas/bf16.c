@@ -260,7 +260,7 @@ int kormed_gemm_qw_bf16(int fmt, long m, long n, long k, const float *a, long ld
 // lays out its B at every call, which costs more than the product itself
 // for a few rows (16 × 384 by 384 × 1152: 0.3 ms against 0.1 with the
 // weights already bf16, measured on a Xeon with AMX).
-typedef struct {
+typedef struct kormed_wb {
 	long n, k;
 	dnnl_memory_desc_t md;
 	void *data;
@@ -329,7 +329,7 @@ const char *kormed_wb_impl(const kormed_wb *p) { return p->impl; }
 
 // kormed_gemm_bf16p computes C [m,n] (row stride ldc) = bf16(A)·B for
 // float32 A [m,k] (row stride lda) and packed B; 0, or non-zero when
-// oneDNN could not (C not written: the caller then computes it another
+// oneDNN could not (C then undefined: the caller computes it another
 // way).
 int kormed_gemm_bf16p(long m, const float *a, long lda, const kormed_wb *w, float *c, long ldc, int nt) {
 	int st = setup(nt);

@@ -40,10 +40,11 @@ func gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	return st == 0
 }
 
-// packedBF16 is oneDNN's packed bf16 copy of a weight matrix.
+// packedBF16 is oneDNN's packed bf16 copy of a weight matrix B [k,n].
 type packedBF16 struct {
 	w    *C.kormed_wb
 	impl string
+	k, n int
 }
 
 func packBF16(w []float32, k, n int, transposed bool) *packedBF16 {

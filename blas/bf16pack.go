@@ -32,6 +32,7 @@ func PackBF16(w []float32, k, n int, transposed bool) *BF16Packed {
 	if p == nil {
 		return nil
 	}
+	p.k, p.n = k, n
 	return &BF16Packed{K: k, N: n, p: p}
 }
 
@@ -47,11 +48,13 @@ const BF16PackedRows = 512
 
 // MatMulBF16Packed sets C [m,N] (row stride ldc) = bf16(A)·B for float32 A
 // [m,K] (row stride lda), A rounded to bfloat16 as Sgemm under BF16
-// rounds it, the products summed in float32. It reports false, C not
-// written, where it does not run: more than BF16PackedRows rows, or
-// oneDNN could not (the caller then runs Sgemm on the float32 weights).
-// It panics on a stride smaller than its row or a slice too short for the
-// shape.
+// rounds it, the products summed in float32, whatever the precision in
+// force and however small the product (Sgemm under BF16 keeps products
+// below 2^18 multiply-adds in float32). It reports false where it does
+// not run: more than BF16PackedRows rows (C not written), or oneDNN could
+// not (C then undefined); the caller then runs Sgemm on the float32
+// weights. It panics on a stride smaller than its row, a slice too short
+// for the shape, or w not made by PackBF16.
 func MatMulBF16Packed(m int, a []float32, lda int, w *BF16Packed, c []float32, ldc int) bool {
 	yield()
 	if m < 0 {
@@ -59,6 +62,9 @@ func MatMulBF16Packed(m int, a []float32, lda int, w *BF16Packed, c []float32, l
 	}
 	if m == 0 {
 		return true
+	}
+	if w.p == nil || w.p.k != w.K || w.p.n != w.N {
+		panic(fmt.Sprintf("blas.MatMulBF16Packed: weights %dx%d not as PackBF16 made them", w.K, w.N))
 	}
 	if m > BF16PackedRows {
 		return false

@@ -22,7 +22,7 @@ func TestBF16Packed(t *testing.T) {
 	}
 	defer SetPrecision(CurrentPrecision())
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, s := range [][3]int{{1, 384, 1152}, {16, 384, 1152}, {100, 96, 50}, {130, 1536, 384}, {7, 33, 17}} {
+	for _, s := range [][3]int{{1, 384, 1152}, {16, 384, 1152}, {100, 96, 50}, {130, 1536, 384}, {7, 33, 17}, {300, 64, 96}, {BF16PackedRows, 64, 40}} {
 		m, k, n := s[0], s[1], s[2]
 		lda, ldc := k+2, n+3
 		a := make([]float32, m*lda)
@@ -119,7 +119,9 @@ func BenchmarkBF16Packed(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("m%d/packed", m), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				gemmBF16Packed(m, a, k, w.p, c, n) // past BF16PackedRows too
+				if !gemmBF16Packed(m, a, k, w.p, c, n) { // past BF16PackedRows too
+					b.Fatal("the packed product did not run")
+				}
 			}
 			gflops(b)
 		})

@@ -17,6 +17,11 @@
 // between them in cache; Int8Rows hands the tile itself to C kernels of
 // other packages (nn's whole encoder block).
 //
+// PackBF16 rounds a weight matrix to bfloat16 and lays it out for
+// oneDNN's bf16 matmul once, so that MatMulBF16Packed converts only its
+// input: the encoder's inference products under BF16, up to
+// BF16PackedRows rows (more rows run Sgemm, faster there).
+//
 // Beside it, products with weights kept compact: bfloat16 (MatMulBF16) and
 // quantized, int8 per row or llama.cpp's 4-bit Q4_0 blocks (QMatrix,
 // MatMulQ; Q4 scales searched for the least squared error), each widened

@@ -32,7 +32,10 @@ func gemmBF16(bool, bool, int, int, int, float32, []float32, int, []float32, int
 	return false
 }
 
-type packedBF16 struct{ impl string }
+type packedBF16 struct {
+	impl string
+	k, n int
+}
 
 func packBF16([]float32, int, int, bool) *packedBF16 { return nil }
 

@@ -17,12 +17,14 @@ var unpacked bf16Layer
 // to bfloat16 once and packs them for oneDNN's bf16 matmul, for the
 // forwards that run under blas.BF16 without saving activations
 // (inference): a product of a few rows then converts only its input
-// (nn.LinearTPacked; 1.2–3.7× the product on weights rounded at every
+// (nn.LinearTPacked; 1.17–3.7× the product on weights rounded at every
 // call, up to blas.BF16PackedRows rows, BENCHMARKS.md "Eighth pass").
-// The copy costs half the float32 weights' memory. LoadEncoder calls it
-// when BF16 is in force; a training Tower drops it (DropBF16), since the
-// copy does not follow changes to the float32 weights: call PackBF16 again
-// after changing them. Where bf16 products do not run it packs nothing.
+// The copy costs half the four projections' float32 bytes (e5-small: 40
+// MiB beside its 448 MiB of float32 weights, most of them embeddings).
+// LoadEncoder calls it when BF16 is in force; a training Tower drops it
+// (DropBF16), since the copy does not follow changes to the float32
+// weights: call PackBF16 again after changing them. Where bf16 products
+// do not run it packs nothing.
 func (w *Weights) PackBF16() {
 	var p []bf16Layer
 	for l := range w.Layers {

@@ -8,7 +8,8 @@
 //
 //   - encoder: embedding.go (Embedding, AddEmbedding, EmbeddingBF16),
 //     layernorm.go (LayerNorm and its residual forms), linear.go (Linear,
-//     LinearT, the fused LinearGELU forms, LinearBF16, TransposeWeight),
+//     LinearT, the fused LinearGELU forms, LinearBF16, LinearTPacked and
+//     LinearGELUTPacked on blas.PackBF16's weights, TransposeWeight),
 //     int8.go (LinearInt8, LinearGELUInt8, FFNInt8: int8 weights,
 //     blas.MatMulInt8 and MatMulInt8FFN; EncoderBlockInt8, a whole block
 //     at inference one group of sequences a thread, on blas.Int8Rows),

@@ -77,14 +77,14 @@ func LinearGELUT(out, pre, in, wt, b []float32, N, C, OC int) {
 // LinearTPacked is LinearT with the weight also packed for bf16 products
 // (wp = blas.PackBF16(wt, C, OC, false)), for inference under BF16
 // precision: out = bf16(in)·wp + b where wp is not nil and blas runs the
-// packed product (up to blas.BF16PackedRows rows, where it is the faster),
-// otherwise LinearT on wt.
+// packed product (up to blas.BF16PackedRows rows, where it is the faster;
+// in bfloat16 however small), otherwise LinearT on wt.
 func LinearTPacked(out, in []float32, wp *blas.BF16Packed, wt, b []float32, N, C, OC int) {
-	if !linearPacked(out, in, wp, N, C, OC) {
+	needOpt("LinearTPacked", "b", b, OC)
+	if !linearPacked("LinearTPacked", out, in, wp, N, C, OC) {
 		LinearT(out, in, wt, b, N, C, OC)
 		return
 	}
-	needOpt("LinearTPacked", "b", b, OC)
 	if b != nil && N > 0 {
 		kBias(out, b, N, OC)
 	}
@@ -92,28 +92,28 @@ func LinearTPacked(out, in []float32, wp *blas.BF16Packed, wt, b []float32, N, C
 
 // LinearGELUTPacked is LinearGELUT as LinearTPacked is LinearT.
 func LinearGELUTPacked(out, pre, in []float32, wp *blas.BF16Packed, wt, b []float32, N, C, OC int) {
-	if !linearPacked(out, in, wp, N, C, OC) {
+	needOpt("LinearGELUTPacked", "pre", pre, N*OC)
+	needOpt("LinearGELUTPacked", "b", b, OC)
+	if !linearPacked("LinearGELUTPacked", out, in, wp, N, C, OC) {
 		LinearGELUT(out, pre, in, wt, b, N, C, OC)
 		return
 	}
-	needOpt("LinearGELUTPacked", "pre", pre, N*OC)
-	needOpt("LinearGELUTPacked", "b", b, OC)
 	if N > 0 {
 		kBiasGELU(out, pre, b, N, OC)
 	}
 }
 
 // linearPacked writes out = bf16(in)·wp where it runs (wp not nil, blas
-// runs it), reporting whether it did.
-func linearPacked(out, in []float32, wp *blas.BF16Packed, N, C, OC int) bool {
+// runs it), reporting whether it did; fn names the caller in panics.
+func linearPacked(fn string, out, in []float32, wp *blas.BF16Packed, N, C, OC int) bool {
 	if wp == nil {
 		return false
 	}
 	if wp.K != C || wp.N != OC {
-		panic(fmt.Sprintf("nn.LinearTPacked: packed weight is %dx%d, want %dx%d", wp.K, wp.N, C, OC))
+		panic(fmt.Sprintf("nn.%s: packed weight is %dx%d, want %dx%d", fn, wp.K, wp.N, C, OC))
 	}
-	need("LinearTPacked", "out", out, N*OC)
-	need("LinearTPacked", "in", in, N*C)
+	need(fn, "out", out, N*OC)
+	need(fn, "in", in, N*C)
 	return blas.MatMulBF16Packed(N, in, C, wp, out, OC)
 }
 
