@@ -15,6 +15,8 @@
 
 #include <immintrin.h>
 
+#include "dnnlpack.h"
+
 // Round to nearest even. Only called on CPUs with AVX512-BF16 (the Go
 // side checks), so it uses vcvtne2ps2bf16: 32 floats per instruction.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void to_bf16(uint16_t *restrict dst, const float *restrict src, long n) {
@@ -276,9 +278,7 @@ kormed_wb *kormed_wb_pack(const float *w, long ldw, int tb, long n, long k, int 
 	dnnl_memory_desc_t a, b, c, plain;
 	dnnl_dims_t ad = {PACK_M, k}, bd = {k, n}, cd = {PACK_M, n}, ps = {tb ? 1 : n, tb ? k : 1};
 	dnnl_matmul_desc_t md;
-	dnnl_primitive_desc_t pd = NULL, rpd = NULL;
-	dnnl_primitive_t r = NULL;
-	dnnl_memory_t src = NULL, dst = NULL;
+	dnnl_primitive_desc_t pd = NULL;
 	uint16_t *B = NULL;
 	kormed_wb *p = calloc(1, sizeof *p);
 	int ok = 0;
@@ -289,26 +289,14 @@ kormed_wb *kormed_wb_pack(const float *w, long ldw, int tb, long n, long k, int 
 	    dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL) != dnnl_success)
 		goto out;
 	p->n = n, p->k = k;
-	p->md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	const char *impl = NULL;
-	if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-		strncpy(p->impl, impl, sizeof p->impl - 1);
+	packed_layout(pd, &p->md, p->impl, sizeof p->impl);
 	p->data = malloc(dnnl_memory_desc_get_size(&p->md));
 	B = malloc((size_t)n * k * 2);
 	if (!p->data || !B) goto out;
 	if (tb) to_bf16_mat(B, w, n, k, ldw, nt); else to_bf16_mat(B, w, k, n, ldw, nt);
-	if (dnnl_memory_desc_init_by_strides(&plain, 2, bd, dnnl_bf16, ps) != dnnl_success ||
-	    dnnl_reorder_primitive_desc_create(&rpd, &plain, eng, &p->md, eng, NULL) != dnnl_success ||
-	    dnnl_primitive_create(&r, rpd) != dnnl_success || dnnl_memory_create(&src, &plain, eng, B) != dnnl_success ||
-	    dnnl_memory_create(&dst, &p->md, eng, p->data) != dnnl_success)
-		goto out;
-	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-	ok = dnnl_primitive_execute(r, tstream, 2, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success;
+	ok = dnnl_memory_desc_init_by_strides(&plain, 2, bd, dnnl_bf16, ps) == dnnl_success &&
+	     reorder(eng, tstream, &plain, B, &p->md, p->data);
 out:
-	if (src) dnnl_memory_destroy(src);
-	if (dst) dnnl_memory_destroy(dst);
-	if (r) dnnl_primitive_destroy(r);
-	if (rpd) dnnl_primitive_desc_destroy(rpd);
 	if (pd) dnnl_primitive_desc_destroy(pd);
 	free(B);
 	if (!ok && p) {

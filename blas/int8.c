@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include "amx.h"
+#include "dnnlpack.h"
 
 typedef struct {
 	long n, k;
@@ -97,37 +98,21 @@ kormed_w8 *kormed_w8_pack(const int8_t *q, long n, long k, int nt) {
 	dnnl_primitive_desc_t pd = matmul_pd(PACK_M, n, k, NULL);
 	if (!pd) return NULL;
 	kormed_w8 *w = calloc(1, sizeof *w);
-	dnnl_primitive_desc_t rpd = NULL;
-	dnnl_primitive_t r = NULL;
-	dnnl_memory_t src = NULL, dst = NULL;
 	int ok = 0;
 	if (!w) goto out;
 	w->n = n;
 	w->k = k;
-	w->md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	const char *impl = NULL;
-	if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-		strncpy(w->impl, impl, sizeof w->impl - 1);
+	packed_layout(pd, &w->md, w->impl, sizeof w->impl);
 	w->data = malloc(dnnl_memory_desc_get_size(&w->md));
 	if (!w->data) goto out;
 	dnnl_memory_desc_t plain;
 	dnnl_dims_t dims = {k, n}, strides = {1, k};
-	if (dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_s8, strides) != dnnl_success ||
-	    dnnl_reorder_primitive_desc_create(&rpd, &plain, eng, &w->md, eng, NULL) != dnnl_success ||
-	    dnnl_primitive_create(&r, rpd) != dnnl_success ||
-	    dnnl_memory_create(&src, &plain, eng, (void *)q) != dnnl_success ||
-	    dnnl_memory_create(&dst, &w->md, eng, w->data) != dnnl_success)
-		goto out;
-	dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-	ok = dnnl_primitive_execute(r, tstream, 2, args) == dnnl_success && dnnl_stream_wait(tstream) == dnnl_success;
+	ok = dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_s8, strides) == dnnl_success &&
+	     reorder(eng, tstream, &plain, q, &w->md, w->data);
 	// The AMX kernel's copy, where it runs (without it, if it cannot be
 	// allocated, the tiles run on oneDNN's).
 	if (ok && __atomic_load_n(&amx_on, __ATOMIC_RELAXED)) w->amx = kormed_amx_pack(q, n, k);
 out:
-	if (src) dnnl_memory_destroy(src);
-	if (dst) dnnl_memory_destroy(dst);
-	if (r) dnnl_primitive_destroy(r);
-	if (rpd) dnnl_primitive_desc_destroy(rpd);
 	dnnl_primitive_desc_destroy(pd);
 	if (!ok && w) {
 		free(w->data);
