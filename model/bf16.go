@@ -42,23 +42,23 @@ func (w *Weights) PackBF16() {
 		}
 		p = append(p, q)
 	}
-	int8Mu.Lock()
+	packMu.Lock()
 	w.bf16 = p
-	int8Mu.Unlock()
+	packMu.Unlock()
 }
 
 // DropBF16 drops the packed bf16 copy (PackBF16): the forwards then run
 // on the float32 weights as they are.
 func (w *Weights) DropBF16() {
-	int8Mu.Lock()
+	packMu.Lock()
 	w.bf16 = nil
-	int8Mu.Unlock()
+	packMu.Unlock()
 }
 
 // bf16Layers returns the packed blocks, or nil.
 func (w *Weights) bf16Layers() []bf16Layer {
-	int8Mu.Lock()
-	defer int8Mu.Unlock()
+	packMu.Lock()
+	defer packMu.Unlock()
 	return w.bf16
 }
 

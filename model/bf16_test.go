@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"context"
-	"math"
 	"testing"
 
 	"github.com/kormed/kormed/blas"
@@ -44,13 +43,6 @@ func TestPackBF16(t *testing.T) {
 	again := one()
 	blas.SetPrecision(blas.FP32)
 	f32 := one()
-	cos := func(a, b []float32) float64 {
-		var d, na, nb float64
-		for j := range a {
-			d, na, nb = d+float64(a[j])*float64(b[j]), na+float64(a[j])*float64(a[j]), nb+float64(b[j])*float64(b[j])
-		}
-		return d / math.Sqrt(na*nb)
-	}
 	lo, loF, loP := 1.0, 1.0, 1.0
 	for i := range texts {
 		for j := range plain[i] {
@@ -58,7 +50,7 @@ func TestPackBF16(t *testing.T) {
 				t.Fatalf("text %d: the unpacked bf16 embedding is not reproducible", i)
 			}
 		}
-		lo, loF, loP = min(lo, cos(packed[i], plain[i])), min(loF, cos(packed[i], f32[i])), min(loP, cos(plain[i], f32[i]))
+		lo, loF, loP = min(lo, cosine(packed[i], plain[i])), min(loF, cosine(packed[i], f32[i])), min(loP, cosine(plain[i], f32[i]))
 	}
 	t.Logf("%d texts: 1 − cosine, packed vs unpacked bf16 %.2g, packed vs float32 %.2g, unpacked bf16 vs float32 %.2g", len(texts), 1-lo, 1-loF, 1-loP)
 	if loF == 1 || loP == 1 {

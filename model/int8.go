@@ -14,9 +14,9 @@ type int8Layer struct {
 	nn.BlockInt8
 }
 
-// int8Mu guards Weights.int8 and Weights.bf16 (made once, read by
+// packMu guards Weights.int8 and Weights.bf16 (made once, read by
 // concurrent forwards).
-var int8Mu sync.Mutex
+var packMu sync.Mutex
 
 // QuantizeInt8 quantizes the blocks' Linear weights (QKV, attention
 // output, FFN) to int8 per output channel, packed for the int8 kernel, for
@@ -40,21 +40,21 @@ func (w *Weights) QuantizeInt8() {
 			AttnLNW: L.AttnLNW, AttnLNB: L.AttnLNB, OutLNW: L.OutLNW, OutLNB: L.OutLNB,
 		}}
 	}
-	int8Mu.Lock()
+	packMu.Lock()
 	w.int8 = q
-	int8Mu.Unlock()
+	packMu.Unlock()
 }
 
 // int8Layers returns the quantized blocks, quantizing them on first use.
 func (w *Weights) int8Layers() []int8Layer {
-	int8Mu.Lock()
+	packMu.Lock()
 	q := w.int8
-	int8Mu.Unlock()
+	packMu.Unlock()
 	if q == nil {
 		w.QuantizeInt8()
-		int8Mu.Lock()
+		packMu.Lock()
 		q = w.int8
-		int8Mu.Unlock()
+		packMu.Unlock()
 	}
 	return q
 }

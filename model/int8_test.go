@@ -100,14 +100,19 @@ func int8Cosines(t *testing.T, dir string, texts []string) []float64 {
 	t.Logf("int8 kernel: %s", m.Enc.Int8Kernel())
 	cos := make([]float64, len(texts))
 	for i := range texts {
-		var d, na, nb float64
-		for j := range ref[i] {
-			x, y := float64(ref[i][j]), float64(got[i][j])
-			d, na, nb = d+x*y, na+x*x, nb+y*y
-		}
-		cos[i] = d / math.Sqrt(na*nb)
+		cos[i] = cosine(ref[i], got[i])
 	}
 	return cos
+}
+
+// cosine is the cosine similarity of a and b, in float64.
+func cosine(a, b []float32) float64 {
+	var d, na, nb float64
+	for j := range a {
+		x, y := float64(a[j]), float64(b[j])
+		d, na, nb = d+x*y, na+x*x, nb+y*y
+	}
+	return d / math.Sqrt(na*nb)
 }
 
 func minMean(c []float64) (lo, mean float64) {
